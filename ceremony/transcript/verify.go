@@ -1,0 +1,227 @@
+package transcript
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/fingerprint"
+)
+
+// Options tune Verify.
+type Options struct {
+	// RootSPKI, when set, is the SHA-256 of the root's SubjectPublicKeyInfo (hex) that the
+	// transcript signer must chain to: the value printed on the paper report. Without it,
+	// Verify proves integrity relative to the root named in the transcript itself.
+	RootSPKI string
+}
+
+// Result is what a successful Verify found.
+type Result struct {
+	Entries  []Entry
+	Opening  Opening
+	Seal     *Seal
+	Signer   *x509.Certificate
+	Root     *x509.Certificate
+	RootSPKI fingerprint.SPKI
+	Outputs  []Output
+}
+
+// Verify checks the ceremony folder dir: the chain of records, the seal and its signer's
+// certificate chain, and the SHA-256 and size of every output file the transcript names. The
+// error names the first record or file that is wrong.
+func Verify(dir string, opt Options) (*Result, error) {
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	if err != nil {
+		return nil, fmt.Errorf("read transcript: %w", err)
+	}
+	entries, err := Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 {
+		return nil, errors.New("transcript is empty")
+	}
+	res := &Result{Entries: entries}
+	if err := entries[0].DecodeData(&res.Opening); err != nil {
+		return nil, &RecordError{0, 1, err.Error()}
+	}
+	sealText, err := os.ReadFile(filepath.Join(dir, SealFileName))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("transcript is not sealed: the ceremony did not close (records 0 to %d are intact; `keyrite resume %s` continues it)", len(entries)-1, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read seal: %w", err)
+	}
+	seal, err := ParseSeal(sealText)
+	if err != nil {
+		return nil, err
+	}
+	res.Seal = seal
+	if err := checkAgainstSeal(entries, seal, res.Opening.CeremonyID); err != nil {
+		return nil, err
+	}
+	if err := res.checkSigner(opt); err != nil {
+		return nil, err
+	}
+	if err := seal.Verify(res.Signer.PublicKey); err != nil {
+		return nil, fmt.Errorf("%s: %w", SealFileName, err)
+	}
+	return res, res.checkOutputs(dir)
+}
+
+func checkAgainstSeal(entries []Entry, seal *Seal, id string) error {
+	n := uint64(len(entries))
+	if seal.CeremonyID != id {
+		return fmt.Errorf("%s: seal is for ceremony %q, transcript is ceremony %q", SealFileName, seal.CeremonyID, id)
+	}
+	if n > seal.Count {
+		e := entries[seal.Count]
+		return &RecordError{e.Seq, int(e.Seq) + 1, fmt.Sprintf("record was added after the seal (the seal covers %d records)", seal.Count)}
+	}
+	if n < seal.Count {
+		return &RecordError{n, int(n) + 1, fmt.Sprintf("record is missing: the seal covers %d records, the transcript has %d (records were removed or the file was cut short)", seal.Count, n)}
+	}
+	last := entries[n-1]
+	if last.Hash != seal.Head {
+		return &RecordError{last.Seq, int(last.Seq) + 1, "last record does not match the seal's head hash (it was altered)"}
+	}
+	if last.Event != EventClosed {
+		return &RecordError{last.Seq, int(last.Seq) + 1, fmt.Sprintf("last record is %q, want %q", last.Event, EventClosed)}
+	}
+	return nil
+}
+
+func (res *Result) checkSigner(opt Options) error {
+	var sig *Entry
+	var data Signer
+	for i := range res.Entries {
+		if res.Entries[i].Event == EventSigner {
+			sig = &res.Entries[i]
+		}
+	}
+	if sig == nil {
+		return errors.New("transcript names no signer (no " + EventSigner + " record)")
+	}
+	bad := func(format string, a ...any) error {
+		return &RecordError{sig.Seq, int(sig.Seq) + 1, fmt.Sprintf(format, a...)}
+	}
+	if err := sig.DecodeData(&data); err != nil {
+		return bad("%v", err)
+	}
+	if data.Name != res.Seal.SignerName {
+		return fmt.Errorf("%s: signed by %q, but the transcript names %q as its signer", SealFileName, res.Seal.SignerName, data.Name)
+	}
+	certs, err := parsePEMCertificates(data.Certificate)
+	if err != nil || len(certs) < 2 {
+		return bad("signer certificate chain must hold the signer and its root: %v", err)
+	}
+	leaf, root := certs[0], certs[len(certs)-1]
+	if err := root.CheckSignatureFrom(root); err != nil {
+		return bad("root certificate %q is not self-signed: %v", root.Subject, err)
+	}
+	roots, inter := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(root)
+	for _, c := range certs[1 : len(certs)-1] {
+		inter.AddCert(c)
+	}
+	closed, _ := time.Parse(time.RFC3339Nano, res.Entries[len(res.Entries)-1].Time)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: closed, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return bad("signer certificate does not chain to the root at the time of closing: %v", err)
+	}
+	fp, err := fingerprint.OfPublicKey(root.PublicKey)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if opt.RootSPKI != "" && !strings.EqualFold(opt.RootSPKI, fp.Hex()) {
+		return fmt.Errorf("transcript signer chains to root %s, not to the expected root %s", fp.Hex(), strings.ToLower(opt.RootSPKI))
+	}
+	res.Signer, res.Root, res.RootSPKI = leaf, root, fp
+	return nil
+}
+
+func (res *Result) checkOutputs(dir string) error {
+	seen := map[string]bool{}
+	for _, e := range res.Entries {
+		if e.Event != EventOutput {
+			continue
+		}
+		var o Output
+		if err := e.DecodeData(&o); err != nil {
+			return &RecordError{e.Seq, int(e.Seq) + 1, err.Error()}
+		}
+		if err := CheckOutputName(o.File); err != nil {
+			return &RecordError{e.Seq, int(e.Seq) + 1, err.Error()}
+		}
+		if seen[o.File] {
+			return &RecordError{e.Seq, int(e.Seq) + 1, fmt.Sprintf("output %s is named twice", o.File)}
+		}
+		seen[o.File] = true
+		sum, size, err := HashFile(filepath.Join(dir, filepath.FromSlash(o.File)))
+		if err != nil {
+			return fmt.Errorf("output %s (record %d): %w", o.File, e.Seq, err)
+		}
+		if size != o.Size || hex.EncodeToString(sum[:]) != o.SHA256 {
+			return fmt.Errorf("output %s (record %d): content differs from what the transcript recorded (SHA-256 %x, want %s)", o.File, e.Seq, sum, o.SHA256)
+		}
+		res.Outputs = append(res.Outputs, o)
+	}
+	return nil
+}
+
+// CheckOutputName accepts a clean relative slash-separated path inside the ceremony folder.
+func CheckOutputName(name string) error {
+	if name == "" || path.IsAbs(name) || path.Clean(name) != name || strings.HasPrefix(name, "../") || name == ".." || strings.Contains(name, "\\") {
+		return fmt.Errorf("output name %q is not a clean relative path", name)
+	}
+	return nil
+}
+
+// HashFile returns the SHA-256 and size of a file.
+func HashFile(name string) ([32]byte, int64, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return [32]byte{}, 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return [32]byte{}, 0, err
+	}
+	return [32]byte(h.Sum(nil)), n, nil
+}
+
+func parsePEMCertificates(s string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	rest := []byte(s)
+	for {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			break
+		}
+		if b.Type != "CERTIFICATE" {
+			return nil, fmt.Errorf("unexpected PEM block %q", b.Type)
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(bytes.TrimSpace(rest)) != 0 {
+		return nil, errors.New("trailing data after certificates")
+	}
+	return out, nil
+}
