@@ -1,0 +1,241 @@
+package hsm
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/miekg/pkcs11"
+)
+
+// Role is who logs in: the normal user, or the Security Officer (who installs trusted keys).
+type Role uint
+
+const (
+	User Role = pkcs11.CKU_USER
+	SO   Role = pkcs11.CKU_SO
+)
+
+func (r Role) String() string {
+	if r == SO {
+		return "Security Officer"
+	}
+	return "user"
+}
+
+// Token is an open read-write session on one token.
+type Token struct {
+	Info    TokenInfo
+	m       *Module
+	mu      sync.Mutex
+	session pkcs11.SessionHandle
+	role    *Role
+}
+
+// OpenToken opens a session on the token s selects.
+func (m *Module) OpenToken(s Selector) (*Token, error) {
+	ti, err := m.Find(s)
+	if err != nil {
+		return nil, err
+	}
+	sh, err := m.ctx.OpenSession(ti.Slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
+	if err != nil {
+		return nil, wrap("open session on token", ti.Label, err)
+	}
+	return &Token{Info: ti, m: m, session: sh}, nil
+}
+
+// Login logs role in with pin, then zeroes pin. The PIN never leaves this call in any other form
+// than the PKCS#11 argument.
+func (t *Token) Login(role Role, pin []byte) error {
+	defer zero(pin)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(pin) == 0 {
+		return fmt.Errorf("log in to token %q: the %s PIN is empty", t.Info.Label, role)
+	}
+	err := t.m.ctx.Login(t.session, uint(role), string(pin))
+	if err != nil && !Is(err, pkcs11.CKR_USER_ALREADY_LOGGED_IN) {
+		return wrap("log in as "+role.String()+" to token", t.Info.Label, err)
+	}
+	t.role = &role
+	return nil
+}
+
+// Logout logs out, if logged in.
+func (t *Token) Logout() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.role == nil {
+		return nil
+	}
+	t.role = nil
+	err := t.m.ctx.Logout(t.session)
+	if Is(err, pkcs11.CKR_USER_NOT_LOGGED_IN) {
+		err = nil
+	}
+	return wrap("log out of token", t.Info.Label, err)
+}
+
+// Close logs out and closes the session.
+func (t *Token) Close() error {
+	err := t.Logout()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return errors.Join(err, wrap("close session on token", t.Info.Label, t.m.ctx.CloseSession(t.session)))
+}
+
+// Random reads n bytes from the token's random number generator.
+func (t *Token) Random(n int) ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b, err := t.m.ctx.GenerateRandom(t.session, n)
+	return b, wrap("read random bytes from token", t.Info.Label, err)
+}
+
+// Mechanisms lists the mechanism numbers the token offers.
+func (t *Token) Mechanisms() (map[uint]bool, error) {
+	ms, err := t.m.ctx.GetMechanismList(t.Info.Slot)
+	if err != nil {
+		return nil, wrap("list mechanisms of token", t.Info.Label, err)
+	}
+	out := map[uint]bool{}
+	for _, m := range ms {
+		out[m.Mechanism] = true
+	}
+	return out, nil
+}
+
+// Object describes a token object for the slot inventory: no secret, no handle.
+type Object struct {
+	Class   string `json:"class"`
+	KeyType string `json:"key_type,omitempty"`
+	Label   string `json:"label"`
+	ID      string `json:"id,omitempty"` // hex CKA_ID
+}
+
+// Objects lists every object visible to the current session, sorted by label, class and ID.
+func (t *Token) Objects() ([]Object, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hs, err := t.find(nil)
+	if err != nil {
+		return nil, wrap("list objects on token", t.Info.Label, err)
+	}
+	out := make([]Object, 0, len(hs))
+	for _, h := range hs {
+		attrs, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{
+			pkcs11.NewAttribute(pkcs11.CKA_CLASS, nil), pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
+		})
+		if err != nil {
+			return nil, wrap("read object attributes on token", t.Info.Label, err)
+		}
+		o := Object{Class: className(ulong(attrs[0].Value)), Label: string(attrs[1].Value), ID: hex.EncodeToString(attrs[2].Value)}
+		if kt, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil)}); err == nil {
+			o.KeyType = keyTypeName(ulong(kt[0].Value))
+		}
+		out = append(out, o)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Label != b.Label {
+			return a.Label < b.Label
+		}
+		if a.Class != b.Class {
+			return a.Class < b.Class
+		}
+		return a.ID < b.ID
+	})
+	return out, nil
+}
+
+// HasLabel reports whether any object on the token carries label.
+func (t *Token) HasLabel(label string) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hs, err := t.find([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, label)})
+	return len(hs) > 0, wrap("look up label on token", t.Info.Label, err)
+}
+
+// DestroyLabel destroys every object carrying label and returns how many there were. It is
+// meant for an operator-confirmed clean-up of a step that was interrupted.
+func (t *Token) DestroyLabel(label string) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hs, err := t.find([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, label)})
+	if err != nil {
+		return 0, wrap("look up key", label, err)
+	}
+	for _, h := range hs {
+		if err := t.m.ctx.DestroyObject(t.session, h); err != nil {
+			return 0, wrap("destroy key", label, err)
+		}
+	}
+	return len(hs), nil
+}
+
+// find must be called with t.mu held.
+func (t *Token) find(tmpl []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
+	if err := t.m.ctx.FindObjectsInit(t.session, tmpl); err != nil {
+		return nil, err
+	}
+	var all []pkcs11.ObjectHandle
+	for {
+		hs, _, err := t.m.ctx.FindObjects(t.session, 100)
+		if err != nil {
+			t.m.ctx.FindObjectsFinal(t.session)
+			return nil, err
+		}
+		all = append(all, hs...)
+		if len(hs) < 100 {
+			break
+		}
+	}
+	return all, t.m.ctx.FindObjectsFinal(t.session)
+}
+
+func ulong(b []byte) uint {
+	var n uint
+	for i := len(b) - 1; i >= 0; i-- { // PKCS#11 CK_ULONG in host order (little-endian here)
+		n = n<<8 | uint(b[i])
+	}
+	return n
+}
+
+func className(c uint) string {
+	switch c {
+	case pkcs11.CKO_PRIVATE_KEY:
+		return "private key"
+	case pkcs11.CKO_PUBLIC_KEY:
+		return "public key"
+	case pkcs11.CKO_SECRET_KEY:
+		return "secret key"
+	case pkcs11.CKO_CERTIFICATE:
+		return "certificate"
+	case pkcs11.CKO_DATA:
+		return "data"
+	}
+	return fmt.Sprintf("class 0x%x", c)
+}
+
+func keyTypeName(k uint) string {
+	switch k {
+	case pkcs11.CKK_RSA:
+		return "RSA"
+	case pkcs11.CKK_EC:
+		return "EC"
+	case ckkEdwards:
+		return "Ed25519"
+	case pkcs11.CKK_AES:
+		return "AES"
+	}
+	return fmt.Sprintf("0x%x", k)
+}
+
+func zero(b []byte) {
+	for i := range b {
+		b[i] = 0
+	}
+}
