@@ -1,0 +1,47 @@
+package ceremony
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+)
+
+// Version is Keyrite's release version.
+const Version = "0.1.0"
+
+// ThisBuild describes the running binary: version, VCS revision and the SHA-256 of the
+// executable file, so the transcript names exactly what ran the ceremony.
+func ThisBuild() transcript.Build {
+	b := transcript.Build{Version: Version, Go: runtime.Version()}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, dirty string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if rev != "" {
+			b.Revision = rev + dirty
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if f, err := os.Open(exe); err == nil {
+			h := sha256.New()
+			if _, err := io.Copy(h, f); err == nil {
+				b.GoSHA256 = hex.EncodeToString(h.Sum(nil))
+			}
+			f.Close()
+		}
+	}
+	return b
+}

@@ -1,0 +1,296 @@
+package ceremony
+
+import (
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
+)
+
+// Binding ties a script to an HSM at run time. It is never written into the script.
+type Binding struct {
+	Module    *hsm.Module
+	Token     hsm.Selector
+	PIN       func() ([]byte, error) // the user PIN; the engine zeroes what it returns
+	Rehearsal bool                   // the token is Keyrite's rehearsal token
+}
+
+// Run is one ceremony in progress.
+type Run struct {
+	Script  *Script
+	Dir     string
+	UI      UI
+	Clock   transcript.Clock
+	binding Binding
+	w       *transcript.Writer
+	token   *hsm.Token
+	steps   []step
+	current string
+
+	// What the steps produced so far.
+	root       *hsm.KeyPair
+	rootCert   *x509.Certificate
+	signer     *hsm.KeyPair
+	signerCert *x509.Certificate
+}
+
+// step is one scripted step of a ceremony.
+type step struct {
+	id, title, explain string
+	actorRole          string // who acts: the role whose first participant is named
+	witness            bool   // a witness must confirm it happened as shown
+	labels             []string
+	outputs            []string
+	run                func(*Run) error
+	// restore reloads what a completed step produced when a ceremony resumes.
+	restore func(*Run, []transcript.Entry) error
+}
+
+// ScriptFileName is the name of the script's copy inside a ceremony folder.
+const ScriptFileName = "script.yaml"
+
+// Start runs a new ceremony from script into dir, which must not exist or be empty.
+func Start(script *Script, dir string, b Binding, ui UI, clock transcript.Clock) (err error) {
+	if clock == nil {
+		clock = time.Now
+	}
+	if err := checkNewDir(dir); err != nil {
+		return err
+	}
+	r := &Run{Script: script, Dir: dir, UI: ui, Clock: clock, binding: b}
+	r.steps = rootSteps(script)
+	if err := r.connect(); err != nil {
+		return err
+	}
+	defer r.disconnect()
+	// Pre-flight: nothing may already carry a label this ceremony creates. Checked before the
+	// folder or transcript exist, so a refused run leaves no trace and changes nothing.
+	for _, s := range r.steps {
+		for _, l := range s.labels {
+			if has, err := r.token.HasLabel(l); err != nil {
+				return err
+			} else if has {
+				return fmt.Errorf("token %q already holds a key labelled %q: this ceremony was already run on this token, or the label is taken; nothing was done (choose a new label in the script)", r.token.Info.Label, l)
+			}
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create ceremony folder: %w", err)
+	}
+	r.w, err = transcript.Create(filepath.Join(dir, transcript.FileName), clock, r.actor("administrator"), transcript.Opening{
+		CeremonyID: script.ID, Type: script.Type, Keyrite: ThisBuild(),
+		ScriptFile: ScriptFileName, ScriptSHA256: hex.EncodeToString(script.SHA256[:]),
+		ModulePath: b.Module.Path, ModuleSHA256: hex.EncodeToString(b.Module.SHA256[:]),
+		Organization: script.Organization, Location: script.Location, RehearsalToken: b.Rehearsal,
+	})
+	if err != nil {
+		return err
+	}
+	defer r.w.Close()
+	return r.runFrom(0)
+}
+
+func checkNewDir(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ceremony folder %s: %w", dir, err)
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("ceremony folder %s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder (or `keyrite resume %s` to continue an unfinished ceremony)", dir, dir)
+	}
+	return nil
+}
+
+func (r *Run) connect() error {
+	tok, err := r.binding.Module.OpenToken(r.binding.Token)
+	if err != nil {
+		return err
+	}
+	pin, err := r.binding.PIN()
+	if err != nil {
+		tok.Close()
+		return fmt.Errorf("read PIN: %w", err)
+	}
+	if err := tok.Login(hsm.User, pin); err != nil {
+		tok.Close()
+		return err
+	}
+	r.token = tok
+	return nil
+}
+
+func (r *Run) disconnect() {
+	if r.token != nil {
+		r.token.Close()
+		r.token = nil
+	}
+}
+
+func (r *Run) runFrom(first int) error {
+	for i := first; i < len(r.steps); i++ {
+		s := r.steps[i]
+		r.current = s.id
+		r.UI.Show(Screen{Step: s.id, Title: s.title, Explain: s.explain, Actor: r.actor(s.actorRole), Number: i + 1, Total: len(r.steps)})
+		if _, err := r.record(transcript.EventStepStarted, map[string]any{"title": s.title, "actor": r.actor(s.actorRole), "witness_required": s.witness}); err != nil {
+			return err
+		}
+		err := s.run(r)
+		if err == nil && s.witness {
+			err = r.witnessConfirms(s)
+		}
+		if err != nil {
+			if _, rerr := r.record(transcript.EventStepFailed, map[string]string{"error": err.Error()}); rerr != nil {
+				return errors.Join(err, rerr)
+			}
+			return fmt.Errorf("step %q: %w", s.id, err)
+		}
+		if s.id == stepClose {
+			return nil // the transcript is sealed; nothing may follow
+		}
+		if _, err := r.record(transcript.EventStepCompleted, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Run) witnessConfirms(s step) error {
+	w := r.Script.People("witness")[0]
+	if err := r.UI.Confirm(w.Name, fmt.Sprintf("Witness %s: did %q happen as shown on the screen?", w.Name, s.title)); err != nil {
+		r.record("witness.declined", map[string]string{"witness": w.Name})
+		return fmt.Errorf("witness %s did not confirm the step: %w", w.Name, err)
+	}
+	_, err := r.record("witness.confirmed", map[string]string{"witness": w.Name})
+	return err
+}
+
+// record appends an event for the current step.
+func (r *Run) record(event string, data any) (transcript.Entry, error) {
+	return r.w.Append(r.current, r.actor(r.stepRole()), event, data)
+}
+
+func (r *Run) stepRole() string {
+	for _, s := range r.steps {
+		if s.id == r.current {
+			return s.actorRole
+		}
+	}
+	return "administrator"
+}
+
+// actor names the first participant with role, as "Name (role)".
+func (r *Run) actor(role string) string {
+	if role == "" {
+		role = "administrator"
+	}
+	if p := r.Script.People(role); len(p) > 0 {
+		return fmt.Sprintf("%s (%s)", p[0].Name, role)
+	}
+	return role
+}
+
+// writeOutput writes a new file into the ceremony folder and records its hash.
+func (r *Run) writeOutput(name string, data []byte) error {
+	if err := transcript.WriteFileExclusive(filepath.Join(r.Dir, name), data, 0o644); err != nil {
+		return err
+	}
+	sum, size, err := transcript.HashFile(filepath.Join(r.Dir, name))
+	if err != nil {
+		return err
+	}
+	if _, err := r.record(transcript.EventOutput, transcript.Output{File: name, SHA256: hex.EncodeToString(sum[:]), Size: size}); err != nil {
+		return err
+	}
+	r.UI.Note(fmt.Sprintf("Wrote %s (SHA-256 %s)", name, fingerprint.Grouped(sum[:8])+"…"))
+	return nil
+}
+
+// keyRecord is the data of a "key.generated" record.
+type keyRecord struct {
+	Label      string         `json:"label"`
+	ID         string         `json:"id"`
+	Algorithm  string         `json:"algorithm"`
+	SPKISHA256 string         `json:"spki_sha256"`
+	Words      string         `json:"spki_sha256_words"`
+	PublicKey  string         `json:"public_key"`
+	Attributes hsm.Attributes `json:"attributes"`
+	SelfTest   string         `json:"self_test"`
+	Token      string         `json:"token_serial"`
+	Purpose    string         `json:"purpose"`
+}
+
+// findRecord returns the data of the last record with event and the given label.
+func findKeyRecord(entries []transcript.Entry, label string) (*keyRecord, error) {
+	for i := len(entries) - 1; i >= 0; i-- {
+		if entries[i].Event != "key.generated" {
+			continue
+		}
+		var k keyRecord
+		if err := entries[i].DecodeData(&k); err != nil {
+			return nil, err
+		}
+		if k.Label == label {
+			return &k, nil
+		}
+	}
+	return nil, fmt.Errorf("the transcript records no key %q", label)
+}
+
+// reloadKey finds a key a completed step generated and checks it is the one recorded.
+func (r *Run) reloadKey(entries []transcript.Entry, label string) (*hsm.KeyPair, error) {
+	rec, err := findKeyRecord(entries, label)
+	if err != nil {
+		return nil, err
+	}
+	k, err := r.token.FindKeyPair(label)
+	if err != nil {
+		return nil, err
+	}
+	fp, err := fingerprint.OfPublicKey(k.Public())
+	if err != nil {
+		return nil, err
+	}
+	if fp.Hex() != rec.SPKISHA256 {
+		return nil, fmt.Errorf("key %q on token %q has fingerprint %s, but the transcript recorded %s: it is not the key this ceremony generated; stop and investigate", label, r.token.Info.Label, fp.Hex(), rec.SPKISHA256)
+	}
+	return k, nil
+}
+
+// readOutput reads an output a completed step wrote, checking it against its record.
+func (r *Run) readOutput(entries []transcript.Entry, name string) ([]byte, error) {
+	for _, e := range entries {
+		if e.Event != transcript.EventOutput {
+			continue
+		}
+		var o transcript.Output
+		if err := e.DecodeData(&o); err != nil {
+			return nil, err
+		}
+		if o.File != name {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(r.Dir, name))
+		if err != nil {
+			return nil, err
+		}
+		sum, _, _ := transcript.HashFile(filepath.Join(r.Dir, name))
+		if hex.EncodeToString(sum[:]) != o.SHA256 {
+			return nil, fmt.Errorf("output %s was changed since record %d wrote it", name, e.Seq)
+		}
+		return b, nil
+	}
+	return nil, fmt.Errorf("the transcript records no output %s", name)
+}
+
+func joinLines(s []string) string { return strings.Join(s, "\n") }

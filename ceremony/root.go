@@ -1,0 +1,390 @@
+package ceremony
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	"github.com/zmap/zlint/v3/lint"
+)
+
+const (
+	stepOpen  = "open"
+	stepClose = "close"
+	rootPEM   = "root.pem"
+	rootDER   = "root.der"
+	signerPEM = "transcript-signer.pem"
+	signerAlg = hsm.ECDSAP384 // the transcript signer; the seal is ECDSA P-384 with SHA-384
+	clockSkew = time.Minute   // certificates start this much before the ceremony clock
+)
+
+func rootSteps(s *Script) []step {
+	return []step{
+		{id: stepOpen, title: "Open the ceremony", actorRole: "administrator",
+			explain: "Roll call of every participant, confirmation of the wall clock, and a record of the HSM's identity and contents.",
+			run:     (*Run).open, restore: func(*Run, []transcript.Entry) error { return nil }},
+		{id: "generate-root-key", title: "Generate the root key", actorRole: "administrator", witness: true,
+			labels:  []string{s.Key.Label},
+			explain: fmt.Sprintf("The HSM generates the %s root key %q inside the token. It never leaves the HSM in the clear.", s.Key.Algorithm, s.Key.Label),
+			run:     (*Run).generateRoot,
+			restore: func(r *Run, e []transcript.Entry) (err error) { r.root, err = r.reloadKey(e, s.Key.Label); return }},
+		{id: "sign-root-certificate", title: "Self-sign the root certificate", actorRole: "administrator", witness: true,
+			outputs: []string{rootDER, rootPEM},
+			explain: fmt.Sprintf("The certificate profile for %q is linted, then the root key signs its own certificate, valid for %d days.", s.Certificate.Subject.CommonName, s.Certificate.ValidityDays),
+			run:     (*Run).signRoot,
+			restore: func(r *Run, e []transcript.Entry) error {
+				der, err := r.readOutput(e, rootDER)
+				if err == nil {
+					r.rootCert, err = x509.ParseCertificate(der)
+				}
+				return err
+			}},
+		{id: "create-transcript-signer", title: "Create the transcript-signing key", actorRole: "administrator", witness: true,
+			labels: []string{s.Signer.Label}, outputs: []string{signerPEM},
+			explain: fmt.Sprintf("The HSM generates the ECDSA P-384 key %q that seals this and later transcripts; the root certifies it.", s.Signer.Label),
+			run:     (*Run).createSigner,
+			restore: func(r *Run, e []transcript.Entry) (err error) {
+				if r.signer, err = r.reloadKey(e, s.Signer.Label); err != nil {
+					return err
+				}
+				b, err := r.readOutput(e, signerPEM)
+				if err == nil {
+					blk, _ := pem.Decode(b)
+					if blk == nil {
+						return errors.New("transcript-signer.pem holds no certificate")
+					}
+					r.signerCert, err = x509.ParseCertificate(blk.Bytes)
+				}
+				return err
+			}},
+		{id: stepClose, title: "Close and seal", actorRole: "administrator", witness: false,
+			explain: "The HSM's contents are recorded again, the tamper-evident bags are confirmed, the transcript is sealed with the transcript-signing key and the token is logged out.",
+			run:     (*Run).close},
+	}
+}
+
+func (r *Run) open() error {
+	s := r.Script
+	if err := r.writeOutput(ScriptFileName, s.Source); err != nil {
+		return err
+	}
+	if _, err := r.record("script.loaded", map[string]any{
+		"title": s.Title, "participants": s.Participants, "equipment": s.Equipment,
+		"key": map[string]any{"label": s.Key.Label, "algorithm": s.Key.Algorithm, "backup": s.Key.Backup},
+	}); err != nil {
+		return err
+	}
+	for _, p := range s.Participants {
+		if err := r.UI.Confirm(p.Name, fmt.Sprintf("Roll call: is %s present, acting as %s?", p.Name, p.Role)); err != nil {
+			r.record("participant.absent", p)
+			return fmt.Errorf("roll call: %s is not confirmed present: %w", p.Name, err)
+		}
+		if _, err := r.record("participant.present", p); err != nil {
+			return err
+		}
+	}
+	now := r.Clock().UTC()
+	w := s.People("witness")[0]
+	if err := r.UI.Confirm(w.Name, fmt.Sprintf("Clock: the machine's clock reads %s UTC. Witness %s: does it match the wall clock?", now.Format("2006-01-02 15:04:05"), w.Name)); err != nil {
+		r.record("clock.disputed", map[string]string{"machine_time": now.Format(time.RFC3339), "witness": w.Name})
+		return fmt.Errorf("clock not confirmed: set the machine's clock and resume: %w", err)
+	}
+	if _, err := r.record("clock.confirmed", map[string]string{"machine_time": now.Format(time.RFC3339), "witness": w.Name}); err != nil {
+		return err
+	}
+	m := r.binding.Module
+	if _, err := r.record("hsm.identified", map[string]any{
+		"module": m.Info, "module_path": m.Path, "module_sha256": hex.EncodeToString(m.SHA256[:]),
+		"token": r.token.Info, "rehearsal": r.binding.Rehearsal,
+	}); err != nil {
+		return err
+	}
+	r.UI.Note(fmt.Sprintf("HSM: %s", r.token.Info))
+	if _, err := r.record("hsm.login", map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
+		return err
+	}
+	return r.inventory("before")
+}
+
+func (r *Run) inventory(when string) error {
+	objs, err := r.token.Objects()
+	if err != nil {
+		return err
+	}
+	if objs == nil {
+		objs = []hsm.Object{}
+	}
+	_, err = r.record("token.inventory", map[string]any{"when": when, "token_serial": r.token.Info.Serial, "objects": objs})
+	r.UI.Note(fmt.Sprintf("Token %q holds %d object(s).", r.token.Info.Label, len(objs)))
+	return err
+}
+
+func (r *Run) generateKey(label string, alg hsm.Algorithm, extractable bool, purpose string) (*hsm.KeyPair, error) {
+	done := make(chan struct{})
+	go func() { // generation can take seconds (RSA-4096); keep the room informed
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				r.UI.Progress("Generating "+label, 0, 0)
+			}
+		}
+	}()
+	k, err := r.token.GenerateKeyPair(hsm.KeySpec{Label: label, Algorithm: alg, Extractable: extractable})
+	close(done)
+	if err != nil {
+		return nil, err
+	}
+	fp, err := fingerprint.OfPublicKey(k.Public())
+	if err != nil {
+		return nil, err
+	}
+	der, _ := x509.MarshalPKIXPublicKey(k.Public())
+	if _, err := r.record("key.generated", keyRecord{
+		Label: label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
+		PublicKey:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+		Attributes: k.Attributes, SelfTest: "passed: pairwise sign/verify", Token: r.token.Info.Serial, Purpose: purpose,
+	}); err != nil {
+		return nil, err
+	}
+	r.UI.Note(fmt.Sprintf("Key %q generated.\nSPKI SHA-256: %s\nRead aloud: %s", label, fp.Grouped(), fp.Words()))
+	return k, nil
+}
+
+func (r *Run) generateRoot() (err error) {
+	r.root, err = r.generateKey(r.Script.Key.Label, hsm.Algorithm(r.Script.Key.Algorithm), r.Script.Key.Backup, "root")
+	return err
+}
+
+// serial is a positive 127-bit serial number from the HSM's random number generator.
+func (r *Run) serial() (*big.Int, error) {
+	b, err := r.token.Random(16)
+	if err != nil {
+		return nil, err
+	}
+	b[0] &= 0x7f
+	b[0] |= 0x40 // never shorter than 16 bytes in DER, never negative
+	return new(big.Int).SetBytes(b), nil
+}
+
+func (r *Run) rootTemplate() (*x509.Certificate, error) {
+	c := r.Script.Certificate
+	serial, err := r.serial()
+	if err != nil {
+		return nil, err
+	}
+	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
+	subject := pkix.Name{CommonName: c.Subject.CommonName}
+	if c.Subject.Organization != "" {
+		subject.Organization = []string{c.Subject.Organization}
+	}
+	if c.Subject.Country != "" {
+		subject.Country = []string{c.Subject.Country}
+	}
+	t := &x509.Certificate{
+		SerialNumber: serial, Subject: subject, Issuer: subject,
+		NotBefore: notBefore, NotAfter: notBefore.Add(time.Duration(c.ValidityDays) * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	if c.PathLen != nil {
+		t.MaxPathLen, t.MaxPathLenZero = *c.PathLen, *c.PathLen == 0
+	} else {
+		t.MaxPathLen = -1
+	}
+	return t, nil
+}
+
+// lintProfile signs tmpl with a throwaway key of the same algorithm and runs zlint over it,
+// before the real key signs anything (as letsencrypt/boulder does). Errors and fatal
+// findings stop the ceremony; warnings and notices are recorded.
+func (r *Run) lintProfile(tmpl *x509.Certificate, pub crypto.PublicKey) error {
+	throwaway, err := throwawayKey(pub)
+	if err != nil {
+		return err
+	}
+	t := *tmpl
+	der, err := x509.CreateCertificate(rand.Reader, &t, &t, throwaway.Public(), throwaway)
+	if err != nil {
+		return fmt.Errorf("lint: build test certificate: %w", err)
+	}
+	zc, err := zx509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("lint: parse test certificate: %w", err)
+	}
+	res := zlint.LintCertificate(zc)
+	findings := map[string][]string{}
+	for name, lr := range res.Results {
+		switch lr.Status {
+		case lint.Notice, lint.Warn, lint.Error, lint.Fatal:
+			findings[lr.Status.String()] = append(findings[lr.Status.String()], name)
+		}
+	}
+	for _, v := range findings {
+		sort.Strings(v)
+	}
+	if _, err := r.record("certificate.linted", map[string]any{"linter": "zlint v3", "lints_run": len(res.Results), "findings": findings}); err != nil {
+		return err
+	}
+	if bad := append(findings["error"], findings["fatal"]...); len(bad) > 0 {
+		return fmt.Errorf("the certificate profile fails lints %s; fix the script's certificate profile", strings.Join(bad, ", "))
+	}
+	r.UI.Note(fmt.Sprintf("Certificate profile passed %d lints (%d warnings, %d notices).", len(res.Results), len(findings["warn"]), len(findings["notice"])))
+	return nil
+}
+
+func throwawayKey(pub crypto.PublicKey) (crypto.Signer, error) {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		return ecdsa.GenerateKey(k.Curve, rand.Reader)
+	case *rsa.PublicKey:
+		return rsa.GenerateKey(rand.Reader, k.N.BitLen())
+	case ed25519.PublicKey:
+		_, priv, err := ed25519.GenerateKey(rand.Reader)
+		return priv, err
+	}
+	return nil, fmt.Errorf("lint: unsupported key type %T", pub)
+}
+
+func (r *Run) recordCertificate(name string, c *x509.Certificate) error {
+	spki, _ := fingerprint.OfPublicKey(c.PublicKey)
+	sum := sha256.Sum256(c.Raw)
+	_, err := r.record("certificate.issued", map[string]any{
+		"name": name, "subject": c.Subject.String(), "issuer": c.Issuer.String(), "serial": fmt.Sprintf("%x", c.SerialNumber),
+		"not_before": c.NotBefore.UTC().Format(time.RFC3339), "not_after": c.NotAfter.UTC().Format(time.RFC3339),
+		"sha256": hex.EncodeToString(sum[:]), "spki_sha256": spki.Hex(), "signature_algorithm": c.SignatureAlgorithm.String(),
+	})
+	return err
+}
+
+func (r *Run) signRoot() error {
+	tmpl, err := r.rootTemplate()
+	if err != nil {
+		return err
+	}
+	if err := r.lintProfile(tmpl, r.root.Public()); err != nil {
+		return err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, r.root.Public(), r.root)
+	if err != nil {
+		return fmt.Errorf("sign root certificate with key %q: %w", r.root.Label, err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	if err := c.CheckSignatureFrom(c); err != nil {
+		return fmt.Errorf("the new root certificate's signature does not verify: %w", err)
+	}
+	r.rootCert = c
+	if err := r.recordCertificate(rootDER, c); err != nil {
+		return err
+	}
+	if err := r.writeOutput(rootDER, der); err != nil {
+		return err
+	}
+	return r.writeOutput(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+func (r *Run) createSigner() error {
+	s := r.Script
+	k, err := r.generateKey(s.Signer.Label, signerAlg, false, "transcript-signer")
+	if err != nil {
+		return err
+	}
+	r.signer = k
+	serial, err := r.serial()
+	if err != nil {
+		return err
+	}
+	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
+	notAfter := notBefore.Add(time.Duration(s.Signer.ValidityDays) * 24 * time.Hour)
+	if notAfter.After(r.rootCert.NotAfter) {
+		notAfter = r.rootCert.NotAfter
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: s.Certificate.Subject.CommonName + " Transcript Signer", Organization: r.rootCert.Subject.Organization, Country: r.rootCert.Subject.Country},
+		NotBefore:    notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.rootCert, k.Public(), r.root)
+	if err != nil {
+		return fmt.Errorf("certify transcript signer %q with root %q: %w", k.Label, r.root.Label, err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	if err := c.CheckSignatureFrom(r.rootCert); err != nil {
+		return fmt.Errorf("transcript signer certificate does not verify under the root: %w", err)
+	}
+	r.signerCert = c
+	if err := r.recordCertificate(signerPEM, c); err != nil {
+		return err
+	}
+	if err := r.writeOutput(signerPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+		return err
+	}
+	rootFP, _ := fingerprint.OfPublicKey(r.rootCert.PublicKey)
+	_, err = r.record(transcript.EventSigner, transcript.Signer{
+		Name:        k.Label,
+		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})),
+		Issuer:      rootFP.Hex(),
+	})
+	return err
+}
+
+func (r *Run) close() error {
+	if err := r.inventory("after"); err != nil {
+		return err
+	}
+	if bags := r.Script.Equipment.Bags; len(bags) > 0 {
+		w := r.Script.People("witness")[0]
+		if err := r.UI.Confirm(w.Name, fmt.Sprintf("Witness %s: are the tamper-evident bags %s sealed, with these numbers?", w.Name, strings.Join(bags, ", "))); err != nil {
+			r.record("bags.disputed", map[string]any{"bags": bags, "witness": w.Name})
+			return fmt.Errorf("tamper-evident bags not confirmed: %w", err)
+		}
+		if _, err := r.record("bags.sealed", map[string]any{"bags": bags, "witness": w.Name}); err != nil {
+			return err
+		}
+	}
+	if _, err := r.record(transcript.EventStepCompleted, nil); err != nil {
+		return err
+	}
+	if _, err := r.record(transcript.EventClosed, map[string]string{"result": "completed"}); err != nil {
+		return err
+	}
+	n, head := r.w.Head()
+	seal, err := transcript.SealCheckpoint(transcript.Checkpoint{CeremonyID: r.Script.ID, Count: n, Head: head}, r.signer.Label, r.signer)
+	if err != nil {
+		return err
+	}
+	if err := transcript.WriteFileExclusive(filepath.Join(r.Dir, transcript.SealFileName), seal, 0o644); err != nil {
+		return err
+	}
+	r.UI.Note("Transcript sealed:\n" + string(bytes.TrimSpace(seal)))
+	return r.token.Logout()
+}

@@ -1,0 +1,303 @@
+package ceremony
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/keyrite/keyrite/hsm"
+	"go.yaml.in/yaml/v3"
+)
+
+// Script is a ceremony's declarative input: what will happen, to which keys, with whom and on
+// what equipment. It says nothing about which HSM or PIN: the same script runs in rehearsal and
+// in production, bound to an HSM at run time.
+type Script struct {
+	Version      int           `yaml:"version"`
+	Type         string        `yaml:"type"`
+	ID           string        `yaml:"id"`
+	Title        string        `yaml:"title"`
+	Organization string        `yaml:"organization"`
+	Location     string        `yaml:"location"`
+	Participants []Participant `yaml:"participants"`
+	Equipment    Equipment     `yaml:"equipment"`
+	Key          KeyConfig     `yaml:"key"`
+	Certificate  CertProfile   `yaml:"certificate"`
+	Signer       SignerConfig  `yaml:"transcript_signer"`
+
+	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.
+	Source []byte   `yaml:"-"`
+	Name   string   `yaml:"-"`
+	SHA256 [32]byte `yaml:"-"`
+}
+
+// Participant is a person in the room and their role.
+type Participant struct {
+	Name string `yaml:"name" json:"name"`
+	Role string `yaml:"role" json:"role"`
+}
+
+// Roles a participant may have.
+var Roles = []string{"administrator", "custodian", "witness", "auditor", "security-officer"}
+
+// Equipment is what is recorded about the hardware in the room.
+type Equipment struct {
+	HSM    string   `yaml:"hsm" json:"hsm"`
+	Laptop string   `yaml:"laptop" json:"laptop"`
+	Bags   []string `yaml:"bags" json:"bags"`
+}
+
+// KeyConfig is the root key to generate.
+type KeyConfig struct {
+	Label     string `yaml:"label"`
+	Algorithm string `yaml:"algorithm"`
+	Backup    bool   `yaml:"backup"` // extractable, only under a trusted wrapping key
+}
+
+// CertProfile is the root certificate's profile.
+type CertProfile struct {
+	Subject      Subject `yaml:"subject"`
+	ValidityDays int     `yaml:"validity_days"`
+	PathLen      *int    `yaml:"path_length"`
+}
+
+// Subject is an X.509 distinguished name.
+type Subject struct {
+	CommonName   string `yaml:"common_name"`
+	Organization string `yaml:"organization"`
+	Country      string `yaml:"country"`
+}
+
+// SignerConfig is the transcript-signing key the root certifies.
+type SignerConfig struct {
+	Label        string `yaml:"label"`
+	ValidityDays int    `yaml:"validity_days"`
+}
+
+// Types of ceremony a script may declare.
+const TypeRoot = "root"
+
+// FieldError is one problem in a script, at a line, named by its field path.
+type FieldError struct {
+	File  string
+	Line  int
+	Field string
+	Msg   string
+}
+
+func (e FieldError) Error() string {
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Field, e.Msg)
+}
+
+// ScriptError lists every problem found in a script.
+type ScriptError []FieldError
+
+func (e ScriptError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "the script has %d problem(s); nothing was done:", len(e))
+	for _, f := range e {
+		b.WriteString("\n  " + f.Error())
+	}
+	return b.String()
+}
+
+// LoadScript reads and validates a script file.
+func LoadScript(path string) (*Script, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read script: %w", err)
+	}
+	return ParseScript(path, src)
+}
+
+var lineRE = regexp.MustCompile(`line (\d+): (.*)`)
+
+// ParseScript decodes and validates a script strictly: unknown fields, wrong types and every
+// semantic problem are reported together, each with its line and field path.
+func ParseScript(name string, src []byte) (*Script, error) {
+	s := &Script{Source: bytes.Clone(src), Name: name, SHA256: sha256.Sum256(src)}
+	var root yaml.Node
+	if err := yaml.Unmarshal(src, &root); err != nil {
+		return nil, yamlError(name, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, ScriptError{{name, 1, "(script)", "the script is empty"}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(s); err != nil {
+		return nil, yamlError(name, err)
+	}
+	v := validator{file: name, root: root.Content[0]}
+	s.validate(&v)
+	if len(v.errs) > 0 {
+		sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
+		return nil, v.errs
+	}
+	return s, nil
+}
+
+func yamlError(name string, err error) error {
+	var te *yaml.TypeError
+	var out ScriptError
+	msgs := []string{err.Error()}
+	if errors.As(err, &te) {
+		msgs = te.Errors
+	}
+	for _, m := range msgs {
+		line := 1
+		if g := lineRE.FindStringSubmatch(m); g != nil {
+			line, _ = strconv.Atoi(g[1])
+			m = g[2]
+		}
+		m = strings.Replace(m, "field ", "unknown field ", 1)
+		out = append(out, FieldError{name, line, "(yaml)", strings.TrimPrefix(m, "yaml: ")})
+	}
+	return out
+}
+
+type validator struct {
+	file string
+	root *yaml.Node
+	errs ScriptError
+}
+
+// line finds the line of a dotted field path such as "participants.2.role"; the nearest
+// existing parent's line when the field is missing.
+func (v *validator) line(path string) int {
+	n := v.root
+	line := n.Line
+	for _, part := range strings.Split(path, ".") {
+		var next *yaml.Node
+		switch n.Kind {
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == part {
+					next = n.Content[i+1]
+					line = n.Content[i].Line
+				}
+			}
+		case yaml.SequenceNode:
+			if i, err := strconv.Atoi(part); err == nil && i < len(n.Content) {
+				next = n.Content[i]
+				line = next.Line
+			}
+		}
+		if next == nil {
+			return line
+		}
+		n = next
+	}
+	return line
+}
+
+func (v *validator) errorf(path, format string, a ...any) {
+	v.errs = append(v.errs, FieldError{v.file, v.line(path), path, fmt.Sprintf(format, a...)})
+}
+
+var labelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+func (s *Script) validate(v *validator) {
+	if s.Version != 1 {
+		v.errorf("version", "must be 1, got %d", s.Version)
+	}
+	if s.Type != TypeRoot {
+		v.errorf("type", "%q is not a ceremony type this version runs (want %q)", s.Type, TypeRoot)
+	}
+	if !labelRE.MatchString(s.ID) {
+		v.errorf("id", "%q must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", s.ID)
+	}
+	if strings.TrimSpace(s.Organization) == "" {
+		v.errorf("organization", "is required")
+	}
+	if strings.TrimSpace(s.Location) == "" {
+		v.errorf("location", "is required (where the ceremony takes place)")
+	}
+	roles := map[string]int{}
+	names := map[string]bool{}
+	for i, p := range s.Participants {
+		path := fmt.Sprintf("participants.%d", i)
+		if strings.TrimSpace(p.Name) == "" {
+			v.errorf(path+".name", "is required")
+		} else if names[p.Name] {
+			v.errorf(path+".name", "%q is listed twice", p.Name)
+		}
+		names[p.Name] = true
+		if !contains(Roles, p.Role) {
+			v.errorf(path+".role", "%q is not a role (want one of %s)", p.Role, strings.Join(Roles, ", "))
+		}
+		roles[p.Role]++
+	}
+	if roles["administrator"] != 1 {
+		v.errorf("participants", "needs exactly one administrator, has %d", roles["administrator"])
+	}
+	if roles["witness"] < 1 {
+		v.errorf("participants", "needs at least one witness: sensitive steps must be witnessed")
+	}
+	for i, b := range s.Equipment.Bags {
+		if strings.TrimSpace(b) == "" {
+			v.errorf(fmt.Sprintf("equipment.bags.%d", i), "tamper-evident bag number is empty")
+		}
+	}
+	if !labelRE.MatchString(s.Key.Label) {
+		v.errorf("key.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Key.Label)
+	}
+	if !contains(algNames(), s.Key.Algorithm) {
+		v.errorf("key.algorithm", "%q is not one of %s", s.Key.Algorithm, strings.Join(algNames(), ", "))
+	}
+	c := s.Certificate
+	if strings.TrimSpace(c.Subject.CommonName) == "" {
+		v.errorf("certificate.subject.common_name", "is required")
+	}
+	if c.Subject.Country != "" && (len(c.Subject.Country) != 2 || strings.ToUpper(c.Subject.Country) != c.Subject.Country) {
+		v.errorf("certificate.subject.country", "%q must be a two-letter upper-case ISO 3166 code", c.Subject.Country)
+	}
+	if c.ValidityDays < 1 || c.ValidityDays > 25*366 {
+		v.errorf("certificate.validity_days", "%d must be between 1 and %d", c.ValidityDays, 25*366)
+	}
+	if c.PathLen != nil && (*c.PathLen < 0 || *c.PathLen > 8) {
+		v.errorf("certificate.path_length", "%d must be between 0 and 8", *c.PathLen)
+	}
+	if !labelRE.MatchString(s.Signer.Label) {
+		v.errorf("transcript_signer.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Signer.Label)
+	} else if s.Signer.Label == s.Key.Label {
+		v.errorf("transcript_signer.label", "must differ from key.label")
+	}
+	if s.Signer.ValidityDays < 1 || s.Signer.ValidityDays > c.ValidityDays {
+		v.errorf("transcript_signer.validity_days", "%d must be between 1 and the root's validity (%d)", s.Signer.ValidityDays, c.ValidityDays)
+	}
+}
+
+func algNames() []string {
+	out := make([]string, len(hsm.Algorithms))
+	for i, a := range hsm.Algorithms {
+		out[i] = string(a)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// People returns the participants with the given role.
+func (s *Script) People(role string) []Participant {
+	var out []Participant
+	for _, p := range s.Participants {
+		if p.Role == role {
+			out = append(out, p)
+		}
+	}
+	return out
+}
