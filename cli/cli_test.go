@@ -2,9 +2,19 @@ package cli
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"encoding/hex"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
 )
 
 func example(t *testing.T) []byte {
@@ -17,22 +27,206 @@ func example(t *testing.T) []byte {
 }
 
 // keyrite runs a command in-process and returns its exit code, stdout and stderr.
-func keyrite(t *testing.T, args ...string) (int, string, string) {
+func keyrite(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Main(args, Env{Stdin: bytes.NewReader(nil), Stdout: &out, Stderr: &errb, ExampleScript: example(t)})
+	code := Main(args, Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, ExampleScript: example(t)})
 	return code, out.String(), errb.String()
 }
 
-func TestRehearseThenVerify(t *testing.T) {
-	store, out := t.TempDir(), filepath.Join(t.TempDir(), "ceremony")
-	code, stdout, stderr := keyrite(t, "rehearse", "--rehearsal-dir", store, "--out", out)
+// rehearsed runs `keyrite rehearse` into a new folder and returns the store and the folder.
+func rehearsed(t *testing.T) (store, dir, stdout string) {
+	t.Helper()
+	store, dir = t.TempDir(), filepath.Join(t.TempDir(), "ceremony")
+	code, stdout, stderr := keyrite(t, "", "rehearse", "--rehearsal-dir", store, "--out", dir)
 	if code != 0 {
 		t.Fatalf("rehearse exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	t.Log(stdout)
-	code, stdout, stderr = keyrite(t, "verify", out)
-	if code != 0 {
+	return store, dir, stdout
+}
+
+func TestRehearseThenVerify(t *testing.T) {
+	_, dir, _ := rehearsed(t)
+	code, stdout, stderr := keyrite(t, "", "verify", dir)
+	if code != 0 || !strings.Contains(stdout, "Verified: ceremony example-root-2026") {
 		t.Fatalf("verify exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+func TestVerifyNamesTheBadRecord(t *testing.T) {
+	_, dir, _ := rehearsed(t)
+	p := filepath.Join(dir, transcript.FileName)
+	b, _ := os.ReadFile(p)
+	lines := bytes.SplitAfter(b, []byte("\n"))
+	lines[5] = bytes.Replace(lines[5], []byte("present"), []byte("absent!"), 1)
+	os.WriteFile(p, bytes.Join(lines, nil), 0o644)
+	code, _, stderr := keyrite(t, "", "verify", dir)
+	if code != 1 || !strings.Contains(stderr, "record 6 (line 7)") {
+		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+}
+
+// The README's openssl commands, run exactly as written, verify the seal.
+func TestOpenSSLVerifiesSealAsREADMEShows(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	_, dir, _ := rehearsed(t)
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)<!-- openssl-seal -->\\s*```sh\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no <!-- openssl-seal --> block")
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", string(m[1]))
+	cmd.Env = append(os.Environ(), "DIR="+dir)
+	cmd.Dir = t.TempDir()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Verified OK") {
+		t.Fatalf("README openssl block failed: %v\n%s", err, out)
+	}
+	// The same commands must fail on a tampered seal.
+	s, _ := os.ReadFile(filepath.Join(dir, transcript.SealFileName))
+	s = bytes.Replace(s, []byte("example-root-2026\n"), []byte("example-root-2027\n"), 1)
+	os.Chmod(filepath.Join(dir, transcript.SealFileName), 0o644)
+	os.WriteFile(filepath.Join(dir, transcript.SealFileName), s, 0o644)
+	cmd = exec.Command("bash", "-euo", "pipefail", "-c", string(m[1]))
+	cmd.Env = append(os.Environ(), "DIR="+dir)
+	cmd.Dir = t.TempDir()
+	if out, err := cmd.CombinedOutput(); err == nil {
+		t.Fatalf("README openssl block accepted a tampered seal:\n%s", out)
+	}
+}
+
+// openssl reads the root certificate, and its public key is the one pkcs11-tool reads from the
+// token.
+func TestRootCertificateMatchesTokenKey(t *testing.T) {
+	for _, tool := range []string{"openssl", "pkcs11-tool"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	store, dir, _ := rehearsed(t)
+	out, err := exec.Command("openssl", "x509", "-in", filepath.Join(dir, "root.pem"), "-noout", "-pubkey").Output()
+	if err != nil {
+		t.Fatalf("openssl x509: %v", err)
+	}
+	blk, _ := pem.Decode(out)
+	r, err := hsm.PrepareRehearsal(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, _ := r.PIN(rehearsalToken, hsm.User)
+	// pkcs11-tool cannot export EC public keys with OpenSSL 3 ("cannot create EVP_PKEY"), but
+	// it lists each public key object's CKA_EC_POINT: compare that with the certificate's key.
+	cmd := exec.Command("pkcs11-tool", "--module", hsm.SoftHSMModule, "--token-label", rehearsalToken, "--login", "--pin", string(pin),
+		"--list-objects", "--type", "pubkey")
+	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+filepath.Join(store, "softhsm2.conf"))
+	listing, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pkcs11-tool: %v\n%s", err, listing)
+	}
+	m := regexp.MustCompile(`EC_POINT:\s+([0-9a-f]+)\n\s+EC_PARAMS:\s+[0-9a-f]+\n\s+label:\s+example-root-2026\n`).FindSubmatch(listing)
+	if m == nil {
+		t.Fatalf("pkcs11-tool lists no public key example-root-2026:\n%s", listing)
+	}
+	certKey, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	point, _ := certKey.(*ecdsa.PublicKey).Bytes()
+	// CKA_EC_POINT is a DER OCTET STRING: 04, length 0x61, then the uncompressed point.
+	if want := "0461" + hex.EncodeToString(point); string(m[1]) != want {
+		t.Fatalf("token public key differs from the certificate's\n token %s\n cert  %s", m[1], want)
+	}
+	der, _ := os.ReadFile(filepath.Join(dir, "root.der"))
+	c, err := x509.ParseCertificate(der)
+	if err != nil || !c.IsCA || c.KeyUsage != x509.KeyUsageCertSign|x509.KeyUsageCRLSign {
+		t.Fatalf("root profile: %v %+v", err, c)
+	}
+}
+
+// A second run of the same script against the same token is refused before anything is
+// written, and the first ceremony's outputs stay as they were.
+func TestSecondRunIsRefused(t *testing.T) {
+	store, dir, _ := rehearsed(t)
+	before := snapshot(t, dir)
+	second := filepath.Join(t.TempDir(), "again")
+	code, stdout, stderr := keyrite(t, "", "run", filepath.Join("..", "testdata", "root-ceremony.yaml"),
+		"--rehearsal", "--rehearsal-dir", store, "--yes", "--out", second)
+	if code == 0 || !strings.Contains(stderr, `already holds a key labelled "example-root-2026"`) {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(second); !os.IsNotExist(err) {
+		t.Fatalf("refused run left %s behind", second)
+	}
+	// Into the first ceremony's own folder: refused before the HSM is opened.
+	code, _, stderr = keyrite(t, "", "run", filepath.Join("..", "testdata", "root-ceremony.yaml"),
+		"--rehearsal", "--rehearsal-dir", store, "--yes", "--out", dir)
+	if code == 0 || !strings.Contains(stderr, "not empty") {
+		t.Fatalf("run into an existing folder: exit %d %s", code, stderr)
+	}
+	if after := snapshot(t, dir); after != before {
+		t.Fatal("the first ceremony's outputs changed")
+	}
+	if code, _, _ := keyrite(t, "", "verify", dir); code != 0 {
+		t.Fatal("the first ceremony no longer verifies")
+	}
+}
+
+func snapshot(t *testing.T, dir string) string {
+	var b strings.Builder
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() {
+			data, _ := os.ReadFile(p)
+			b.WriteString(p + "\x00" + string(data) + "\x00")
+		}
+		return nil
+	})
+	return b.String()
+}
+
+// The PIN never reaches the ceremony folder, the terminal or the temp directory.
+func TestPINNeverLeaks(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	store, dir, stdout := rehearsed(t)
+	r, _ := hsm.PrepareRehearsal(store)
+	for _, role := range []hsm.Role{hsm.User, hsm.SO} {
+		pin, err := r.PIN(rehearsalToken, role)
+		if err != nil || len(pin) < 16 {
+			t.Fatalf("rehearsal PIN: %v", err)
+		}
+		if strings.Contains(stdout, string(pin)) {
+			t.Fatalf("%s PIN on the terminal", role)
+		}
+		for _, root := range []string{dir, tmp} {
+			filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+				if err == nil && !fi.IsDir() {
+					if data, _ := os.ReadFile(p); bytes.Contains(data, pin) {
+						t.Errorf("%s PIN found in %s", role, p)
+					}
+				}
+				return nil
+			})
+		}
+	}
+}
+
+func TestScriptErrorsNameFieldAndLine(t *testing.T) {
+	bad := strings.Replace(string(example(t)), "algorithm: ecdsa-p384", "algorithm: ecdsa-p999", 1)
+	bad = strings.Replace(bad, "role: witness", "role: bystander", 1)
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(p, []byte(bad), 0o644)
+	code, _, stderr := keyrite(t, "", "run", p, "--rehearsal", "--rehearsal-dir", t.TempDir(), "--yes", "--out", filepath.Join(t.TempDir(), "x"))
+	for _, want := range []string{"bad.yaml:17: participants.3.role", "bad.yaml:26: key.algorithm", "nothing was sent to the HSM"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 1 {
+		t.Errorf("exit %d", code)
 	}
 }
