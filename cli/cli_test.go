@@ -3,8 +3,8 @@ package cli
 import (
 	"bytes"
 	"crypto/ecdsa"
-	"encoding/hex"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"os"
 	"os/exec"

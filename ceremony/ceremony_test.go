@@ -1,0 +1,245 @@
+package ceremony
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
+)
+
+// scriptedUI answers yes to everything except questions containing one of decline.
+type scriptedUI struct {
+	mu      sync.Mutex
+	decline []string
+	asked   []string
+}
+
+func (u *scriptedUI) Show(Screen)                      {}
+func (u *scriptedUI) Note(string)                      {}
+func (u *scriptedUI) Progress(string, int, int)        {}
+func (u *scriptedUI) AskSecret(string) ([]byte, error) { return nil, errors.New("no secrets in tests") }
+func (u *scriptedUI) Confirm(who, q string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.asked = append(u.asked, q)
+	for _, d := range u.decline {
+		if strings.Contains(q, d) {
+			return ErrDeclined
+		}
+	}
+	return nil
+}
+
+var (
+	storeOnce sync.Once
+	store     *hsm.Rehearsal
+	module    *hsm.Module
+	storeErr  error
+	tokenN    int
+)
+
+// freshToken returns a binding to a new, empty rehearsal token on real SoftHSM2.
+func freshToken(t *testing.T) Binding {
+	t.Helper()
+	storeOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "keyrite-ceremony-test-")
+		if err == nil {
+			store, err = hsm.PrepareRehearsal(dir)
+		}
+		if err == nil {
+			module, err = hsm.Open(hsm.SoftHSMModule)
+		}
+		storeErr = err
+	})
+	if storeErr != nil {
+		t.Fatalf("SoftHSM2 is needed: %v", storeErr)
+	}
+	tokenN++
+	label := fmt.Sprintf("ceremony-test-%d", tokenN)
+	if _, err := store.EnsureToken(module, label); err != nil {
+		t.Fatal(err)
+	}
+	return Binding{Module: module, Token: hsm.Selector{Label: label}, Rehearsal: true,
+		PIN: func() ([]byte, error) { return store.PIN(label, hsm.User) }}
+}
+
+func exampleScript(t *testing.T) *Script {
+	t.Helper()
+	s, err := LoadScript(filepath.Join("..", "testdata", "root-ceremony.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func verified(t *testing.T, dir string) *transcript.Result {
+	t.Helper()
+	res, err := transcript.Verify(dir, transcript.Options{})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	return res
+}
+
+func events(res *transcript.Result) string {
+	var e []string
+	for _, r := range res.Entries {
+		e = append(e, r.Event)
+	}
+	return strings.Join(e, " ")
+}
+
+func TestRootCeremony(t *testing.T) {
+	b := freshToken(t)
+	dir := filepath.Join(t.TempDir(), "c")
+	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	res := verified(t, dir)
+	ev := events(res)
+	for _, want := range []string{"participant.present", "clock.confirmed", "hsm.identified", "token.inventory", "key.generated", "certificate.linted", "certificate.issued", "witness.confirmed", "transcript.signer", "bags.sealed", "ceremony.closed"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("transcript lacks %s", want)
+		}
+	}
+}
+
+// A witness who does not confirm stops the ceremony; resume cleans up the unconfirmed key
+// (with the administrator's and a witness's consent) and finishes.
+func TestResumeAfterWitnessDeclined(t *testing.T) {
+	b := freshToken(t)
+	dir := filepath.Join(t.TempDir(), "c")
+	err := Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Generate the root key" happen`}}, nil)
+	if !errors.Is(err, ErrDeclined) {
+		t.Fatalf("Start: %v", err)
+	}
+	if _, err := transcript.Verify(dir, transcript.Options{}); err == nil || !strings.Contains(err.Error(), "not sealed") {
+		t.Fatalf("unfinished ceremony: %v", err)
+	}
+	ui := &scriptedUI{}
+	if err := Resume(dir, b, ui, nil); err != nil {
+		t.Fatal(err)
+	}
+	ev := events(verified(t, dir))
+	if !strings.Contains(ev, "witness.declined step.failed ceremony.resumed hsm.login cleanup.destroyed step.started key.generated") {
+		t.Fatalf("events: %s", ev)
+	}
+	if len(ui.asked) < 2 || !strings.Contains(ui.asked[0], "interrupted") {
+		t.Fatalf("cleanup was not confirmed: %q", ui.asked)
+	}
+}
+
+// A crash between generating a key and recording it leaves a key the transcript cannot vouch
+// for; resume destroys it only with consent, and otherwise changes nothing.
+func TestResumeAfterCrashMidStep(t *testing.T) {
+	b := freshToken(t)
+	dir := filepath.Join(t.TempDir(), "c")
+	Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Self-sign the root certificate" happen`}}, nil)
+	// Cut the transcript back to just after "step.started" of generate-root-key: the state
+	// a crash inside C_GenerateKeyPair leaves (the key exists, the transcript never says so).
+	p := filepath.Join(dir, transcript.FileName)
+	data, _ := os.ReadFile(p)
+	i := bytes.Index(data, []byte(`"step":"generate-root-key"`))
+	i += bytes.IndexByte(data[i:], '\n') + 1
+	os.WriteFile(p, data[:i], 0o644)
+	os.Remove(filepath.Join(dir, "root.der"))
+	os.Remove(filepath.Join(dir, "root.pem"))
+	// Leave a half-written record as well.
+	f, _ := os.OpenFile(p, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"v":1,"seq":`)
+	f.Close()
+
+	before, _ := os.ReadFile(p)
+	err := Resume(dir, b, &scriptedUI{decline: []string{"Destroy them"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "declined to destroy") {
+		t.Fatalf("declined cleanup: %v", err)
+	}
+	tok, _ := b.Module.OpenToken(b.Token)
+	pin, _ := b.PIN()
+	tok.Login(hsm.User, pin)
+	has, _ := tok.HasLabel("example-root-2026")
+	tok.Close()
+	if !has {
+		t.Fatal("declined cleanup destroyed the key anyway")
+	}
+	after, _ := os.ReadFile(p)
+	if !bytes.HasPrefix(after, before[:len(before)-len(`{"v":1,"seq":`)]) {
+		t.Fatal("declined resume rewrote earlier records")
+	}
+
+	if err := Resume(dir, b, &scriptedUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	ev := events(verified(t, dir))
+	for _, want := range []string{"transcript.torn-record-discarded", "cleanup.destroyed", "ceremony.closed"} {
+		if !strings.Contains(ev, want) {
+			t.Errorf("events lack %s: %s", want, ev)
+		}
+	}
+}
+
+func TestResumeRefusesAnotherToken(t *testing.T) {
+	b := freshToken(t)
+	dir := filepath.Join(t.TempDir(), "c")
+	Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{"Generate the root key"}}, nil)
+	other := freshToken(t)
+	err := Resume(dir, other, &scriptedUI{}, nil)
+	if err == nil || !strings.Contains(err.Error(), "connect the original token") {
+		t.Fatalf("resume on another token: %v", err)
+	}
+}
+
+func TestResumeOfSealedCeremonyIsRefused(t *testing.T) {
+	b := freshToken(t)
+	dir := filepath.Join(t.TempDir(), "c")
+	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Resume(dir, b, &scriptedUI{}, nil); err == nil || !strings.Contains(err.Error(), "already sealed") {
+		t.Fatalf("resume of sealed: %v", err)
+	}
+}
+
+func TestParseScriptReportsEveryProblem(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"unknown field", "version: 1\ntype: root\nkeyy: {}\n", "s.yaml:3: (yaml): unknown field keyy"},
+		{"wrong type", "version: one\n", "s.yaml:1: (yaml)"},
+		{"not yaml", "version: [\n", "s.yaml:"},
+		{"empty", "", "the script is empty"},
+		{"no witness", "version: 1\ntype: root\nid: x\norganization: o\nlocation: l\nparticipants:\n  - {name: A, role: administrator}\n", "s.yaml:6: participants: needs at least one witness"},
+		{"bad country", "certificate:\n  subject:\n    country: Germany\n", "s.yaml:3: certificate.subject.country"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseScript("s.yaml", []byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func FuzzParseScript(f *testing.F) {
+	f.Add(must(os.ReadFile(filepath.Join("..", "testdata", "root-ceremony.yaml"))))
+	f.Add([]byte("version: 1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := ParseScript("f.yaml", b)
+		if err == nil && (s.Version != 1 || s.Key.Label == "") {
+			t.Fatal("accepted an invalid script")
+		}
+	})
+}
