@@ -1,0 +1,204 @@
+package quorum
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+func TestCMACVectors(t *testing.T) {
+	f, err := os.Open("testdata/aes-cmac.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		fs := strings.Fields(line)
+		key, _ := hex.DecodeString(fs[0])
+		var msg []byte
+		if fs[1] != "-" {
+			msg, _ = hex.DecodeString(fs[1])
+		}
+		got, err := CMAC(key, msg)
+		if err != nil || hex.EncodeToString(got) != fs[2] {
+			t.Errorf("vector %d: CMAC = %x, %v; want %s", n+1, got, err, fs[2])
+		}
+		n++
+	}
+	if n != 6 {
+		t.Fatalf("read %d vectors, want 6", n)
+	}
+}
+
+func TestKCVMethodsDiffer(t *testing.T) {
+	key, _ := hex.DecodeString("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
+	cmac, _ := CheckValue(key, KCVCMAC)
+	ecb, _ := CheckValue(key, KCVECB)
+	// CMAC of the zero block under this key: from CMAC above; ECB: AES-256 of zero block.
+	if cmac.Value == ecb.Value || cmac.Equal(ecb) || len(cmac.Value) != 6 {
+		t.Fatalf("cmac %v ecb %v", cmac, ecb)
+	}
+	if !strings.Contains(cmac.String(), "AES-CMAC") {
+		t.Fatalf("KCV string %q does not name its method", cmac)
+	}
+}
+
+func newKEK(t *testing.T) []byte {
+	k := make([]byte, KEKSize)
+	rand.Read(k)
+	return k
+}
+
+func TestSplitCombineEverySubset(t *testing.T) {
+	for _, mn := range [][2]int{{2, 2}, {2, 3}, {3, 5}, {5, 9}, {16, 16}} {
+		kek := newKEK(t)
+		shares, checked, err := Split(kek, mn[0], mn[1], "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := binomial(mn[1], mn[0]); checked != want {
+			t.Errorf("%d-of-%d: self-test checked %d subsets, want %d", mn[0], mn[1], checked, want)
+		}
+		kcv, _ := CheckValue(kek, KCVCMAC)
+		e := Expect{CeremonyID: "c1", Threshold: mn[0], Total: mn[1], KCV: kcv}
+		// Through the human code and back.
+		var parsed []*Share
+		for _, s := range shares {
+			p, err := ParseCode(s.Code())
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed = append(parsed, p)
+		}
+		got, err := e.Combine(parsed[len(parsed)-mn[0]:])
+		if err != nil || !bytes.Equal(got, kek) {
+			t.Fatalf("%d-of-%d combine: %v", mn[0], mn[1], err)
+		}
+	}
+}
+
+func binomial(n, k int) int {
+	r := 1
+	for i := 1; i <= k; i++ {
+		r = r * (n - k + i) / i
+	}
+	return r
+}
+
+func TestCombineRefusesBadShares(t *testing.T) {
+	kek := newKEK(t)
+	shares, _, _ := Split(kek, 3, 5, "ceremony-a")
+	other, _, _ := Split(newKEK(t), 3, 5, "ceremony-b")
+	twoOfThree, _, _ := Split(kek, 2, 3, "ceremony-a")
+	sameCeremonyOtherKEK, _, _ := Split(newKEK(t), 3, 5, "ceremony-a")
+	kcv, _ := CheckValue(kek, KCVCMAC)
+	e := Expect{CeremonyID: "ceremony-a", Threshold: 3, Total: 5, KCV: kcv}
+	tests := []struct {
+		name   string
+		shares []*Share
+		want   error
+	}{
+		{"another ceremony", []*Share{shares[0], other[1], shares[2]}, ErrOtherCeremony},
+		{"duplicate", []*Share{shares[0], shares[0], shares[2]}, ErrDuplicate},
+		{"too few", []*Share{shares[0], shares[1]}, ErrTooFew},
+		{"different threshold", []*Share{shares[0], twoOfThree[1], shares[2]}, ErrWrongThreshold},
+		{"shares of another KEK", []*Share{shares[0], sameCeremonyOtherKEK[1], shares[2]}, ErrKCVMismatch},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := e.Combine(tc.shares)
+			if !errors.Is(err, tc.want) || got != nil {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// Every single-symbol typo in every group is caught, and the error names that group.
+func TestEveryTypoIsNamed(t *testing.T) {
+	shares, _, _ := Split(newKEK(t), 2, 3, "typo")
+	code := shares[0].Code()
+	groups := strings.Fields(code)
+	if len(groups) != Groups {
+		t.Fatalf("%d groups, want %d", len(groups), Groups)
+	}
+	for g := range groups {
+		for pos := 0; pos < 5; pos++ {
+			for _, sym := range alphabet {
+				orig := []rune(groups[g])
+				if orig[pos] == sym {
+					continue
+				}
+				typo := append([]rune(nil), orig...)
+				typo[pos] = sym
+				gs := append([]string(nil), groups...)
+				gs[g] = string(typo)
+				_, err := ParseCode(strings.Join(gs, " "))
+				var ge *GroupError
+				if !errors.As(err, &ge) || ge.Group != g+1 {
+					t.Fatalf("typo %q in group %d: err = %v", string(typo), g+1, err)
+				}
+			}
+		}
+	}
+}
+
+func TestSwappedGroupsAreCaught(t *testing.T) {
+	shares, _, _ := Split(newKEK(t), 2, 3, "swap")
+	gs := strings.Fields(shares[1].Code())
+	gs[3], gs[4] = gs[4], gs[3]
+	if _, err := ParseCode(strings.Join(gs, " ")); err == nil {
+		t.Fatal("swapped groups accepted")
+	}
+}
+
+func TestCodeIsForgiving(t *testing.T) {
+	shares, _, _ := Split(newKEK(t), 2, 3, "forgiving")
+	code := shares[2].Code()
+	lower := strings.ToLower(strings.ReplaceAll(code, " ", "-"))
+	lower = strings.ReplaceAll(lower, "0", "o")
+	lower = strings.ReplaceAll(lower, "1", "l")
+	s, err := ParseCode(lower)
+	if err != nil || !bytes.Equal(s.Data, shares[2].Data) {
+		t.Fatalf("lower case with o/l and dashes: %v", err)
+	}
+	if n, err := CheckGroups(code[:14]); err != nil || n != 2 {
+		t.Fatalf("partial entry: %d groups, %v", n, err)
+	}
+	if _, err := ParseCode(code[:len(code)-6]); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("missing group: %v", err)
+	}
+	if _, err := ParseCode(code[:6] + "U" + code[7:]); err == nil || !strings.Contains(err.Error(), "group 2") {
+		t.Fatalf("U: %v", err)
+	}
+}
+
+func FuzzParseCode(f *testing.F) {
+	shares, _, _ := Split(bytes.Repeat([]byte{7}, 32), 2, 3, "fuzz")
+	for _, s := range shares {
+		f.Add(s.Code())
+	}
+	f.Add("")
+	f.Add("00000 00000")
+	f.Fuzz(func(t *testing.T, code string) {
+		s, err := ParseCode(code)
+		if err != nil {
+			return
+		}
+		again, err := ParseCode(s.Code())
+		if err != nil || !bytes.Equal(again.Data, s.Data) || again.Number != s.Number {
+			t.Fatalf("accepted %q but it does not round-trip", code)
+		}
+	})
+}
