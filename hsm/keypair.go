@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"sort"
 
 	"github.com/miekg/pkcs11"
 )
@@ -58,10 +57,7 @@ type KeySpec struct {
 // Attributes are the security attributes of a private key as the token reports them.
 type Attributes map[string]bool
 
-var privateAttrs = []struct {
-	name string
-	typ  uint
-}{
+var privateAttrs = attrList{
 	{"CKA_TOKEN", pkcs11.CKA_TOKEN}, {"CKA_PRIVATE", pkcs11.CKA_PRIVATE}, {"CKA_SENSITIVE", pkcs11.CKA_SENSITIVE},
 	{"CKA_EXTRACTABLE", pkcs11.CKA_EXTRACTABLE}, {"CKA_WRAP_WITH_TRUSTED", pkcs11.CKA_WRAP_WITH_TRUSTED},
 	{"CKA_SIGN", pkcs11.CKA_SIGN}, {"CKA_DECRYPT", pkcs11.CKA_DECRYPT}, {"CKA_UNWRAP", pkcs11.CKA_UNWRAP},
@@ -78,6 +74,25 @@ type KeyPair struct {
 	public     crypto.PublicKey
 	t          *Token
 	priv       pkcs11.ObjectHandle
+	login      int // t.logins when priv was found
+}
+
+// handle returns the private key's object handle, finding it again by CKA_ID and label if
+// the token's login changed since it was found. It must be called with t.mu held.
+func (k *KeyPair) handle() (pkcs11.ObjectHandle, error) {
+	if k.login == k.t.logins {
+		return k.priv, nil
+	}
+	hs, err := k.t.find([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, k.ID), pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.Label)})
+	if err != nil {
+		return 0, wrap("find key", k.Label, err)
+	}
+	if len(hs) != 1 {
+		return 0, fmt.Errorf("find key %q on token %q: %d private keys match its ID, want 1 (was it removed?)", k.Label, k.t.Info.Label, len(hs))
+	}
+	k.priv, k.login = hs[0], k.t.logins
+	return k.priv, nil
 }
 
 // Public returns the public key: *ecdsa.PublicKey, *rsa.PublicKey or ed25519.PublicKey.
@@ -181,17 +196,7 @@ func checkHonoured(spec KeySpec, a Attributes) error {
 		"CKA_WRAP_WITH_TRUSTED": spec.Extractable, "CKA_SIGN": true, "CKA_DECRYPT": false, "CKA_UNWRAP": false,
 		"CKA_DERIVE": false, "CKA_LOCAL": true, "CKA_ALWAYS_SENSITIVE": true, "CKA_NEVER_EXTRACTABLE": !spec.Extractable,
 	}
-	var bad []string
-	for name, w := range want {
-		if got, ok := a[name]; !ok || got != w {
-			bad = append(bad, fmt.Sprintf("%s is %v, want %v", name, got, w))
-		}
-	}
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		return fmt.Errorf("the token did not honour the key template: %v", bad)
-	}
-	return nil
+	return compareAttrs(want, a)
 }
 
 // FindKeyPair finds the private and public key objects labelled label.
@@ -219,20 +224,13 @@ func (t *Token) FindKeyPair(label string) (*KeyPair, error) {
 }
 
 func (t *Token) loadKeyPair(label string, id []byte, alg Algorithm, pubH, privH pkcs11.ObjectHandle) (*KeyPair, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	k := &KeyPair{Label: label, ID: id, Algorithm: alg, t: t, priv: privH, Attributes: Attributes{}}
-	q := make([]*pkcs11.Attribute, len(privateAttrs))
-	for i, a := range privateAttrs {
-		q[i] = pkcs11.NewAttribute(a.typ, nil)
-	}
-	got, err := t.m.ctx.GetAttributeValue(t.session, privH, q)
+	attrs, err := t.readAttrs(privH, privateAttrs)
 	if err != nil {
 		return nil, wrap("read attributes of key", label, err)
 	}
-	for i, a := range privateAttrs {
-		k.Attributes[a.name] = len(got[i].Value) == 1 && got[i].Value[0] != 0
-	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := &KeyPair{Label: label, ID: id, Algorithm: alg, t: t, priv: privH, login: t.logins, Attributes: attrs}
 	pub, a, err := t.publicKey(pubH)
 	if err != nil {
 		return nil, wrap("read public key", label, err)
@@ -392,7 +390,10 @@ func (k *KeyPair) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]by
 	}
 	t := k.t
 	t.mu.Lock()
-	err := t.m.ctx.SignInit(t.session, []*pkcs11.Mechanism{mech}, k.priv)
+	priv, err := k.handle()
+	if err == nil {
+		err = t.m.ctx.SignInit(t.session, []*pkcs11.Mechanism{mech}, priv)
+	}
 	var sig []byte
 	if err == nil {
 		sig, err = t.m.ctx.Sign(t.session, input)

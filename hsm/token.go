@@ -32,6 +32,9 @@ type Token struct {
 	mu      sync.Mutex
 	session pkcs11.SessionHandle
 	role    *Role
+	// logins counts successful logins. Tokens may renumber private object handles when the
+	// login changes (SoftHSM does), so key pairs re-find their handles when it moves on.
+	logins int
 }
 
 // OpenToken opens a session on the token s selects.
@@ -61,6 +64,7 @@ func (t *Token) Login(role Role, pin []byte) error {
 		return wrap("log in as "+role.String()+" to token", t.Info.Label, err)
 	}
 	t.role = &role
+	t.logins++
 	return nil
 }
 
