@@ -10,12 +10,19 @@ import (
 	"github.com/keyrite/keyrite/cli"
 )
 
-//go:embed testdata/root-ceremony.yaml
-var exampleScript []byte
+var (
+	//go:embed testdata/root-ceremony.yaml
+	exampleRoot []byte
+	//go:embed testdata/root-quorum-ceremony.yaml
+	exampleQuorum []byte
+	//go:embed testdata/restore-ceremony.yaml
+	exampleRestore []byte
+)
 
 func main() {
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		ExampleScript: exampleScript, GUI: app.Run,
+		Examples: map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore},
+		GUI:      app.Run,
 	}))
 }

@@ -14,17 +14,57 @@ import (
 	"github.com/keyrite/keyrite/hsm"
 )
 
-// scriptedUI answers yes to everything except questions containing one of decline.
+// scriptedUI answers yes to everything except questions containing one of decline. It plays
+// the custodians too: it remembers each share it is shown (by custodian name) and types it
+// back, after first typing anything queued for that custodian in typeFirst.
 type scriptedUI struct {
-	mu      sync.Mutex
-	decline []string
-	asked   []string
+	mu        sync.Mutex
+	decline   []string
+	asked     []string
+	shares    map[string]string   // custodian name -> share code they hold
+	typeFirst map[string][]string // custodian name -> codes typed before their own
+	refused   []string            // errors AskShare's check returned
+	notes     []string
+}
+
+func (u *scriptedUI) RevealShare(c Participant, number, total int, code string) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.shares == nil {
+		u.shares = map[string]string{}
+	}
+	u.shares[c.Name] = code
+	return nil
+}
+
+func (u *scriptedUI) AskShare(c Participant, prompt string, check func(string) error) (string, error) {
+	u.mu.Lock()
+	tries := append(append([]string(nil), u.typeFirst[c.Name]...), u.shares[c.Name])
+	u.mu.Unlock()
+	for _, code := range tries {
+		if code == "" {
+			continue
+		}
+		if err := check(code); err != nil {
+			u.mu.Lock()
+			u.refused = append(u.refused, c.Name+": "+err.Error())
+			u.mu.Unlock()
+			continue
+		}
+		return code, nil
+	}
+	return "", errors.New("custodian gave up")
 }
 
 func (u *scriptedUI) Show(Screen)                      {}
-func (u *scriptedUI) Note(string)                      {}
 func (u *scriptedUI) Progress(string, int, int)        {}
 func (u *scriptedUI) AskSecret(string) ([]byte, error) { return nil, errors.New("no secrets in tests") }
+func (u *scriptedUI) Note(s string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.notes = append(u.notes, s)
+}
+
 func (u *scriptedUI) Confirm(who, q string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -67,7 +107,8 @@ func freshToken(t *testing.T) Binding {
 		t.Fatal(err)
 	}
 	return Binding{Module: module, Token: hsm.Selector{Label: label}, Rehearsal: true,
-		PIN: func() ([]byte, error) { return store.PIN(label, hsm.User) }}
+		PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
+		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}
 }
 
 func exampleScript(t *testing.T) *Script {
@@ -99,7 +140,7 @@ func events(res *transcript.Result) string {
 func TestRootCeremony(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, nil); err != nil {
+	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	res := verified(t, dir)
@@ -116,7 +157,7 @@ func TestRootCeremony(t *testing.T) {
 func TestResumeAfterWitnessDeclined(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	err := Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Generate the root key" happen`}}, nil)
+	err := Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Generate the root key" happen`}}, Options{})
 	if !errors.Is(err, ErrDeclined) {
 		t.Fatalf("Start: %v", err)
 	}
@@ -124,7 +165,7 @@ func TestResumeAfterWitnessDeclined(t *testing.T) {
 		t.Fatalf("unfinished ceremony: %v", err)
 	}
 	ui := &scriptedUI{}
-	if err := Resume(dir, b, ui, nil); err != nil {
+	if err := Resume(dir, b, ui, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	ev := events(verified(t, dir))
@@ -141,7 +182,7 @@ func TestResumeAfterWitnessDeclined(t *testing.T) {
 func TestResumeAfterCrashMidStep(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Self-sign the root certificate" happen`}}, nil)
+	Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Self-sign the root certificate" happen`}}, Options{})
 	// Cut the transcript back to just after "step.started" of generate-root-key: the state
 	// a crash inside C_GenerateKeyPair leaves (the key exists, the transcript never says so).
 	p := filepath.Join(dir, transcript.FileName)
@@ -157,7 +198,7 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 	f.Close()
 
 	before, _ := os.ReadFile(p)
-	err := Resume(dir, b, &scriptedUI{decline: []string{"Destroy them"}}, nil)
+	err := Resume(dir, b, &scriptedUI{decline: []string{"Destroy them"}}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "declined to destroy") {
 		t.Fatalf("declined cleanup: %v", err)
 	}
@@ -174,7 +215,7 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 		t.Fatal("declined resume rewrote earlier records")
 	}
 
-	if err := Resume(dir, b, &scriptedUI{}, nil); err != nil {
+	if err := Resume(dir, b, &scriptedUI{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	ev := events(verified(t, dir))
@@ -188,9 +229,9 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 func TestResumeRefusesAnotherToken(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{"Generate the root key"}}, nil)
+	Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{"Generate the root key"}}, Options{})
 	other := freshToken(t)
-	err := Resume(dir, other, &scriptedUI{}, nil)
+	err := Resume(dir, other, &scriptedUI{}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "connect the original token") {
 		t.Fatalf("resume on another token: %v", err)
 	}
@@ -199,10 +240,10 @@ func TestResumeRefusesAnotherToken(t *testing.T) {
 func TestResumeOfSealedCeremonyIsRefused(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, nil); err != nil {
+	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := Resume(dir, b, &scriptedUI{}, nil); err == nil || !strings.Contains(err.Error(), "already sealed") {
+	if err := Resume(dir, b, &scriptedUI{}, Options{}); err == nil || !strings.Contains(err.Error(), "already sealed") {
 		t.Fatalf("resume of sealed: %v", err)
 	}
 }
@@ -214,7 +255,7 @@ func TestParseScriptReportsEveryProblem(t *testing.T) {
 		{"not yaml", "version: [\n", "s.yaml:"},
 		{"empty", "", "the script is empty"},
 		{"no witness", "version: 1\ntype: root\nid: x\norganization: o\nlocation: l\nparticipants:\n  - {name: A, role: administrator}\n", "s.yaml:6: participants: needs at least one witness"},
-		{"bad country", "certificate:\n  subject:\n    country: Germany\n", "s.yaml:3: certificate.subject.country"},
+		{"bad country", "type: root\ncertificate:\n  subject:\n    country: Germany\n", "s.yaml:4: certificate.subject.country"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

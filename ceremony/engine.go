@@ -13,6 +13,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/quorum"
 )
 
 // Binding ties a script to an HSM at run time. It is never written into the script.
@@ -20,7 +21,18 @@ type Binding struct {
 	Module    *hsm.Module
 	Token     hsm.Selector
 	PIN       func() ([]byte, error) // the user PIN; the engine zeroes what it returns
+	SOPIN     func() ([]byte, error) // the Security Officer's PIN, for installing trusted keys
 	Rehearsal bool                   // the token is Keyrite's rehearsal token
+}
+
+// Options are a run's inputs besides the script and the HSM.
+type Options struct {
+	// Previous is the folder of the sealed ceremony this one continues: the backup a restore
+	// or reshare reads. It is verified before anything starts.
+	Previous string
+	// SharesDir receives the custodians' share sheets (default DIR/shares).
+	SharesDir string
+	Clock     transcript.Clock
 }
 
 // Run is one ceremony in progress.
@@ -29,6 +41,7 @@ type Run struct {
 	Dir     string
 	UI      UI
 	Clock   transcript.Clock
+	opt     Options
 	binding Binding
 	w       *transcript.Writer
 	token   *hsm.Token
@@ -40,6 +53,14 @@ type Run struct {
 	rootCert   *x509.Certificate
 	signer     *hsm.KeyPair
 	signerCert *x509.Certificate
+
+	// The quorum steps' state. kek and shares are secrets: zeroed as soon as they are used.
+	kek      []byte
+	kcv      quorum.KCV
+	shares   []*quorum.Share
+	previous *previousCeremony
+	backup   *BackupMeta
+	blob     []byte
 }
 
 // step is one scripted step of a ceremony.
@@ -47,9 +68,12 @@ type step struct {
 	id, title, explain string
 	actorRole          string // who acts: the role whose first participant is named
 	witness            bool   // a witness must confirm it happened as shown
-	labels             []string
-	outputs            []string
-	run                func(*Run) error
+	// volatile steps keep their results only in memory (a KEK, shares): if the ceremony stops
+	// after them but before the step that uses their results, resume runs them again.
+	volatile bool
+	labels   []string
+	outputs  []string
+	run      func(*Run) error
 	// restore reloads what a completed step produced when a ceremony resumes.
 	restore func(*Run, []transcript.Entry) error
 }
@@ -58,15 +82,25 @@ type step struct {
 const ScriptFileName = "script.yaml"
 
 // Start runs a new ceremony from script into dir, which must not exist or be empty.
-func Start(script *Script, dir string, b Binding, ui UI, clock transcript.Clock) (err error) {
-	if clock == nil {
-		clock = time.Now
+func Start(script *Script, dir string, b Binding, ui UI, opt Options) (err error) {
+	if opt.Clock == nil {
+		opt.Clock = time.Now
 	}
 	if err := checkNewDir(dir); err != nil {
 		return err
 	}
-	r := &Run{Script: script, Dir: dir, UI: ui, Clock: clock, binding: b}
-	r.steps = rootSteps(script)
+	r := &Run{Script: script, Dir: dir, UI: ui, Clock: opt.Clock, opt: opt, binding: b}
+	r.steps = stepsFor(script)
+	var prev *transcript.Previous
+	if script.Type == TypeRestore || script.Type == TypeReshare {
+		if opt.Previous == "" {
+			return fmt.Errorf("a %s ceremony continues a backup: name the backup ceremony's folder (--previous DIR)", script.Type)
+		}
+		if r.previous, err = loadPrevious(opt.Previous); err != nil {
+			return err
+		}
+		prev = &transcript.Previous{CeremonyID: r.previous.result.Opening.CeremonyID, Checkpoint: r.previous.result.Seal.Text}
+	}
 	if err := r.connect(); err != nil {
 		return err
 	}
@@ -85,11 +119,11 @@ func Start(script *Script, dir string, b Binding, ui UI, clock transcript.Clock)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create ceremony folder: %w", err)
 	}
-	r.w, err = transcript.Create(filepath.Join(dir, transcript.FileName), clock, r.actor("administrator"), transcript.Opening{
+	r.w, err = transcript.Create(filepath.Join(dir, transcript.FileName), opt.Clock, r.actor("administrator"), transcript.Opening{
 		CeremonyID: script.ID, Type: script.Type, Keyrite: ThisBuild(),
 		ScriptFile: ScriptFileName, ScriptSHA256: hex.EncodeToString(script.SHA256[:]),
 		ModulePath: b.Module.Path, ModuleSHA256: hex.EncodeToString(b.Module.SHA256[:]),
-		Organization: script.Organization, Location: script.Location, RehearsalToken: b.Rehearsal,
+		Organization: script.Organization, Location: script.Location, RehearsalToken: b.Rehearsal, Previous: prev,
 	})
 	if err != nil {
 		return err
@@ -110,6 +144,23 @@ func checkNewDir(dir string) error {
 		return fmt.Errorf("ceremony folder %s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder (or `keyrite resume %s` to continue an unfinished ceremony)", dir, dir)
 	}
 	return nil
+}
+
+// stepsFor lists a script's steps.
+func stepsFor(s *Script) []step {
+	switch s.Type {
+	case TypeRestore:
+		return restoreSteps(s)
+	case TypeReshare:
+		return reshareSteps(s)
+	}
+	steps := rootSteps(s)
+	if s.Backup != nil {
+		// The backup steps run after the transcript signer exists and before the close.
+		closing := steps[len(steps)-1]
+		steps = append(append(steps[:len(steps)-1], backupSteps(s)...), closing)
+	}
+	return steps
 }
 
 func (r *Run) connect() error {
@@ -233,7 +284,7 @@ type keyRecord struct {
 // findRecord returns the data of the last record with event and the given label.
 func findKeyRecord(entries []transcript.Entry, label string) (*keyRecord, error) {
 	for i := len(entries) - 1; i >= 0; i-- {
-		if entries[i].Event != "key.generated" {
+		if ev := entries[i].Event; ev != "key.generated" && ev != "key.restored" {
 			continue
 		}
 		var k keyRecord

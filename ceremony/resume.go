@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"time"
 
@@ -16,10 +17,11 @@ import (
 // completed steps are reloaded and their keys checked against the recorded fingerprints; the
 // step that was in flight is cleaned up (objects it may have created and files it did not
 // record are removed, after the administrator and a witness confirm) and run again.
-func Resume(dir string, b Binding, ui UI, clock transcript.Clock) error {
-	if clock == nil {
-		clock = time.Now
+func Resume(dir string, b Binding, ui UI, opt Options) error {
+	if opt.Clock == nil {
+		opt.Clock = time.Now
 	}
+	clock := opt.Clock
 	if _, err := os.Stat(filepath.Join(dir, transcript.SealFileName)); err == nil {
 		return fmt.Errorf("ceremony %s is already sealed; there is nothing to resume (`keyrite verify %s` checks it)", dir, dir)
 	}
@@ -43,7 +45,7 @@ func Resume(dir string, b Binding, ui UI, clock transcript.Clock) error {
 	if err != nil {
 		return err
 	}
-	r := &Run{Script: script, Dir: dir, UI: ui, Clock: clock, binding: b, w: w, steps: rootSteps(script)}
+	r := &Run{Script: script, Dir: dir, UI: ui, Clock: clock, opt: opt, binding: b, w: w, steps: stepsFor(script)}
 	if err := r.connect(); err != nil {
 		return err
 	}
@@ -67,27 +69,66 @@ func Resume(dir string, b Binding, ui UI, clock transcript.Clock) error {
 	}
 	first := len(r.steps)
 	for i, s := range r.steps {
-		if done[s.id] {
-			r.current = s.id
-			if err := s.restore(r, entries); err != nil {
-				return fmt.Errorf("resume: reload step %q: %w", s.id, err)
-			}
-			continue
+		if !done[s.id] {
+			first = i
+			break
 		}
-		first = i
-		break
 	}
 	for _, s := range r.steps[first:] {
 		if done[s.id] {
 			return fmt.Errorf("resume: step %q is recorded as completed after an incomplete step; the transcript is inconsistent", s.id)
 		}
 	}
+	// Steps whose results lived only in memory (a KEK, shares) are run again if the step that
+	// used them did not complete; shares already handed out are void.
+	restart := first
+	for restart > 0 && r.steps[restart-1].volatile {
+		restart--
+	}
+	if restart < first {
+		r.current = r.steps[restart].id
+		if err := r.voidShares(entries); err != nil {
+			return err
+		}
+		first = restart
+	}
+	for _, s := range r.steps[:first] {
+		if s.restore == nil {
+			continue
+		}
+		r.current = s.id
+		if err := s.restore(r, entries); err != nil {
+			return fmt.Errorf("resume: reload step %q: %w", s.id, err)
+		}
+	}
 	if first < len(r.steps) {
-		if err := r.cleanUp(r.steps[first], entries); err != nil {
+		if err := r.cleanUp(r.steps[first:], entries); err != nil {
 			return err
 		}
 	}
 	return r.runFrom(first)
+}
+
+// voidShares records that the shares of an interrupted split will never protect anything, and
+// removes their sheets.
+func (r *Run) voidShares(entries []transcript.Entry) error {
+	var numbers []int
+	for _, e := range entries {
+		var d struct {
+			Number int    `json:"number"`
+			Sheet  string `json:"sheet"`
+		}
+		if e.Event == "share.issued" && e.DecodeData(&d) == nil {
+			numbers = append(numbers, d.Number)
+			os.Remove(filepath.Join(r.sharesDir(), d.Sheet))
+		}
+	}
+	_, err := r.record("shares.voided", map[string]any{"numbers": numbers,
+		"reason": "the ceremony stopped before the backup was made; the key-encryption key existed only in memory and is gone. Destroy these share sheets: new shares will be handed out"})
+	if len(numbers) > 0 {
+		r.UI.Note(fmt.Sprintf("Shares %v handed out before the interruption are void: collect and destroy those sheets. New shares follow.", numbers))
+	}
+	return err
 }
 
 func inFlightNote(s string) string {
@@ -133,34 +174,58 @@ func (r *Run) checkSameToken(entries []transcript.Entry) error {
 	return nil
 }
 
-// cleanUp removes what an interrupted step may have left: key objects with its labels and
-// output files it did not record. Both need the administrator's and a witness's confirmation.
-func (r *Run) cleanUp(s step, entries []transcript.Entry) error {
-	r.current = s.id
+// outputsOf names the files step s writes.
+func (r *Run) outputsOf(s step) []string {
+	if s.id == "wrap-root-key" && len(s.outputs) == 0 && r.backup != nil {
+		meta, blob := backupFiles(r.backup.KeyLabel)
+		return []string{blob, meta}
+	}
+	return s.outputs
+}
+
+// cleanUp prepares the steps from steps[first] on to run again. Files a failed attempt
+// recorded are moved aside and the move recorded (nothing is lost, the verifier follows
+// them). Key objects and files the transcript cannot vouch for (a crash between creating and
+// recording them) are destroyed, after the administrator and a witness confirm.
+func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
+	r.current = steps[0].id
 	recorded := map[string]bool{}
 	for _, e := range entries {
 		var o transcript.Output
+		var sup transcript.Superseded
 		if e.Event == transcript.EventOutput && e.DecodeData(&o) == nil {
 			recorded[o.File] = true
 		}
-	}
-	var labels, files []string
-	for _, l := range s.labels {
-		if has, err := r.token.HasLabel(l); err != nil {
-			return err
-		} else if has {
-			labels = append(labels, l)
+		if e.Event == transcript.EventSuperseded && e.DecodeData(&sup) == nil {
+			delete(recorded, sup.File)
 		}
 	}
-	for _, f := range s.outputs {
-		if _, err := os.Stat(filepath.Join(r.Dir, f)); err == nil {
+	var labels, files []string
+	for _, s := range steps {
+		for _, l := range s.labels {
+			if has, err := r.token.HasLabel(l); err != nil {
+				return err
+			} else if has {
+				labels = append(labels, l)
+			}
+		}
+		for _, f := range r.outputsOf(s) {
+			if _, err := os.Stat(filepath.Join(r.Dir, f)); err != nil {
+				continue
+			}
+			if recorded[f] {
+				if err := r.supersede(f, entries); err != nil {
+					return err
+				}
+				continue
+			}
 			files = append(files, f)
 		}
 	}
 	if len(labels) == 0 && len(files) == 0 {
 		return nil
 	}
-	question := fmt.Sprintf("Step %q was interrupted. It left key objects %v on the token and files %v that the transcript cannot vouch for. Destroy them and run the step again?", s.title, labels, files)
+	question := fmt.Sprintf("Step %q was interrupted. It left key objects %v on the token and files %v that the transcript cannot vouch for. Destroy them and run the step again?", steps[0].title, labels, files)
 	admin := r.Script.People("administrator")[0]
 	witness := r.Script.People("witness")[0]
 	for _, p := range []Participant{admin, witness} {
@@ -179,9 +244,6 @@ func (r *Run) cleanUp(s step, entries []transcript.Entry) error {
 		}
 	}
 	for _, f := range files {
-		if recorded[f] {
-			return fmt.Errorf("resume: %s was recorded by the interrupted step; the transcript is inconsistent", f)
-		}
 		sum, size, _ := transcript.HashFile(filepath.Join(r.Dir, f))
 		if err := os.Remove(filepath.Join(r.Dir, f)); err != nil {
 			return err
@@ -191,4 +253,21 @@ func (r *Run) cleanUp(s step, entries []transcript.Entry) error {
 		}
 	}
 	return nil
+}
+
+// supersede moves a recorded output aside, to superseded/<seq>/<name>, and records the move.
+func (r *Run) supersede(f string, entries []transcript.Entry) error {
+	next := entries[len(entries)-1].Seq + 1
+	if n, _ := r.w.Head(); n > next {
+		next = n
+	}
+	to := path.Join("superseded", fmt.Sprint(next), f)
+	if err := os.MkdirAll(filepath.Join(r.Dir, filepath.FromSlash(path.Dir(to))), 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(r.Dir, filepath.FromSlash(f)), filepath.Join(r.Dir, filepath.FromSlash(to))); err != nil {
+		return fmt.Errorf("move %s aside: %w", f, err)
+	}
+	_, err := r.record(transcript.EventSuperseded, transcript.Superseded{File: f, MovedTo: to})
+	return err
 }

@@ -326,7 +326,7 @@ func (r *Run) createSigner() error {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: s.Certificate.Subject.CommonName + " Transcript Signer", Organization: r.rootCert.Subject.Organization, Country: r.rootCert.Subject.Country},
+		Subject:      pkix.Name{CommonName: r.rootCert.Subject.CommonName + " Transcript Signer", Organization: r.rootCert.Subject.Organization, Country: r.rootCert.Subject.Country},
 		NotBefore:    notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
 	}

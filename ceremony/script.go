@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/quorum"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -19,17 +20,20 @@ import (
 // what equipment. It says nothing about which HSM or PIN: the same script runs in rehearsal and
 // in production, bound to an HSM at run time.
 type Script struct {
-	Version      int           `yaml:"version"`
-	Type         string        `yaml:"type"`
-	ID           string        `yaml:"id"`
-	Title        string        `yaml:"title"`
-	Organization string        `yaml:"organization"`
-	Location     string        `yaml:"location"`
-	Participants []Participant `yaml:"participants"`
-	Equipment    Equipment     `yaml:"equipment"`
-	Key          KeyConfig     `yaml:"key"`
-	Certificate  CertProfile   `yaml:"certificate"`
-	Signer       SignerConfig  `yaml:"transcript_signer"`
+	Version      int            `yaml:"version"`
+	Type         string         `yaml:"type"`
+	ID           string         `yaml:"id"`
+	Title        string         `yaml:"title"`
+	Organization string         `yaml:"organization"`
+	Location     string         `yaml:"location"`
+	Participants []Participant  `yaml:"participants"`
+	Equipment    Equipment      `yaml:"equipment"`
+	Key          KeyConfig      `yaml:"key,omitempty"`
+	Certificate  CertProfile    `yaml:"certificate,omitempty"`
+	Backup       *BackupConfig  `yaml:"backup,omitempty"`
+	Restore      *RestoreConfig `yaml:"restore,omitempty"`
+	Reshare      *ReshareConfig `yaml:"reshare,omitempty"`
+	Signer       SignerConfig   `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.
 	Source []byte   `yaml:"-"`
@@ -41,6 +45,7 @@ type Script struct {
 type Participant struct {
 	Name string `yaml:"name" json:"name"`
 	Role string `yaml:"role" json:"role"`
+	Bag  string `yaml:"bag,omitempty" json:"bag,omitempty"` // a custodian's tamper-evident bag for their share
 }
 
 // Roles a participant may have.
@@ -50,7 +55,7 @@ var Roles = []string{"administrator", "custodian", "witness", "auditor", "securi
 type Equipment struct {
 	HSM    string   `yaml:"hsm" json:"hsm"`
 	Laptop string   `yaml:"laptop" json:"laptop"`
-	Bags   []string `yaml:"bags" json:"bags"`
+	Bags   []string `yaml:"bags,omitempty" json:"bags"`
 }
 
 // KeyConfig is the root key to generate.
@@ -58,6 +63,24 @@ type KeyConfig struct {
 	Label     string `yaml:"label"`
 	Algorithm string `yaml:"algorithm"`
 	Backup    bool   `yaml:"backup"` // extractable, only under a trusted wrapping key
+}
+
+// BackupConfig splits a backup KEK among the script's custodians (role "custodian"), any
+// Threshold of whom can restore the root key.
+type BackupConfig struct {
+	Threshold int `yaml:"threshold"`
+}
+
+// RestoreConfig imports a backed-up key into this ceremony's token.
+type RestoreConfig struct {
+	Label string `yaml:"label"` // the restored key's label on the target token
+}
+
+// ReshareConfig replaces a backup's shares: the listed holders of old shares rebuild the old
+// KEK, then a new KEK is split among the script's custodians and the key is wrapped again.
+type ReshareConfig struct {
+	Threshold       int      `yaml:"threshold"`
+	OldShareHolders []string `yaml:"old_share_holders"`
 }
 
 // CertProfile is the root certificate's profile.
@@ -81,7 +104,14 @@ type SignerConfig struct {
 }
 
 // Types of ceremony a script may declare.
-const TypeRoot = "root"
+const (
+	TypeRoot    = "root"    // root key, certificate, transcript signer; with backup: also the quorum backup
+	TypeRestore = "restore" // a backed-up key into another token, from M shares
+	TypeReshare = "reshare" // new shares (new custodians or threshold) for an existing backup
+)
+
+// Types lists the ceremony types.
+var Types = []string{TypeRoot, TypeRestore, TypeReshare}
 
 // FieldError is one problem in a script, at a line, named by its field path.
 type FieldError struct {
@@ -207,8 +237,8 @@ func (s *Script) validate(v *validator) {
 	if s.Version != 1 {
 		v.errorf("version", "must be 1, got %d", s.Version)
 	}
-	if s.Type != TypeRoot {
-		v.errorf("type", "%q is not a ceremony type this version runs (want %q)", s.Type, TypeRoot)
+	if !contains(Types, s.Type) {
+		v.errorf("type", "%q is not a ceremony type (want one of %s)", s.Type, strings.Join(Types, ", "))
 	}
 	if !labelRE.MatchString(s.ID) {
 		v.errorf("id", "%q must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", s.ID)
@@ -245,6 +275,25 @@ func (s *Script) validate(v *validator) {
 			v.errorf(fmt.Sprintf("equipment.bags.%d", i), "tamper-evident bag number is empty")
 		}
 	}
+	switch s.Type {
+	case TypeRoot:
+		s.validateRoot(v)
+	case TypeRestore:
+		s.validateRestore(v)
+	case TypeReshare:
+		s.validateReshare(v)
+	}
+	if !labelRE.MatchString(s.Signer.Label) {
+		v.errorf("transcript_signer.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Signer.Label)
+	} else if s.Signer.Label == s.Key.Label || (s.Restore != nil && s.Signer.Label == s.Restore.Label) {
+		v.errorf("transcript_signer.label", "must differ from the key's label")
+	}
+	if s.Signer.ValidityDays < 1 || (s.Type == TypeRoot && s.Signer.ValidityDays > s.Certificate.ValidityDays) {
+		v.errorf("transcript_signer.validity_days", "%d must be at least 1 and at most the root's validity (%d)", s.Signer.ValidityDays, s.Certificate.ValidityDays)
+	}
+}
+
+func (s *Script) validateRoot(v *validator) {
 	if !labelRE.MatchString(s.Key.Label) {
 		v.errorf("key.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Key.Label)
 	}
@@ -264,13 +313,72 @@ func (s *Script) validate(v *validator) {
 	if c.PathLen != nil && (*c.PathLen < 0 || *c.PathLen > 8) {
 		v.errorf("certificate.path_length", "%d must be between 0 and 8", *c.PathLen)
 	}
-	if !labelRE.MatchString(s.Signer.Label) {
-		v.errorf("transcript_signer.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Signer.Label)
-	} else if s.Signer.Label == s.Key.Label {
-		v.errorf("transcript_signer.label", "must differ from key.label")
+	if s.Restore != nil || s.Reshare != nil {
+		v.errorf("type", "a root ceremony has no restore or reshare section")
 	}
-	if s.Signer.ValidityDays < 1 || s.Signer.ValidityDays > c.ValidityDays {
-		v.errorf("transcript_signer.validity_days", "%d must be between 1 and the root's validity (%d)", s.Signer.ValidityDays, c.ValidityDays)
+	if s.Backup != nil || s.Key.Backup {
+		if !s.Key.Backup {
+			v.errorf("key.backup", "must be true when the script has a backup section")
+		}
+		if s.Backup == nil {
+			v.errorf("key.backup", "a key generated for backup needs a backup section with its threshold")
+		} else {
+			s.validateQuorum(v, "backup.threshold", s.Backup.Threshold)
+		}
+	}
+}
+
+// validateQuorum checks a threshold against the script's custodians and the people a KEK
+// installation needs.
+func (s *Script) validateQuorum(v *validator, path string, threshold int) {
+	n := len(s.People("custodian"))
+	if n < quorum.MinThreshold || n > quorum.MaxShares {
+		v.errorf("participants", "a quorum needs %d to %d custodians, has %d", quorum.MinThreshold, quorum.MaxShares, n)
+	}
+	if threshold < quorum.MinThreshold || threshold > n {
+		v.errorf(path, "%d must be between %d and the number of custodians (%d)", threshold, quorum.MinThreshold, n)
+	}
+	if len(s.People("security-officer")) == 0 {
+		v.errorf("participants", "needs a security-officer: only the Security Officer may install the trusted wrapping key")
+	}
+}
+
+func (s *Script) validateRestore(v *validator) {
+	if s.Restore == nil {
+		v.errorf("restore", "a restore ceremony needs a restore section")
+		return
+	}
+	if !labelRE.MatchString(s.Restore.Label) {
+		v.errorf("restore.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Restore.Label)
+	}
+	if len(s.People("custodian")) < quorum.MinThreshold {
+		v.errorf("participants", "a restore needs the custodians who will enter their shares (at least %d)", quorum.MinThreshold)
+	}
+	if s.Backup != nil || s.Reshare != nil || s.Key.Label != "" {
+		v.errorf("type", "a restore ceremony has only a restore section (no key, backup or reshare)")
+	}
+}
+
+func (s *Script) validateReshare(v *validator) {
+	if s.Reshare == nil {
+		v.errorf("reshare", "a reshare ceremony needs a reshare section")
+		return
+	}
+	s.validateQuorum(v, "reshare.threshold", s.Reshare.Threshold)
+	names := map[string]bool{}
+	for _, p := range s.Participants {
+		names[p.Name] = true
+	}
+	if len(s.Reshare.OldShareHolders) < quorum.MinThreshold {
+		v.errorf("reshare.old_share_holders", "list the holders of the old shares who are present (at least %d)", quorum.MinThreshold)
+	}
+	for i, h := range s.Reshare.OldShareHolders {
+		if !names[h] {
+			v.errorf(fmt.Sprintf("reshare.old_share_holders.%d", i), "%q is not a participant", h)
+		}
+	}
+	if s.Backup != nil || s.Restore != nil || s.Key.Label != "" {
+		v.errorf("type", "a reshare ceremony has only a reshare section (no key, backup or restore)")
 	}
 }
 
@@ -298,6 +406,18 @@ func (s *Script) People(role string) []Participant {
 		if p.Role == role {
 			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// Labels lists the token labels the ceremony will create.
+func (s *Script) Labels() []string {
+	var out []string
+	switch s.Type {
+	case TypeRoot:
+		out = append(out, s.Key.Label, s.Signer.Label)
+	case TypeRestore:
+		out = append(out, s.Restore.Label, s.Signer.Label)
 	}
 	return out
 }

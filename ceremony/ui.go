@@ -34,6 +34,13 @@ type UI interface {
 	AskSecret(prompt string) ([]byte, error)
 	// Progress reports long work; total 0 means unknown.
 	Progress(what string, done, total int)
+	// RevealShare shows one custodian their share code, to them alone, and clears it before
+	// returning. A UI that cannot show a secret safely hands over the printed sheet instead.
+	RevealShare(custodian Participant, number, total int, code string) error
+	// AskShare asks a custodian to type a share code. check is called as they type and on
+	// submit; its error names the wrong group. AskShare returns once check accepts the code,
+	// or an error if the custodian gives up. The caller zeroes nothing: codes are strings.
+	AskShare(custodian Participant, prompt string, check func(code string) error) (string, error)
 }
 
 // ErrDeclined is returned by UI.Confirm when the person answered no.

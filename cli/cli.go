@@ -6,9 +6,13 @@ package cli
 
 import (
 	"bufio"
+	"os"
+	"path/filepath"
+
 	"errors"
 	"flag"
 	"fmt"
+	"go.yaml.in/yaml/v3"
 	"io"
 	"strings"
 
@@ -21,8 +25,9 @@ import (
 type Env struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
-	ExampleScript  []byte // the example root ceremony, run by `keyrite rehearse`
-	GUI            func() error
+	// Examples are the example scripts, by name: "root", "root-quorum", "restore".
+	Examples map[string][]byte
+	GUI      func() error
 }
 
 const usage = `Keyrite runs HSM key ceremonies and proves them afterwards.
@@ -30,7 +35,10 @@ const usage = `Keyrite runs HSM key ceremonies and proves them afterwards.
 Usage:
   keyrite                          open the desktop app
   keyrite rehearse --out DIR       run the example root ceremony on the rehearsal token
-  keyrite run SCRIPT --out DIR     run a ceremony script (HSM flags below)
+  keyrite rehearse --quorum 3-of-5 --out DIR
+                                   ... with a quorum backup, restored into a second token
+  keyrite run SCRIPT --out DIR     run a ceremony script (HSM flags below);
+                                   restore and reshare scripts take --previous BACKUP-DIR
   keyrite resume DIR               continue an interrupted ceremony (HSM flags below)
   keyrite verify DIR               check a ceremony's transcript, seal and outputs
   keyrite tokens                   list the tokens a module offers (HSM flags below)
@@ -41,6 +49,7 @@ HSM flags:
   --token LABEL      token label;  --serial SERIAL  token serial
   --pin-file FILE    read the user PIN from FILE (mode 600); --pin-fd N  from file descriptor N
                      (without either, the PIN is asked for at a masked prompt)
+  --so-pin-file FILE, --so-pin-fd N   the Security Officer's PIN, likewise
   --rehearsal        use Keyrite's own SoftHSM2 rehearsal store (--rehearsal-dir DIR)
 `
 
@@ -114,10 +123,10 @@ func hint(err error) string {
 
 // hsmFlags are the flags that bind a ceremony to an HSM.
 type hsmFlags struct {
-	uri, module, token, serial, pinFile string
-	pinFD                               int
-	rehearsal                           bool
-	rehearsalDir                        string
+	uri, module, token, serial, pinFile, soPinFile string
+	pinFD, soPinFD                                 int
+	rehearsal                                      bool
+	rehearsalDir                                   string
 }
 
 func (h *hsmFlags) register(fs *flag.FlagSet) {
@@ -127,6 +136,8 @@ func (h *hsmFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.serial, "serial", "", "token serial")
 	fs.StringVar(&h.pinFile, "pin-file", "", "file holding the user PIN")
 	fs.IntVar(&h.pinFD, "pin-fd", -1, "file descriptor to read the user PIN from")
+	fs.StringVar(&h.soPinFile, "so-pin-file", "", "file holding the Security Officer's PIN")
+	fs.IntVar(&h.soPinFD, "so-pin-fd", -1, "file descriptor to read the Security Officer's PIN from")
 	fs.BoolVar(&h.rehearsal, "rehearsal", false, "use the rehearsal token store")
 	fs.StringVar(&h.rehearsalDir, "rehearsal-dir", hsm.DefaultRehearsalDir(), "rehearsal token store")
 }
@@ -182,6 +193,16 @@ func (h *hsmFlags) binding(ask func(string) ([]byte, error)) (ceremony.Binding, 
 	default:
 		b.PIN = func() ([]byte, error) { return ask(fmt.Sprintf("User PIN for token %s", sel)) }
 	}
+	switch {
+	case h.soPinFile != "":
+		b.SOPIN = func() ([]byte, error) { return hsm.ReadPINFile(h.soPinFile) }
+	case h.soPinFD >= 0:
+		b.SOPIN = func() ([]byte, error) { return hsm.ReadPINFD(h.soPinFD) }
+	case store != nil:
+		b.SOPIN = func() ([]byte, error) { return store.PIN(sel.Label, hsm.SO) }
+	default:
+		b.SOPIN = func() ([]byte, error) { return ask(fmt.Sprintf("Security Officer PIN for token %s", sel)) }
+	}
 	return b, func() { m.Close() }, nil
 }
 
@@ -218,13 +239,15 @@ func run(args []string, env Env) error {
 	var h hsmFlags
 	h.register(fs)
 	out := fs.String("out", "", "new folder for the ceremony's outputs")
+	previous := fs.String("previous", "", "the sealed backup ceremony a restore or reshare continues")
+	sharesDir := fs.String("shares-dir", "", "where share sheets are written (default OUT/shares)")
 	yes := fs.Bool("yes", false, "answer every confirmation yes (rehearsal tokens only)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *out == "" {
-		return usageError{"usage: keyrite run SCRIPT --out DIR [HSM flags]"}
+		return usageError{"usage: keyrite run SCRIPT --out DIR [--previous DIR] [HSM flags]"}
 	}
 	if *yes && !h.rehearsal {
 		return usageError{"--yes is only for rehearsal tokens: on a real HSM every confirmation is a person's"}
@@ -239,7 +262,7 @@ func run(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	if err := ceremony.Start(script, *out, b, ui, nil); err != nil {
+	if err := ceremony.Start(script, *out, b, ui, ceremony.Options{Previous: *previous, SharesDir: *sharesDir}); err != nil {
 		return err
 	}
 	return printVerified(env, *out)
@@ -250,21 +273,12 @@ func rehearse(args []string, env Env) error {
 	dir := fs.String("rehearsal-dir", hsm.DefaultRehearsalDir(), "rehearsal token store")
 	out := fs.String("out", "", "new folder for the ceremony's outputs")
 	scriptPath := fs.String("script", "", "script to rehearse (default: the example root ceremony)")
+	quorumFlag := fs.String("quorum", "", "M-of-N: back the root key up to N custodians and restore it with M on a second token")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
-		return usageError{"usage: keyrite rehearse --out DIR [--script FILE]"}
-	}
-	var script *ceremony.Script
-	var err error
-	if *scriptPath != "" {
-		script, err = ceremony.LoadScript(*scriptPath)
-	} else {
-		script, err = ceremony.ParseScript("root-ceremony.yaml", env.ExampleScript)
-	}
-	if err != nil {
-		return err
+		return usageError{"usage: keyrite rehearse --out DIR [--quorum M-of-N] [--script FILE]"}
 	}
 	store, err := hsm.PrepareRehearsal(*dir)
 	if err != nil {
@@ -275,26 +289,144 @@ func rehearse(args []string, env Env) error {
 		return fmt.Errorf("%w (install the rehearsal HSM: apt-get install softhsm2)", err)
 	}
 	defer m.Close()
-	label, err := freeRehearsalToken(m, store, script)
+	ui := env.ui(true)
+	if *quorumFlag != "" {
+		return rehearseQuorum(env, ui, m, store, *out, *quorumFlag)
+	}
+	var script *ceremony.Script
+	if *scriptPath != "" {
+		script, err = ceremony.LoadScript(*scriptPath)
+	} else {
+		script, err = ceremony.ParseScript("root-ceremony.yaml", env.Examples["root"])
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Rehearsal token %q in %s\n", label, store.Dir)
-	b := ceremony.Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true,
-		PIN: func() ([]byte, error) { return store.PIN(label, hsm.User) }}
-	if err := ceremony.Start(script, *out, b, env.ui(true), nil); err != nil {
+	b, err := rehearsalBinding(env, m, store, rehearsalToken, script)
+	if err != nil {
+		return err
+	}
+	if err := ceremony.Start(script, *out, b, ui, ceremony.Options{}); err != nil {
 		return err
 	}
 	return printVerified(env, *out)
 }
 
-// freeRehearsalToken re-uses the rehearsal token if it holds none of the script's labels, or
-// makes the next one ("keyrite-rehearsal-2", ...), so rehearsals can be repeated.
-func freeRehearsalToken(m *hsm.Module, store *hsm.Rehearsal, s *ceremony.Script) (string, error) {
+// rehearseQuorum runs root generation with an M-of-N backup on one rehearsal token and a
+// restore with M custodians on a second, into OUT/backup and OUT/restore, share sheets in
+// OUT/shares.
+func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal, out, mofn string) error {
+	var threshold, total int
+	if _, err := fmt.Sscanf(mofn, "%d-of-%d", &threshold, &total); err != nil || fmt.Sprintf("%d-of-%d", threshold, total) != mofn {
+		return usageError{fmt.Sprintf("--quorum %q: write it as M-of-N, for example 3-of-5", mofn)}
+	}
+	if err := checkNewOut(out); err != nil {
+		return err
+	}
+	backupScript, restoreScript, err := quorumScripts(env, threshold, total)
+	if err != nil {
+		return err
+	}
+	src, err := rehearsalBinding(env, m, store, rehearsalToken, backupScript)
+	if err != nil {
+		return err
+	}
+	backupDir, restoreDir := filepath.Join(out, "backup"), filepath.Join(out, "restore")
+	shares := filepath.Join(out, "shares")
+	if err := ceremony.Start(backupScript, backupDir, src, ui, ceremony.Options{SharesDir: shares}); err != nil {
+		return err
+	}
+	dst, err := rehearsalBinding(env, m, store, rehearsalToken+"-region", restoreScript)
+	if err != nil {
+		return err
+	}
+	if err := ceremony.Start(restoreScript, restoreDir, dst, ui, ceremony.Options{Previous: backupDir}); err != nil {
+		return err
+	}
+	ui.held = nil
+	fmt.Fprintf(env.Stdout, "\nShare sheets: %s\n", shares)
+	return VerifyCommand(env.Stdout, out, "")
+}
+
+func checkNewOut(out string) error {
+	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+		return fmt.Errorf("%s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder", out)
+	}
+	return nil
+}
+
+// quorumScripts adapts the example quorum scripts to M-of-N: the first N example custodians
+// (more are named "Custodian k") receive shares, the first M restore.
+func quorumScripts(env Env, threshold, total int) (*ceremony.Script, *ceremony.Script, error) {
+	if total < 2 || total > 16 || threshold < 2 || threshold > total {
+		return nil, nil, usageError{fmt.Sprintf("--quorum %d-of-%d: need 2 <= M <= N <= 16", threshold, total)}
+	}
+	var backup, restore ceremony.Script
+	if err := yaml.Unmarshal(env.Examples["root-quorum"], &backup); err != nil {
+		return nil, nil, err
+	}
+	if err := yaml.Unmarshal(env.Examples["restore"], &restore); err != nil {
+		return nil, nil, err
+	}
+	var others, custodians []ceremony.Participant
+	for _, p := range backup.Participants {
+		if p.Role == "custodian" {
+			custodians = append(custodians, p)
+		} else {
+			others = append(others, p)
+		}
+	}
+	for k := len(custodians) + 1; k <= total; k++ {
+		custodians = append(custodians, ceremony.Participant{Name: fmt.Sprintf("Custodian %d", k), Role: "custodian", Bag: fmt.Sprintf("TEB-2026-%04d", 100+k)})
+	}
+	custodians = custodians[:total]
+	backup.Participants = append(others, custodians...)
+	backup.Backup = &ceremony.BackupConfig{Threshold: threshold}
+	var restorers []ceremony.Participant
+	for _, p := range restore.Participants {
+		if p.Role != "custodian" {
+			restorers = append(restorers, p)
+		}
+	}
+	for _, c := range custodians[:threshold] {
+		restorers = append(restorers, ceremony.Participant{Name: c.Name, Role: "custodian"})
+	}
+	restore.Participants = restorers
+	reparse := func(name string, s *ceremony.Script) (*ceremony.Script, error) {
+		src, err := yaml.Marshal(s)
+		if err != nil {
+			return nil, err
+		}
+		return ceremony.ParseScript(name, append([]byte(fmt.Sprintf("# Generated by keyrite rehearse --quorum %d-of-%d from the example %s\n", threshold, total, name)), src...))
+	}
+	b, err := reparse("root-quorum-ceremony.yaml", &backup)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := reparse("restore-ceremony.yaml", &restore)
+	return b, r, err
+}
+
+// rehearsalBinding binds to a rehearsal token with prefix that holds none of the script's
+// labels, creating one if needed.
+func rehearsalBinding(env Env, m *hsm.Module, store *hsm.Rehearsal, prefix string, s *ceremony.Script) (ceremony.Binding, error) {
+	label, err := freeRehearsalToken(m, store, prefix, s.Labels())
+	if err != nil {
+		return ceremony.Binding{}, err
+	}
+	fmt.Fprintf(env.Stdout, "Rehearsal token %q in %s\n", label, store.Dir)
+	return ceremony.Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true,
+		PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
+		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}, nil
+}
+
+// freeRehearsalToken re-uses the rehearsal token named prefix if it holds none of labels, or
+// makes the next one ("prefix-2", ...), so rehearsals can be repeated.
+func freeRehearsalToken(m *hsm.Module, store *hsm.Rehearsal, prefix string, labels []string) (string, error) {
 	for i := 1; i < 100; i++ {
-		label := rehearsalToken
+		label := prefix
 		if i > 1 {
-			label = fmt.Sprintf("%s-%d", rehearsalToken, i)
+			label = fmt.Sprintf("%s-%d", prefix, i)
 		}
 		if _, err := store.EnsureToken(m, label); err != nil {
 			return "", err
@@ -308,7 +440,7 @@ func freeRehearsalToken(m *hsm.Module, store *hsm.Rehearsal, s *ceremony.Script)
 			err = tok.Login(hsm.User, pin)
 		}
 		taken := false
-		for _, l := range []string{s.Key.Label, s.Signer.Label} {
+		for _, l := range labels {
 			if err == nil {
 				var has bool
 				has, err = tok.HasLabel(l)
@@ -347,7 +479,7 @@ func resume(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	if err := ceremony.Resume(pos[0], b, ui, nil); err != nil {
+	if err := ceremony.Resume(pos[0], b, ui, ceremony.Options{}); err != nil {
 		return err
 	}
 	return printVerified(env, pos[0])
@@ -377,11 +509,11 @@ func verify(args []string, env Env) error {
 
 // VerifyCommand is `keyrite verify`; cmd/keyrite-verify runs it without cgo.
 func VerifyCommand(out io.Writer, dir, root string) error {
-	res, err := transcript.Verify(dir, transcript.Options{RootSPKI: root})
+	folders, err := transcript.VerifyTree(dir, transcript.Options{RootSPKI: root})
 	if err != nil {
 		return fmt.Errorf("verify %s: %w", dir, err)
 	}
-	fmt.Fprint(out, transcript.Summary(res))
+	fmt.Fprint(out, transcript.SummaryTree(folders))
 	return nil
 }
 

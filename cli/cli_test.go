@@ -17,9 +17,11 @@ import (
 	"github.com/keyrite/keyrite/hsm"
 )
 
-func example(t *testing.T) []byte {
+func example(t *testing.T) []byte { return testdata(t, "root-ceremony.yaml") }
+
+func testdata(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "root-ceremony.yaml"))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +32,8 @@ func example(t *testing.T) []byte {
 func keyrite(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Main(args, Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, ExampleScript: example(t)})
+	code := Main(args, Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Examples: map[string][]byte{
+		"root": example(t), "root-quorum": testdata(t, "root-quorum-ceremony.yaml"), "restore": testdata(t, "restore-ceremony.yaml")}})
 	return code, out.String(), errb.String()
 }
 
@@ -228,5 +231,78 @@ func TestScriptErrorsNameFieldAndLine(t *testing.T) {
 	}
 	if code != 1 {
 		t.Errorf("exit %d", code)
+	}
+}
+
+func TestRehearseQuorum(t *testing.T) {
+	if _, err := exec.LookPath("pdftotext"); err != nil {
+		t.Skip("pdftotext (poppler-utils) not installed")
+	}
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	store, out := t.TempDir(), filepath.Join(t.TempDir(), "quorum")
+	code, stdout, stderr := keyrite(t, "", "rehearse", "--rehearsal-dir", store, "--quorum", "3-of-5", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"== backup ==", "== restore ==", "Continues ceremony example-root-2026"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if code, _, stderr := keyrite(t, "", "verify", out); code != 0 {
+		t.Fatalf("verify: %s", stderr)
+	}
+	sheets, _ := filepath.Glob(filepath.Join(out, "shares", "*.pdf"))
+	if len(sheets) != 5 {
+		t.Fatalf("%d share sheets, want 5", len(sheets))
+	}
+	groupRE := regexp.MustCompile(`\b[0-9A-HJKMNP-TV-Z]{5}\b`)
+	var codes []string
+	for _, s := range sheets {
+		text, err := exec.Command("pdftotext", "-layout", s, "-").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups := groupRE.FindAllString(string(text), -1)
+		var g []string
+		for _, x := range groups {
+			if !strings.HasPrefix(x, "TEB") {
+				g = append(g, x)
+			}
+		}
+		if len(g) < 18 {
+			t.Fatalf("%s: found %d code groups", s, len(g))
+		}
+		codes = append(codes, strings.Join(g[len(g)-18:], " "))
+	}
+	for _, c := range codes {
+		for _, secret := range []string{c, strings.ReplaceAll(c, " ", ""), strings.Join(strings.Fields(c)[8:10], " ")} {
+			if strings.Contains(stdout, secret) {
+				t.Fatal("a share code reached the terminal")
+			}
+			for _, root := range []string{out, tmp} {
+				filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
+					if err == nil && fi.IsDir() && fi.Name() == "shares" {
+						return filepath.SkipDir
+					}
+					if err == nil && !fi.IsDir() {
+						if data, _ := os.ReadFile(p); bytes.Contains(data, []byte(secret)) {
+							t.Errorf("a share code is in %s", p)
+						}
+					}
+					return nil
+				})
+			}
+		}
+	}
+}
+
+func TestRehearseQuorumRefusesBadSpec(t *testing.T) {
+	for _, q := range []string{"3of5", "1-of-3", "4-of-3", "3-of-17"} {
+		code, _, stderr := keyrite(t, "", "rehearse", "--rehearsal-dir", t.TempDir(), "--quorum", q, "--out", filepath.Join(t.TempDir(), "x"))
+		if code != 2 || !strings.Contains(stderr, "--quorum") {
+			t.Errorf("--quorum %s: exit %d, %s", q, code, stderr)
+		}
 	}
 }

@@ -20,6 +20,7 @@ type terminalUI struct {
 	auto     bool
 	mu       sync.Mutex
 	progress bool
+	held     map[string]string // rehearsal only: the simulated custodians' shares, in memory
 }
 
 func (t *terminalUI) Show(s ceremony.Screen) {
@@ -84,5 +85,68 @@ func (t *terminalUI) endProgress() {
 	if t.progress {
 		fmt.Fprintln(t.out)
 		t.progress = false
+	}
+}
+
+// RevealShare never prints a share on a terminal, whose scrollback outlives the step: the
+// custodian takes the printed sheet. In a rehearsal the simulated custodian remembers it.
+func (t *terminalUI) RevealShare(c ceremony.Participant, number, total int, code string) error {
+	t.endProgress()
+	if t.auto {
+		t.mu.Lock()
+		if t.held == nil {
+			t.held = map[string]string{}
+		}
+		t.held[c.Name] = code
+		t.mu.Unlock()
+		fmt.Fprintf(t.out, "   [rehearsal] share %d of %d handed to %s (share sheet written; the code is never printed here)\n", number, total, c.Name)
+		return nil
+	}
+	fmt.Fprintf(t.out, "   %s: take share sheet %d of %d from the printer and keep it covered. Keyrite does not show shares on a terminal.\n", c.Name, number, total)
+	return nil
+}
+
+// AskShare reads a share code without echo, checks it, and asks again after a refusal; an
+// empty entry gives up. Refusals name the group, never its content.
+func (t *terminalUI) AskShare(c ceremony.Participant, prompt string, check func(string) error) (string, error) {
+	t.endProgress()
+	if t.auto {
+		t.mu.Lock()
+		code := t.held[c.Name]
+		t.mu.Unlock()
+		if code == "" {
+			return "", fmt.Errorf("[rehearsal] %s holds no share", c.Name)
+		}
+		if err := check(code); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(t.out, "   [rehearsal] %s entered their share: accepted\n", c.Name)
+		return code, nil
+	}
+	for {
+		fmt.Fprintf(t.out, "   %s (input hidden; empty to skip): ", prompt)
+		var line []byte
+		var err error
+		if term.IsTerminal(int(os.Stdin.Fd())) {
+			line, err = term.ReadPassword(int(os.Stdin.Fd()))
+			fmt.Fprintln(t.out)
+		} else {
+			var s string
+			s, err = t.in.ReadString('\n')
+			line = []byte(strings.TrimSpace(s))
+		}
+		code := strings.TrimSpace(string(line))
+		if code == "" {
+			return "", fmt.Errorf("%s skipped", c.Name)
+		}
+		if cerr := check(code); cerr != nil {
+			fmt.Fprintf(t.out, "   Refused: %v\n", cerr)
+			if err != nil {
+				return "", err
+			}
+			continue
+		}
+		fmt.Fprintln(t.out, "   Accepted.")
+		return code, nil
 	}
 }

@@ -112,15 +112,17 @@ func checkSymbol(group int, syms []byte) byte {
 	return byte((32 - sum%32) % 32)
 }
 
-// GroupError names the group of a share code that is wrong.
+// GroupError names the group of a share code that is wrong. Its message never quotes the
+// group: that is part of a share, and messages end up on screens and in logs. A UI that wants
+// to highlight the group has Text.
 type GroupError struct {
-	Group int // 1-based
-	Text  string
+	Group int    // 1-based
+	Text  string // the group as typed: secret
 	Msg   string
 }
 
 func (e *GroupError) Error() string {
-	return fmt.Sprintf("group %d (%q): %s", e.Group, e.Text, e.Msg)
+	return fmt.Sprintf("group %d %s", e.Group, e.Msg)
 }
 
 // ErrIncomplete is wrapped when a code has fewer groups than a share needs: the custodian is
@@ -178,7 +180,7 @@ func CheckGroups(code string) (int, error) {
 func checkChars(g int, text string) error {
 	for i, r := range text {
 		if _, ok := symbolValue(r); !ok {
-			return &GroupError{g + 1, text, fmt.Sprintf("symbol %d %q is not used in share codes (they use 0-9 and A-Z without I, L, O, U)", i+1, r)}
+			return &GroupError{g + 1, text, fmt.Sprintf("symbol %d is not used in share codes (they use 0-9 and A-Z without I, L, O, U)", i+1)}
 		}
 	}
 	return nil

@@ -12,6 +12,10 @@ const (
 	EventStepFailed    = "step.failed"
 	// EventOutput names a file written into the ceremony folder; its data is an Output.
 	EventOutput = "output.written"
+	// EventSuperseded moves an output aside before the step that wrote it runs again (after
+	// a failure and a resume); its data is a Superseded. The verifier then checks the file
+	// at its new place.
+	EventSuperseded = "output.superseded"
 	// EventSigner introduces the key that will seal this transcript; its data is a Signer.
 	EventSigner = "transcript.signer"
 	// EventResumed starts a new process on an unsealed transcript; its data is a Resumption.
@@ -57,6 +61,12 @@ type Output struct {
 	File   string `json:"file"` // relative to the ceremony folder, forward slashes
 	SHA256 string `json:"sha256"`
 	Size   int64  `json:"size"`
+}
+
+// Superseded is the data of an EventSuperseded record.
+type Superseded struct {
+	File    string `json:"file"`
+	MovedTo string `json:"moved_to"`
 }
 
 // Signer is the data of an EventSigner record.

@@ -151,30 +151,57 @@ func (res *Result) checkSigner(opt Options) error {
 }
 
 func (res *Result) checkOutputs(dir string) error {
-	seen := map[string]bool{}
+	type located struct {
+		Output
+		seq uint64
+		at  string // where the file is now
+	}
+	var outputs []*located
+	current := map[string]*located{} // output name -> its live record
 	for _, e := range res.Entries {
-		if e.Event != EventOutput {
-			continue
+		bad := func(format string, a ...any) error {
+			return &RecordError{e.Seq, int(e.Seq) + 1, fmt.Sprintf(format, a...)}
 		}
-		var o Output
-		if err := e.DecodeData(&o); err != nil {
-			return &RecordError{e.Seq, int(e.Seq) + 1, err.Error()}
+		switch e.Event {
+		case EventOutput:
+			var o Output
+			if err := e.DecodeData(&o); err != nil {
+				return bad("%v", err)
+			}
+			if err := CheckOutputName(o.File); err != nil {
+				return bad("%v", err)
+			}
+			if current[o.File] != nil {
+				return bad("output %s is named twice without the first being superseded", o.File)
+			}
+			l := &located{Output: o, seq: e.Seq, at: o.File}
+			current[o.File] = l
+			outputs = append(outputs, l)
+		case EventSuperseded:
+			var sup Superseded
+			if err := e.DecodeData(&sup); err != nil {
+				return bad("%v", err)
+			}
+			l := current[sup.File]
+			if l == nil {
+				return bad("supersedes %s, which no earlier record wrote", sup.File)
+			}
+			if err := CheckOutputName(sup.MovedTo); err != nil || current[sup.MovedTo] != nil {
+				return bad("moves %s to %q, which is not a free clean relative path", sup.File, sup.MovedTo)
+			}
+			l.at = sup.MovedTo
+			delete(current, sup.File)
 		}
-		if err := CheckOutputName(o.File); err != nil {
-			return &RecordError{e.Seq, int(e.Seq) + 1, err.Error()}
-		}
-		if seen[o.File] {
-			return &RecordError{e.Seq, int(e.Seq) + 1, fmt.Sprintf("output %s is named twice", o.File)}
-		}
-		seen[o.File] = true
-		sum, size, err := HashFile(filepath.Join(dir, filepath.FromSlash(o.File)))
+	}
+	for _, l := range outputs {
+		sum, size, err := HashFile(filepath.Join(dir, filepath.FromSlash(l.at)))
 		if err != nil {
-			return fmt.Errorf("output %s (record %d): %w", o.File, e.Seq, err)
+			return fmt.Errorf("output %s (record %d): %w", l.at, l.seq, err)
 		}
-		if size != o.Size || hex.EncodeToString(sum[:]) != o.SHA256 {
-			return fmt.Errorf("output %s (record %d): content differs from what the transcript recorded (SHA-256 %x, want %s)", o.File, e.Seq, sum, o.SHA256)
+		if size != l.Size || hex.EncodeToString(sum[:]) != l.SHA256 {
+			return fmt.Errorf("output %s (record %d): content differs from what the transcript recorded (SHA-256 %x, want %s)", l.at, l.seq, sum, l.SHA256)
 		}
-		res.Outputs = append(res.Outputs, o)
+		res.Outputs = append(res.Outputs, Output{File: l.at, SHA256: l.SHA256, Size: l.Size})
 	}
 	return nil
 }

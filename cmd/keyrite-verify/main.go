@@ -19,10 +19,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: keyrite-verify [--root SPKI-SHA256] DIR")
 		os.Exit(2)
 	}
-	res, err := transcript.Verify(flag.Arg(0), transcript.Options{RootSPKI: *root})
+	folders, err := transcript.VerifyTree(flag.Arg(0), transcript.Options{RootSPKI: *root})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "keyrite-verify: error: %v\n", err)
 		os.Exit(1)
 	}
-	fmt.Print(transcript.Summary(res))
+	fmt.Print(transcript.SummaryTree(folders))
 }

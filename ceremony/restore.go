@@ -1,0 +1,300 @@
+package ceremony
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/quorum"
+)
+
+func restoreSteps(s *Script) []step {
+	root := rootSteps(s)
+	open, signer, closing := root[0], root[3], root[4]
+	label := s.Restore.Label
+	return []step{
+		open,
+		verifyBackupStep(),
+		collectSharesStep(s.People("custodian")),
+		rebuildKEKStep(),
+		{id: "unwrap-key", title: "Restore the key into this HSM", actorRole: "administrator", witness: true, labels: []string{label},
+			explain: fmt.Sprintf("The rebuilt KEK is loaded into this HSM as a sensitive, non-extractable, unwrap-only key; the backup is unwrapped into the key %q, forced non-extractable; the KEK is destroyed. The restored key must sign under the original public key.", label),
+			run:     (*Run).unwrapBackup,
+			restore: func(r *Run, e []transcript.Entry) (err error) { r.root, err = r.reloadKey(e, label); return }},
+		signer,
+		closing,
+	}
+}
+
+func reshareSteps(s *Script) []step {
+	root := rootSteps(s)
+	open, closing := root[0], root[4]
+	backup := backupSteps(&Script{Backup: &BackupConfig{Threshold: s.Reshare.Threshold}, Participants: s.Participants})
+	var holders []Participant
+	for _, name := range s.Reshare.OldShareHolders {
+		for _, p := range s.Participants {
+			if p.Name == name {
+				holders = append(holders, p)
+			}
+		}
+	}
+	wrap := backup[3]
+	wrap.title = "Back up the key again under the new KEK"
+	wrap.outputs = nil // named after the previous backup's key at run time; see Run.stepOutputs
+	wrap.run = func(r *Run) error {
+		if err := r.wrapBackup(r.root); err != nil {
+			return err
+		}
+		_, err := r.record("backup.superseded", map[string]any{"previous_ceremony": r.previous.meta.CeremonyID, "previous_blob_sha256": r.previous.meta.BlobSHA256,
+			"note": "shares of the previous backup no longer open the current backup; destroy the previous wrapped blob and its share sheets"})
+		return err
+	}
+	return []step{open, verifyBackupStep(), collectSharesStep(holders), rebuildKEKStep(), backup[0], backup[1], backup[2], wrap, closing}
+}
+
+func verifyBackupStep() step {
+	return step{id: "verify-backup", title: "Verify the backup ceremony", actorRole: "administrator",
+		explain: "The backup ceremony's transcript, seal and files are verified; its backup description, wrapped key and root certificate are copied into this ceremony.",
+		run:     (*Run).verifyBackup,
+		restore: func(r *Run, e []transcript.Entry) error {
+			if err := r.reloadBackup(e, "previous/backup"); err != nil {
+				return err
+			}
+			der, err := r.readOutput(e, rootDER)
+			if err == nil {
+				r.rootCert, err = x509.ParseCertificate(der)
+			}
+			if err == nil && r.Script.Type == TypeReshare {
+				err = r.reshareKeys()
+			}
+			return err
+		}}
+}
+
+func (r *Run) verifyBackup() error {
+	p := r.previous
+	res := p.result
+	if _, err := r.record("previous.verified", map[string]any{
+		"ceremony_id": res.Opening.CeremonyID, "checkpoint": res.Seal.Text, "records": len(res.Entries),
+		"root_spki_sha256": res.RootSPKI.Hex(), "signer": res.Signer.Subject.CommonName,
+		"backup": map[string]any{"key_label": p.meta.KeyLabel, "spki_sha256": p.meta.SPKISHA256, "threshold": p.meta.Threshold, "shares": p.meta.Shares, "kek_kcv": p.meta.KEKKCV, "blob_sha256": p.meta.BlobSHA256},
+	}); err != nil {
+		return err
+	}
+	r.UI.Note(fmt.Sprintf("Backup ceremony %s verified: %d records, sealed.\nBackup of %q, %d-of-%d, KEK check value %s.", res.Opening.CeremonyID, len(res.Entries), p.meta.KeyLabel, p.meta.Threshold, p.meta.Shares, p.meta.KEKKCV))
+	if err := os.MkdirAll(filepath.Join(r.Dir, "previous", "backup"), 0o755); err != nil {
+		return err
+	}
+	metaFile, blobFile := backupFiles(p.meta.KeyLabel)
+	for _, name := range []string{metaFile, blobFile} {
+		if err := r.writeOutput(path.Join("previous", name), p.files[name]); err != nil {
+			return err
+		}
+	}
+	if err := r.writeOutput(rootDER, p.files[rootDER]); err != nil {
+		return err
+	}
+	if err := r.writeOutput(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.root.Raw})); err != nil {
+		return err
+	}
+	r.backup, r.blob, r.rootCert = p.meta, p.blob, p.root
+	if r.Script.Type == TypeReshare {
+		return r.reshareKeys()
+	}
+	return nil
+}
+
+// reshareKeys finds, on this token, the key the backup protects and the transcript signer of
+// the backup ceremony, and checks both against the recorded public keys.
+func (r *Run) reshareKeys() error {
+	k, err := r.token.FindKeyPair(r.backup.KeyLabel)
+	if err != nil {
+		return fmt.Errorf("a reshare runs on the token that holds the key: %w", err)
+	}
+	if fp, _ := fingerprint.OfPublicKey(k.Public()); fp.Hex() != r.backup.SPKISHA256 {
+		return fmt.Errorf("key %q on token %q is not the backed-up key (fingerprint %s, backup %s)", k.Label, r.token.Info.Label, fp.Hex(), r.backup.SPKISHA256)
+	}
+	r.root = k
+	s, err := r.token.FindKeyPair(r.Script.Signer.Label)
+	if err != nil {
+		return err
+	}
+	if r.previous == nil {
+		return nil // resumed: the signer record is already in this transcript
+	}
+	if !s.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.previous.signer.PublicKey) {
+		return fmt.Errorf("key %q is not the transcript signer of ceremony %s", s.Label, r.previous.result.Opening.CeremonyID)
+	}
+	r.signer, r.signerCert = s, r.previous.signer
+	_, err = r.record(transcript.EventSigner, transcript.Signer{
+		Name:        s.Label,
+		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})),
+		Issuer:      r.previous.result.RootSPKI.Hex(),
+	})
+	return err
+}
+
+func (r *Run) expect() quorum.Expect {
+	m := r.backup
+	return quorum.Expect{CeremonyID: m.CeremonyID, Threshold: m.Threshold, Total: m.Shares, KCV: m.KEKKCV}
+}
+
+func collectSharesStep(holders []Participant) step {
+	return step{id: "collect-shares", title: "Collect the shares", actorRole: "administrator", volatile: true,
+		explain: "Custodians type their shares one at a time. Each share is checked as it is typed: a mistyped group, a share of another ceremony or split, or a share already entered is refused at once.",
+		run:     func(r *Run) error { return r.collectShares(holders) }}
+}
+
+func (r *Run) collectShares(holders []Participant) error {
+	e := r.expect()
+	var accepted []*quorum.Share
+	for _, h := range holders {
+		if len(accepted) == e.Threshold {
+			break
+		}
+		var share *quorum.Share
+		refusals := 0
+		_, err := r.UI.AskShare(h, fmt.Sprintf("%s: type your share of the backup of %q", h.Name, r.backup.KeyLabel), func(code string) error {
+			s, err := quorum.ParseCode(code)
+			if err == nil {
+				if err = e.Accept(s, accepted); err != nil {
+					quorum.Zero(s)
+				}
+			}
+			if err != nil {
+				if !errors.Is(err, quorum.ErrIncomplete) {
+					refusals++
+					r.record("share.refused", map[string]string{"custodian": h.Name, "reason": refusalReason(err)})
+				}
+				return err
+			}
+			share = s
+			return nil
+		})
+		if err != nil || share == nil {
+			r.record("share.not-entered", map[string]any{"custodian": h.Name, "refusals": refusals})
+			r.UI.Note(fmt.Sprintf("%s entered no share; continuing with the next custodian.", h.Name))
+			continue
+		}
+		accepted = append(accepted, share)
+		if _, err := r.record("share.accepted", map[string]any{"custodian": h.Name, "number": share.Number, "of": share.Total, "refusals": refusals}); err != nil {
+			quorum.Zero(accepted...)
+			return err
+		}
+	}
+	if len(accepted) < e.Threshold {
+		quorum.Zero(accepted...)
+		return fmt.Errorf("%w: %d of the %d needed were entered; bring more custodians and resume", quorum.ErrTooFew, len(accepted), e.Threshold)
+	}
+	r.shares = accepted
+	return nil
+}
+
+// refusalReason says why a share was refused, for the transcript, without any of its content.
+func refusalReason(err error) string {
+	var ge *quorum.GroupError
+	switch {
+	case errors.As(err, &ge):
+		return fmt.Sprintf("group %d mistyped", ge.Group)
+	case errors.Is(err, quorum.ErrOtherCeremony):
+		return "share of another ceremony"
+	case errors.Is(err, quorum.ErrWrongThreshold):
+		return "share of a different split"
+	case errors.Is(err, quorum.ErrDuplicate):
+		return "share already entered"
+	}
+	return "not a valid share code"
+}
+
+func rebuildKEKStep() step {
+	return step{id: "rebuild-kek", title: "Rebuild the backup key", actorRole: "administrator", volatile: true,
+		explain: "The shares are combined into the KEK, which must match the key check value recorded at the backup before it may touch the HSM.",
+		run: func(r *Run) error {
+			kek, err := r.expect().Combine(r.shares)
+			quorum.Zero(r.shares...)
+			if err != nil {
+				r.record("kek.rejected", map[string]any{"reason": "key check value does not match", "expected_kcv": r.backup.KEKKCV})
+				return err
+			}
+			r.kek = kek
+			_, err = r.record("kek.rebuilt", map[string]any{"shares": len(r.shares), "kcv": r.backup.KEKKCV, "kcv_matches": true})
+			r.UI.Note(fmt.Sprintf("KEK rebuilt; its check value %s matches the backup.", r.backup.KEKKCV))
+			if r.Script.Type == TypeReshare {
+				r.forgetSecrets() // the old KEK proved the quorum's consent; the key is re-wrapped under a new one
+			}
+			return err
+		}}
+}
+
+func (r *Run) unwrapBackup() error {
+	defer r.forgetSecrets()
+	pub, err := r.backup.publicKey()
+	if err != nil {
+		return err
+	}
+	label := r.Script.Restore.Label
+	kek, err := r.token.ImportKEK(r.kek, label+"-restore-kek", hsm.UnwrapOnly)
+	if err != nil {
+		return err
+	}
+	if _, err := r.record("kek.installed", map[string]any{"label": kek.Label, "session_object": true, "attributes": kek.Attributes}); err != nil {
+		kek.Destroy()
+		return err
+	}
+	k, err := r.token.UnwrapPrivateKey(kek, r.blob, label, pub)
+	if derr := kek.Destroy(); derr != nil && err == nil {
+		err = derr
+	}
+	r.record("kek.destroyed", map[string]string{"label": kek.Label})
+	if err != nil {
+		return err
+	}
+	fp, _ := fingerprint.OfPublicKey(k.Public())
+	if fp.Hex() != r.backup.SPKISHA256 {
+		return fmt.Errorf("restored key %q has fingerprint %s, the backup %s", label, fp.Hex(), r.backup.SPKISHA256)
+	}
+	der, _ := x509.MarshalPKIXPublicKey(k.Public())
+	if _, err := r.record("key.restored", keyRecord{
+		Label: label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
+		PublicKey:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+		Attributes: k.Attributes, SelfTest: "passed: signature verifies under the backed-up public key", Token: r.token.Info.Serial, Purpose: "restored " + r.backup.KeyLabel,
+	}); err != nil {
+		return err
+	}
+	// The restored key signs; the signature verifies under the root certificate.
+	msg := []byte("keyrite restore check " + r.Script.ID)
+	h, digest := signatureDigest(k.Public(), msg)
+	sig, err := k.Sign(rand.Reader, digest, h)
+	if err == nil {
+		err = verifyWith(r.rootCert.PublicKey, h, digest, sig)
+	}
+	if err != nil {
+		return fmt.Errorf("restored key %q does not sign under root certificate %q: %w", label, r.rootCert.Subject.CommonName, err)
+	}
+	r.root = k
+	_, err = r.record("key.verified", map[string]any{"label": label, "check": "signature by the restored key verifies under the root certificate", "certificate_sha256": hex.EncodeToString(sha256Sum(r.rootCert.Raw))})
+	r.UI.Note(fmt.Sprintf("Key %q restored. Its fingerprint equals the original:\n%s\nRead aloud: %s", label, fp.Grouped(), fp.Words()))
+	return err
+}
+
+func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+// signatureDigest is the hash and digest a key signs msg with in the restore check.
+func signatureDigest(pub crypto.PublicKey, msg []byte) (crypto.Hash, []byte) {
+	if _, ok := pub.(ed25519PublicKey); ok {
+		return 0, msg
+	}
+	d := sha256.Sum256(msg)
+	return crypto.SHA256, d[:]
+}
