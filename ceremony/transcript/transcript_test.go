@@ -320,3 +320,70 @@ func FuzzParseSeal(f *testing.F) {
 		}
 	})
 }
+
+// sealedWith writes a sealed ceremony whose middle records are produced by body.
+func sealedWith(t *testing.T, body func(w *Writer, dir string)) string {
+	t.Helper()
+	dir := t.TempDir()
+	rootKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	sigKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	root := selfSigned(t, rootKey, nil, nil, "Root")
+	signer := selfSigned(t, sigKey, root, rootKey, "Signer")
+	w, _ := Create(filepath.Join(dir, FileName), fixedClock(), "op", Opening{CeremonyID: "s", Type: "root"})
+	body(w, dir)
+	w.Append("signer", "op", EventSigner, Signer{Name: "s", Certificate: pemOf(signer) + pemOf(root)})
+	w.Append("close", "op", EventClosed, nil)
+	n, head := w.Head()
+	seal, _ := SealCheckpoint(Checkpoint{CeremonyID: "s", Count: n, Head: head}, "s", sigKey)
+	WriteFileExclusive(filepath.Join(dir, SealFileName), seal, 0o644)
+	w.Close()
+	return dir
+}
+
+func writeOutput(t *testing.T, w *Writer, dir, name, content string) {
+	os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+	os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644)
+	sum, size, _ := HashFile(filepath.Join(dir, name))
+	w.Append("step", "op", EventOutput, Output{File: name, SHA256: hex.EncodeToString(sum[:]), Size: size})
+}
+
+func TestSupersededOutputs(t *testing.T) {
+	move := func(t *testing.T, w *Writer, dir, from, to string) {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, to)), 0o755)
+		os.Rename(filepath.Join(dir, from), filepath.Join(dir, to))
+		w.Append("resume", "op", EventSuperseded, Superseded{File: from, MovedTo: to})
+	}
+	t.Run("followed", func(t *testing.T) {
+		dir := sealedWith(t, func(w *Writer, dir string) {
+			writeOutput(t, w, dir, "backup/k.wrapped", "first attempt")
+			move(t, w, dir, "backup/k.wrapped", "superseded/3/backup/k.wrapped")
+			writeOutput(t, w, dir, "backup/k.wrapped", "second attempt")
+		})
+		res, err := Verify(dir, Options{})
+		if err != nil || len(res.Outputs) != 2 {
+			t.Fatalf("verify: %v, %d outputs", err, len(res.Outputs))
+		}
+		os.WriteFile(filepath.Join(dir, "superseded/3/backup/k.wrapped"), []byte("changed"), 0o644)
+		if _, err := Verify(dir, Options{}); err == nil || !strings.Contains(err.Error(), "superseded/3/backup/k.wrapped") {
+			t.Fatalf("changed superseded file: %v", err)
+		}
+	})
+	t.Run("named twice", func(t *testing.T) {
+		dir := sealedWith(t, func(w *Writer, dir string) {
+			writeOutput(t, w, dir, "a.pem", "one")
+			writeOutput(t, w, dir, "a.pem", "one")
+		})
+		if _, err := Verify(dir, Options{}); err == nil || !strings.Contains(err.Error(), "named twice") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("moved outside the folder", func(t *testing.T) {
+		dir := sealedWith(t, func(w *Writer, dir string) {
+			writeOutput(t, w, dir, "a.pem", "one")
+			w.Append("resume", "op", EventSuperseded, Superseded{File: "a.pem", MovedTo: "../elsewhere"})
+		})
+		if _, err := Verify(dir, Options{}); err == nil || !strings.Contains(err.Error(), "not a free clean relative path") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}

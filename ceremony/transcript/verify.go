@@ -65,7 +65,7 @@ func Verify(dir string, opt Options) (*Result, error) {
 	}
 	seal, err := ParseSeal(sealText)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", SealFileName, err)
 	}
 	res.Seal = seal
 	if err := checkAgainstSeal(entries, seal, res.Opening.CeremonyID); err != nil {
