@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"crypto"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -33,6 +34,9 @@ type Options struct {
 	// SharesDir receives the custodians' share sheets (default DIR/shares).
 	SharesDir string
 	Clock     transcript.Clock
+	// AfterSeal runs once the transcript is sealed, while the token is still logged in, with
+	// the transcript-signing key: the report and evidence bundle are made here.
+	AfterSeal func(dir string, signer crypto.Signer) error
 }
 
 // Run is one ceremony in progress.

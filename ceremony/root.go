@@ -386,5 +386,11 @@ func (r *Run) close() error {
 		return err
 	}
 	r.UI.Note("Transcript sealed:\n" + string(bytes.TrimSpace(seal)))
+	if r.opt.AfterSeal != nil {
+		if err := r.opt.AfterSeal(r.Dir, r.signer); err != nil {
+			r.token.Logout()
+			return fmt.Errorf("the ceremony is sealed, but: %w", err)
+		}
+	}
 	return r.token.Logout()
 }

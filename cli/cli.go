@@ -6,6 +6,7 @@ package cli
 
 import (
 	"bufio"
+	"crypto"
 	"os"
 	"path/filepath"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/reports"
 )
 
 // Env is what a command needs from its process.
@@ -40,7 +42,9 @@ Usage:
   keyrite run SCRIPT --out DIR     run a ceremony script (HSM flags below);
                                    restore and reshare scripts take --previous BACKUP-DIR
   keyrite resume DIR               continue an interrupted ceremony (HSM flags below)
-  keyrite verify DIR               check a ceremony's transcript, seal and outputs
+  keyrite verify DIR|BUNDLE        check a ceremony's transcript, seal and outputs, or a bundle
+  keyrite report DIR [--out FILE]  render the report from the sealed transcript again
+  keyrite bundle DIR [--out FILE]  write the signed evidence bundle (HSM flags below)
   keyrite tokens                   list the tokens a module offers (HSM flags below)
 
 HSM flags:
@@ -74,6 +78,10 @@ func Main(args []string, env Env) int {
 		err = verify(args[1:], env)
 	case "tokens":
 		err = tokens(args[1:], env)
+	case "report":
+		err = report_(args[1:], env)
+	case "bundle":
+		err = bundle(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0
@@ -262,7 +270,7 @@ func run(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	if err := ceremony.Start(script, *out, b, ui, ceremony.Options{Previous: *previous, SharesDir: *sharesDir}); err != nil {
+	if err := ceremony.Start(script, *out, b, ui, ceremony.Options{Previous: *previous, SharesDir: *sharesDir, AfterSeal: afterSeal(env)}); err != nil {
 		return err
 	}
 	return printVerified(env, *out)
@@ -306,7 +314,7 @@ func rehearse(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if err := ceremony.Start(script, *out, b, ui, ceremony.Options{}); err != nil {
+	if err := ceremony.Start(script, *out, b, ui, ceremony.Options{AfterSeal: afterSeal(env)}); err != nil {
 		return err
 	}
 	return printVerified(env, *out)
@@ -333,14 +341,14 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 	}
 	backupDir, restoreDir := filepath.Join(out, "backup"), filepath.Join(out, "restore")
 	shares := filepath.Join(out, "shares")
-	if err := ceremony.Start(backupScript, backupDir, src, ui, ceremony.Options{SharesDir: shares}); err != nil {
+	if err := ceremony.Start(backupScript, backupDir, src, ui, ceremony.Options{SharesDir: shares, AfterSeal: afterSeal(env)}); err != nil {
 		return err
 	}
 	dst, err := rehearsalBinding(env, m, store, rehearsalToken+"-region", restoreScript)
 	if err != nil {
 		return err
 	}
-	if err := ceremony.Start(restoreScript, restoreDir, dst, ui, ceremony.Options{Previous: backupDir}); err != nil {
+	if err := ceremony.Start(restoreScript, restoreDir, dst, ui, ceremony.Options{Previous: backupDir, AfterSeal: afterSeal(env)}); err != nil {
 		return err
 	}
 	ui.held = nil
@@ -479,7 +487,7 @@ func resume(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	if err := ceremony.Resume(pos[0], b, ui, ceremony.Options{}); err != nil {
+	if err := ceremony.Resume(pos[0], b, ui, ceremony.Options{AfterSeal: afterSeal(env)}); err != nil {
 		return err
 	}
 	return printVerified(env, pos[0])
@@ -491,6 +499,146 @@ func printVerified(env Env, dir string) error {
 		return fmt.Errorf("the ceremony finished but its evidence does not verify: %w", err)
 	}
 	fmt.Fprintf(env.Stdout, "\n%s", transcript.Summary(res))
+	return nil
+}
+
+// afterSeal writes the report and the evidence bundle into a ceremony's folder as soon as it
+// is sealed.
+func afterSeal(env Env) func(string, crypto.Signer) error {
+	return func(dir string, signer crypto.Signer) error {
+		report, err := reports.RenderReport(dir)
+		if err != nil {
+			return err
+		}
+		if err := transcript.WriteFileExclusive(filepath.Join(dir, reports.ReportFileName), report, 0o644); err != nil {
+			return err
+		}
+		name := filepath.Join(dir, bundleName(dir))
+		if err := writeBundle(dir, name, signer); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "   Report: %s\n   Evidence bundle: %s\n", filepath.Join(dir, reports.ReportFileName), name)
+		return nil
+	}
+}
+
+func bundleName(dir string) string {
+	res, err := transcript.Verify(dir, transcript.Options{})
+	if err != nil {
+		return "evidence.tar"
+	}
+	return "evidence-" + res.Opening.CeremonyID + ".tar"
+}
+
+func writeBundle(dir, name string, signer crypto.Signer) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("evidence bundle: %w (Keyrite never overwrites one)", err)
+	}
+	if err := reports.WriteBundle(dir, f, signer); err != nil {
+		f.Close()
+		os.Remove(name)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func report_(args []string, env Env) error {
+	fs := newFlagSet("report", env)
+	out := fs.String("out", "", "write the PDF here (default: standard output)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"usage: keyrite report DIR [--out FILE]"}
+	}
+	pdf, err := reports.RenderReport(pos[0])
+	if err != nil {
+		return err
+	}
+	if *out == "" {
+		_, err = env.Stdout.Write(pdf)
+		return err
+	}
+	return transcript.WriteFileExclusive(*out, pdf, 0o644)
+}
+
+// bundle signs a ceremony's evidence bundle with its transcript-signing key, found on the
+// token the transcript names (the rehearsal store for rehearsal ceremonies).
+func bundle(args []string, env Env) error {
+	fs := newFlagSet("bundle", env)
+	var h hsmFlags
+	h.register(fs)
+	out := fs.String("out", "", "bundle file (default DIR/evidence-<ceremony>.tar)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"usage: keyrite bundle DIR [--out FILE] [HSM flags]"}
+	}
+	dir := pos[0]
+	res, err := transcript.Verify(dir, transcript.Options{})
+	if err != nil {
+		return err
+	}
+	var token hsm.TokenInfo
+	var signer string
+	for _, e := range res.Entries {
+		switch e.Event {
+		case "hsm.identified":
+			var d struct {
+				Token hsm.TokenInfo `json:"token"`
+			}
+			e.DecodeData(&d)
+			token = d.Token
+		case transcript.EventSigner:
+			var d transcript.Signer
+			e.DecodeData(&d)
+			signer = d.Name
+		}
+	}
+	if h.module == "" && h.uri == "" && res.Opening.RehearsalToken {
+		h.rehearsal = true
+	}
+	if h.token == "" && h.serial == "" {
+		h.token, h.serial = token.Label, token.Serial
+	}
+	ui := env.ui(false)
+	b, done, err := h.binding(ui.AskSecret)
+	if err != nil {
+		return err
+	}
+	defer done()
+	tok, err := b.Module.OpenToken(b.Token)
+	if err != nil {
+		return err
+	}
+	defer tok.Close()
+	pin, err := b.PIN()
+	if err != nil {
+		return err
+	}
+	if err := tok.Login(hsm.User, pin); err != nil {
+		return err
+	}
+	k, err := tok.FindKeyPair(signer)
+	if err != nil {
+		return err
+	}
+	name := *out
+	if name == "" {
+		name = filepath.Join(dir, bundleName(dir))
+	}
+	if err := writeBundle(dir, name, k); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "Evidence bundle: %s\n", name)
 	return nil
 }
 
@@ -507,14 +655,9 @@ func verify(args []string, env Env) error {
 	return VerifyCommand(env.Stdout, pos[0], *root)
 }
 
-// VerifyCommand is `keyrite verify`; cmd/keyrite-verify runs it without cgo.
-func VerifyCommand(out io.Writer, dir, root string) error {
-	folders, err := transcript.VerifyTree(dir, transcript.Options{RootSPKI: root})
-	if err != nil {
-		return fmt.Errorf("verify %s: %w", dir, err)
-	}
-	fmt.Fprint(out, transcript.SummaryTree(folders))
-	return nil
+// VerifyCommand is `keyrite verify`.
+func VerifyCommand(out io.Writer, path, root string) error {
+	return reports.VerifyPath(out, path, root)
 }
 
 func tokens(args []string, env Env) error {

@@ -306,3 +306,52 @@ func TestRehearseQuorumRefusesBadSpec(t *testing.T) {
 		}
 	}
 }
+
+// The rehearsal writes a report and a bundle; the README's openssl and sha256sum commands and
+// the pure-Go verifier, built without cgo, all accept the bundle.
+func TestBundleChecksAsREADMEShows(t *testing.T) {
+	for _, tool := range []string{"openssl", "sha256sum", "tar"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed", tool)
+		}
+	}
+	_, dir, stdout := rehearsed(t)
+	bundle := filepath.Join(dir, "evidence-example-root-2026.tar")
+	if _, err := os.Stat(filepath.Join(dir, "report.pdf")); err != nil || !strings.Contains(stdout, bundle) {
+		t.Fatalf("rehearsal wrote no report or bundle: %v\n%s", err, stdout)
+	}
+	readme, _ := os.ReadFile(filepath.Join("..", "README.md"))
+	m := regexp.MustCompile("(?s)<!-- openssl-bundle -->\\s*```sh\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README has no <!-- openssl-bundle --> block")
+	}
+	cmd := exec.Command("bash", "-euo", "pipefail", "-c", string(m[1]))
+	cmd.Env = append(os.Environ(), "BUNDLE="+bundle)
+	cmd.Dir = t.TempDir()
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Verified OK") {
+		t.Fatalf("README bundle block: %v\n%s", err, out)
+	}
+	verifier := filepath.Join(t.TempDir(), "keyrite-verify")
+	build := exec.Command("go", "build", "-o", verifier, "../cmd/keyrite-verify")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 build: %v\n%s", err, out)
+	}
+	out, err := exec.Command(verifier, bundle).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Bundle verified") {
+		t.Fatalf("keyrite-verify: %v\n%s", err, out)
+	}
+	if code, stdout, stderr := keyrite(t, "", "verify", bundle); code != 0 || !strings.Contains(stdout, "withheld") {
+		t.Fatalf("keyrite verify bundle: %d %s %s", code, stdout, stderr)
+	}
+	// keyrite report re-renders the same bytes.
+	again := filepath.Join(t.TempDir(), "again.pdf")
+	if code, _, stderr := keyrite(t, "", "report", dir, "--out", again); code != 0 {
+		t.Fatal(stderr)
+	}
+	a, _ := os.ReadFile(filepath.Join(dir, "report.pdf"))
+	b, _ := os.ReadFile(again)
+	if !bytes.Equal(a, b) {
+		t.Fatal("re-rendered report differs")
+	}
+}

@@ -1,0 +1,389 @@
+package reports
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+)
+
+// An evidence bundle is one tar archive for the auditor. Every entry lies under
+// "<ceremony id>/": the transcript, its seal, the report, every output the transcript names
+// except wrapped key material (withheld: the auditor needs to know it exists and its hash, not
+// to hold the encrypted key), the public keys, and two files that bind them:
+//
+//	MANIFEST      "keyrite-bundle/v1 <ceremony id>", then one line per file, sorted by path:
+//	              "file <sha256 hex> <size> <path>" or "withheld <sha256 hex> <size> <path>"
+//	MANIFEST.sig  the DER ECDSA signature (P-384, SHA-384) over MANIFEST by the ceremony's
+//	              transcript-signing key; its certificate is transcript-signer.pem
+//
+// Share sheets are never in a bundle.
+const (
+	ManifestName    = "MANIFEST"
+	ManifestSigName = "MANIFEST.sig"
+	bundleFormat    = "keyrite-bundle/v1"
+)
+
+// withheldFromBundles says which outputs a bundle leaves out.
+func withheldFromBundles(name string) bool { return strings.HasSuffix(name, ".wrapped") }
+
+type bundleFile struct {
+	path     string // inside the ceremony folder
+	data     []byte
+	sha256   string
+	size     int64
+	withheld bool
+}
+
+// WriteBundle writes the evidence bundle of the ceremony in dir to w, signing its manifest with
+// signer, which must be the ceremony's transcript-signing key.
+func WriteBundle(dir string, w io.Writer, signer crypto.Signer) error {
+	res, err := transcript.Verify(dir, transcript.Options{})
+	if err != nil {
+		return fmt.Errorf("the ceremony does not verify, so no bundle is made: %w", err)
+	}
+	if !samePublicKey(signer.Public(), res.Signer.PublicKey) {
+		return errors.New("the manifest must be signed by the ceremony's transcript-signing key, and this key is another")
+	}
+	report, err := RenderReport(dir)
+	if err != nil {
+		return err
+	}
+	var files []bundleFile
+	add := func(name string, data []byte) {
+		sum := sha256Hex(data)
+		files = append(files, bundleFile{path: name, data: data, sha256: sum, size: int64(len(data))})
+	}
+	for _, name := range []string{transcript.FileName, transcript.SealFileName} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		add(name, b)
+	}
+	add(ReportFileName, report)
+	for _, o := range res.Outputs {
+		if strings.HasPrefix(o.File, "shares/") {
+			return fmt.Errorf("output %s is under shares/: share sheets never go into a bundle", o.File)
+		}
+		if withheldFromBundles(o.File) {
+			files = append(files, bundleFile{path: o.File, sha256: o.SHA256, size: o.Size, withheld: true})
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(o.File)))
+		if err != nil {
+			return err
+		}
+		add(o.File, b)
+	}
+	for _, e := range res.Entries {
+		if e.Event != "key.generated" && e.Event != "key.restored" {
+			continue
+		}
+		var k struct {
+			Label     string `json:"label"`
+			PublicKey string `json:"public_key"`
+		}
+		if e.DecodeData(&k) == nil && k.PublicKey != "" {
+			add(path.Join("public-keys", k.Label+".pem"), []byte(k.PublicKey))
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
+	for i := 1; i < len(files); i++ {
+		if files[i].path == files[i-1].path {
+			return fmt.Errorf("bundle: %s would be in the bundle twice", files[i].path)
+		}
+	}
+	id := res.Opening.CeremonyID
+	var m bytes.Buffer
+	fmt.Fprintf(&m, "%s %s\n", bundleFormat, id)
+	for _, f := range files {
+		kind := "file"
+		if f.withheld {
+			kind = "withheld"
+		}
+		fmt.Fprintf(&m, "%s %s %d %s\n", kind, f.sha256, f.size, f.path)
+	}
+	digest := sha512.Sum384(m.Bytes())
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA384)
+	if err != nil {
+		return fmt.Errorf("sign the bundle manifest: %w", err)
+	}
+	closed, _ := time.Parse(time.RFC3339Nano, res.Entries[len(res.Entries)-1].Time)
+	tw := tar.NewWriter(w)
+	put := func(name string, data []byte) error {
+		hdr := &tar.Header{Name: id + "/" + name, Mode: 0o644, Size: int64(len(data)), ModTime: closed.Truncate(time.Second), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := tw.Write(data)
+		return err
+	}
+	if err := put(ManifestName, m.Bytes()); err != nil {
+		return err
+	}
+	if err := put(ManifestSigName, sig); err != nil {
+		return err
+	}
+	for _, f := range files {
+		if f.withheld {
+			continue
+		}
+		if err := put(f.path, f.data); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+func samePublicKey(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// BundleError names the file of a bundle that is wrong.
+type BundleError struct {
+	File string
+	Msg  string
+}
+
+func (e *BundleError) Error() string { return fmt.Sprintf("bundle file %s: %s", e.File, e.Msg) }
+
+// BundleResult is what VerifyBundle found.
+type BundleResult struct {
+	Ceremony *transcript.Result
+	Files    int
+	Withheld []string
+	Bytes    int64
+}
+
+type manifestLine struct {
+	withheld bool
+	sha256   string
+	size     int64
+}
+
+// VerifyBundle checks an evidence bundle: the manifest's signature by the transcript signer,
+// that the bundle holds exactly the files the manifest lists with their SHA-256 and size
+// (hashed on all cores), the transcript and its seal, and that the report is the one the
+// transcript renders to. work is an empty folder the bundle is unpacked into.
+func VerifyBundle(bundle io.Reader, work string) (*BundleResult, error) {
+	tr := tar.NewReader(bundle)
+	var id string
+	var manifest, sig []byte
+	present := map[string]string{} // path in ceremony -> file on disk
+	var total int64
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("the bundle is not a readable tar archive (truncated?): %w", err)
+		}
+		top, rest, ok := strings.Cut(hdr.Name, "/")
+		if !ok || rest == "" || (id != "" && top != id) || hdr.Typeflag != tar.TypeReg {
+			return nil, &BundleError{hdr.Name, "is not a regular file under one ceremony folder"}
+		}
+		id = top
+		if err := transcript.CheckOutputName(rest); err != nil || strings.HasPrefix(rest, "shares/") {
+			return nil, &BundleError{rest, "has a name a bundle may not hold"}
+		}
+		if _, dup := present[rest]; dup || (rest == ManifestName && manifest != nil) {
+			return nil, &BundleError{rest, "appears twice"}
+		}
+		switch rest {
+		case ManifestName, ManifestSigName:
+			b, err := io.ReadAll(io.LimitReader(tr, 1<<24))
+			if err != nil {
+				return nil, err
+			}
+			if rest == ManifestName {
+				manifest = b
+			} else {
+				sig = b
+			}
+			continue
+		}
+		dst := filepath.Join(work, filepath.FromSlash(rest))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		n, err := io.Copy(f, tr)
+		f.Close()
+		if err != nil {
+			return nil, &BundleError{rest, fmt.Sprintf("could not be unpacked: the bundle is truncated or damaged (%v)", err)}
+		}
+		total += n
+		present[rest] = dst
+	}
+	if manifest == nil || sig == nil {
+		return nil, &BundleError{ManifestName, "is missing (with its signature, it is what binds the bundle)"}
+	}
+	lines, err := parseManifest(manifest, id)
+	if err != nil {
+		return nil, err
+	}
+	// The signer certificate is one of the listed files; its hash is checked below with the
+	// rest, and its chain to the root by the transcript verification.
+	signerFile, ok := present["transcript-signer.pem"]
+	if !ok {
+		return nil, &BundleError{"transcript-signer.pem", "is missing: it checks the manifest signature"}
+	}
+	pemBytes, _ := os.ReadFile(signerFile)
+	blk, _ := pem.Decode(pemBytes)
+	if blk == nil {
+		return nil, &BundleError{"transcript-signer.pem", "holds no certificate"}
+	}
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		return nil, &BundleError{"transcript-signer.pem", err.Error()}
+	}
+	pub, ok := cert.PublicKey.(*ecdsa.PublicKey)
+	digest := sha512.Sum384(manifest)
+	if !ok || !ecdsa.VerifyASN1(pub, digest[:], sig) {
+		return nil, &BundleError{ManifestName, "its signature does not verify with the transcript signer's key: the manifest or its signature was changed"}
+	}
+	for p := range present {
+		if _, ok := lines[p]; !ok {
+			return nil, &BundleError{p, "is not in the manifest (it was added)"}
+		}
+	}
+	withheld := map[string]bool{}
+	var toHash []string
+	for p, l := range lines {
+		if l.withheld {
+			if _, ok := present[p]; ok {
+				return nil, &BundleError{p, "is listed as withheld but present"}
+			}
+			withheld[p] = true
+			continue
+		}
+		if _, ok := present[p]; !ok {
+			return nil, &BundleError{p, "is missing (it was removed)"}
+		}
+		toHash = append(toHash, p)
+	}
+	sort.Strings(toHash)
+	if err := hashAll(toHash, present, lines); err != nil {
+		return nil, err
+	}
+	res, err := transcript.Verify(work, transcript.Options{Withheld: withheld})
+	if err != nil {
+		return nil, fmt.Errorf("the bundle's transcript: %w", err)
+	}
+	for _, o := range res.Outputs {
+		l, ok := lines[o.File]
+		if !ok || l.sha256 != o.SHA256 || l.size != o.Size {
+			return nil, &BundleError{o.File, "is named by the transcript but not listed in the manifest as recorded"}
+		}
+	}
+	if !samePublicKey(cert.PublicKey, res.Signer.PublicKey) {
+		return nil, &BundleError{ManifestName, "is signed by another key than the one that sealed the transcript"}
+	}
+	report, err := reportFrom(res, work)
+	if err != nil {
+		return nil, err
+	}
+	if got, err := os.ReadFile(filepath.Join(work, ReportFileName)); err != nil || !bytes.Equal(got, report) {
+		return nil, &BundleError{ReportFileName, "differs from the report the transcript renders to"}
+	}
+	var wl []string
+	for p := range withheld {
+		wl = append(wl, p)
+	}
+	sort.Strings(wl)
+	return &BundleResult{Ceremony: res, Files: len(toHash), Withheld: wl, Bytes: total}, nil
+}
+
+func parseManifest(m []byte, id string) (map[string]manifestLine, error) {
+	sc := bufio.NewScanner(bytes.NewReader(m))
+	sc.Buffer(make([]byte, 4096), 1<<20)
+	if !sc.Scan() || sc.Text() != bundleFormat+" "+id {
+		return nil, &BundleError{ManifestName, fmt.Sprintf("does not start with %q", bundleFormat+" "+id)}
+	}
+	out := map[string]manifestLine{}
+	for n := 2; sc.Scan(); n++ {
+		f := strings.SplitN(sc.Text(), " ", 4)
+		bad := &BundleError{ManifestName, fmt.Sprintf("line %d is not \"file|withheld <sha256> <size> <path>\"", n)}
+		if len(f) != 4 || (f[0] != "file" && f[0] != "withheld") || len(f[1]) != 64 {
+			return nil, bad
+		}
+		size, err := strconv.ParseInt(f[2], 10, 64)
+		if err != nil || size < 0 || transcript.CheckOutputName(f[3]) != nil {
+			return nil, bad
+		}
+		if _, dup := out[f[3]]; dup {
+			return nil, &BundleError{ManifestName, fmt.Sprintf("lists %s twice", f[3])}
+		}
+		out[f[3]] = manifestLine{withheld: f[0] == "withheld", sha256: f[1], size: size}
+	}
+	return out, nil
+}
+
+// hashAll checks every file's size and SHA-256 against the manifest, on all cores.
+func hashAll(paths []string, present map[string]string, lines map[string]manifestLine) error {
+	jobs := make(chan string)
+	errs := make([]error, len(paths))
+	index := map[string]int{}
+	for i, p := range paths {
+		index[p] = i
+	}
+	var wg sync.WaitGroup
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range jobs {
+				sum, size, err := transcript.HashFile(present[p])
+				switch {
+				case err != nil:
+					errs[index[p]] = &BundleError{p, err.Error()}
+				case size != lines[p].size || hex.EncodeToString(sum[:]) != lines[p].sha256:
+					errs[index[p]] = &BundleError{p, "its content differs from the manifest (it was changed)"}
+				}
+			}
+		}()
+	}
+	for _, p := range paths {
+		jobs <- p
+	}
+	close(jobs)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
