@@ -195,6 +195,7 @@ type manifestLine struct {
 // transcript renders to. work is an empty folder the bundle is unpacked into.
 func VerifyBundle(bundle io.Reader, work string) (*BundleResult, error) {
 	tr := tar.NewReader(bundle)
+	u := newUnpacker()
 	var id string
 	var manifest, sig []byte
 	present := map[string]string{} // path in ceremony -> file on disk
@@ -205,6 +206,7 @@ func VerifyBundle(bundle io.Reader, work string) (*BundleResult, error) {
 			break
 		}
 		if err != nil {
+			u.wait()
 			return nil, fmt.Errorf("the bundle is not a readable tar archive (truncated?): %w", err)
 		}
 		top, rest, ok := strings.Cut(hdr.Name, "/")
@@ -232,20 +234,17 @@ func VerifyBundle(bundle io.Reader, work string) (*BundleResult, error) {
 			continue
 		}
 		dst := filepath.Join(work, filepath.FromSlash(rest))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return nil, err
-		}
-		f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		n, err := u.unpack(rest, dst, tr)
 		if err != nil {
+			u.wait()
 			return nil, err
-		}
-		n, err := io.Copy(f, tr)
-		f.Close()
-		if err != nil {
-			return nil, &BundleError{rest, fmt.Sprintf("could not be unpacked: the bundle is truncated or damaged (%v)", err)}
 		}
 		total += n
 		present[rest] = dst
+	}
+	hashes, err := u.wait()
+	if err != nil {
+		return nil, err
 	}
 	if manifest == nil || sig == nil {
 		return nil, &BundleError{ManifestName, "is missing (with its signature, it is what binds the bundle)"}
@@ -295,10 +294,15 @@ func VerifyBundle(bundle io.Reader, work string) (*BundleResult, error) {
 		toHash = append(toHash, p)
 	}
 	sort.Strings(toHash)
-	if err := hashAll(toHash, present, lines); err != nil {
-		return nil, err
+	known := map[string]transcript.Hashed{}
+	for _, p := range toHash {
+		h := hashes[p]
+		if h.Size != lines[p].size || hex.EncodeToString(h.SHA256[:]) != lines[p].sha256 {
+			return nil, &BundleError{p, "its content differs from the manifest (it was changed)"}
+		}
+		known[p] = h
 	}
-	res, err := transcript.Verify(work, transcript.Options{Withheld: withheld})
+	res, err := transcript.Verify(work, transcript.Options{Withheld: withheld, Hashed: known})
 	if err != nil {
 		return nil, fmt.Errorf("the bundle's transcript: %w", err)
 	}
@@ -351,39 +355,96 @@ func parseManifest(m []byte, id string) (map[string]manifestLine, error) {
 	return out, nil
 }
 
-// hashAll checks every file's size and SHA-256 against the manifest, on all cores.
-func hashAll(paths []string, present map[string]string, lines map[string]manifestLine) error {
-	jobs := make(chan string)
-	errs := make([]error, len(paths))
-	index := map[string]int{}
-	for i, p := range paths {
-		index[p] = i
+// unpacker writes a bundle's files to disk and hashes them as they stream out of the archive,
+// several files at once: the archive is read once, each byte is hashed once, on all cores.
+type unpacker struct {
+	slots  chan struct{} // one per file being written and hashed
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	hashes map[string]transcript.Hashed
+	err    error
+	pool   sync.Pool
+}
+
+const chunkSize = 1 << 20
+
+func newUnpacker() *unpacker {
+	u := &unpacker{slots: make(chan struct{}, runtime.GOMAXPROCS(0)), hashes: map[string]transcript.Hashed{}}
+	u.pool.New = func() any { b := make([]byte, chunkSize); return &b }
+	return u
+}
+
+// unpack copies one archive entry from r to a new file dst while a worker hashes it.
+func (u *unpacker) unpack(name, dst string, r io.Reader) (int64, error) {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return 0, err
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for p := range jobs {
-				sum, size, err := transcript.HashFile(present[p])
-				switch {
-				case err != nil:
-					errs[index[p]] = &BundleError{p, err.Error()}
-				case size != lines[p].size || hex.EncodeToString(sum[:]) != lines[p].sha256:
-					errs[index[p]] = &BundleError{p, "its content differs from the manifest (it was changed)"}
-				}
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	chunks := make(chan *[]byte, 8)
+	u.slots <- struct{}{}
+	u.wg.Add(1)
+	go func() {
+		defer u.wg.Done()
+		defer func() { <-u.slots }()
+		h := sha256.New()
+		var n int64
+		var werr error
+		for c := range chunks {
+			if werr == nil {
+				_, werr = f.Write(*c)
 			}
-		}()
-	}
-	for _, p := range paths {
-		jobs <- p
-	}
-	close(jobs)
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
+			h.Write(*c)
+			n += int64(len(*c))
+			*c = (*c)[:chunkSize]
+			u.pool.Put(c)
 		}
+		if cerr := f.Close(); werr == nil {
+			werr = cerr
+		}
+		u.mu.Lock()
+		defer u.mu.Unlock()
+		if werr != nil && u.err == nil {
+			u.err = &BundleError{name, werr.Error()}
+		}
+		u.hashes[name] = transcript.Hashed{SHA256: [32]byte(h.Sum(nil)), Size: n}
+	}()
+	var total int64
+	for {
+		c := u.pool.Get().(*[]byte)
+		n, err := io.ReadFull(r, *c)
+		if n > 0 {
+			*c = (*c)[:n]
+			chunks <- c
+			total += int64(n)
+		} else {
+			u.pool.Put(c)
+		}
+		if err == nil {
+			continue
+		}
+		if err == io.EOF || (err == io.ErrUnexpectedEOF && atEntryEnd(r)) {
+			break
+		}
+		close(chunks)
+		return total, &BundleError{name, fmt.Sprintf("could not be unpacked: the bundle is truncated or damaged (%v)", err)}
 	}
-	return nil
+	close(chunks)
+	return total, nil
+}
+
+// atEntryEnd tells the short last read of an entry from a truncated archive: ReadFull reports
+// io.ErrUnexpectedEOF for both, but only at a real entry end does the next read give io.EOF.
+func atEntryEnd(r io.Reader) bool {
+	var one [1]byte
+	n, err := r.Read(one[:])
+	return n == 0 && err == io.EOF
+}
+
+// wait waits for every file and returns their hashes, or the first write error.
+func (u *unpacker) wait() (map[string]transcript.Hashed, error) {
+	u.wg.Wait()
+	return u.hashes, u.err
 }

@@ -27,6 +27,15 @@ type Options struct {
 	// Withheld names outputs that are deliberately absent (an evidence bundle leaves out the
 	// wrapped key itself): their records are checked, their files are not looked for.
 	Withheld map[string]bool
+	// Hashed gives the SHA-256 and size of outputs the caller has already read (an evidence
+	// bundle hashes its files as it unpacks them), so they are not read a second time.
+	Hashed map[string]Hashed
+}
+
+// Hashed is a file's SHA-256 and size, computed by the caller.
+type Hashed struct {
+	SHA256 [32]byte
+	Size   int64
 }
 
 // Result is what a successful Verify found.
@@ -80,7 +89,7 @@ func Verify(dir string, opt Options) (*Result, error) {
 	if err := seal.Verify(res.Signer.PublicKey); err != nil {
 		return nil, fmt.Errorf("%s: %w", SealFileName, err)
 	}
-	return res, res.checkOutputs(dir, opt.Withheld)
+	return res, res.checkOutputs(dir, opt)
 }
 
 func checkAgainstSeal(entries []Entry, seal *Seal, id string) error {
@@ -153,7 +162,7 @@ func (res *Result) checkSigner(opt Options) error {
 	return nil
 }
 
-func (res *Result) checkOutputs(dir string, withheld map[string]bool) error {
+func (res *Result) checkOutputs(dir string, opt Options) error {
 	type located struct {
 		Output
 		seq uint64
@@ -197,11 +206,15 @@ func (res *Result) checkOutputs(dir string, withheld map[string]bool) error {
 		}
 	}
 	for _, l := range outputs {
-		if withheld[l.at] {
+		if opt.Withheld[l.at] {
 			res.Outputs = append(res.Outputs, Output{File: l.at, SHA256: l.SHA256, Size: l.Size})
 			continue
 		}
-		sum, size, err := HashFile(filepath.Join(dir, filepath.FromSlash(l.at)))
+		h, known := opt.Hashed[l.at]
+		sum, size, err := h.SHA256, h.Size, error(nil)
+		if !known {
+			sum, size, err = HashFile(filepath.Join(dir, filepath.FromSlash(l.at)))
+		}
 		if err != nil {
 			return fmt.Errorf("output %s (record %d): %w", l.at, l.seq, err)
 		}

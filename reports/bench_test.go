@@ -1,0 +1,131 @@
+package reports_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/reports"
+)
+
+// syntheticCeremony writes a sealed ceremony with steps steps and files outputs of size bytes
+// each, signed in software: the shape of a large ceremony without an HSM.
+func syntheticCeremony(b *testing.B, steps, files int, size int64) (string, *ecdsa.PrivateKey) {
+	b.Helper()
+	dir := b.TempDir()
+	rootKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	sigKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	mk := func(key *ecdsa.PrivateKey, parent *x509.Certificate, pkey *ecdsa.PrivateKey, cn string, ca bool) *x509.Certificate {
+		t := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
+			NotAfter: time.Now().Add(time.Hour), IsCA: ca, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+		if parent == nil {
+			parent, pkey = t, key
+		}
+		der, _ := x509.CreateCertificate(rand.Reader, t, parent, &key.PublicKey, pkey)
+		c, _ := x509.ParseCertificate(der)
+		return c
+	}
+	root := mk(rootKey, nil, nil, "Bench Root", true)
+	signer := mk(sigKey, root, rootKey, "Bench Signer", false)
+	w, err := transcript.Create(filepath.Join(dir, transcript.FileName), time.Now, "op", transcript.Opening{CeremonyID: "bench", Type: "root", ScriptFile: "script.yaml"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	output := func(name string, write func(io.Writer)) {
+		f, _ := os.Create(filepath.Join(dir, name))
+		write(f)
+		f.Close()
+		sum, n, _ := transcript.HashFile(filepath.Join(dir, name))
+		w.Append("files", "op", transcript.EventOutput, transcript.Output{File: name, SHA256: hex.EncodeToString(sum[:]), Size: n})
+	}
+	output("script.yaml", func(f io.Writer) { f.Write([]byte("version: 1\n")) })
+	output("transcript-signer.pem", func(f io.Writer) { pem.Encode(f, &pem.Block{Type: "CERTIFICATE", Bytes: signer.Raw}) })
+	for i := 0; i < steps; i++ {
+		id := fmt.Sprintf("step-%d", i)
+		w.Append(id, "op", transcript.EventStepStarted, map[string]any{"title": "Step " + strconv.Itoa(i), "actor": "Operator (administrator)"})
+		w.Append(id, "op", "witness.confirmed", map[string]string{"witness": "Witness"})
+		w.Append(id, "op", transcript.EventStepCompleted, nil)
+	}
+	for i := 0; i < files; i++ {
+		output(fmt.Sprintf("data-%02d.bin", i), func(f io.Writer) { io.CopyN(f, rand.Reader, size) })
+	}
+	w.Append("signer", "op", transcript.EventSigner, transcript.Signer{Name: "bench", Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signer.Raw})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}))})
+	w.Append("close", "op", transcript.EventClosed, nil)
+	n, head := w.Head()
+	seal, _ := transcript.SealCheckpoint(transcript.Checkpoint{CeremonyID: "bench", Count: n, Head: head}, "bench", sigKey)
+	transcript.WriteFileExclusive(filepath.Join(dir, transcript.SealFileName), seal, 0o644)
+	w.Close()
+	return dir, sigKey
+}
+
+func BenchmarkReport1000Steps(b *testing.B) {
+	dir, _ := syntheticCeremony(b, 1000, 0, 0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := reports.RenderReport(dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBundleVerify verifies a bundle of KEYRITE_BENCH_BYTES (default 1 GiB) of files and
+// reports sha256sum's time over the same files, measured in the same run, as a ratio:
+// sha256sum-time/verify-time above 1 means the bundle check is faster.
+func BenchmarkBundleVerify(b *testing.B) {
+	total := int64(1 << 30)
+	if v := os.Getenv("KEYRITE_BENCH_BYTES"); v != "" {
+		total, _ = strconv.ParseInt(v, 10, 64)
+	}
+	const files = 8
+	dir, key := syntheticCeremony(b, 10, files, total/files)
+	bundle := filepath.Join(b.TempDir(), "bundle.tar")
+	f, _ := os.Create(bundle)
+	if err := reports.WriteBundle(dir, f, key); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	var data []string
+	for i := 0; i < files; i++ {
+		data = append(data, filepath.Join(dir, fmt.Sprintf("data-%02d.bin", i)))
+	}
+	exec.Command("cat", data...).Run() // warm the page cache for both
+	start := time.Now()
+	if out, err := exec.Command("sha256sum", data...).CombinedOutput(); err != nil {
+		b.Fatalf("sha256sum: %v %s", err, out)
+	}
+	shaTime := time.Since(start)
+	b.ResetTimer()
+	var verifyTime time.Duration
+	for i := 0; i < b.N; i++ {
+		work := filepath.Join(b.TempDir(), strconv.Itoa(i))
+		os.Mkdir(work, 0o755)
+		bf, _ := os.Open(bundle)
+		start := time.Now()
+		if _, err := reports.VerifyBundle(bf, work); err != nil {
+			b.Fatal(err)
+		}
+		verifyTime += time.Since(start)
+		bf.Close()
+		os.RemoveAll(work)
+	}
+	b.StopTimer()
+	per := verifyTime / time.Duration(b.N)
+	b.ReportMetric(shaTime.Seconds(), "sha256sum-s")
+	b.ReportMetric(per.Seconds(), "verify-s")
+	b.ReportMetric(shaTime.Seconds()/per.Seconds(), "sha256sum/verify")
+	b.ReportMetric(float64(total)/per.Seconds()/1e6, "MB/s")
+}
