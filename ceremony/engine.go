@@ -37,6 +37,8 @@ type Options struct {
 	// AfterSeal runs once the transcript is sealed, while the token is still logged in, with
 	// the transcript-signing key: the report and evidence bundle are made here.
 	AfterSeal func(dir string, signer crypto.Signer) error
+	// OnRecord sees every transcript record as it is written, for a UI to show.
+	OnRecord func(transcript.Entry)
 }
 
 // Run is one ceremony in progress.
@@ -65,6 +67,14 @@ type Run struct {
 	previous *previousCeremony
 	backup   *BackupMeta
 	blob     []byte
+
+	// Confirmations taken before the HSM was touched, recorded once the transcript exists.
+	early []earlyRecord
+}
+
+type earlyRecord struct {
+	event string
+	data  map[string]any
 }
 
 // step is one scripted step of a ceremony.
@@ -105,6 +115,10 @@ func Start(script *Script, dir string, b Binding, ui UI, opt Options) (err error
 		}
 		prev = &transcript.Previous{CeremonyID: r.previous.result.Opening.CeremonyID, Checkpoint: r.previous.result.Seal.Text}
 	}
+	// The people in the room and the clock are confirmed before the HSM is touched.
+	if err := r.rollCall(); err != nil {
+		return err
+	}
 	if err := r.connect(); err != nil {
 		return err
 	}
@@ -133,7 +147,28 @@ func Start(script *Script, dir string, b Binding, ui UI, opt Options) (err error
 		return err
 	}
 	defer r.w.Close()
+	if opt.OnRecord != nil {
+		r.w.Observe(opt.OnRecord)
+	}
 	return r.runFrom(0)
+}
+
+// rollCall asks every participant to confirm they are present in their role, and a witness
+// to confirm the machine's clock. Nothing is written yet: a refusal leaves no trace.
+func (r *Run) rollCall() error {
+	for _, p := range r.Script.Participants {
+		if err := r.UI.Confirm(p.Name, fmt.Sprintf("Roll call: is %s present, acting as %s?", p.Name, p.Role)); err != nil {
+			return fmt.Errorf("roll call: %s is not confirmed present; nothing was done (%w)", p.Name, err)
+		}
+		r.early = append(r.early, earlyRecord{"participant.present", map[string]any{"name": p.Name, "role": p.Role, "confirmed_at": r.Clock().UTC().Format(time.RFC3339Nano)}})
+	}
+	now := r.Clock().UTC()
+	w := r.Script.People("witness")[0]
+	if err := r.UI.Confirm(w.Name, fmt.Sprintf("Clock: the machine's clock reads %s UTC. Witness %s: does it match the wall clock?", now.Format("2006-01-02 15:04:05"), w.Name)); err != nil {
+		return fmt.Errorf("clock not confirmed: set the machine's clock and start again; nothing was done (%w)", err)
+	}
+	r.early = append(r.early, earlyRecord{"clock.confirmed", map[string]any{"machine_time": now.Format(time.RFC3339), "witness": w.Name}})
+	return nil
 }
 
 func checkNewDir(dir string) error {

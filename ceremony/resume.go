@@ -46,6 +46,12 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 		return err
 	}
 	r := &Run{Script: script, Dir: dir, UI: ui, Clock: clock, opt: opt, binding: b, w: w, steps: stepsFor(script)}
+	if opt.OnRecord != nil {
+		w.Observe(opt.OnRecord)
+	}
+	if err := r.rollCall(); err != nil {
+		return err
+	}
 	if err := r.connect(); err != nil {
 		return err
 	}
@@ -64,6 +70,12 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 	if _, err := r.record("hsm.login", map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
 		return err
 	}
+	for _, e := range r.early { // who is in the room for the rest of the ceremony
+		if _, err := r.record(e.event, e.data); err != nil {
+			return err
+		}
+	}
+	r.early = nil
 	if entries[len(entries)-1].Event == transcript.EventClosed {
 		return fmt.Errorf("resume %s: the ceremony closed but its seal was not written; it cannot be sealed again safely, run the ceremony again in a new folder", dir)
 	}

@@ -94,24 +94,17 @@ func (r *Run) open() error {
 	}); err != nil {
 		return err
 	}
-	for _, p := range s.Participants {
-		if err := r.UI.Confirm(p.Name, fmt.Sprintf("Roll call: is %s present, acting as %s?", p.Name, p.Role)); err != nil {
-			r.record("participant.absent", p)
-			return fmt.Errorf("roll call: %s is not confirmed present: %w", p.Name, err)
-		}
-		if _, err := r.record("participant.present", p); err != nil {
+	if len(r.early) == 0 { // resumed: confirm who is in the room now, and the clock
+		if err := r.rollCall(); err != nil {
 			return err
 		}
 	}
-	now := r.Clock().UTC()
-	w := s.People("witness")[0]
-	if err := r.UI.Confirm(w.Name, fmt.Sprintf("Clock: the machine's clock reads %s UTC. Witness %s: does it match the wall clock?", now.Format("2006-01-02 15:04:05"), w.Name)); err != nil {
-		r.record("clock.disputed", map[string]string{"machine_time": now.Format(time.RFC3339), "witness": w.Name})
-		return fmt.Errorf("clock not confirmed: set the machine's clock and resume: %w", err)
+	for _, e := range r.early {
+		if _, err := r.record(e.event, e.data); err != nil {
+			return err
+		}
 	}
-	if _, err := r.record("clock.confirmed", map[string]string{"machine_time": now.Format(time.RFC3339), "witness": w.Name}); err != nil {
-		return err
-	}
+	r.early = nil
 	m := r.binding.Module
 	if _, err := r.record("hsm.identified", map[string]any{
 		"module": m.Info, "module_path": m.Path, "module_sha256": hex.EncodeToString(m.SHA256[:]),

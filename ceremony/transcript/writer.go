@@ -26,6 +26,15 @@ type Writer struct {
 	next     uint64
 	prev     [32]byte
 	sealed   bool
+	observe  func(Entry)
+}
+
+// Observe calls f with every record appended from now on (after it is on disk). f must not
+// call the Writer.
+func (w *Writer) Observe(f func(Entry)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.observe = f
 }
 
 // Create makes a new transcript at path; it refuses to overwrite an existing file. The first
@@ -156,6 +165,9 @@ func (w *Writer) Append(step, actor, event string, data any) (Entry, error) {
 	e := Entry{Record: r, Line: line, Hash: HashLine(line)}
 	w.next++
 	w.prev = e.Hash
+	if w.observe != nil {
+		w.observe(e)
+	}
 	return e, nil
 }
 
