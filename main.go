@@ -20,9 +20,9 @@ var (
 )
 
 func main() {
+	examples := map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore}
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
-		Examples: map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore},
-		GUI:      app.Run,
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: examples,
+		GUI: func() error { return app.Run(examples) },
 	}))
 }

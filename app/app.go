@@ -1,14 +1,19 @@
 // Package app is Keyrite's desktop GUI (Fyne). It is the only package that imports Fyne: it
-// drives the same ceremony engine as the command line through the ceremony.UI port.
+// drives the same ceremony engine as the command line through the ceremony.UI port, and every
+// HSM call runs off the UI goroutine. The app never touches the network, never puts a secret
+// on the clipboard, and refuses to capture its own window while a share is visible.
 package app
 
 import (
 	"fmt"
+	"net/url"
+	"os"
+	"sync"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
-	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/widget"
+	"fyne.io/fyne/v2/dialog"
 
 	"github.com/keyrite/keyrite/hsm"
 )
@@ -16,68 +21,90 @@ import (
 // AppID is the Fyne application ID, as in FyneApp.toml.
 const AppID = "dev.keyrite.app"
 
-// Run opens the main window and blocks until it is closed.
-func Run() error {
-	a := fyneapp.NewWithID(AppID)
-	w := a.NewWindow("Keyrite")
-	w.SetContent(NewStart(hsm.DefaultRehearsalDir()).Content)
-	w.Resize(fyne.NewSize(900, 600))
-	w.ShowAndRun()
+// processStart is when the process started, for the cold-start probe.
+var processStart = time.Now()
+
+// uiMu serialises UI work. The real driver runs do() on the UI goroutine anyway; Fyne's test
+// driver runs it on the caller's goroutine, where the engine's and a test's would race.
+var uiMu sync.Mutex
+
+// do runs fn on the UI goroutine, as fyne.Do does, one at a time.
+func do(fn func()) { fyne.Do(func() { uiMu.Lock(); defer uiMu.Unlock(); fn() }) }
+
+// doAndWait is do, waiting for fn to finish. It must not be called from the UI goroutine.
+func doAndWait(fn func()) { fyne.DoAndWait(func() { uiMu.Lock(); defer uiMu.Unlock(); fn() }) }
+
+// App is the main window and its screens.
+type App struct {
+	Fyne         fyne.App
+	Win          fyne.Window
+	Examples     map[string][]byte
+	RehearsalDir string
+	Start        *Start
+	Review       *Review
+	Run          *RunScreen
+	Verify       *VerifyScreen
+}
+
+// Run opens the main window and blocks until it is closed. examples are the example scripts
+// by name ("root", "root-quorum", "restore").
+func Run(examples map[string][]byte) error {
+	a := New(fyneapp.NewWithID(AppID), examples, hsm.DefaultRehearsalDir())
+	if os.Getenv("KEYRITE_STARTUP_PROBE") != "" {
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			do(func() {
+				fmt.Printf("first window shown %.0f ms after process start\n", float64(time.Since(processStart).Microseconds())/1000)
+				a.Fyne.Quit()
+			})
+		}()
+	}
+	if dir := os.Getenv("KEYRITE_SCREENSHOTS"); dir != "" {
+		go a.screenshotTour(dir)
+	}
+	a.Win.ShowAndRun()
 	return nil
 }
 
-// Start is the first screen: the HSM tokens Keyrite can see.
-type Start struct {
-	Content fyne.CanvasObject
-	Tokens  *widget.List
-	Status  *widget.Label
-	rows    []string
+// New builds the app on a Fyne app (the real one, or fyne.io/fyne/v2/test's).
+func New(fa fyne.App, examples map[string][]byte, rehearsalDir string) *App {
+	a := &App{Fyne: fa, Examples: examples, RehearsalDir: rehearsalDir}
+	a.Win = fa.NewWindow("Keyrite — HSM key ceremonies")
+	a.Win.Resize(fyne.NewSize(1100, 760))
+	a.Start = newStart(a)
+	a.Verify = newVerifyScreen(a)
+	a.ShowStart()
+	return a
 }
 
-// NewStart builds the start screen, listing the rehearsal store's tokens.
-func NewStart(rehearsalDir string) *Start {
-	s := &Start{Status: widget.NewLabel("")}
-	s.Tokens = widget.NewList(
-		func() int { return len(s.rows) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(s.rows[i]) },
-	)
-	title := widget.NewLabelWithStyle("Keyrite — HSM key ceremonies", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	s.Content = container.NewBorder(container.NewVBox(title, widget.NewLabel("Tokens on the rehearsal HSM (SoftHSM2):")), s.Status, nil, nil, s.Tokens)
-	s.Refresh(rehearsalDir)
-	return s
+// ShowStart shows the start screen.
+func (a *App) ShowStart() {
+	a.Start.refreshRecent()
+	a.Win.SetContent(a.Start.Content)
 }
 
-// Refresh lists the tokens again.
-func (s *Start) Refresh(rehearsalDir string) {
-	rows, err := listTokens(rehearsalDir)
-	if err != nil {
-		s.Status.SetText("Could not list tokens: " + err.Error())
-		return
-	}
-	s.rows = rows
-	s.Status.SetText(fmt.Sprintf("%d token(s). Run `keyrite rehearse --out DIR` to rehearse a root ceremony.", len(rows)))
-	s.Tokens.Refresh()
+// showError tells the user what happened and what to do.
+func (a *App) showError(what string, err error) {
+	dialog.ShowError(fmt.Errorf("%s: %w", what, err), a.Win)
 }
 
-func listTokens(rehearsalDir string) ([]string, error) {
-	if _, err := hsm.PrepareRehearsal(rehearsalDir); err != nil {
-		return nil, err
+func (a *App) openFile(path string) {
+	u := &url.URL{Scheme: "file", Path: path}
+	if err := a.Fyne.OpenURL(u); err != nil {
+		a.showError("open "+path, err)
 	}
-	m, err := hsm.Open(hsm.SoftHSMModule)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	ts, err := m.Tokens()
-	if err != nil {
-		return nil, err
-	}
-	var rows []string
-	for _, t := range ts {
-		if t.Initialized {
-			rows = append(rows, t.String())
+}
+
+// recent ceremonies are kept in the app's preferences.
+const recentKey = "recent-ceremonies"
+
+func (a *App) rememberCeremony(dir string) {
+	list := a.Fyne.Preferences().StringList(recentKey)
+	out := []string{dir}
+	for _, d := range list {
+		if d != dir && len(out) < 10 {
+			out = append(out, d)
 		}
 	}
-	return rows, nil
+	a.Fyne.Preferences().SetStringList(recentKey, out)
 }

@@ -1,36 +1,126 @@
 package app
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2/test"
 
-	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/ceremony/transcript"
 )
 
-func TestStartListsRehearsalTokens(t *testing.T) {
-	test.NewApp()
-	dir := t.TempDir()
-	r, err := hsm.PrepareRehearsal(dir)
+func examples(t *testing.T) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for name, file := range map[string]string{"root": "root-ceremony.yaml", "root-quorum": "root-quorum-ceremony.yaml", "restore": "restore-ceremony.yaml"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[name] = b
+	}
+	return out
+}
+
+func newTestApp(t *testing.T) *App {
+	t.Helper()
+	a := New(test.NewApp(), examples(t), t.TempDir())
+	t.Cleanup(func() { a.Win.Close() })
+	return a
+}
+
+// A whole rehearsal, root key with a 2-of-3 quorum backup, driven through the widgets as a
+// person would: start screen, review, roll call, every step, three shares revealed and typed
+// back. The evidence verifies.
+func TestQuorumRehearsalThroughTheGUI(t *testing.T) {
+	a := newTestApp(t)
+	out := filepath.Join(t.TempDir(), "ceremony")
+	a.Start.Template.SetSelected(TemplateQuorum)
+	a.Start.Threshold.SetSelected("2")
+	a.Start.Total.SetSelected("3")
+	a.Start.Out.SetText(out)
+	test.Tap(a.Start.Review)
+	if a.Review == nil || !strings.Contains(a.Review.Summary.Text, "backed up 2-of-3") {
+		t.Fatal("the review screen does not show the 2-of-3 backup")
+	}
+	test.Tap(a.Review.Begin)
+	test.Tap(a.Review.Begin) // a second tap must not start a second ceremony
+	moments := map[string]bool{}
+	if err := Drive(a, 2*time.Minute, func(m string) { moments[m] = true }); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"3-roll-call", "4-step", "5-share-reveal", "6-share-entry"} {
+		if !moments[m] {
+			t.Errorf("the ceremony never showed %s", m)
+		}
+	}
+	res, err := transcript.Verify(out, transcript.Options{})
 	if err != nil {
+		t.Fatalf("the GUI's ceremony does not verify: %v", err)
+	}
+	issued := 0
+	for _, e := range res.Entries {
+		if e.Event == "share.confirmed" {
+			issued++
+		}
+	}
+	if issued != 3 {
+		t.Fatalf("%d shares confirmed, want 3", issued)
+	}
+	if !strings.Contains(a.Run.Outcome.Text, "Read aloud") || !a.Run.OpenReport.Visible() {
+		t.Fatalf("the close screen lacks the fingerprint words or the report: %q", a.Run.Outcome.Text)
+	}
+	if _, err := os.Stat(filepath.Join(out, "report.pdf")); err != nil {
 		t.Fatal(err)
 	}
-	m, err := hsm.Open(hsm.SoftHSMModule)
-	if err != nil {
-		t.Fatal(err)
+	if strings.Contains(a.Run.Code.Text, " ") {
+		t.Fatal("a share is still on screen after the ceremony")
 	}
-	if _, err := r.EnsureToken(m, "gui-test-token"); err != nil {
-		t.Fatal(err)
+	// The verify view accepts the folder, then names the record that was changed.
+	doAndWait(func() { a.ShowVerify(out) })
+	waitFor(t, func() bool { return strings.HasPrefix(a.Verify.Verdict.Text, "✓") })
+	p := filepath.Join(out, transcript.FileName)
+	b, _ := os.ReadFile(p)
+	os.WriteFile(p, []byte(strings.Replace(string(b), `"participant.present"`, `"participant.absent!"`, 1)), 0o644)
+	doAndWait(func() { a.ShowVerify(out) })
+	waitFor(t, func() bool { return strings.HasPrefix(a.Verify.Verdict.Text, "✗") })
+	if !strings.Contains(strings.Join(a.Verify.rows, "\n"), "✗ #") {
+		t.Fatalf("no record marked bad: %q", a.Verify.rows)
 	}
-	m.Close()
-	s := NewStart(dir)
-	if len(s.rows) != 1 || !strings.Contains(s.rows[0], `"gui-test-token" (SoftHSM project SoftHSM v2`) {
-		t.Fatalf("rows %q", s.rows)
+}
+
+func waitFor(t *testing.T, ok func() bool) {
+	t.Helper()
+	for i := 0; i < 500; i++ {
+		var done bool
+		doAndWait(func() { done = ok() })
+		if done {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if !strings.Contains(s.Status.Text, "1 token(s)") {
-		t.Fatalf("status %q", s.Status.Text)
+	t.Fatal("timed out")
+}
+
+// Templates without a script in this version are listed but cannot be started.
+func TestPlannedTemplatesCannotStart(t *testing.T) {
+	a := newTestApp(t)
+	a.Start.Template.SetSelected(plannedTemplates[0] + planned)
+	if !a.Start.Review.Disabled() {
+		t.Fatal("a planned template can be started")
+	}
+}
+
+func TestCaptureRefusesVisibleShare(t *testing.T) {
+	a := newTestApp(t)
+	a.Run = newRunScreen(a, &plan{})
+	a.Run.revealed.Store(true)
+	if err := a.Capture(filepath.Join(t.TempDir(), "x.png")); err == nil {
+		t.Fatal("captured a window with a share on screen")
 	}
 }
 

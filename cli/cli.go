@@ -368,7 +368,7 @@ func checkNewOut(out string) error {
 // rehearsalBinding binds to a rehearsal token with prefix that holds none of the script's
 // labels, creating one if needed.
 func rehearsalBinding(env Env, m *hsm.Module, store *hsm.Rehearsal, prefix string, s *ceremony.Script) (ceremony.Binding, error) {
-	label, err := freeRehearsalToken(m, store, prefix, s.Labels())
+	label, err := store.FreeToken(m, prefix, s.Labels())
 	if err != nil {
 		return ceremony.Binding{}, err
 	}
@@ -376,44 +376,6 @@ func rehearsalBinding(env Env, m *hsm.Module, store *hsm.Rehearsal, prefix strin
 	return ceremony.Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true,
 		PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
 		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}, nil
-}
-
-// freeRehearsalToken re-uses the rehearsal token named prefix if it holds none of labels, or
-// makes the next one ("prefix-2", ...), so rehearsals can be repeated.
-func freeRehearsalToken(m *hsm.Module, store *hsm.Rehearsal, prefix string, labels []string) (string, error) {
-	for i := 1; i < 100; i++ {
-		label := prefix
-		if i > 1 {
-			label = fmt.Sprintf("%s-%d", prefix, i)
-		}
-		if _, err := store.EnsureToken(m, label); err != nil {
-			return "", err
-		}
-		tok, err := m.OpenToken(hsm.Selector{Label: label})
-		if err != nil {
-			return "", err
-		}
-		pin, err := store.PIN(label, hsm.User)
-		if err == nil {
-			err = tok.Login(hsm.User, pin)
-		}
-		taken := false
-		for _, l := range labels {
-			if err == nil {
-				var has bool
-				has, err = tok.HasLabel(l)
-				taken = taken || has
-			}
-		}
-		tok.Close()
-		if err != nil {
-			return "", err
-		}
-		if !taken {
-			return label, nil
-		}
-	}
-	return "", errors.New("the rehearsal store has 99 used tokens; delete it (--rehearsal-dir) to start afresh")
 }
 
 func resume(args []string, env Env) error {

@@ -26,6 +26,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/miekg/pkcs11"
 )
@@ -69,6 +70,19 @@ type Module struct {
 	Info   ModuleInfo
 	ctx    p11
 	raw    *pkcs11.Ctx
+	closed bool
+}
+
+// PKCS#11 allows one C_Initialize per library per process: every Open of the same path shares
+// one initialised library, and the last Close finalises it.
+var (
+	loadedMu sync.Mutex
+	loaded   = map[string]*loadedModule{}
+)
+
+type loadedModule struct {
+	m    *Module
+	refs int
 }
 
 // ModuleInfo describes the library.
@@ -88,6 +102,16 @@ func Open(path string) (*Module, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open PKCS#11 module: %w", err)
 	}
+	loadedMu.Lock()
+	defer loadedMu.Unlock()
+	if l, ok := loaded[path]; ok {
+		if l.m.SHA256 != sum {
+			return nil, fmt.Errorf("open PKCS#11 module %s: the file changed since it was loaded; restart Keyrite", path)
+		}
+		l.refs++
+		c := *l.m
+		return &c, nil
+	}
 	raw := pkcs11.New(path)
 	if raw == nil {
 		return nil, fmt.Errorf("open PKCS#11 module %s: the file is not a loadable PKCS#11 library", path)
@@ -98,7 +122,9 @@ func Open(path string) (*Module, error) {
 		return nil, err
 	}
 	m.SHA256 = sum
-	return m, nil
+	loaded[path] = &loadedModule{m: m, refs: 1}
+	c := *m
+	return &c, nil
 }
 
 func openWith(path string, ctx p11, raw *pkcs11.Ctx) (*Module, error) {
@@ -117,8 +143,23 @@ func openWith(path string, ctx p11, raw *pkcs11.Ctx) (*Module, error) {
 	}}, nil
 }
 
-// Close finalises the module. Tokens opened from it must be closed first.
+// Close releases the module; the last Close of a path finalises it. Tokens opened from it
+// must be closed first.
 func (m *Module) Close() error {
+	loadedMu.Lock()
+	defer loadedMu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	l, ok := loaded[m.Path]
+	if !ok {
+		return nil
+	}
+	if l.refs--; l.refs > 0 {
+		return nil
+	}
+	delete(loaded, m.Path)
 	err := m.ctx.Finalize()
 	if m.raw != nil {
 		m.raw.Destroy()

@@ -55,6 +55,11 @@ func PrepareRehearsal(dir string) (*Rehearsal, error) {
 			return nil, fmt.Errorf("prepare rehearsal store: %w", err)
 		}
 	}
+	loadedMu.Lock()
+	defer loadedMu.Unlock()
+	if cur := os.Getenv("SOFTHSM2_CONF"); cur != conf && len(loaded) > 0 {
+		return nil, fmt.Errorf("prepare rehearsal store %s: a PKCS#11 module is still loaded with the configuration %q, and SoftHSM reads it only when loaded; close it first", abs, cur)
+	}
 	if err := os.Setenv("SOFTHSM2_CONF", conf); err != nil {
 		return nil, err
 	}
@@ -139,4 +144,43 @@ func randomPIN() []byte {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return b
+}
+
+// FreeToken returns the label of a rehearsal token that holds none of labels: the token named
+// prefix if it is free, or else the next of "prefix-2", "prefix-3", ..., initialised if new.
+// Rehearsals can so be repeated without clearing the store.
+func (r *Rehearsal) FreeToken(m *Module, prefix string, labels []string) (string, error) {
+	for i := 1; i < 100; i++ {
+		label := prefix
+		if i > 1 {
+			label = fmt.Sprintf("%s-%d", prefix, i)
+		}
+		if _, err := r.EnsureToken(m, label); err != nil {
+			return "", err
+		}
+		tok, err := m.OpenToken(Selector{Label: label})
+		if err != nil {
+			return "", err
+		}
+		pin, err := r.PIN(label, User)
+		if err == nil {
+			err = tok.Login(User, pin)
+		}
+		taken := false
+		for _, l := range labels {
+			if err == nil {
+				var has bool
+				has, err = tok.HasLabel(l)
+				taken = taken || has
+			}
+		}
+		tok.Close()
+		if err != nil {
+			return "", err
+		}
+		if !taken {
+			return label, nil
+		}
+	}
+	return "", fmt.Errorf("the rehearsal store %s has 99 used tokens named %s; delete the store to start afresh", r.Dir, prefix)
 }

@@ -1,0 +1,435 @@
+package app
+
+import (
+	"crypto"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keyrite/keyrite/ceremony"
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/quorum"
+	"github.com/keyrite/keyrite/reports"
+)
+
+// RunScreen runs one ceremony: the current step in large type, one prompt at a time, and the
+// transcript growing beside it. It is the GUI's ceremony.UI.
+type RunScreen struct {
+	Content fyne.CanvasObject
+	Counter *widget.Label
+	Title   *widget.Label
+	Explain *widget.Label
+	Actor   *widget.Label
+	Notes   *widget.Label
+	Busy    *widget.ProgressBarInfinite
+	Records *widget.List
+
+	// Prompts: exactly one card is visible while the engine waits for someone.
+	QuestionCard *fyne.Container
+	Question     *widget.Label
+	Yes, No      *widget.Button
+
+	SecretCard   *fyne.Container
+	SecretPrompt *widget.Label
+	Secret       *widget.Entry
+	SecretOK     *widget.Button
+
+	RevealCard *fyne.Container
+	RevealFor  *widget.Label
+	Reveal     *widget.Button
+	Code       *widget.Label
+	Hide       *widget.Button
+
+	AskCard     *fyne.Container
+	AskFor      *widget.Label
+	ShareEntry  *widget.Entry
+	ShareStatus *widget.Label
+	ShareOK     *widget.Button
+	ShareSkip   *widget.Button
+
+	DoneCard   *fyne.Container
+	Outcome    *widget.Label
+	OpenReport *widget.Button
+	VerifyDone *widget.Button
+	Resume     *widget.Button
+	Home       *widget.Button
+
+	a        *App
+	p        *plan
+	replies  chan reply
+	running  atomic.Bool
+	revealed atomic.Bool // a share is on screen: no capture, no copy
+	mu       sync.Mutex
+	records  []string
+	notes    []string
+	report   string
+}
+
+type reply struct {
+	ok   bool
+	text string
+}
+
+func newRunScreen(a *App, p *plan) *RunScreen {
+	r := &RunScreen{a: a, p: p, replies: make(chan reply, 1)}
+	r.Counter = widget.NewLabel("")
+	r.Title = widget.NewLabel("Preparing…")
+	r.Title.SizeName = theme.SizeNameHeadingText
+	r.Title.TextStyle.Bold = true
+	r.Title.Wrapping = fyne.TextWrapWord
+	r.Explain = widget.NewLabel("")
+	r.Explain.SizeName = theme.SizeNameSubHeadingText
+	r.Explain.Wrapping = fyne.TextWrapWord
+	r.Actor = widget.NewLabel("")
+	r.Notes = widget.NewLabel("")
+	r.Notes.Wrapping = fyne.TextWrapWord
+	r.Busy = widget.NewProgressBarInfinite()
+	r.Busy.Hide()
+	r.Records = widget.NewList(func() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.records) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			o.(*widget.Label).SetText(r.records[i])
+		})
+
+	send := func(rp reply) {
+		select {
+		case r.replies <- rp:
+		default: // a double tap: the first answer stands
+		}
+	}
+	r.Question = widget.NewLabel("")
+	r.Question.SizeName = theme.SizeNameSubHeadingText
+	r.Question.Wrapping = fyne.TextWrapWord
+	r.Yes = widget.NewButtonWithIcon("Yes, confirmed", theme.ConfirmIcon(), func() { send(reply{ok: true}) })
+	r.Yes.Importance = widget.HighImportance
+	r.No = widget.NewButtonWithIcon("No — record a deviation and stop", theme.CancelIcon(), func() { send(reply{ok: false}) })
+	r.QuestionCard = container.NewVBox(r.Question, container.NewHBox(r.Yes, r.No))
+
+	r.SecretPrompt = widget.NewLabel("")
+	r.Secret = widget.NewPasswordEntry()
+	r.SecretOK = widget.NewButton("Log in", func() { send(reply{ok: true, text: r.Secret.Text}); r.Secret.SetText("") })
+	r.Secret.OnSubmitted = func(string) { r.SecretOK.OnTapped() }
+	r.SecretCard = container.NewVBox(r.SecretPrompt, r.Secret, r.SecretOK)
+
+	r.RevealFor = widget.NewLabel("")
+	r.RevealFor.SizeName = theme.SizeNameSubHeadingText
+	r.RevealFor.Wrapping = fyne.TextWrapWord
+	r.Code = widget.NewLabel("")
+	r.Code.TextStyle = fyne.TextStyle{Monospace: true}
+	r.Code.SizeName = theme.SizeNameHeadingText
+	r.Reveal = widget.NewButtonWithIcon("Reveal my share", theme.VisibilityIcon(), nil)
+	r.Hide = widget.NewButtonWithIcon("I have checked my sheet — hide it", theme.VisibilityOffIcon(), nil)
+	r.RevealCard = container.NewVBox(r.RevealFor, r.Reveal, r.Code, r.Hide)
+
+	r.AskFor = widget.NewLabel("")
+	r.AskFor.SizeName = theme.SizeNameSubHeadingText
+	r.AskFor.Wrapping = fyne.TextWrapWord
+	r.ShareEntry = widget.NewPasswordEntry()
+	r.ShareEntry.SetPlaceHolder("groups of five symbols, spaces optional")
+	r.ShareStatus = widget.NewLabel("")
+	r.ShareStatus.Wrapping = fyne.TextWrapWord
+	r.ShareEntry.OnChanged = func(code string) { r.ShareStatus.SetText(groupFeedback(code)) }
+	r.ShareOK = widget.NewButtonWithIcon("Enter share", theme.ConfirmIcon(), func() { send(reply{ok: true, text: r.ShareEntry.Text}) })
+	r.ShareOK.Importance = widget.HighImportance
+	r.ShareEntry.OnSubmitted = func(string) { r.ShareOK.OnTapped() }
+	r.ShareSkip = widget.NewButton("This custodian has no share with them", func() { send(reply{ok: false}) })
+	r.AskCard = container.NewVBox(r.AskFor, r.ShareEntry, r.ShareStatus, container.NewHBox(r.ShareOK, r.ShareSkip))
+
+	r.Outcome = widget.NewLabel("")
+	r.Outcome.Wrapping = fyne.TextWrapWord
+	r.OpenReport = widget.NewButtonWithIcon("Open the report", theme.DocumentIcon(), func() { a.openFile(r.report) })
+	r.VerifyDone = widget.NewButtonWithIcon("Verify the evidence", theme.ConfirmIcon(), func() { a.ShowVerify(r.dir()) })
+	r.Resume = widget.NewButtonWithIcon("Resume the ceremony", theme.MediaReplayIcon(), r.resume)
+	r.Home = widget.NewButtonWithIcon("Back to the start", theme.HomeIcon(), a.ShowStart)
+	r.DoneCard = container.NewVBox(r.Outcome, container.NewHBox(r.OpenReport, r.VerifyDone, r.Resume, r.Home))
+
+	for _, c := range []*fyne.Container{r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard} {
+		c.Hide()
+	}
+	prompt := container.NewStack(r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard)
+	step := container.NewVBox(r.Counter, r.Title, r.Explain, r.Actor, r.Busy, widget.NewSeparator(), prompt, widget.NewSeparator(),
+		widget.NewLabelWithStyle("What happened", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), r.Notes)
+	side := container.NewBorder(widget.NewLabelWithStyle("Transcript", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, r.Records)
+	split := container.NewHSplit(container.NewVScroll(container.NewPadded(step)), container.NewPadded(side))
+	split.Offset = 0.66
+	r.Content = split
+	return r
+}
+
+// groupFeedback says, as a custodian types, which groups check out and which one is wrong.
+func groupFeedback(code string) string {
+	if strings.TrimSpace(code) == "" {
+		return ""
+	}
+	n, err := quorum.CheckGroups(code)
+	if err != nil {
+		return "✗ " + err.Error()
+	}
+	if n == quorum.Groups {
+		return fmt.Sprintf("✓ all %d groups check out", n)
+	}
+	return fmt.Sprintf("✓ groups 1 to %d check out; %d to go", n, quorum.Groups-n)
+}
+
+func (r *RunScreen) dir() string { return r.p.out }
+
+// show makes one prompt card visible, or none.
+func (r *RunScreen) show(card *fyne.Container) {
+	for _, c := range []*fyne.Container{r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard} {
+		if c == card {
+			c.Show()
+		} else {
+			c.Hide()
+		}
+	}
+}
+
+// wait blocks the engine's goroutine until someone answers the card shown by setup.
+func (r *RunScreen) wait(setup func()) reply {
+	do(setup)
+	rp := <-r.replies
+	do(func() { r.show(nil) })
+	return rp
+}
+
+// Show implements ceremony.UI.
+func (r *RunScreen) Show(s ceremony.Screen) {
+	do(func() {
+		r.Counter.SetText(fmt.Sprintf("Step %d of %d", s.Number, s.Total))
+		r.Title.SetText(s.Title)
+		r.Explain.SetText(s.Explain)
+		r.Actor.SetText("Acts: " + s.Actor)
+		r.Busy.Hide()
+	})
+}
+
+// Note implements ceremony.UI.
+func (r *RunScreen) Note(text string) {
+	do(func() {
+		r.notes = append(r.notes, text)
+		if len(r.notes) > 6 {
+			r.notes = r.notes[len(r.notes)-6:]
+		}
+		r.Notes.SetText(strings.Join(r.notes, "\n\n"))
+		r.Busy.Hide()
+	})
+}
+
+// Progress implements ceremony.UI.
+func (r *RunScreen) Progress(what string, done, total int) {
+	do(func() { r.Busy.Show() })
+}
+
+// Confirm implements ceremony.UI.
+func (r *RunScreen) Confirm(who, question string) error {
+	rp := r.wait(func() {
+		r.Question.SetText(question)
+		r.show(r.QuestionCard)
+		r.a.Win.Canvas().Focus(r.Yes)
+	})
+	if !rp.ok {
+		return ceremony.ErrDeclined
+	}
+	return nil
+}
+
+// AskSecret implements ceremony.UI: masked entry, never echoed, never copied.
+func (r *RunScreen) AskSecret(prompt string) ([]byte, error) {
+	rp := r.wait(func() {
+		r.SecretPrompt.SetText(prompt)
+		r.Secret.SetText("")
+		r.show(r.SecretCard)
+		r.a.Win.Canvas().Focus(r.Secret)
+	})
+	if rp.text == "" {
+		return nil, errors.New("no PIN entered")
+	}
+	return []byte(rp.text), nil
+}
+
+// RevealShare implements ceremony.UI: hidden until the custodian presses reveal, cleared
+// before the next custodian.
+func (r *RunScreen) RevealShare(c ceremony.Participant, number, total int, code string) error {
+	done := make(chan struct{})
+	do(func() {
+		r.RevealFor.SetText(fmt.Sprintf("Share %d of %d is for %s. Everyone else looks away. %s: check the printed sheet against the screen, then hide it.", number, total, c.Name, c.Name))
+		r.Code.SetText("")
+		r.Reveal.Show()
+		r.Hide.Hide()
+		r.Reveal.OnTapped = func() {
+			r.revealed.Store(true)
+			r.Code.SetText(groupRows(code))
+			r.Reveal.Hide()
+			r.Hide.Show()
+			r.a.Win.Canvas().Focus(r.Hide)
+		}
+		r.Hide.OnTapped = func() {
+			r.Code.SetText("")
+			r.revealed.Store(false)
+			r.Hide.Hide()
+			r.Reveal.OnTapped, r.Hide.OnTapped = nil, nil
+			r.show(nil)
+			close(done)
+		}
+		r.show(r.RevealCard)
+		r.a.Win.Canvas().Focus(r.Reveal)
+	})
+	<-done
+	return nil
+}
+
+func groupRows(code string) string {
+	g := strings.Fields(code)
+	var rows []string
+	for i := 0; i < len(g); i += 3 {
+		rows = append(rows, strings.Join(g[i:min(i+3, len(g))], "  "))
+	}
+	return strings.Join(rows, "\n")
+}
+
+// AskShare implements ceremony.UI: groups are checked as the custodian types; check runs on
+// submit and its refusal is shown without the share's content.
+func (r *RunScreen) AskShare(c ceremony.Participant, prompt string, check func(string) error) (string, error) {
+	status := ""
+	for {
+		rp := r.wait(func() {
+			r.AskFor.SetText(prompt)
+			r.ShareEntry.SetText("")
+			r.ShareStatus.SetText(status)
+			r.show(r.AskCard)
+			r.a.Win.Canvas().Focus(r.ShareEntry)
+		})
+		if !rp.ok {
+			return "", fmt.Errorf("%s entered no share", c.Name)
+		}
+		if err := check(rp.text); err != nil {
+			status = "✗ Refused: " + err.Error()
+			continue
+		}
+		do(func() { r.ShareEntry.SetText("") })
+		return rp.text, nil
+	}
+}
+
+// start runs the ceremony off the UI goroutine; it cannot be started twice.
+func (r *RunScreen) start() { r.launch(false) }
+
+func (r *RunScreen) resume() { r.launch(true) }
+
+func (r *RunScreen) launch(resume bool) {
+	if !r.running.CompareAndSwap(false, true) {
+		return
+	}
+	r.show(nil)
+	r.Busy.Show()
+	go func() {
+		defer r.running.Store(false)
+		err := r.run(resume)
+		do(func() { r.finish(err) })
+	}()
+}
+
+func (r *RunScreen) run(resume bool) error {
+	b, closeModule, err := r.binding()
+	if err != nil {
+		return err
+	}
+	defer closeModule()
+	opt := ceremony.Options{Previous: r.p.previous, OnRecord: r.onRecord,
+		AfterSeal: func(dir string, signer crypto.Signer) error {
+			report, _, err := reports.WriteEvidence(dir, signer)
+			r.report = report
+			return err
+		}}
+	r.a.rememberCeremony(r.p.out)
+	if resume {
+		return ceremony.Resume(r.p.out, b, r, opt)
+	}
+	return ceremony.Start(r.p.scripts[0], r.p.out, b, r, opt)
+}
+
+func (r *RunScreen) onRecord(e transcript.Entry) {
+	line := fmt.Sprintf("#%d  %s  %s", e.Seq, e.Time[11:19], e.Event)
+	do(func() {
+		r.mu.Lock()
+		r.records = append(r.records, line)
+		n := len(r.records)
+		r.mu.Unlock()
+		r.Records.Refresh()
+		r.Records.ScrollTo(n - 1)
+	})
+}
+
+// binding opens the HSM: the rehearsal store, or the module and token the user chose, with
+// PINs asked on screen.
+func (r *RunScreen) binding() (ceremony.Binding, func(), error) {
+	if !r.p.real {
+		store, err := hsm.PrepareRehearsal(r.a.RehearsalDir)
+		if err != nil {
+			return ceremony.Binding{}, nil, err
+		}
+		m, err := hsm.Open(hsm.SoftHSMModule)
+		if err != nil {
+			return ceremony.Binding{}, nil, fmt.Errorf("%w (the rehearsal HSM needs the softhsm2 package)", err)
+		}
+		prefix := "keyrite-rehearsal"
+		if r.p.scripts[0].Type == ceremony.TypeRestore {
+			prefix += "-region"
+		}
+		label, err := store.FreeToken(m, prefix, r.p.scripts[0].Labels())
+		if err != nil {
+			m.Close()
+			return ceremony.Binding{}, nil, err
+		}
+		return ceremony.Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true,
+			PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
+			SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}, func() { m.Close() }, nil
+	}
+	m, err := hsm.Open(r.p.module)
+	if err != nil {
+		return ceremony.Binding{}, nil, err
+	}
+	sel := r.p.token
+	return ceremony.Binding{Module: m, Token: sel,
+		PIN:   func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("User PIN for token %s", sel)) },
+		SOPIN: func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("Security Officer PIN for token %s", sel)) }}, func() { m.Close() }, nil
+}
+
+func (r *RunScreen) finish(err error) {
+	r.Busy.Hide()
+	r.show(r.DoneCard)
+	r.Resume.Hide()
+	r.OpenReport.Hide()
+	if err != nil {
+		r.Title.SetText("The ceremony stopped")
+		r.Outcome.SetText("What happened: " + err.Error() + "\n\nWhat to do: nothing recorded so far is lost. Fix the cause, then resume the ceremony; or verify the evidence to see exactly what was done.")
+		r.Resume.Show()
+		return
+	}
+	res, verr := transcript.Verify(r.p.out, transcript.Options{})
+	if verr != nil {
+		r.Outcome.SetText("The ceremony finished but its evidence does not verify: " + verr.Error())
+		return
+	}
+	r.Title.SetText("Sealed")
+	r.Explain.SetText("Read the seal and the root fingerprint aloud; witnesses compare them with the printed report.")
+	r.Outcome.SetText(fmt.Sprintf("Seal:\n%s\nRoot public key SHA-256:\n%s\nRead aloud: %s\n\nReport: %s\nEvidence bundle: %s",
+		res.Seal.Text, res.RootSPKI.Grouped(), res.RootSPKI.Words(), r.report, filepath.Join(r.p.out, reports.BundleName(res.Opening.CeremonyID))))
+	if r.report != "" {
+		r.OpenReport.Show()
+	}
+}
+
+// ShareVisible reports whether a share is on screen right now.
+func (r *RunScreen) ShareVisible() bool { return r.revealed.Load() }

@@ -1,0 +1,138 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Capture saves the window as a PNG. It refuses while a share is on screen: Keyrite never
+// records an image of a share.
+func (a *App) Capture(path string) error {
+	if a.Run != nil && a.Run.ShareVisible() {
+		return errors.New("a share is on screen; Keyrite does not capture it")
+	}
+	var err error
+	doAndWait(func() {
+		img := a.Win.Canvas().Capture()
+		var f *os.File
+		if f, err = os.Create(path); err == nil {
+			err = png.Encode(f, img)
+			f.Close()
+		}
+	})
+	return err
+}
+
+// screenshotTour walks a 2-of-3 rehearsal, as a person would, and saves the main screens into
+// dir (KEYRITE_SCREENSHOTS=dir keyrite). It quits the app when done.
+func (a *App) screenshotTour(dir string) {
+	defer do(a.Fyne.Quit)
+	fail := func(err error) { fmt.Fprintln(os.Stderr, "screenshots:", err) }
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fail(err)
+		return
+	}
+	shot := func(name string) {
+		time.Sleep(400 * time.Millisecond) // let the frame settle
+		if err := a.Capture(filepath.Join(dir, name+".png")); err != nil {
+			fail(err)
+		}
+	}
+	out, _ := os.MkdirTemp("", "keyrite-tour-")
+	doAndWait(func() {
+		a.Start.Out.SetText(filepath.Join(out, "ceremony"))
+	})
+	shot("1-start")
+	doAndWait(func() { a.Start.Review.OnTapped() })
+	shot("2-review")
+	doAndWait(func() { a.Review.Begin.OnTapped() })
+	took := map[string]bool{}
+	err := Drive(a, 2*time.Minute, func(moment string) {
+		if !took[moment] {
+			took[moment] = true
+			shot(moment)
+		}
+	})
+	if err != nil {
+		fail(err)
+		return
+	}
+	shot("7-sealed")
+	doAndWait(func() { a.ShowVerify(a.Run.dir()) })
+	time.Sleep(time.Second)
+	shot("8-verify")
+}
+
+// Drive plays everyone in the room for a running ceremony, through the widgets, until it
+// ends: confirms, reveals and hides shares (remembering them), types them back. moment is
+// called when a screen worth showing first appears. Tests and the screenshot tour use it.
+func Drive(a *App, timeout time.Duration, moment func(string)) error {
+	held := map[string]string{}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		r := a.Run
+		var act func()
+		var name string
+		doAndWait(func() {
+			switch {
+			case r.DoneCard.Visible():
+				name = "done"
+			case r.QuestionCard.Visible():
+				if strings.HasPrefix(r.Question.Text, "Roll call") {
+					name = "3-roll-call"
+				} else if strings.Contains(r.Question.Text, "happen as shown") {
+					name = "4-step"
+				}
+				act = func() { r.Yes.OnTapped() }
+			case r.RevealCard.Visible() && r.Reveal.Visible():
+				name = "5-share-reveal"
+				act = func() { r.Reveal.OnTapped() }
+			case r.RevealCard.Visible() && r.Hide.Visible():
+				who := custodianIn(r.RevealFor.Text)
+				held[who] = strings.Join(strings.Fields(r.Code.Text), " ")
+				act = func() { r.Hide.OnTapped() }
+			case r.AskCard.Visible():
+				name = "6-share-entry"
+				code := held[custodianIn(r.AskFor.Text)]
+				act = func() {
+					r.ShareEntry.SetText(code)
+					r.ShareOK.OnTapped()
+				}
+			}
+		})
+		if name == "done" {
+			var err error
+			doAndWait(func() {
+				if r.Resume.Visible() {
+					err = errors.New(r.Outcome.Text)
+				}
+			})
+			return err
+		}
+		if name != "" && moment != nil {
+			moment(name)
+		}
+		if act != nil {
+			doAndWait(act)
+			time.Sleep(30 * time.Millisecond)
+		}
+	}
+	return errors.New("the ceremony did not finish in time")
+}
+
+// custodianIn finds the custodian's name in a prompt: "Share 1 of 3 is for NAME. ..." or
+// "NAME: type ...".
+func custodianIn(text string) string {
+	if i := strings.Index(text, " is for "); i >= 0 {
+		rest := text[i+len(" is for "):]
+		return rest[:strings.Index(rest, ". ")]
+	}
+	name, _, _ := strings.Cut(text, ":")
+	return name
+}

@@ -1,0 +1,296 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/keyrite/keyrite/ceremony"
+	"github.com/keyrite/keyrite/hsm"
+)
+
+// Templates offered on the start screen. Those without a script in this version are listed
+// so nobody has to guess, and cannot be started.
+const (
+	TemplateRoot    = "Root key ceremony"
+	TemplateQuorum  = "Root key with quorum backup (M-of-N)"
+	TemplateRestore = "Restore a key from its quorum backup"
+	TemplateFile    = "Open a ceremony script file"
+)
+
+var plannedTemplates = []string{"Import job (provider wrapping key)", "Export to a provider HSM (BYOK)", "Bulk key migration",
+	"Intermediate CA signing", "CRL signing", "Root key rotation", "Key destruction"}
+
+const planned = " — not in this version"
+
+// Start is the first screen: which HSM, which ceremony, where its evidence goes.
+type Start struct {
+	Content      fyne.CanvasObject
+	HSMKind      *widget.RadioGroup
+	Module       *widget.Entry // module path or pkcs11: URI
+	Token        *widget.Entry // token label
+	FindTokens   *widget.Button
+	Tokens       *widget.Label
+	Template     *widget.Select
+	Threshold    *widget.Select
+	Total        *widget.Select
+	ScriptFile   *widget.Entry
+	Previous     *widget.Entry // the backup ceremony a restore continues
+	Out          *widget.Entry
+	Review       *widget.Button
+	VerifyButton *widget.Button
+	Recent       *widget.List
+	recent       []string
+	a            *App
+}
+
+const (
+	hsmRehearsal = "Rehearsal token (SoftHSM2, no hardware needed)"
+	hsmReal      = "HSM: PKCS#11 module path or pkcs11: URI"
+)
+
+func newStart(a *App) *Start {
+	s := &Start{a: a}
+	s.HSMKind = widget.NewRadioGroup([]string{hsmRehearsal, hsmReal}, func(v string) { s.updateHSM() })
+	s.Module = widget.NewEntry()
+	s.Module.SetPlaceHolder("/usr/lib/vendor/libpkcs11.so or pkcs11:token=Root?module-path=/usr/lib/vendor/libpkcs11.so")
+	s.Token = widget.NewEntry()
+	s.Token.SetPlaceHolder("token label")
+	s.Tokens = widget.NewLabel("")
+	s.Tokens.Wrapping = fyne.TextWrapWord
+	s.FindTokens = widget.NewButtonWithIcon("Find tokens", theme.SearchIcon(), s.findTokens)
+	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateFile}, withPlanned()...)
+	s.Template = widget.NewSelect(options, func(string) { s.updateTemplate() })
+	var counts []string
+	for i := 2; i <= 16; i++ {
+		counts = append(counts, strconv.Itoa(i))
+	}
+	s.Threshold = widget.NewSelect(counts, nil)
+	s.Total = widget.NewSelect(counts, nil)
+	s.Threshold.SetSelected("2")
+	s.Total.SetSelected("3")
+	s.ScriptFile = widget.NewEntry()
+	s.ScriptFile.SetPlaceHolder("path to a ceremony script (.yaml)")
+	s.Previous = widget.NewEntry()
+	s.Previous.SetPlaceHolder("folder of the sealed backup ceremony")
+	s.Out = widget.NewEntry()
+	s.Review = widget.NewButtonWithIcon("Review the ceremony", theme.NavigateNextIcon(), s.review)
+	s.Review.Importance = widget.HighImportance
+	s.VerifyButton = widget.NewButtonWithIcon("Verify a ceremony or evidence bundle", theme.ConfirmIcon(), func() { a.ShowVerify("") })
+	s.Recent = widget.NewList(func() int { return len(s.recent) },
+		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(s.recent[i]) })
+	s.Recent.OnSelected = func(i widget.ListItemID) {
+		s.Recent.UnselectAll()
+		a.ShowVerify(s.recent[i])
+	}
+
+	heading := widget.NewLabel("Keyrite — HSM key ceremonies")
+	heading.SizeName = theme.SizeNameHeadingText
+	heading.TextStyle.Bold = true
+	form := widget.NewForm(
+		widget.NewFormItem("HSM", s.HSMKind),
+		widget.NewFormItem("Module or URI", s.Module),
+		widget.NewFormItem("Token", container.NewBorder(nil, nil, nil, s.FindTokens, s.Token)),
+		widget.NewFormItem("", s.Tokens),
+		widget.NewFormItem("Ceremony", s.Template),
+		widget.NewFormItem("Quorum", container.NewHBox(widget.NewLabel("any"), s.Threshold, widget.NewLabel("of"), s.Total, widget.NewLabel("custodians"))),
+		widget.NewFormItem("Script file", s.ScriptFile),
+		widget.NewFormItem("Backup ceremony", s.Previous),
+		widget.NewFormItem("Evidence folder", s.Out),
+	)
+	recent := container.NewBorder(widget.NewLabelWithStyle("Recent ceremonies (select to verify)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, s.Recent)
+	left := container.NewVBox(heading, widget.NewLabel("Choose the HSM and the ceremony. Everything is checked before the HSM is touched."), form,
+		container.NewHBox(s.Review, s.VerifyButton))
+	s.Content = container.NewHSplit(container.NewVScroll(container.NewPadded(left)), container.NewPadded(recent))
+	s.Content.(*container.Split).Offset = 0.72
+	s.HSMKind.SetSelected(hsmRehearsal)
+	s.Template.SetSelected(TemplateQuorum)
+	return s
+}
+
+func withPlanned() []string {
+	out := make([]string, len(plannedTemplates))
+	for i, p := range plannedTemplates {
+		out[i] = p + planned
+	}
+	return out
+}
+
+func (s *Start) updateHSM() {
+	real := s.HSMKind.Selected == hsmReal
+	for _, w := range []fyne.Disableable{s.Module, s.Token} {
+		if real {
+			w.Enable()
+		} else {
+			w.Disable()
+		}
+	}
+	if !real {
+		s.Token.SetText("")
+		s.Tokens.SetText("Keyrite's own SoftHSM2 store in " + s.a.RehearsalDir + ": a fresh token is made for each rehearsal.")
+	} else {
+		s.Tokens.SetText("Enter the module path or a pkcs11: URI and press Find tokens.")
+	}
+}
+
+func (s *Start) updateTemplate() {
+	t := s.Template.Selected
+	enable := func(w fyne.Disableable, on bool) {
+		if on {
+			w.Enable()
+		} else {
+			w.Disable()
+		}
+	}
+	enable(s.Threshold, t == TemplateQuorum)
+	enable(s.Total, t == TemplateQuorum)
+	enable(s.ScriptFile, t == TemplateFile)
+	enable(s.Previous, t == TemplateRestore || t == TemplateFile)
+	enable(s.Review, !strings.HasSuffix(t, planned))
+	if s.Out.Text == "" || strings.HasPrefix(filepath.Base(s.Out.Text), "ceremony-") {
+		home, _ := os.UserHomeDir()
+		s.Out.SetText(filepath.Join(home, "keyrite", "ceremony-"+time.Now().UTC().Format("20060102-150405")))
+	}
+}
+
+// findTokens lists the module's tokens off the UI goroutine.
+func (s *Start) findTokens() {
+	path, _, err := s.modulePath()
+	if err != nil {
+		s.a.showError("find tokens", err)
+		return
+	}
+	s.FindTokens.Disable()
+	s.Tokens.SetText("Looking for tokens…")
+	go func() {
+		text, err := listTokens(path)
+		do(func() {
+			s.FindTokens.Enable()
+			if err != nil {
+				s.Tokens.SetText("")
+				s.a.showError("find tokens", err)
+				return
+			}
+			s.Tokens.SetText(text)
+		})
+	}()
+}
+
+func (s *Start) modulePath() (string, hsm.Selector, error) {
+	v := strings.TrimSpace(s.Module.Text)
+	if v == "" {
+		return "", hsm.Selector{}, errors.New("enter the PKCS#11 module path or a pkcs11: URI")
+	}
+	sel := hsm.Selector{Label: strings.TrimSpace(s.Token.Text)}
+	if strings.HasPrefix(v, "pkcs11:") {
+		u, err := hsm.ParseURI(v)
+		if err != nil {
+			return "", sel, err
+		}
+		if sel.Label == "" {
+			sel = u.Selector()
+		}
+		return u.ModulePath, sel, nil
+	}
+	return v, sel, nil
+}
+
+func listTokens(path string) (string, error) {
+	m, err := hsm.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer m.Close()
+	ts, err := m.Tokens()
+	if err != nil {
+		return "", err
+	}
+	var lines []string
+	for _, t := range ts {
+		if t.Initialized {
+			lines = append(lines, t.String())
+		}
+	}
+	if len(lines) == 0 {
+		return "No initialised token in this module.", nil
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+// plan is what the start screen asks for, checked before the HSM is touched.
+type plan struct {
+	scripts  []*ceremony.Script // run in order; a quorum rehearsal is one ceremony
+	out      string
+	previous string
+	real     bool
+	module   string
+	token    hsm.Selector
+}
+
+func (s *Start) plan() (*plan, error) {
+	p := &plan{out: strings.TrimSpace(s.Out.Text), previous: strings.TrimSpace(s.Previous.Text), real: s.HSMKind.Selected == hsmReal}
+	if p.out == "" {
+		return nil, errors.New("choose an evidence folder for the ceremony's outputs")
+	}
+	if entries, err := os.ReadDir(p.out); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("the evidence folder %s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder", p.out)
+	}
+	if p.real {
+		var err error
+		if p.module, p.token, err = s.modulePath(); err != nil {
+			return nil, err
+		}
+		if p.token.Label == "" && p.token.Serial == "" {
+			return nil, errors.New("enter the token label (Find tokens lists them)")
+		}
+	}
+	var script *ceremony.Script
+	var err error
+	switch s.Template.Selected {
+	case TemplateRoot:
+		script, err = ceremony.ParseScript("root-ceremony.yaml", s.a.Examples["root"])
+	case TemplateQuorum:
+		m, _ := strconv.Atoi(s.Threshold.Selected)
+		n, _ := strconv.Atoi(s.Total.Selected)
+		script, _, err = ceremony.QuorumExamples(s.a.Examples["root-quorum"], s.a.Examples["restore"], m, n)
+	case TemplateRestore:
+		script, err = ceremony.ParseScript("restore-ceremony.yaml", s.a.Examples["restore"])
+	case TemplateFile:
+		script, err = ceremony.LoadScript(strings.TrimSpace(s.ScriptFile.Text))
+	default:
+		return nil, fmt.Errorf("%q has no script in this version", strings.TrimSuffix(s.Template.Selected, planned))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if (script.Type == ceremony.TypeRestore || script.Type == ceremony.TypeReshare) && p.previous == "" {
+		return nil, fmt.Errorf("a %s continues a backup: enter the backup ceremony's folder", script.Type)
+	}
+	p.scripts = []*ceremony.Script{script}
+	return p, nil
+}
+
+func (s *Start) review() {
+	p, err := s.plan()
+	if err != nil {
+		s.a.showError("the ceremony cannot start", err)
+		return
+	}
+	s.a.Review = newReview(s.a, p)
+	s.a.Win.SetContent(s.a.Review.Content)
+}
+
+func (s *Start) refreshRecent() {
+	s.recent = s.a.Fyne.Preferences().StringList(recentKey)
+	s.Recent.Refresh()
+}
