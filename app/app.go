@@ -15,6 +15,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/dialog"
 
+	"github.com/keyrite/keyrite/assets"
 	"github.com/keyrite/keyrite/hsm"
 )
 
@@ -49,15 +50,14 @@ type App struct {
 // Run opens the main window and blocks until it is closed. examples are the example scripts
 // by name ("root", "root-quorum", "restore").
 func Run(examples map[string][]byte) error {
-	a := New(fyneapp.NewWithID(AppID), examples, hsm.DefaultRehearsalDir())
+	fa := fyneapp.NewWithID(AppID)
+	fa.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	a := New(fa, examples, hsm.DefaultRehearsalDir())
 	if os.Getenv("KEYRITE_STARTUP_PROBE") != "" {
-		go func() {
-			time.Sleep(50 * time.Millisecond)
-			do(func() {
-				fmt.Printf("first window shown %.0f ms after process start\n", float64(time.Since(processStart).Microseconds())/1000)
-				a.Fyne.Quit()
-			})
-		}()
+		fa.Lifecycle().SetOnStarted(func() {
+			fmt.Printf("first window shown %.0f ms after process start\n", float64(time.Since(processStart).Microseconds())/1000)
+			go do(fa.Quit)
+		})
 	}
 	if dir := os.Getenv("KEYRITE_SCREENSHOTS"); dir != "" {
 		go a.screenshotTour(dir)

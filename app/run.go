@@ -82,7 +82,7 @@ type reply struct {
 func newRunScreen(a *App, p *plan) *RunScreen {
 	r := &RunScreen{a: a, p: p, replies: make(chan reply, 1)}
 	r.Counter = widget.NewLabel("")
-	r.Title = widget.NewLabel("Preparing…")
+	r.Title = widget.NewLabel("Before the first step: roll call and clock")
 	r.Title.SizeName = theme.SizeNameHeadingText
 	r.Title.TextStyle.Bold = true
 	r.Title.Wrapping = fyne.TextWrapWord
@@ -197,7 +197,7 @@ func (r *RunScreen) show(card *fyne.Container) {
 
 // wait blocks the engine's goroutine until someone answers the card shown by setup.
 func (r *RunScreen) wait(setup func()) reply {
-	do(setup)
+	do(func() { r.Busy.Hide(); setup() })
 	rp := <-r.replies
 	do(func() { r.show(nil) })
 	return rp
@@ -422,6 +422,8 @@ func (r *RunScreen) finish(err error) {
 		r.Outcome.SetText("The ceremony finished but its evidence does not verify: " + verr.Error())
 		return
 	}
+	r.Counter.SetText("Ceremony complete")
+	r.Actor.SetText("")
 	r.Title.SetText("Sealed")
 	r.Explain.SetText("Read the seal and the root fingerprint aloud; witnesses compare them with the printed report.")
 	r.Outcome.SetText(fmt.Sprintf("Seal:\n%s\nRoot public key SHA-256:\n%s\nRead aloud: %s\n\nReport: %s\nEvidence bundle: %s",

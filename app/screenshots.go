@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -15,6 +16,16 @@ import (
 func (a *App) Capture(path string) error {
 	if a.Run != nil && a.Run.ShareVisible() {
 		return errors.New("a share is on screen; Keyrite does not capture it")
+	}
+	// Under X, capture what the server shows (ImageMagick's import): Fyne's own capture
+	// reads back an empty frame from Xvfb's software GL.
+	if os.Getenv("DISPLAY") != "" {
+		if path2, err := exec.LookPath("import"); err == nil {
+			if out, err := exec.Command(path2, "-window", "root", path).CombinedOutput(); err != nil {
+				return fmt.Errorf("import: %v: %s", err, out)
+			}
+			return nil
+		}
 	}
 	var err error
 	doAndWait(func() {

@@ -29,11 +29,17 @@ type Writer struct {
 	observe  func(Entry)
 }
 
-// Observe calls f with every record appended from now on (after it is on disk). f must not
-// call the Writer.
+// Observe calls f with every record already in the transcript, then with every record
+// appended from now on (once it is on disk). f must not call the Writer.
 func (w *Writer) Observe(f func(Entry)) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if data, err := os.ReadFile(w.path); err == nil {
+		entries, _ := Parse(data)
+		for _, e := range entries {
+			f(e)
+		}
+	}
 	w.observe = f
 }
 
