@@ -52,6 +52,8 @@ type KeySpec struct {
 	// Extractable allows the private key to leave the token wrapped, and then only under a
 	// trusted wrapping key (CKA_WRAP_WITH_TRUSTED is always set with it).
 	Extractable bool
+	// Use is what the key pair does: sign (default) or unwrap (RSA import-job keys).
+	Use KeyUse
 }
 
 // Attributes are the security attributes of a private key as the token reports them.
@@ -71,10 +73,12 @@ type KeyPair struct {
 	ID         []byte
 	Algorithm  Algorithm
 	Attributes Attributes
-	public     crypto.PublicKey
-	t          *Token
-	priv       pkcs11.ObjectHandle
-	login      int // t.logins when priv was found
+	// UnwrapHashes are the RSA-OAEP hashes an unwrap key passed its self-test with.
+	UnwrapHashes []OAEPHash
+	public       crypto.PublicKey
+	t            *Token
+	priv         pkcs11.ObjectHandle
+	login        int // t.logins when priv was found
 }
 
 // handle returns the private key's object handle, finding it again by CKA_ID and label if
@@ -128,7 +132,9 @@ func (t *Token) GenerateKeyPair(spec KeySpec) (*KeyPair, error) {
 	if err == nil {
 		err = checkHonoured(spec, k.Attributes)
 	}
-	if err == nil {
+	if err == nil && spec.Use == UseUnwrap {
+		err = unwrapSelfTest(t, k)
+	} else if err == nil {
 		err = SelfTest(k)
 	}
 	if err != nil {
@@ -148,14 +154,18 @@ func templates(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribute,
 			pkcs11.NewAttribute(pkcs11.CKA_LABEL, spec.Label), pkcs11.NewAttribute(pkcs11.CKA_ID, id),
 		}
 	}
-	pub := append(common(false), pkcs11.NewAttribute(pkcs11.CKA_VERIFY, true), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_WRAP, false))
+	unwrap := spec.Use == UseUnwrap
+	if unwrap && spec.Algorithm != RSA3072 && spec.Algorithm != RSA4096 {
+		return nil, nil, nil, fmt.Errorf("generate key %q: an unwrap key is RSA-3072 or RSA-4096, not %s", spec.Label, spec.Algorithm)
+	}
+	pub := append(common(false), pkcs11.NewAttribute(pkcs11.CKA_VERIFY, !unwrap), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_WRAP, unwrap))
 	priv := append(common(true),
 		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, spec.Extractable),
 		pkcs11.NewAttribute(pkcs11.CKA_WRAP_WITH_TRUSTED, spec.Extractable),
-		pkcs11.NewAttribute(pkcs11.CKA_SIGN, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, !unwrap),
 		pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
-		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
+		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, unwrap),
 		pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
 	)
 	var mech *pkcs11.Mechanism
@@ -191,9 +201,10 @@ func templates(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribute,
 
 // checkHonoured compares what the token reports with what the template asked for.
 func checkHonoured(spec KeySpec, a Attributes) error {
+	unwrap := spec.Use == UseUnwrap
 	want := map[string]bool{
 		"CKA_TOKEN": true, "CKA_PRIVATE": true, "CKA_SENSITIVE": true, "CKA_EXTRACTABLE": spec.Extractable,
-		"CKA_WRAP_WITH_TRUSTED": spec.Extractable, "CKA_SIGN": true, "CKA_DECRYPT": false, "CKA_UNWRAP": false,
+		"CKA_WRAP_WITH_TRUSTED": spec.Extractable, "CKA_SIGN": !unwrap, "CKA_DECRYPT": false, "CKA_UNWRAP": unwrap,
 		"CKA_DERIVE": false, "CKA_LOCAL": true, "CKA_ALWAYS_SENSITIVE": true, "CKA_NEVER_EXTRACTABLE": !spec.Extractable,
 	}
 	return compareAttrs(want, a)

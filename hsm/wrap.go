@@ -16,9 +16,37 @@ import (
 // SecretKey is an AES key object on a token, known to Keyrite only by label.
 type SecretKey struct {
 	Label      string
+	ID         []byte
 	Attributes Attributes
 	t          *Token
 	h          pkcs11.ObjectHandle
+	login      int  // t.logins when h was found
+	private    bool // a private object: its handle may change when the login changes
+}
+
+// handle returns the key's object handle, finding a private key again by label and ID if the
+// login changed since (tokens may renumber private objects). Call with t.mu held.
+func (k *SecretKey) handle() (pkcs11.ObjectHandle, error) {
+	if !k.private || k.login == k.t.logins {
+		return k.h, nil
+	}
+	tmpl := []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY), pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.Label)}
+	if len(k.ID) > 0 {
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_ID, k.ID))
+	}
+	hs, err := k.t.find(tmpl)
+	if err != nil {
+		return 0, wrap("find key", k.Label, err)
+	}
+	if len(hs) != 1 {
+		return 0, fmt.Errorf("find key %q on token %q: %d keys match, want 1", k.Label, k.t.Info.Label, len(hs))
+	}
+	k.h, k.login = hs[0], k.t.logins
+	return k.h, nil
+}
+
+func (t *Token) newSecretKey(label string, id []byte, h pkcs11.ObjectHandle, private bool) *SecretKey {
+	return &SecretKey{Label: label, ID: id, t: t, h: h, login: t.logins, private: private}
 }
 
 // KEKUse is the one thing a key-encryption key may do. A KEK never also encrypts or decrypts
@@ -68,7 +96,7 @@ func (t *Token) ImportKEK(value []byte, label string, use KEKUse) (*SecretKey, e
 	if err != nil {
 		return nil, wrap("import key-encryption key", label, err)
 	}
-	k := &SecretKey{Label: label, t: t, h: h}
+	k := t.newSecretKey(label, nil, h, !trusted)
 	if k.Attributes, err = t.readAttrs(h, secretAttrs); err != nil {
 		k.Destroy()
 		return nil, wrap("read attributes of key", label, err)
@@ -86,7 +114,11 @@ func (t *Token) ImportKEK(value []byte, label string, use KEKUse) (*SecretKey, e
 func (k *SecretKey) Destroy() error {
 	k.t.mu.Lock()
 	defer k.t.mu.Unlock()
-	return wrap("destroy key", k.Label, k.t.m.ctx.DestroyObject(k.t.session, k.h))
+	h, err := k.handle()
+	if err != nil {
+		return err
+	}
+	return wrap("destroy key", k.Label, k.t.m.ctx.DestroyObject(k.t.session, h))
 }
 
 // WrapPrivateKey exports k encrypted under kek with AES key wrap with padding (RFC 5649,
@@ -98,7 +130,11 @@ func (t *Token) WrapPrivateKey(kek *SecretKey, k *KeyPair) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := t.m.ctx.WrapKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}, kek.h, priv)
+	kh, err := kek.handle()
+	if err != nil {
+		return nil, err
+	}
+	b, err := t.m.ctx.WrapKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}, kh, priv)
 	if Is(err, pkcs11.CKR_KEY_NOT_WRAPPABLE) && kek.Attributes["CKA_TRUSTED"] {
 		return nil, fmt.Errorf("wrap key %q under trusted key %q: token %q refuses to wrap %s private keys even under a trusted key (CKR_KEY_NOT_WRAPPABLE); back up a key of another algorithm on this token, or use an HSM that supports it", k.Label, kek.Label, t.Info.Label, k.Algorithm)
 	}
@@ -136,7 +172,11 @@ func (t *Token) UnwrapPrivateKey(kek *SecretKey, blob []byte, label string, pub 
 		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false), pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
 	}
 	t.mu.Lock()
-	privH, err := t.m.ctx.UnwrapKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}, kek.h, blob, privTmpl)
+	kh, err := kek.handle()
+	var privH pkcs11.ObjectHandle
+	if err == nil {
+		privH, err = t.m.ctx.UnwrapKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}, kh, blob, privTmpl)
+	}
 	t.mu.Unlock()
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("unwrap key under %q:", kek.Label), label, err)

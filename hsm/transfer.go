@@ -1,0 +1,423 @@
+package hsm
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+
+	"github.com/keyrite/keyrite/quorum"
+	"github.com/miekg/pkcs11"
+)
+
+// KeyUse is what a key pair is for. A key pair does one thing.
+type KeyUse int
+
+const (
+	// UseSign keys sign (the default).
+	UseSign KeyUse = iota
+	// UseUnwrap keys import keys wrapped to their public key (an import job's wrapping key):
+	// RSA only, CKA_UNWRAP without CKA_DECRYPT, so nothing unwrapped can be read back.
+	UseUnwrap
+)
+
+// CheckKeyPolicy refuses attribute combinations that let a key leak others: a key that can
+// wrap and decrypt (or unwrap and encrypt) lets anyone with a session wrap a sensitive key and
+// decrypt the result (Clulow, 2003). Tokens do not all enforce this; Keyrite does, for every
+// key it creates.
+func CheckKeyPolicy(a Attributes) error {
+	if a["CKA_WRAP"] && a["CKA_DECRYPT"] {
+		return errors.New("key policy: a key may not both wrap and decrypt (wrap-then-decrypt would extract sensitive keys)")
+	}
+	if a["CKA_UNWRAP"] && a["CKA_ENCRYPT"] {
+		return errors.New("key policy: a key may not both unwrap and encrypt (encrypt-then-unwrap would import chosen keys)")
+	}
+	return nil
+}
+
+// templatePolicy applies CheckKeyPolicy to a template before it reaches the token.
+func templatePolicy(tmpl []*pkcs11.Attribute) error {
+	a := Attributes{}
+	names := map[uint]string{pkcs11.CKA_WRAP: "CKA_WRAP", pkcs11.CKA_DECRYPT: "CKA_DECRYPT", pkcs11.CKA_UNWRAP: "CKA_UNWRAP", pkcs11.CKA_ENCRYPT: "CKA_ENCRYPT"}
+	for _, at := range tmpl {
+		if n, ok := names[at.Type]; ok {
+			a[n] = len(at.Value) == 1 && at.Value[0] != 0
+		}
+	}
+	return CheckKeyPolicy(a)
+}
+
+// createObject creates an object after the key policy check.
+func (t *Token) createObject(tmpl []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	if err := templatePolicy(tmpl); err != nil {
+		return 0, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m.ctx.CreateObject(t.session, tmpl)
+}
+
+// OAEPHash is the hash of RSA-OAEP (and its MGF1) used to wrap an ephemeral AES key.
+type OAEPHash string
+
+const (
+	OAEPSHA1   OAEPHash = "SHA-1"
+	OAEPSHA256 OAEPHash = "SHA-256"
+)
+
+func (h OAEPHash) mechanism() (*pkcs11.Mechanism, error) {
+	switch h {
+	case OAEPSHA256:
+		return pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.NewOAEPParams(pkcs11.CKM_SHA256, pkcs11.CKG_MGF1_SHA256, pkcs11.CKZ_DATA_SPECIFIED, nil)), nil
+	case OAEPSHA1:
+		return pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.NewOAEPParams(pkcs11.CKM_SHA_1, pkcs11.CKG_MGF1_SHA1, pkcs11.CKZ_DATA_SPECIFIED, nil)), nil
+	}
+	return nil, fmt.Errorf("unknown OAEP hash %q", h)
+}
+
+// Hash is the Go hash for h.
+func (h OAEPHash) Hash() crypto.Hash {
+	if h == OAEPSHA1 {
+		return crypto.SHA1
+	}
+	return crypto.SHA256
+}
+
+// PublicWrappingKey is someone else's RSA public key loaded as a session object that can only
+// wrap.
+type PublicWrappingKey struct {
+	Label string
+	t     *Token
+	h     pkcs11.ObjectHandle
+}
+
+// ImportWrappingKey loads an RSA public key (a provider's, or another HSM's import job) as a
+// session object with CKA_WRAP only.
+func (t *Token) ImportWrappingKey(pub *rsa.PublicKey, label string) (*PublicWrappingKey, error) {
+	if pub.N.BitLen() < 2048 {
+		return nil, fmt.Errorf("wrapping key %q: RSA-%d is too small; need 2048 bits or more", label, pub.N.BitLen())
+	}
+	h, err := t.createObject([]*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false), pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+		pkcs11.NewAttribute(pkcs11.CKA_MODULUS, pub.N.Bytes()), pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, big.NewInt(int64(pub.E)).Bytes()),
+		pkcs11.NewAttribute(pkcs11.CKA_WRAP, true), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false),
+	})
+	if err != nil {
+		return nil, wrap("load wrapping key", label, err)
+	}
+	return &PublicWrappingKey{Label: label, t: t, h: h}, nil
+}
+
+// Destroy removes the session object.
+func (k *PublicWrappingKey) Destroy() error {
+	k.t.mu.Lock()
+	defer k.t.mu.Unlock()
+	return wrap("destroy key", k.Label, k.t.m.ctx.DestroyObject(k.t.session, k.h))
+}
+
+// GenerateTransportKey makes an ephemeral AES-256 session key that can only wrap, and may
+// itself leave the token only wrapped (to travel under an RSA wrapping key). It is
+// CKA_TRUSTED, so it can wrap keys that only trusted keys may wrap: the Security Officer must
+// be logged in.
+func (t *Token) GenerateTransportKey(label string) (*SecretKey, error) {
+	if t.role == nil || *t.role != SO {
+		return nil, fmt.Errorf("transport key %q: a trusted wrapping key is made by the Security Officer; log in as SO first", label)
+	}
+	tmpl := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
+		pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, 32), pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false), pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true), pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_TRUSTED, true), pkcs11.NewAttribute(pkcs11.CKA_WRAP, true), pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, false), pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false), pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
+	}
+	if err := templatePolicy(tmpl); err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	h, err := t.m.ctx.GenerateKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, tmpl)
+	t.mu.Unlock()
+	if err != nil {
+		return nil, wrap("generate transport key", label, err)
+	}
+	k := t.newSecretKey(label, nil, h, false)
+	if k.Attributes, err = t.readAttrs(h, secretAttrs); err == nil {
+		err = compareAttrs(Attributes{"CKA_TOKEN": false, "CKA_SENSITIVE": true, "CKA_TRUSTED": true, "CKA_WRAP": true, "CKA_UNWRAP": false, "CKA_ENCRYPT": false, "CKA_DECRYPT": false}, k.Attributes)
+	}
+	if err != nil {
+		k.Destroy()
+		return nil, fmt.Errorf("transport key %q: %w", label, err)
+	}
+	return k, nil
+}
+
+// WrapUnderRSA wraps an AES key with RSA-OAEP under the wrapping key.
+func (t *Token) WrapUnderRSA(wk *PublicWrappingKey, k *SecretKey, h OAEPHash) ([]byte, error) {
+	mech, err := h.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kh, err := k.handle()
+	if err != nil {
+		return nil, err
+	}
+	b, err := t.m.ctx.WrapKey(t.session, []*pkcs11.Mechanism{mech}, wk.h, kh)
+	if oaepRefused(err) {
+		return nil, &OAEPHashError{Hash: h, Token: t.Info.Label, Err: err}
+	}
+	return b, wrap(fmt.Sprintf("wrap %q under RSA-OAEP (%s) key", k.Label, h), wk.Label, err)
+}
+
+// OAEPHashError says the token cannot do RSA-OAEP with this hash (SoftHSM 2.6 does SHA-1 only).
+type OAEPHashError struct {
+	Hash  OAEPHash
+	Token string
+	Err   error
+}
+
+func (e *OAEPHashError) Error() string {
+	return fmt.Sprintf("token %q cannot wrap or unwrap with RSA-OAEP using %s (%v)", e.Token, e.Hash, e.Err)
+}
+
+func (e *OAEPHashError) Unwrap() error { return e.Err }
+
+func oaepRefused(err error) bool {
+	return Is(err, pkcs11.CKR_ARGUMENTS_BAD) || Is(err, pkcs11.CKR_MECHANISM_PARAM_INVALID)
+}
+
+// UnwrapFromRSA imports an AES key wrapped with RSA-OAEP under the unwrap-only key pair k as
+// a session key that can only unwrap.
+func (t *Token) UnwrapFromRSA(k *KeyPair, wrapped []byte, h OAEPHash, label string) (*SecretKey, error) {
+	mech, err := h.mechanism()
+	if err != nil {
+		return nil, err
+	}
+	tmpl := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, label), pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false), pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true), pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, false),
+		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, true), pkcs11.NewAttribute(pkcs11.CKA_WRAP, false),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
+	}
+	t.mu.Lock()
+	priv, err := k.handle()
+	var hnd pkcs11.ObjectHandle
+	if err == nil {
+		hnd, err = t.m.ctx.UnwrapKey(t.session, []*pkcs11.Mechanism{mech}, priv, wrapped, tmpl)
+	}
+	t.mu.Unlock()
+	if oaepRefused(err) {
+		return nil, &OAEPHashError{Hash: h, Token: t.Info.Label, Err: err}
+	}
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("unwrap the transport key with %q:", k.Label), label, err)
+	}
+	return t.newSecretKey(label, nil, hnd, true), nil
+}
+
+// DEKSpec describes a data-encryption key: an AES key that encrypts and decrypts, and never
+// wraps.
+type DEKSpec struct {
+	Label string
+	ID    []byte
+	Bits  int
+	// Extractable lets the key leave wrapped (for migration); never in the clear.
+	Extractable bool
+}
+
+func dekTemplate(s DEKSpec) []*pkcs11.Attribute {
+	return []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
+		pkcs11.NewAttribute(pkcs11.CKA_LABEL, s.Label), pkcs11.NewAttribute(pkcs11.CKA_ID, s.ID),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true), pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true),
+		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true), pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, s.Extractable),
+		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true), pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, true),
+		pkcs11.NewAttribute(pkcs11.CKA_WRAP, false), pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
+		pkcs11.NewAttribute(pkcs11.CKA_SIGN, false), pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
+	}
+}
+
+// GenerateDEK generates a data-encryption key on the token.
+func (t *Token) GenerateDEK(s DEKSpec) (*SecretKey, error) {
+	if s.Bits == 0 {
+		s.Bits = 256
+	}
+	tmpl := append(dekTemplate(s), pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, s.Bits/8))
+	if err := templatePolicy(tmpl); err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	h, err := t.m.ctx.GenerateKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, tmpl)
+	t.mu.Unlock()
+	if err != nil {
+		return nil, wrap("generate key", s.Label, err)
+	}
+	return t.newSecretKey(s.Label, s.ID, h, true), nil
+}
+
+// WrapSecretKey wraps an AES key under kek with RFC 5649.
+func (t *Token) WrapSecretKey(kek, k *SecretKey) ([]byte, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	kh, err := kek.handle()
+	var h pkcs11.ObjectHandle
+	if err == nil {
+		h, err = k.handle()
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := t.m.ctx.WrapKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}, kh, h)
+	return b, wrap(fmt.Sprintf("wrap key under %q:", kek.Label), k.Label, err)
+}
+
+// UnwrapDEK imports a wrapped data-encryption key as s describes, sensitive and
+// non-extractable.
+func (t *Token) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey, error) {
+	s.Extractable = false
+	tmpl := dekTemplate(s)
+	if err := templatePolicy(tmpl); err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	kh, err := kek.handle()
+	var h pkcs11.ObjectHandle
+	if err == nil {
+		h, err = t.m.ctx.UnwrapKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_WRAP_PAD, nil)}, kh, wrapped, tmpl)
+	}
+	t.mu.Unlock()
+	if err != nil {
+		return nil, wrap(fmt.Sprintf("unwrap key under %q:", kek.Label), s.Label, err)
+	}
+	return t.newSecretKey(s.Label, s.ID, h, true), nil
+}
+
+// CheckValueECB is the key's check value as PKCS#11 tokens define CKA_CHECK_VALUE for AES:
+// the leftmost 3 bytes of AES-ECB of a zero block, computed inside the token (the key needs
+// CKA_ENCRYPT). Uppercase hex.
+func (k *SecretKey) CheckValueECB() (string, error) {
+	t := k.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	h, err := k.handle()
+	if err == nil {
+		err = t.m.ctx.EncryptInit(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_ECB, nil)}, h)
+	}
+	var out []byte
+	if err == nil {
+		out, err = t.m.ctx.Encrypt(t.session, make([]byte, 16))
+	}
+	if err != nil {
+		return "", wrap("compute the check value of key", k.Label, err)
+	}
+	return strings.ToUpper(fmt.Sprintf("%x", out[:3])), nil
+}
+
+// SecretKeyInfo describes an AES key on a token.
+type SecretKeyInfo struct {
+	Label string
+	ID    []byte
+	key   *SecretKey
+}
+
+// Key is the key itself.
+func (s SecretKeyInfo) Key() *SecretKey { return s.key }
+
+// SecretKeys lists the AES secret keys whose label starts with prefix.
+func (t *Token) SecretKeys(prefix string) ([]SecretKeyInfo, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hs, err := t.find([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES)})
+	if err != nil {
+		return nil, wrap("list secret keys on token", t.Info.Label, err)
+	}
+	var out []SecretKeyInfo
+	for _, h := range hs {
+		a, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil)})
+		if err != nil {
+			return nil, wrap("read secret key on token", t.Info.Label, err)
+		}
+		label := string(a[0].Value)
+		if strings.HasPrefix(label, prefix) {
+			out = append(out, SecretKeyInfo{Label: label, ID: a[1].Value, key: t.newSecretKey(label, a[1].Value, h, true)})
+		}
+	}
+	return out, nil
+}
+
+// unwrapSelfTest proves an unwrap-only RSA key pair works, with each OAEP hash the token can
+// do (recorded in k.UnwrapHashes, preferred first): Go wraps a random AES key to its public
+// key, the token unwraps it, and the check values inside and outside agree.
+func unwrapSelfTest(t *Token, k *KeyPair) error {
+	for _, h := range []OAEPHash{OAEPSHA256, OAEPSHA1} {
+		err := unwrapSelfTestWith(t, k, h)
+		var he *OAEPHashError
+		if errors.As(err, &he) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		k.UnwrapHashes = append(k.UnwrapHashes, h)
+	}
+	if len(k.UnwrapHashes) == 0 {
+		return fmt.Errorf("pairwise unwrap test: token %q can unwrap with neither RSA-OAEP SHA-256 nor SHA-1", t.Info.Label)
+	}
+	return nil
+}
+
+func unwrapSelfTestWith(t *Token, k *KeyPair, oaep OAEPHash) error {
+	pub, ok := k.Public().(*rsa.PublicKey)
+	if !ok {
+		return errors.New("unwrap keys are RSA")
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	defer zero(secret)
+	newHash := sha256.New
+	if oaep == OAEPSHA1 {
+		newHash = sha1.New
+	}
+	wrapped, err := rsa.EncryptOAEP(newHash(), rand.Reader, pub, secret, nil)
+	if err != nil {
+		return err
+	}
+	mech, _ := oaep.mechanism()
+	tmpl := []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true), pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
+	}
+	t.mu.Lock()
+	priv, err := k.handle()
+	var h pkcs11.ObjectHandle
+	if err == nil {
+		h, err = t.m.ctx.UnwrapKey(t.session, []*pkcs11.Mechanism{mech}, priv, wrapped, tmpl)
+	}
+	t.mu.Unlock()
+	if oaepRefused(err) {
+		return &OAEPHashError{Hash: oaep, Token: t.Info.Label, Err: err}
+	}
+	if err != nil {
+		return fmt.Errorf("pairwise unwrap test: %w", err)
+	}
+	test := t.newSecretKey("self-test", nil, h, false)
+	defer test.Destroy()
+	inside, err := test.CheckValueECB()
+	if err != nil {
+		return err
+	}
+	outside, _ := quorum.CheckValue(secret, quorum.KCVECB)
+	if inside != outside.Value {
+		return errors.New("pairwise unwrap test: the token unwrapped a different key")
+	}
+	return nil
+}
