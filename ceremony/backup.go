@@ -300,14 +300,17 @@ type previousCeremony struct {
 	files  map[string][]byte // outputs to carry into the new ceremony folder
 }
 
-// loadPrevious verifies a sealed backup ceremony and reads its backup, checking the blob
-// against the metadata recorded there, before anything else happens.
-func loadPrevious(dir string) (*previousCeremony, error) {
+// loadPrevious verifies a sealed earlier ceremony and, if needBackup, reads its backup,
+// checking the blob against the metadata recorded there, before anything else happens.
+func loadPrevious(dir string, needBackup bool) (*previousCeremony, error) {
 	res, err := transcript.Verify(dir, transcript.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("the previous ceremony %s does not verify, so nothing can be built on it: %w", dir, err)
 	}
-	p := &previousCeremony{dir: dir, result: res, root: res.Root, signer: res.Signer, files: map[string][]byte{}}
+	p := &previousCeremony{dir: dir, result: res, root: res.Root, signer: res.Signer, files: map[string][]byte{rootDER: res.Root.Raw}}
+	if !needBackup {
+		return p, nil
+	}
 	var metaName string
 	for _, o := range res.Outputs {
 		if path.Dir(o.File) == "backup" && path.Ext(o.File) == ".json" {
@@ -334,7 +337,6 @@ func loadPrevious(dir string) (*previousCeremony, error) {
 	}
 	p.meta, p.blob = &m, blob
 	p.files[metaName], p.files[m.BlobFile] = mj, blob
-	p.files[rootDER] = res.Root.Raw
 	return p, nil
 }
 

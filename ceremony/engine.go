@@ -39,6 +39,17 @@ type Options struct {
 	AfterSeal func(dir string, signer crypto.Signer) error
 	// OnRecord sees every transcript record as it is written, for a UI to show.
 	OnRecord func(transcript.Entry)
+
+	// Transfer inputs. ImportJob is a sealed import-job ceremony folder (an export to another
+	// HSM); WrappingKey a provider's wrapping public key (PEM), IssuedAt when the provider
+	// issued it, AzureKEKID the Azure key exchange key's identifier; Transfer the sealed
+	// export ceremony an import reads; Target the second token of a migration.
+	ImportJob   string
+	WrappingKey string
+	IssuedAt    time.Time
+	AzureKEKID  string
+	Transfer    string
+	Target      *Binding
 }
 
 // Run is one ceremony in progress.
@@ -70,6 +81,9 @@ type Run struct {
 
 	// Confirmations taken before the HSM was touched, recorded once the transcript exists.
 	early []earlyRecord
+
+	target *hsm.Token      // a migration's second token
+	xfer   *transferInputs // a transfer ceremony's checked inputs
 }
 
 type earlyRecord struct {
@@ -106,14 +120,18 @@ func Start(script *Script, dir string, b Binding, ui UI, opt Options) (err error
 	r := &Run{Script: script, Dir: dir, UI: ui, Clock: opt.Clock, opt: opt, binding: b}
 	r.steps = stepsFor(script)
 	var prev *transcript.Previous
-	if script.Type == TypeRestore || script.Type == TypeReshare {
+	if script.Type != TypeRoot {
 		if opt.Previous == "" {
-			return fmt.Errorf("a %s ceremony continues a backup: name the backup ceremony's folder (--previous DIR)", script.Type)
+			return fmt.Errorf("a %s ceremony continues an earlier one on the same key hierarchy: name its folder (--previous DIR)", script.Type)
 		}
-		if r.previous, err = loadPrevious(opt.Previous); err != nil {
+		needBackup := script.Type == TypeRestore || script.Type == TypeReshare
+		if r.previous, err = loadPrevious(opt.Previous, needBackup); err != nil {
 			return err
 		}
 		prev = &transcript.Previous{CeremonyID: r.previous.result.Opening.CeremonyID, Checkpoint: r.previous.result.Seal.Text}
+	}
+	if err := r.preflightInputs(); err != nil {
+		return err
 	}
 	// The people in the room and the clock are confirmed before the HSM is touched.
 	if err := r.rollCall(); err != nil {
@@ -192,6 +210,14 @@ func stepsFor(s *Script) []step {
 		return restoreSteps(s)
 	case TypeReshare:
 		return reshareSteps(s)
+	case TypeImportJob:
+		return importJobSteps(s)
+	case TypeExport:
+		return exportSteps(s)
+	case TypeImport:
+		return importSteps(s)
+	case TypeMigrate:
+		return migrateSteps(s)
 	}
 	steps := rootSteps(s)
 	if s.Backup != nil {
@@ -203,6 +229,21 @@ func stepsFor(s *Script) []step {
 }
 
 func (r *Run) connect() error {
+	if t := r.opt.Target; t != nil {
+		tok, err := t.Module.OpenToken(t.Token)
+		if err != nil {
+			return fmt.Errorf("target token: %w", err)
+		}
+		pin, err := t.PIN()
+		if err == nil {
+			err = tok.Login(hsm.User, pin)
+		}
+		if err != nil {
+			tok.Close()
+			return fmt.Errorf("target token: %w", err)
+		}
+		r.target = tok
+	}
 	tok, err := r.binding.Module.OpenToken(r.binding.Token)
 	if err != nil {
 		return err
@@ -221,6 +262,10 @@ func (r *Run) connect() error {
 }
 
 func (r *Run) disconnect() {
+	if r.target != nil {
+		r.target.Close()
+		r.target = nil
+	}
 	if r.token != nil {
 		r.token.Close()
 		r.token = nil
@@ -323,7 +368,7 @@ type keyRecord struct {
 // findRecord returns the data of the last record with event and the given label.
 func findKeyRecord(entries []transcript.Entry, label string) (*keyRecord, error) {
 	for i := len(entries) - 1; i >= 0; i-- {
-		if ev := entries[i].Event; ev != "key.generated" && ev != "key.restored" {
+		if ev := entries[i].Event; ev != "key.generated" && ev != "key.restored" && ev != "key.imported" {
 			continue
 		}
 		var k keyRecord

@@ -76,7 +76,7 @@ func verifyBackupStep() step {
 				r.rootCert, err = x509.ParseCertificate(der)
 			}
 			if err == nil && r.Script.Type == TypeReshare {
-				err = r.reshareKeys()
+				err = r.reshareKeys(e)
 			}
 			return err
 		}}
@@ -110,14 +110,15 @@ func (r *Run) verifyBackup() error {
 	}
 	r.backup, r.blob, r.rootCert = p.meta, p.blob, p.root
 	if r.Script.Type == TypeReshare {
-		return r.reshareKeys()
+		return r.reshareKeys(nil)
 	}
 	return nil
 }
 
 // reshareKeys finds, on this token, the key the backup protects and the transcript signer of
-// the backup ceremony, and checks both against the recorded public keys.
-func (r *Run) reshareKeys() error {
+// the backup ceremony, and checks both against the recorded public keys. On a resume (entries
+// given) the signer is the one this transcript already recorded.
+func (r *Run) reshareKeys(entries []transcript.Entry) error {
 	k, err := r.token.FindKeyPair(r.backup.KeyLabel)
 	if err != nil {
 		return fmt.Errorf("a reshare runs on the token that holds the key: %w", err)
@@ -126,23 +127,10 @@ func (r *Run) reshareKeys() error {
 		return fmt.Errorf("key %q on token %q is not the backed-up key (fingerprint %s, backup %s)", k.Label, r.token.Info.Label, fp.Hex(), r.backup.SPKISHA256)
 	}
 	r.root = k
-	s, err := r.token.FindKeyPair(r.Script.Signer.Label)
-	if err != nil {
-		return err
+	if entries != nil {
+		return r.reloadSigner(entries)
 	}
-	if r.previous == nil {
-		return nil // resumed: the signer record is already in this transcript
-	}
-	if !s.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.previous.signer.PublicKey) {
-		return fmt.Errorf("key %q is not the transcript signer of ceremony %s", s.Label, r.previous.result.Opening.CeremonyID)
-	}
-	r.signer, r.signerCert = s, r.previous.signer
-	_, err = r.record(transcript.EventSigner, transcript.Signer{
-		Name:        s.Label,
-		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})),
-		Issuer:      r.previous.result.RootSPKI.Hex(),
-	})
-	return err
+	return r.adoptSigner()
 }
 
 func (r *Run) expect() quorum.Expect {

@@ -3,6 +3,7 @@ package ceremony
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -48,6 +49,24 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 	r := &Run{Script: script, Dir: dir, UI: ui, Clock: clock, opt: opt, binding: b, w: w, steps: stepsFor(script)}
 	if opt.OnRecord != nil {
 		w.Observe(opt.OnRecord)
+	}
+	if script.Type != TypeRoot {
+		// A resumed ceremony takes the same inputs it started with, checked again.
+		if opt.Previous == "" {
+			return fmt.Errorf("resume a %s ceremony with the inputs it started with (--previous DIR and the rest)", script.Type)
+		}
+		if r.previous, err = loadPrevious(opt.Previous, script.Type == TypeRestore || script.Type == TypeReshare); err != nil {
+			return err
+		}
+		if err := r.preflightInputs(); err != nil {
+			return err
+		}
+		for _, e := range entries {
+			var d map[string]string
+			if e.Event == "key.migrated" && json.Unmarshal(e.Data, &d) == nil {
+				r.xfer.migrated[d["label"]] = d["kcv"]
+			}
+		}
 	}
 	if err := r.rollCall(); err != nil {
 		return err
@@ -175,9 +194,16 @@ func (r *Run) checkSameToken(entries []transcript.Entry) error {
 		}
 		var id struct {
 			Token hsm.TokenInfo `json:"token"`
+			Role  string        `json:"role"`
 		}
 		if err := e.DecodeData(&id); err != nil {
 			return err
+		}
+		if id.Role == "target" {
+			if r.target != nil && (id.Token.Serial != r.target.Info.Serial || id.Token.Label != r.target.Info.Label) {
+				return fmt.Errorf("resume: the ceremony's target was token %s, but token %s is connected; connect the original target", id.Token, r.target.Info)
+			}
+			continue
 		}
 		if id.Token.Serial != r.token.Info.Serial || id.Token.Label != r.token.Info.Label {
 			return fmt.Errorf("resume: the ceremony ran on token %s, but token %s is connected; connect the original token", id.Token, r.token.Info)

@@ -113,6 +113,12 @@ func (r *Run) open() error {
 		return err
 	}
 	r.UI.Note(fmt.Sprintf("HSM: %s", r.token.Info))
+	if r.target != nil {
+		if _, err := r.record("hsm.identified", map[string]any{"role": "target", "token": r.target.Info, "rehearsal": r.opt.Target.Rehearsal}); err != nil {
+			return err
+		}
+		r.UI.Note(fmt.Sprintf("Target HSM: %s", r.target.Info))
+	}
 	if _, err := r.record("hsm.login", map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
 		return err
 	}
@@ -120,6 +126,15 @@ func (r *Run) open() error {
 }
 
 func (r *Run) inventory(when string) error {
+	if r.target != nil {
+		objs, err := r.target.Objects()
+		if err != nil {
+			return err
+		}
+		if _, err := r.record("token.inventory", map[string]any{"when": when, "token_serial": r.target.Info.Serial, "role": "target", "objects": len(objs)}); err != nil {
+			return err
+		}
+	}
 	objs, err := r.token.Objects()
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/keyrite/keyrite/ceremony/transfer"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/quorum"
 	"go.yaml.in/yaml/v3"
@@ -20,20 +21,24 @@ import (
 // what equipment. It says nothing about which HSM or PIN: the same script runs in rehearsal and
 // in production, bound to an HSM at run time.
 type Script struct {
-	Version      int            `yaml:"version"`
-	Type         string         `yaml:"type"`
-	ID           string         `yaml:"id"`
-	Title        string         `yaml:"title"`
-	Organization string         `yaml:"organization"`
-	Location     string         `yaml:"location"`
-	Participants []Participant  `yaml:"participants"`
-	Equipment    Equipment      `yaml:"equipment"`
-	Key          KeyConfig      `yaml:"key,omitempty"`
-	Certificate  CertProfile    `yaml:"certificate,omitempty"`
-	Backup       *BackupConfig  `yaml:"backup,omitempty"`
-	Restore      *RestoreConfig `yaml:"restore,omitempty"`
-	Reshare      *ReshareConfig `yaml:"reshare,omitempty"`
-	Signer       SignerConfig   `yaml:"transcript_signer"`
+	Version      int              `yaml:"version"`
+	Type         string           `yaml:"type"`
+	ID           string           `yaml:"id"`
+	Title        string           `yaml:"title"`
+	Organization string           `yaml:"organization"`
+	Location     string           `yaml:"location"`
+	Participants []Participant    `yaml:"participants"`
+	Equipment    Equipment        `yaml:"equipment"`
+	Key          KeyConfig        `yaml:"key,omitempty"`
+	Certificate  CertProfile      `yaml:"certificate,omitempty"`
+	Backup       *BackupConfig    `yaml:"backup,omitempty"`
+	Restore      *RestoreConfig   `yaml:"restore,omitempty"`
+	Reshare      *ReshareConfig   `yaml:"reshare,omitempty"`
+	ImportJob    *ImportJobConfig `yaml:"import_job,omitempty"`
+	Export       *ExportConfig    `yaml:"export,omitempty"`
+	Import       *ImportConfig    `yaml:"import,omitempty"`
+	Migrate      *MigrateConfig   `yaml:"migrate,omitempty"`
+	Signer       SignerConfig     `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.
 	Source []byte   `yaml:"-"`
@@ -103,15 +108,44 @@ type SignerConfig struct {
 	ValidityDays int    `yaml:"validity_days"`
 }
 
+// ImportJobConfig makes this token's wrapping key for imports (its local root of trust for
+// keys arriving from elsewhere).
+type ImportJobConfig struct {
+	Label      string `yaml:"label"`
+	Algorithm  string `yaml:"algorithm"` // rsa-3072 or rsa-4096
+	ValidHours int    `yaml:"valid_hours"`
+}
+
+// ExportConfig exports one key, wrapped for a provider or another HSM.
+type ExportConfig struct {
+	Key      string `yaml:"key"`      // the key's label on this token
+	Provider string `yaml:"provider"` // pkcs11, aws-kms, gcp-kms, azure-key-vault
+	Method   string `yaml:"method"`   // the provider's import method; empty: its preferred one
+}
+
+// ImportConfig imports a key exported for this token's import job.
+type ImportConfig struct {
+	Label string `yaml:"label"` // the imported key's label on this token
+}
+
+// MigrateConfig moves many secret keys from this token to a target token.
+type MigrateConfig struct {
+	Keys string `yaml:"keys"` // label prefix of the secret keys to move
+}
+
 // Types of ceremony a script may declare.
 const (
-	TypeRoot    = "root"    // root key, certificate, transcript signer; with backup: also the quorum backup
-	TypeRestore = "restore" // a backed-up key into another token, from M shares
-	TypeReshare = "reshare" // new shares (new custodians or threshold) for an existing backup
+	TypeRoot      = "root"       // root key, certificate, transcript signer; with backup: also the quorum backup
+	TypeRestore   = "restore"    // a backed-up key into another token, from M shares
+	TypeReshare   = "reshare"    // new shares (new custodians or threshold) for an existing backup
+	TypeImportJob = "import-job" // an unwrap-only wrapping key for imports into this token
+	TypeExport    = "export"     // one key out, for a cloud KMS or another HSM's import job
+	TypeImport    = "import"     // one key in, exported for this token's import job
+	TypeMigrate   = "migrate"    // many secret keys from this token to another, reconciled
 )
 
 // Types lists the ceremony types.
-var Types = []string{TypeRoot, TypeRestore, TypeReshare}
+var Types = []string{TypeRoot, TypeRestore, TypeReshare, TypeImportJob, TypeExport, TypeImport, TypeMigrate}
 
 // FieldError is one problem in a script, at a line, named by its field path.
 type FieldError struct {
@@ -282,13 +316,17 @@ func (s *Script) validate(v *validator) {
 		s.validateRestore(v)
 	case TypeReshare:
 		s.validateReshare(v)
+	case TypeImportJob, TypeExport, TypeImport, TypeMigrate:
+		s.validateTransfer(v)
 	}
 	if !labelRE.MatchString(s.Signer.Label) {
 		v.errorf("transcript_signer.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Signer.Label)
 	} else if s.Signer.Label == s.Key.Label || (s.Restore != nil && s.Signer.Label == s.Restore.Label) {
 		v.errorf("transcript_signer.label", "must differ from the key's label")
 	}
-	if s.Signer.ValidityDays < 1 || (s.Type == TypeRoot && s.Signer.ValidityDays > s.Certificate.ValidityDays) {
+	if s.Type != TypeRoot && s.Type != TypeRestore {
+		// The other ceremonies continue a hierarchy whose signer already exists on the token.
+	} else if s.Signer.ValidityDays < 1 || (s.Type == TypeRoot && s.Signer.ValidityDays > s.Certificate.ValidityDays) {
 		v.errorf("transcript_signer.validity_days", "%d must be at least 1 and at most the root's validity (%d)", s.Signer.ValidityDays, s.Certificate.ValidityDays)
 	}
 }
@@ -418,6 +456,76 @@ func (s *Script) Labels() []string {
 		out = append(out, s.Key.Label, s.Signer.Label)
 	case TypeRestore:
 		out = append(out, s.Restore.Label, s.Signer.Label)
+	case TypeImportJob:
+		out = append(out, s.ImportJob.Label)
+	case TypeImport:
+		out = append(out, s.Import.Label)
 	}
 	return out
+}
+
+func (s *Script) validateTransfer(v *validator) {
+	sections := 0
+	for _, set := range []bool{s.ImportJob != nil, s.Export != nil, s.Import != nil, s.Migrate != nil, s.Backup != nil, s.Restore != nil, s.Reshare != nil, s.Key.Label != ""} {
+		if set {
+			sections++
+		}
+	}
+	if sections != 1 {
+		v.errorf("type", "a %s ceremony has exactly one section, %s", s.Type, strings.ReplaceAll(s.Type, "-", "_"))
+	}
+	switch s.Type {
+	case TypeImportJob:
+		j := s.ImportJob
+		if j == nil {
+			v.errorf("import_job", "is required")
+			return
+		}
+		if !labelRE.MatchString(j.Label) {
+			v.errorf("import_job.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", j.Label)
+		}
+		if j.Algorithm != string(hsm.RSA3072) && j.Algorithm != string(hsm.RSA4096) {
+			v.errorf("import_job.algorithm", "%q: an import job's wrapping key is rsa-3072 or rsa-4096", j.Algorithm)
+		}
+		if j.ValidHours < 1 || j.ValidHours > 24*365 {
+			v.errorf("import_job.valid_hours", "%d must be between 1 and %d", j.ValidHours, 24*365)
+		}
+	case TypeExport:
+		e := s.Export
+		if e == nil {
+			v.errorf("export", "is required")
+			return
+		}
+		if !labelRE.MatchString(e.Key) {
+			v.errorf("export.key", "%q must be the label of a key on the token", e.Key)
+		}
+		known := false
+		for _, p := range transfer.Providers {
+			known = known || string(p) == e.Provider
+		}
+		if !known {
+			v.errorf("export.provider", "%q is not one of %v", e.Provider, transfer.Providers)
+		} else if e.Method != "" {
+			spec, found := transfer.Specs[transfer.Provider(e.Provider)], false
+			var err error
+			for _, bits := range spec.RSABits {
+				if _, err = spec.Method(e.Method, bits); err == nil {
+					found = true
+				}
+			}
+			if !found {
+				v.errorf("export.method", "%v", err)
+			}
+		}
+	case TypeImport:
+		if s.Import == nil {
+			v.errorf("import", "is required")
+		} else if !labelRE.MatchString(s.Import.Label) {
+			v.errorf("import.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Import.Label)
+		}
+	case TypeMigrate:
+		if s.Migrate == nil || strings.TrimSpace(s.Migrate.Keys) == "" {
+			v.errorf("migrate.keys", "name the label prefix of the keys to move")
+		}
+	}
 }
