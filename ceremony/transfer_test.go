@@ -299,4 +299,3 @@ func TestMigrationResumesWithoutDuplicates(t *testing.T) {
 		t.Fatalf("target has %d keys after the resume", n)
 	}
 }
-
