@@ -17,10 +17,19 @@ var (
 	exampleQuorum []byte
 	//go:embed testdata/restore-ceremony.yaml
 	exampleRestore []byte
+	//go:embed testdata/region-root-ceremony.yaml
+	exampleRegionRoot []byte
+	//go:embed testdata/import-job-ceremony.yaml
+	exampleImportJob []byte
+	//go:embed testdata/export-ceremony.yaml
+	exampleExport []byte
+	//go:embed testdata/import-ceremony.yaml
+	exampleImport []byte
 )
 
 func main() {
-	examples := map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore}
+	examples := map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore,
+		"region-root": exampleRegionRoot, "import-job": exampleImportJob, "export": exampleExport, "import": exampleImport}
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: examples,
 		GUI: func() error { return app.Run(examples) },

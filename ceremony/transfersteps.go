@@ -274,6 +274,9 @@ func (r *Run) adoptSigner() error {
 		return fmt.Errorf("key %q is not the transcript signer of ceremony %s", s.Label, r.previous.result.Opening.CeremonyID)
 	}
 	r.signer, r.signerCert = s, r.previous.signer
+	if err := r.writeOutput(signerPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})); err != nil {
+		return err
+	}
 	_, err = r.record(transcript.EventSigner, transcript.Signer{
 		Name:        s.Label,
 		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})),

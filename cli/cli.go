@@ -9,6 +9,7 @@ import (
 	"crypto"
 	"os"
 	"path/filepath"
+	"time"
 
 	"errors"
 	"flag"
@@ -246,8 +247,10 @@ func run(args []string, env Env) error {
 	var h hsmFlags
 	h.register(fs)
 	out := fs.String("out", "", "new folder for the ceremony's outputs")
-	previous := fs.String("previous", "", "the sealed backup ceremony a restore or reshare continues")
+	previous := fs.String("previous", "", "the sealed ceremony this one continues")
 	sharesDir := fs.String("shares-dir", "", "where share sheets are written (default OUT/shares)")
+	var x transferFlags
+	x.register(fs)
 	yes := fs.Bool("yes", false, "answer every confirmation yes (rehearsal tokens only)")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -269,7 +272,13 @@ func run(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	if err := ceremony.Start(script, *out, b, ui, ceremony.Options{Previous: *previous, SharesDir: *sharesDir, AfterSeal: afterSeal(env)}); err != nil {
+	opt := ceremony.Options{Previous: *previous, SharesDir: *sharesDir, AfterSeal: afterSeal(env)}
+	closeTarget, err := x.apply(&opt, &h, ui.AskSecret)
+	if err != nil {
+		return err
+	}
+	defer closeTarget()
+	if err := ceremony.Start(script, *out, b, ui, opt); err != nil {
 		return err
 	}
 	return printVerified(env, *out)
@@ -281,6 +290,7 @@ func rehearse(args []string, env Env) error {
 	out := fs.String("out", "", "new folder for the ceremony's outputs")
 	scriptPath := fs.String("script", "", "script to rehearse (default: the example root ceremony)")
 	quorumFlag := fs.String("quorum", "", "M-of-N: back the root key up to N custodians and restore it with M on a second token")
+	transferFlag := fs.Bool("transfer", false, "move the root key to a second token: import job there, export here, import there")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -299,6 +309,9 @@ func rehearse(args []string, env Env) error {
 	ui := env.ui(true)
 	if *quorumFlag != "" {
 		return rehearseQuorum(env, ui, m, store, *out, *quorumFlag)
+	}
+	if *transferFlag {
+		return rehearseTransfer(env, ui, m, store, *out)
 	}
 	var script *ceremony.Script
 	if *scriptPath != "" {
@@ -365,6 +378,59 @@ func checkNewOut(out string) error {
 	return nil
 }
 
+// rehearseTransfer moves the root key between two rehearsal tokens: the source's root
+// ceremony (with a 3-of-5 backup, so the key is extractable only under trusted keys), the
+// target's own root, an import job there, the export here, the import there.
+func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal, out string) error {
+	if err := checkNewOut(out); err != nil {
+		return err
+	}
+	parse := func(name string) (*ceremony.Script, error) {
+		return ceremony.ParseScript(name+"-ceremony.yaml", env.Examples[name])
+	}
+	srcRoot, err := parse("root-quorum")
+	if err != nil {
+		return err
+	}
+	src, err := rehearsalBinding(env, m, store, rehearsalToken, srcRoot)
+	if err != nil {
+		return err
+	}
+	dstRoot, err := parse("region-root")
+	if err != nil {
+		return err
+	}
+	dst, err := rehearsalBinding(env, m, store, rehearsalToken+"-region", dstRoot)
+	if err != nil {
+		return err
+	}
+	dir := func(name string) string { return filepath.Join(out, name) }
+	steps := []struct {
+		script string
+		b      ceremony.Binding
+		opt    ceremony.Options
+	}{
+		{"root-quorum", src, ceremony.Options{SharesDir: dir("shares")}},
+		{"region-root", dst, ceremony.Options{}},
+		{"import-job", dst, ceremony.Options{Previous: dir("2-region-root")}},
+		{"export", src, ceremony.Options{Previous: dir("1-root-quorum"), ImportJob: dir("3-import-job")}},
+		{"import", dst, ceremony.Options{Previous: dir("3-import-job"), Transfer: dir("4-export")}},
+	}
+	for i, st := range steps {
+		s, err := parse(st.script)
+		if err != nil {
+			return err
+		}
+		st.opt.AfterSeal = afterSeal(env)
+		if err := ceremony.Start(s, dir(fmt.Sprintf("%d-%s", i+1, st.script)), st.b, ui, st.opt); err != nil {
+			return fmt.Errorf("%s: %w", st.script, err)
+		}
+	}
+	ui.held = nil
+	fmt.Fprintln(env.Stdout)
+	return VerifyCommand(env.Stdout, out, "")
+}
+
 // rehearsalBinding binds to a rehearsal token with prefix that holds none of the script's
 // labels, creating one if needed.
 func rehearsalBinding(env Env, m *hsm.Module, store *hsm.Rehearsal, prefix string, s *ceremony.Script) (ceremony.Binding, error) {
@@ -383,12 +449,15 @@ func resume(args []string, env Env) error {
 	var h hsmFlags
 	h.register(fs)
 	yes := fs.Bool("yes", false, "answer every confirmation yes (rehearsal tokens only)")
+	previous := fs.String("previous", "", "the sealed ceremony this one continues (as when it started)")
+	var x transferFlags
+	x.register(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{"usage: keyrite resume DIR [HSM flags]"}
+		return usageError{"usage: keyrite resume DIR [--previous DIR] [HSM flags]"}
 	}
 	if *yes && !h.rehearsal {
 		return usageError{"--yes is only for rehearsal tokens"}
@@ -399,7 +468,13 @@ func resume(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	if err := ceremony.Resume(pos[0], b, ui, ceremony.Options{AfterSeal: afterSeal(env)}); err != nil {
+	opt := ceremony.Options{Previous: *previous, AfterSeal: afterSeal(env)}
+	closeTarget, err := x.apply(&opt, &h, ui.AskSecret)
+	if err != nil {
+		return err
+	}
+	defer closeTarget()
+	if err := ceremony.Resume(pos[0], b, ui, opt); err != nil {
 		return err
 	}
 	return printVerified(env, pos[0])
@@ -582,4 +657,43 @@ func tokens(args []string, env Env) error {
 		}
 	}
 	return nil
+}
+
+// transferFlags are the inputs of transfer ceremonies.
+type transferFlags struct {
+	importJob, wrappingKey, issuedAt, azureKEK, transferDir string
+	targetToken, targetPinFile                              string
+}
+
+func (x *transferFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&x.importJob, "import-job", "", "export to another HSM: its sealed import-job ceremony folder")
+	fs.StringVar(&x.wrappingKey, "wrapping-key", "", "export to a cloud KMS: the provider's wrapping public key (PEM)")
+	fs.StringVar(&x.issuedAt, "issued-at", "", "when the provider issued the wrapping key and import token (RFC 3339)")
+	fs.StringVar(&x.azureKEK, "azure-kek-id", "", "export to Azure Key Vault: the key exchange key's identifier")
+	fs.StringVar(&x.transferDir, "transfer", "", "import: the sealed export ceremony folder")
+	fs.StringVar(&x.targetToken, "target-token", "", "migrate: the target token's label (same module)")
+	fs.StringVar(&x.targetPinFile, "target-pin-file", "", "migrate: the target token's user PIN file")
+}
+
+// apply puts the transfer inputs into opt; a migration's target token shares the module.
+func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(string) ([]byte, error)) (func(), error) {
+	opt.ImportJob, opt.WrappingKey, opt.AzureKEKID, opt.Transfer = x.importJob, x.wrappingKey, x.azureKEK, x.transferDir
+	if x.issuedAt != "" {
+		t, err := time.Parse(time.RFC3339, x.issuedAt)
+		if err != nil {
+			return nil, usageError{fmt.Sprintf("--issued-at %q: write it as RFC 3339, e.g. 2026-11-25T09:30:00Z", x.issuedAt)}
+		}
+		opt.IssuedAt = t
+	}
+	if x.targetToken == "" {
+		return func() {}, nil
+	}
+	th := *h
+	th.token, th.serial, th.pinFile, th.pinFD = x.targetToken, "", x.targetPinFile, -1
+	tb, done, err := th.binding(ask)
+	if err != nil {
+		return nil, err
+	}
+	opt.Target = &tb
+	return done, nil
 }

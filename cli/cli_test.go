@@ -19,6 +19,14 @@ import (
 
 func example(t *testing.T) []byte { return testdata(t, "root-ceremony.yaml") }
 
+func examples(t *testing.T) map[string][]byte {
+	out := map[string][]byte{}
+	for _, n := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import"} {
+		out[n] = testdata(t, n+"-ceremony.yaml")
+	}
+	return out
+}
+
 func testdata(t *testing.T, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "testdata", name))
@@ -32,8 +40,7 @@ func testdata(t *testing.T, name string) []byte {
 func keyrite(t *testing.T, stdin string, args ...string) (int, string, string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code := Main(args, Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Examples: map[string][]byte{
-		"root": example(t), "root-quorum": testdata(t, "root-quorum-ceremony.yaml"), "restore": testdata(t, "restore-ceremony.yaml")}})
+	code := Main(args, Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Examples: examples(t)})
 	return code, out.String(), errb.String()
 }
 

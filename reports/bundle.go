@@ -45,8 +45,14 @@ const (
 	bundleFormat    = "keyrite-bundle/v1"
 )
 
-// withheldFromBundles says which outputs a bundle leaves out.
-func withheldFromBundles(name string) bool { return strings.HasSuffix(name, ".wrapped") }
+// withheldFromBundles says which outputs a bundle leaves out: wrapped key material (backups,
+// exports and imports), never the descriptions beside it.
+func withheldFromBundles(name string) bool {
+	if strings.HasSuffix(name, ".json") {
+		return false
+	}
+	return strings.HasSuffix(name, ".wrapped") || strings.HasPrefix(name, "export/") || strings.Contains(name, "transfer/")
+}
 
 type bundleFile struct {
 	path     string // inside the ceremony folder
