@@ -86,7 +86,7 @@ var (
 )
 
 // freshToken returns a binding to a new, empty rehearsal token on real SoftHSM2.
-func freshToken(t *testing.T) Binding {
+func freshToken(t testing.TB) Binding {
 	t.Helper()
 	storeOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "keyrite-ceremony-test-")

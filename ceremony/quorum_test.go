@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-func loadTestScript(t *testing.T, name string) *Script {
+func loadTestScript(t testing.TB, name string) *Script {
 	t.Helper()
 	s, err := LoadScript(filepath.Join("..", "testdata", name))
 	if err != nil {
