@@ -143,3 +143,45 @@ func TestOnlyAppImportsFyne(t *testing.T) {
 		}
 	}
 }
+
+// A witness who taps No is asked why; the reason is recorded, and the ceremony can be resumed
+// from the same screen.
+func TestDeviationWithReasonThenResume(t *testing.T) {
+	a := newTestApp(t)
+	out := filepath.Join(t.TempDir(), "ceremony")
+	a.Start.Template.SetSelected(TemplateRoot)
+	a.Start.Out.SetText(out)
+	test.Tap(a.Start.Review)
+	test.Tap(a.Review.Begin)
+	const reason = "bag TEB-2026-0001 arrived with a broken seal"
+	declined := false
+	for i := 0; i < 2000 && !declined; i++ {
+		time.Sleep(5 * time.Millisecond)
+		doAndWait(func() {
+			r := a.Run
+			if !r.QuestionCard.Visible() {
+				return
+			}
+			if strings.Contains(r.Question.Text, "Generate the root key") {
+				test.Tap(r.No)
+				r.Reason.SetText(reason)
+				test.Tap(r.RecordNo)
+				declined = true
+				return
+			}
+			test.Tap(r.Yes)
+		})
+	}
+	waitFor(t, func() bool { return a.Run.DoneCard.Visible() && a.Run.Resume.Visible() })
+	data, _ := os.ReadFile(filepath.Join(out, transcript.FileName))
+	if !strings.Contains(string(data), reason) {
+		t.Fatal("the reason is not in the transcript")
+	}
+	doAndWait(func() { test.Tap(a.Run.Resume) })
+	if err := Drive(a, time.Minute, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := transcript.Verify(out, transcript.Options{}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -31,12 +31,16 @@ type RunScreen struct {
 	Actor   *widget.Label
 	Notes   *widget.Label
 	Busy    *widget.ProgressBarInfinite
+	Bar     *widget.ProgressBar // long work of known size (a migration)
 	Records *widget.List
 
 	// Prompts: exactly one card is visible while the engine waits for someone.
 	QuestionCard *fyne.Container
 	Question     *widget.Label
 	Yes, No      *widget.Button
+	Reason       *widget.Entry // why not: shown after No
+	RecordNo     *widget.Button
+	reasonRow    *fyne.Container
 
 	SecretCard   *fyne.Container
 	SecretPrompt *widget.Label
@@ -94,6 +98,8 @@ func newRunScreen(a *App, p *plan) *RunScreen {
 	r.Notes.Wrapping = fyne.TextWrapWord
 	r.Busy = widget.NewProgressBarInfinite()
 	r.Busy.Hide()
+	r.Bar = widget.NewProgressBar()
+	r.Bar.Hide()
 	r.Records = widget.NewList(func() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.records) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
@@ -113,8 +119,18 @@ func newRunScreen(a *App, p *plan) *RunScreen {
 	r.Question.Wrapping = fyne.TextWrapWord
 	r.Yes = widget.NewButtonWithIcon("Yes, confirmed", theme.ConfirmIcon(), func() { send(reply{ok: true}) })
 	r.Yes.Importance = widget.HighImportance
-	r.No = widget.NewButtonWithIcon("No — record a deviation and stop", theme.CancelIcon(), func() { send(reply{ok: false}) })
-	r.QuestionCard = container.NewVBox(r.Question, container.NewHBox(r.Yes, r.No))
+	r.Reason = widget.NewEntry()
+	r.Reason.SetPlaceHolder("What is wrong? (recorded in the transcript)")
+	r.RecordNo = widget.NewButtonWithIcon("Record the deviation and stop", theme.CancelIcon(), func() { send(reply{ok: false, text: r.Reason.Text}) })
+	r.Reason.OnSubmitted = func(string) { r.RecordNo.OnTapped() }
+	reasonRow := container.NewBorder(nil, nil, nil, r.RecordNo, r.Reason)
+	reasonRow.Hide()
+	r.No = widget.NewButtonWithIcon("No", theme.CancelIcon(), func() {
+		reasonRow.Show()
+		r.a.Win.Canvas().Focus(r.Reason)
+	})
+	r.QuestionCard = container.NewVBox(r.Question, container.NewHBox(r.Yes, r.No), reasonRow)
+	r.reasonRow = reasonRow
 
 	r.SecretPrompt = widget.NewLabel("")
 	r.Secret = widget.NewPasswordEntry()
@@ -158,7 +174,7 @@ func newRunScreen(a *App, p *plan) *RunScreen {
 		c.Hide()
 	}
 	prompt := container.NewStack(r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard)
-	step := container.NewVBox(r.Counter, r.Title, r.Explain, r.Actor, r.Busy, widget.NewSeparator(), prompt, widget.NewSeparator(),
+	step := container.NewVBox(r.Counter, r.Title, r.Explain, r.Actor, r.Busy, r.Bar, widget.NewSeparator(), prompt, widget.NewSeparator(),
 		widget.NewLabelWithStyle("What happened", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), r.Notes)
 	side := container.NewBorder(widget.NewLabelWithStyle("Transcript", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, r.Records)
 	split := container.NewHSplit(container.NewVScroll(container.NewPadded(step)), container.NewPadded(side))
@@ -211,6 +227,7 @@ func (r *RunScreen) Show(s ceremony.Screen) {
 		r.Explain.SetText(s.Explain)
 		r.Actor.SetText("Acts: " + s.Actor)
 		r.Busy.Hide()
+		r.Bar.Hide()
 	})
 }
 
@@ -228,18 +245,29 @@ func (r *RunScreen) Note(text string) {
 
 // Progress implements ceremony.UI.
 func (r *RunScreen) Progress(what string, done, total int) {
-	do(func() { r.Busy.Show() })
+	do(func() {
+		if total <= 0 {
+			r.Busy.Show()
+			return
+		}
+		r.Busy.Hide()
+		r.Bar.Max = float64(total)
+		r.Bar.SetValue(float64(done))
+		r.Bar.Show()
+	})
 }
 
 // Confirm implements ceremony.UI.
 func (r *RunScreen) Confirm(who, question string) error {
 	rp := r.wait(func() {
 		r.Question.SetText(question)
+		r.Reason.SetText("")
+		r.reasonRow.Hide()
 		r.show(r.QuestionCard)
 		r.a.Win.Canvas().Focus(r.Yes)
 	})
 	if !rp.ok {
-		return ceremony.ErrDeclined
+		return &ceremony.Declined{Reason: strings.TrimSpace(rp.text)}
 	}
 	return nil
 }
@@ -341,7 +369,7 @@ func (r *RunScreen) launch(resume bool) {
 }
 
 func (r *RunScreen) run(resume bool) error {
-	b, closeModule, err := r.binding()
+	b, closeModule, err := r.binding(resume)
 	if err != nil {
 		return err
 	}
@@ -373,7 +401,7 @@ func (r *RunScreen) onRecord(e transcript.Entry) {
 
 // binding opens the HSM: the rehearsal store, or the module and token the user chose, with
 // PINs asked on screen.
-func (r *RunScreen) binding() (ceremony.Binding, func(), error) {
+func (r *RunScreen) binding(resume bool) (ceremony.Binding, func(), error) {
 	if !r.p.real {
 		store, err := hsm.PrepareRehearsal(r.a.RehearsalDir)
 		if err != nil {
@@ -387,7 +415,15 @@ func (r *RunScreen) binding() (ceremony.Binding, func(), error) {
 		if r.p.scripts[0].Type == ceremony.TypeRestore {
 			prefix += "-region"
 		}
-		label, err := store.FreeToken(m, prefix, r.p.scripts[0].Labels())
+		var label string
+		if resume { // the token the ceremony ran on, as its transcript says
+			var ti hsm.TokenInfo
+			if ti, err = ceremony.TokenOf(r.p.out); err == nil {
+				label = ti.Label
+			}
+		} else {
+			label, err = store.FreeToken(m, prefix, r.p.scripts[0].Labels())
+		}
 		if err != nil {
 			m.Close()
 			return ceremony.Binding{}, nil, err

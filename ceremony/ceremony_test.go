@@ -286,3 +286,30 @@ func FuzzParseScript(f *testing.F) {
 		}
 	})
 }
+
+// A witness's "no" carries a reason, and the reason is in the transcript.
+func TestDeclineRecordsReason(t *testing.T) {
+	b := freshToken(t)
+	dir := filepath.Join(t.TempDir(), "c")
+	ui := &reasonUI{scriptedUI: scriptedUI{}, reason: "the HSM serial on screen differs from the label on the device"}
+	err := Start(exampleScript(t), dir, b, ui, Options{})
+	if !errors.Is(err, ErrDeclined) {
+		t.Fatalf("err = %v", err)
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, transcript.FileName))
+	if !strings.Contains(string(data), ui.reason) {
+		t.Fatal("the reason is not in the transcript")
+	}
+}
+
+type reasonUI struct {
+	scriptedUI
+	reason string
+}
+
+func (u *reasonUI) Confirm(who, q string) error {
+	if strings.Contains(q, `did "Generate the root key" happen`) {
+		return &Declined{Reason: u.reason}
+	}
+	return nil
+}

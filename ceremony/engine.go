@@ -303,7 +303,7 @@ func (r *Run) runFrom(first int) error {
 func (r *Run) witnessConfirms(s step) error {
 	w := r.Script.People("witness")[0]
 	if err := r.UI.Confirm(w.Name, fmt.Sprintf("Witness %s: did %q happen as shown on the screen?", w.Name, s.title)); err != nil {
-		r.record("witness.declined", map[string]string{"witness": w.Name})
+		r.record("witness.declined", map[string]string{"witness": w.Name, "reason": reasonOf(err)})
 		return fmt.Errorf("witness %s did not confirm the step: %w", w.Name, err)
 	}
 	_, err := r.record("witness.confirmed", map[string]string{"witness": w.Name})

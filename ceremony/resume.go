@@ -268,7 +268,7 @@ func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 	witness := r.Script.People("witness")[0]
 	for _, p := range []Participant{admin, witness} {
 		if err := r.UI.Confirm(p.Name, p.Name+": "+question); err != nil {
-			r.record("cleanup.declined", map[string]any{"by": p.Name, "labels": labels, "files": files})
+			r.record("cleanup.declined", map[string]any{"by": p.Name, "labels": labels, "files": files, "reason": reasonOf(err)})
 			return fmt.Errorf("resume stopped: %s declined to destroy what the interrupted step left (%v %v); nothing was changed", p.Name, labels, files)
 		}
 	}
@@ -308,4 +308,27 @@ func (r *Run) supersede(f string, entries []transcript.Entry) error {
 	}
 	_, err := r.record(transcript.EventSuperseded, transcript.Superseded{File: f, MovedTo: to})
 	return err
+}
+
+// TokenOf reads which token a ceremony ran on (its source token, for a migration) from its
+// transcript, so a resume or a later bundle binds to the same one.
+func TokenOf(dir string) (hsm.TokenInfo, error) {
+	data, err := os.ReadFile(filepath.Join(dir, transcript.FileName))
+	if err != nil {
+		return hsm.TokenInfo{}, err
+	}
+	entries, _ := transcript.Parse(data)
+	for _, e := range entries {
+		if e.Event != "hsm.identified" {
+			continue
+		}
+		var d struct {
+			Token hsm.TokenInfo `json:"token"`
+			Role  string        `json:"role"`
+		}
+		if e.DecodeData(&d) == nil && d.Role != "target" {
+			return d.Token, nil
+		}
+	}
+	return hsm.TokenInfo{}, fmt.Errorf("the transcript in %s names no HSM token", dir)
 }

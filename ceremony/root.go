@@ -372,7 +372,7 @@ func (r *Run) close() error {
 	if bags := r.Script.Equipment.Bags; len(bags) > 0 {
 		w := r.Script.People("witness")[0]
 		if err := r.UI.Confirm(w.Name, fmt.Sprintf("Witness %s: are the tamper-evident bags %s sealed, with these numbers?", w.Name, strings.Join(bags, ", "))); err != nil {
-			r.record("bags.disputed", map[string]any{"bags": bags, "witness": w.Name})
+			r.record("bags.disputed", map[string]any{"bags": bags, "witness": w.Name, "reason": reasonOf(err)})
 			return fmt.Errorf("tamper-evident bags not confirmed: %w", err)
 		}
 		if _, err := r.record("bags.sealed", map[string]any{"bags": bags, "witness": w.Name}); err != nil {

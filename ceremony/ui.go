@@ -45,3 +45,26 @@ type UI interface {
 
 // ErrDeclined is returned by UI.Confirm when the person answered no.
 var ErrDeclined = errors.New("declined")
+
+// Declined is a "no" with the reason the person gave; it is recorded as the deviation's
+// reason. errors.Is(err, ErrDeclined) holds for it.
+type Declined struct{ Reason string }
+
+func (d *Declined) Error() string {
+	if d.Reason == "" {
+		return ErrDeclined.Error()
+	}
+	return "declined: " + d.Reason
+}
+
+// Is makes a Declined match ErrDeclined.
+func (d *Declined) Is(target error) bool { return target == ErrDeclined }
+
+// reasonOf is the reason a person gave for declining, if any.
+func reasonOf(err error) string {
+	var d *Declined
+	if errors.As(err, &d) {
+		return d.Reason
+	}
+	return ""
+}

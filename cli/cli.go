@@ -462,6 +462,12 @@ func resume(args []string, env Env) error {
 	if *yes && !h.rehearsal {
 		return usageError{"--yes is only for rehearsal tokens"}
 	}
+	if h.token == "" && h.serial == "" && h.uri == "" {
+		// Resume on the token the ceremony ran on, as its transcript says.
+		if ti, err := ceremony.TokenOf(pos[0]); err == nil {
+			h.token, h.serial = ti.Label, ti.Serial
+		}
+	}
 	ui := env.ui(*yes)
 	b, done, err := h.binding(ui.AskSecret)
 	if err != nil {
@@ -541,17 +547,13 @@ func bundle(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	var token hsm.TokenInfo
+	token, err := ceremony.TokenOf(dir)
+	if err != nil {
+		return err
+	}
 	var signer string
 	for _, e := range res.Entries {
-		switch e.Event {
-		case "hsm.identified":
-			var d struct {
-				Token hsm.TokenInfo `json:"token"`
-			}
-			e.DecodeData(&d)
-			token = d.Token
-		case transcript.EventSigner:
+		if e.Event == transcript.EventSigner {
 			var d transcript.Signer
 			e.DecodeData(&d)
 			signer = d.Name

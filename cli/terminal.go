@@ -48,7 +48,9 @@ func (t *terminalUI) Confirm(who, question string) error {
 		case "yes", "y":
 			return nil
 		case "no", "n":
-			return ceremony.ErrDeclined
+			fmt.Fprint(t.out, "   Reason (recorded in the transcript): ")
+			reason, _ := t.in.ReadString('\n')
+			return &ceremony.Declined{Reason: strings.TrimSpace(reason)}
 		}
 		if err != nil {
 			return fmt.Errorf("no answer from %s: %w", who, err)

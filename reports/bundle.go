@@ -103,17 +103,23 @@ func WriteBundle(dir string, w io.Writer, signer crypto.Signer) error {
 		}
 		add(o.File, b)
 	}
+	// One public key per label: the last record wins (a key generated again after a
+	// resume replaced the one the clean-up destroyed).
+	pubs := map[string]string{}
 	for _, e := range res.Entries {
-		if e.Event != "key.generated" && e.Event != "key.restored" {
-			continue
+		switch e.Event {
+		case "key.generated", "key.restored", "key.imported":
+			var k struct {
+				Label     string `json:"label"`
+				PublicKey string `json:"public_key"`
+			}
+			if e.DecodeData(&k) == nil && k.PublicKey != "" {
+				pubs[k.Label] = k.PublicKey
+			}
 		}
-		var k struct {
-			Label     string `json:"label"`
-			PublicKey string `json:"public_key"`
-		}
-		if e.DecodeData(&k) == nil && k.PublicKey != "" {
-			add(path.Join("public-keys", k.Label+".pem"), []byte(k.PublicKey))
-		}
+	}
+	for label, pub := range pubs {
+		add(path.Join("public-keys", label+".pem"), []byte(pub))
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].path < files[j].path })
 	for i := 1; i < len(files); i++ {
