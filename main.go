@@ -25,11 +25,13 @@ var (
 	exampleExport []byte
 	//go:embed testdata/import-ceremony.yaml
 	exampleImport []byte
+	//go:embed testdata/migrate-ceremony.yaml
+	exampleMigrate []byte
 )
 
 func main() {
 	examples := map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore,
-		"region-root": exampleRegionRoot, "import-job": exampleImportJob, "export": exampleExport, "import": exampleImport}
+		"region-root": exampleRegionRoot, "import-job": exampleImportJob, "export": exampleExport, "import": exampleImport, "migrate": exampleMigrate}
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: examples,
 		GUI: func() error { return app.Run(examples) },

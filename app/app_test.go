@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,13 +11,16 @@ import (
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
 )
 
 func examples(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for name, file := range map[string]string{"root": "root-ceremony.yaml", "root-quorum": "root-quorum-ceremony.yaml", "restore": "restore-ceremony.yaml"} {
+	for _, name := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import", "migrate"} {
+		file := name + "-ceremony.yaml"
 		b, err := os.ReadFile(filepath.Join("..", "testdata", file))
 		if err != nil {
 			t.Fatal(err)
@@ -183,5 +187,52 @@ func TestDeviationWithReasonThenResume(t *testing.T) {
 	}
 	if _, err := transcript.Verify(out, transcript.Options{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A bulk migration runs from its template, with the earlier root ceremony and a target token.
+func TestMigrationTemplate(t *testing.T) {
+	a := newTestApp(t)
+	root := filepath.Join(t.TempDir(), "root")
+	a.Start.Template.SetSelected(TemplateRoot)
+	a.Start.Out.SetText(root)
+	test.Tap(a.Start.Review)
+	test.Tap(a.Review.Begin)
+	if err := Drive(a, time.Minute, nil); err != nil {
+		t.Fatal(err)
+	}
+	tokenLabel, _ := ceremony.TokenOf(root)
+	store, _ := hsm.PrepareRehearsal(a.RehearsalDir)
+	m, err := hsm.Open(hsm.SoftHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := m.OpenToken(hsm.Selector{Label: tokenLabel.Label})
+	pin, _ := store.PIN(tokenLabel.Label, hsm.User)
+	tok.Login(hsm.User, pin)
+	for i := 0; i < 25; i++ {
+		if _, err := tok.GenerateDEK(hsm.DEKSpec{Label: fmt.Sprintf("dek-%03d", i), ID: []byte{byte(i)}, Extractable: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok.Close()
+	m.Close()
+
+	doAndWait(func() {
+		a.ShowStart()
+		a.Start.Template.SetSelected(TemplateMigrate)
+		a.Start.Previous.SetText(root)
+		a.Start.Target.SetText("gui-migration-target")
+		out := filepath.Join(t.TempDir(), "migration")
+		a.Start.Out.SetText(out)
+		test.Tap(a.Start.Review)
+		test.Tap(a.Review.Begin)
+	})
+	if err := Drive(a, time.Minute, nil); err != nil {
+		t.Fatal(err)
+	}
+	csv, err := os.ReadFile(filepath.Join(a.Run.dir(), "reconciliation.csv"))
+	if err != nil || strings.Count(string(csv), ",true\n") != 25 {
+		t.Fatalf("reconciliation: %v\n%s", err, csv)
 	}
 }

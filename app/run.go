@@ -375,11 +375,20 @@ func (r *RunScreen) run(resume bool) error {
 	}
 	defer closeModule()
 	opt := ceremony.Options{Previous: r.p.previous, OnRecord: r.onRecord,
+		ImportJob: r.p.importJob, WrappingKey: r.p.wrappingKey, IssuedAt: r.p.issuedAt, AzureKEKID: r.p.azureKEK, Transfer: r.p.transfer,
 		AfterSeal: func(dir string, signer crypto.Signer) error {
 			report, _, err := reports.WriteEvidence(dir, signer)
 			r.report = report
 			return err
 		}}
+	if r.p.target != "" {
+		tb, closeTarget, err := r.targetBinding(b)
+		if err != nil {
+			return err
+		}
+		defer closeTarget()
+		opt.Target = &tb
+	}
 	r.a.rememberCeremony(r.p.out)
 	if resume {
 		return ceremony.Resume(r.p.out, b, r, opt)
@@ -440,6 +449,24 @@ func (r *RunScreen) binding(resume bool) (ceremony.Binding, func(), error) {
 	return ceremony.Binding{Module: m, Token: sel,
 		PIN:   func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("User PIN for token %s", sel)) },
 		SOPIN: func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("Security Officer PIN for token %s", sel)) }}, func() { m.Close() }, nil
+}
+
+// targetBinding reaches a migration's second token through the same module.
+func (r *RunScreen) targetBinding(src ceremony.Binding) (ceremony.Binding, func(), error) {
+	label := r.p.target
+	if !r.p.real {
+		store, err := hsm.PrepareRehearsal(r.a.RehearsalDir)
+		if err != nil {
+			return ceremony.Binding{}, nil, err
+		}
+		if _, err := store.EnsureToken(src.Module, label); err != nil {
+			return ceremony.Binding{}, nil, err
+		}
+		return ceremony.Binding{Module: src.Module, Token: hsm.Selector{Label: label}, Rehearsal: true,
+			PIN: func() ([]byte, error) { return store.PIN(label, hsm.User) }}, func() {}, nil
+	}
+	return ceremony.Binding{Module: src.Module, Token: hsm.Selector{Label: label},
+		PIN: func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("User PIN for the target token %q", label)) }}, func() {}, nil
 }
 
 func (r *RunScreen) finish(err error) {

@@ -21,36 +21,51 @@ import (
 // Templates offered on the start screen. Those without a script in this version are listed
 // so nobody has to guess, and cannot be started.
 const (
-	TemplateRoot    = "Root key ceremony"
-	TemplateQuorum  = "Root key with quorum backup (M-of-N)"
-	TemplateRestore = "Restore a key from its quorum backup"
-	TemplateFile    = "Open a ceremony script file"
+	TemplateRoot      = "Root key ceremony"
+	TemplateQuorum    = "Root key with quorum backup (M-of-N)"
+	TemplateRestore   = "Restore a key from its quorum backup"
+	TemplateImportJob = "Import job: this HSM's wrapping key for incoming keys"
+	TemplateExport    = "Export a key to another HSM or a cloud KMS (BYOK)"
+	TemplateImport    = "Import a key exported for this HSM"
+	TemplateMigrate   = "Bulk key migration to a second token"
+	TemplateFile      = "Open a ceremony script file"
 )
 
-var plannedTemplates = []string{"Import job (provider wrapping key)", "Export to a provider HSM (BYOK)", "Bulk key migration",
-	"Intermediate CA signing", "CRL signing", "Root key rotation", "Key destruction"}
+// templateScripts names the example script each template starts from.
+var templateScripts = map[string]string{TemplateImportJob: "import-job", TemplateExport: "export", TemplateImport: "import", TemplateMigrate: "migrate"}
+
+var plannedTemplates = []string{"Intermediate CA signing", "CRL signing", "Root key rotation", "Key destruction"}
 
 const planned = " — not in this version"
 
 // Start is the first screen: which HSM, which ceremony, where its evidence goes.
 type Start struct {
-	Content      fyne.CanvasObject
-	HSMKind      *widget.RadioGroup
-	Module       *widget.Entry // module path or pkcs11: URI
-	Token        *widget.Entry // token label
-	FindTokens   *widget.Button
-	Tokens       *widget.Label
-	Template     *widget.Select
-	Threshold    *widget.Select
-	Total        *widget.Select
-	ScriptFile   *widget.Entry
-	Previous     *widget.Entry // the backup ceremony a restore continues
-	Out          *widget.Entry
-	Review       *widget.Button
-	VerifyButton *widget.Button
-	Recent       *widget.List
-	recent       []string
-	a            *App
+	Content        fyne.CanvasObject
+	HSMKind        *widget.RadioGroup
+	Module         *widget.Entry // module path or pkcs11: URI
+	Token          *widget.Entry // token label
+	FindTokens     *widget.Button
+	Tokens         *widget.Label
+	Template       *widget.Select
+	Threshold      *widget.Select
+	Total          *widget.Select
+	ScriptFile     *widget.Entry
+	Previous       *widget.Entry // the earlier ceremony this one continues
+	Provider       *widget.Select
+	Method         *widget.Entry
+	ImportJob      *widget.Entry
+	WrappingKey    *widget.Entry
+	IssuedAt       *widget.Entry
+	AzureKEK       *widget.Entry
+	Transfer       *widget.Entry
+	Target         *widget.Entry
+	Out            *widget.Entry
+	Review         *widget.Button
+	VerifyButton   *widget.Button
+	Recent         *widget.List
+	recent         []string
+	transferInputs *widget.Accordion
+	a              *App
 }
 
 const (
@@ -68,7 +83,7 @@ func newStart(a *App) *Start {
 	s.Tokens = widget.NewLabel("")
 	s.Tokens.Wrapping = fyne.TextWrapWord
 	s.FindTokens = widget.NewButtonWithIcon("Find tokens", theme.SearchIcon(), s.findTokens)
-	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateFile}, withPlanned()...)
+	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateFile}, withPlanned()...)
 	s.Template = widget.NewSelect(options, func(string) { s.updateTemplate() })
 	var counts []string
 	for i := 2; i <= 16; i++ {
@@ -81,7 +96,17 @@ func newStart(a *App) *Start {
 	s.ScriptFile = widget.NewEntry()
 	s.ScriptFile.SetPlaceHolder("path to a ceremony script (.yaml)")
 	s.Previous = widget.NewEntry()
-	s.Previous.SetPlaceHolder("folder of the sealed backup ceremony")
+	s.Previous.SetPlaceHolder("folder of the sealed ceremony this one continues (backup, root, import job)")
+	entry := func(hint string) *widget.Entry { e := widget.NewEntry(); e.SetPlaceHolder(hint); return e }
+	s.Provider = widget.NewSelect([]string{"pkcs11", "aws-kms", "gcp-kms", "azure-key-vault"}, nil)
+	s.Provider.SetSelected("pkcs11")
+	s.Method = entry("the provider's import method, e.g. RSA_AES_KEY_WRAP_SHA_1 (empty: its preferred one)")
+	s.ImportJob = entry("export to another HSM: folder of its sealed import-job ceremony")
+	s.WrappingKey = entry("export to a cloud KMS: the provider's wrapping public key (PEM file)")
+	s.IssuedAt = entry("when the provider issued it, e.g. 2026-11-25T09:30:00Z")
+	s.AzureKEK = entry("Azure: key exchange key identifier https://<vault>.vault.azure.net/keys/<name>/<version>")
+	s.Transfer = entry("import: folder of the sealed export ceremony")
+	s.Target = entry("migration: the target token's label")
 	s.Out = widget.NewEntry()
 	s.Review = widget.NewButtonWithIcon("Review the ceremony", theme.NavigateNextIcon(), s.review)
 	s.Review.Importance = widget.HighImportance
@@ -105,12 +130,23 @@ func newStart(a *App) *Start {
 		widget.NewFormItem("Ceremony", s.Template),
 		widget.NewFormItem("Quorum", container.NewHBox(widget.NewLabel("any"), s.Threshold, widget.NewLabel("of"), s.Total, widget.NewLabel("custodians"))),
 		widget.NewFormItem("Script file", s.ScriptFile),
-		widget.NewFormItem("Backup ceremony", s.Previous),
+		widget.NewFormItem("Earlier ceremony", s.Previous),
 		widget.NewFormItem("Evidence folder", s.Out),
 	)
+	transferForm := widget.NewForm(
+		widget.NewFormItem("Export to", s.Provider),
+		widget.NewFormItem("Import method", s.Method),
+		widget.NewFormItem("Import job", s.ImportJob),
+		widget.NewFormItem("Wrapping key", s.WrappingKey),
+		widget.NewFormItem("Issued at", s.IssuedAt),
+		widget.NewFormItem("Azure KEK", s.AzureKEK),
+		widget.NewFormItem("Export ceremony", s.Transfer),
+		widget.NewFormItem("Target token", s.Target),
+	)
+	s.transferInputs = widget.NewAccordion(widget.NewAccordionItem("Inputs for key transfers", transferForm))
 	recent := container.NewBorder(widget.NewLabelWithStyle("Recent ceremonies (select to verify)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, s.Recent)
 	left := container.NewVBox(heading, widget.NewLabel("Choose the HSM and the ceremony. Everything is checked before the HSM is touched."), form,
-		container.NewHBox(s.Review, s.VerifyButton))
+		s.transferInputs, container.NewHBox(s.Review, s.VerifyButton))
 	s.Content = container.NewHSplit(container.NewVScroll(container.NewPadded(left)), container.NewPadded(recent))
 	s.Content.(*container.Split).Offset = 0.72
 	s.HSMKind.SetSelected(hsmRehearsal)
@@ -155,7 +191,11 @@ func (s *Start) updateTemplate() {
 	enable(s.Threshold, t == TemplateQuorum)
 	enable(s.Total, t == TemplateQuorum)
 	enable(s.ScriptFile, t == TemplateFile)
-	enable(s.Previous, t == TemplateRestore || t == TemplateFile)
+	_, transferTemplate := templateScripts[t]
+	enable(s.Previous, t == TemplateRestore || t == TemplateFile || transferTemplate)
+	if transferTemplate && s.transferInputs != nil {
+		s.transferInputs.Open(0)
+	}
 	enable(s.Review, !strings.HasSuffix(t, planned))
 	if s.Out.Text == "" || strings.HasPrefix(filepath.Base(s.Out.Text), "ceremony-") {
 		home, _ := os.UserHomeDir()
@@ -235,6 +275,9 @@ type plan struct {
 	real     bool
 	module   string
 	token    hsm.Selector
+
+	importJob, wrappingKey, azureKEK, transfer, target string
+	issuedAt                                           time.Time
 }
 
 func (s *Start) plan() (*plan, error) {
@@ -265,6 +308,12 @@ func (s *Start) plan() (*plan, error) {
 		script, _, err = ceremony.QuorumExamples(s.a.Examples["root-quorum"], s.a.Examples["restore"], m, n)
 	case TemplateRestore:
 		script, err = ceremony.ParseScript("restore-ceremony.yaml", s.a.Examples["restore"])
+	case TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate:
+		name := templateScripts[s.Template.Selected]
+		script, err = ceremony.ParseScript(name+"-ceremony.yaml", s.a.Examples[name])
+		if err == nil && script.Type == ceremony.TypeExport && (s.Provider.Selected != script.Export.Provider || s.Method.Text != "") {
+			script, err = script.WithExport(s.Provider.Selected, strings.TrimSpace(s.Method.Text))
+		}
 	case TemplateFile:
 		script, err = ceremony.LoadScript(strings.TrimSpace(s.ScriptFile.Text))
 	default:
@@ -273,8 +322,18 @@ func (s *Start) plan() (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if (script.Type == ceremony.TypeRestore || script.Type == ceremony.TypeReshare) && p.previous == "" {
-		return nil, fmt.Errorf("a %s continues a backup: enter the backup ceremony's folder", script.Type)
+	if script.Type != ceremony.TypeRoot && p.previous == "" {
+		return nil, fmt.Errorf("a %s ceremony continues an earlier one on the same key hierarchy: enter its folder", script.Type)
+	}
+	p.importJob, p.wrappingKey, p.azureKEK = strings.TrimSpace(s.ImportJob.Text), strings.TrimSpace(s.WrappingKey.Text), strings.TrimSpace(s.AzureKEK.Text)
+	p.transfer, p.target = strings.TrimSpace(s.Transfer.Text), strings.TrimSpace(s.Target.Text)
+	if v := strings.TrimSpace(s.IssuedAt.Text); v != "" {
+		if p.issuedAt, err = time.Parse(time.RFC3339, v); err != nil {
+			return nil, fmt.Errorf("issued at %q: write it as 2026-11-25T09:30:00Z", v)
+		}
+	}
+	if script.Type == ceremony.TypeMigrate && p.target == "" {
+		return nil, errors.New("a migration moves keys to a second token: enter its label")
 	}
 	p.scripts = []*ceremony.Script{script}
 	return p, nil

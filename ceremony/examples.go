@@ -58,3 +58,17 @@ func QuorumExamples(backupYAML, restoreYAML []byte, threshold, total int) (*Scri
 	r, err := reparse("restore-yaml", &restore)
 	return b, r, err
 }
+
+// WithExport is the export script aimed at another provider and import method, re-encoded so
+// the script copy in the ceremony folder says exactly what ran.
+func (s *Script) WithExport(provider, method string) (*Script, error) {
+	c := *s
+	e := *s.Export
+	e.Provider, e.Method = provider, method
+	c.Export = &e
+	src, err := yaml.Marshal(&c)
+	if err != nil {
+		return nil, err
+	}
+	return ParseScript(s.Name, src)
+}
