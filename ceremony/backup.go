@@ -3,6 +3,7 @@ package ceremony
 import (
 	"crypto"
 	"crypto/sha256"
+	"crypto/subtle"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
@@ -144,7 +145,7 @@ func (r *Run) confirmShares() error {
 				return err
 			}
 			defer quorum.Zero(got)
-			if got.Number != want.Number || got.CeremonyTag != want.CeremonyTag || !equalBytes(got.Data, want.Data) {
+			if got.Number != want.Number || got.CeremonyTag != want.CeremonyTag || subtle.ConstantTimeCompare(got.Data, want.Data) != 1 {
 				attempts++
 				return fmt.Errorf("this is not share %d as handed out; read your sheet again", want.Number)
 			}
@@ -165,19 +166,8 @@ func (r *Run) confirmShares() error {
 // under it, destroys it and writes the backup. The KEK and the shares are zeroed on return.
 func (r *Run) wrapBackup(key *hsm.KeyPair) (err error) {
 	defer r.forgetSecrets()
-	if r.binding.SOPIN == nil {
-		return errors.New("installing the trusted wrapping key needs the Security Officer's PIN, and none was given")
-	}
 	so := r.Script.People("security-officer")[0]
-	if err := r.token.Logout(); err != nil {
-		return err
-	}
-	pin, err := r.binding.SOPIN()
-	if err != nil {
-		return fmt.Errorf("read the Security Officer's PIN: %w", err)
-	}
-	if err := r.token.Login(hsm.SO, pin); err != nil {
-		r.relogin()
+	if err := r.asSO(); err != nil {
 		return err
 	}
 	kekLabel := key.Label + "-backup-kek"
@@ -276,17 +266,6 @@ func (r *Run) reloadBackup(e []transcript.Entry, dir string) error {
 	}
 	r.backup, r.blob = &m, blob
 	return nil
-}
-
-func equalBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	var d byte
-	for i := range a {
-		d |= a[i] ^ b[i]
-	}
-	return d == 0
 }
 
 // previousCeremony is a verified, sealed ceremony that holds a backup.

@@ -188,28 +188,37 @@ func progress(entries []transcript.Entry) (map[string]bool, string) {
 }
 
 func (r *Run) checkSameToken(entries []transcript.Entry) error {
+	src, dst := identities(entries)
+	if src != nil && (src.Serial != r.token.Info.Serial || src.Label != r.token.Info.Label) {
+		return fmt.Errorf("resume: the ceremony ran on token %s, but token %s is connected; connect the original token", src, r.token.Info)
+	}
+	if dst != nil && r.target != nil && (dst.Serial != r.target.Info.Serial || dst.Label != r.target.Info.Label) {
+		return fmt.Errorf("resume: the ceremony's target was token %s, but token %s is connected; connect the original target", dst, r.target.Info)
+	}
+	return nil
+}
+
+// identities reads which tokens a transcript's hsm.identified records name: the source (or
+// only) token, and a migration's target.
+func identities(entries []transcript.Entry) (src, dst *hsm.TokenInfo) {
 	for _, e := range entries {
 		if e.Event != "hsm.identified" {
 			continue
 		}
-		var id struct {
+		var d struct {
 			Token hsm.TokenInfo `json:"token"`
 			Role  string        `json:"role"`
 		}
-		if err := e.DecodeData(&id); err != nil {
-			return err
-		}
-		if id.Role == "target" {
-			if r.target != nil && (id.Token.Serial != r.target.Info.Serial || id.Token.Label != r.target.Info.Label) {
-				return fmt.Errorf("resume: the ceremony's target was token %s, but token %s is connected; connect the original target", id.Token, r.target.Info)
-			}
+		if e.DecodeData(&d) != nil {
 			continue
 		}
-		if id.Token.Serial != r.token.Info.Serial || id.Token.Label != r.token.Info.Label {
-			return fmt.Errorf("resume: the ceremony ran on token %s, but token %s is connected; connect the original token", id.Token, r.token.Info)
+		if d.Role == "target" {
+			dst = &d.Token
+		} else if src == nil {
+			src = &d.Token
 		}
 	}
-	return nil
+	return src, dst
 }
 
 // outputsOf names the files step s writes.
@@ -318,17 +327,8 @@ func TokenOf(dir string) (hsm.TokenInfo, error) {
 		return hsm.TokenInfo{}, err
 	}
 	entries, _ := transcript.Parse(data)
-	for _, e := range entries {
-		if e.Event != "hsm.identified" {
-			continue
-		}
-		var d struct {
-			Token hsm.TokenInfo `json:"token"`
-			Role  string        `json:"role"`
-		}
-		if e.DecodeData(&d) == nil && d.Role != "target" {
-			return d.Token, nil
-		}
+	if src, _ := identities(entries); src != nil {
+		return *src, nil
 	}
 	return hsm.TokenInfo{}, fmt.Errorf("the transcript in %s names no HSM token", dir)
 }

@@ -87,15 +87,12 @@ func (k *KeyPair) handle() (pkcs11.ObjectHandle, error) {
 	if k.login == k.t.logins {
 		return k.priv, nil
 	}
-	hs, err := k.t.find([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
-		pkcs11.NewAttribute(pkcs11.CKA_ID, k.ID), pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.Label)})
+	h, err := k.t.findOne([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PRIVATE_KEY),
+		pkcs11.NewAttribute(pkcs11.CKA_ID, k.ID), pkcs11.NewAttribute(pkcs11.CKA_LABEL, k.Label)}, k.Label)
 	if err != nil {
-		return 0, wrap("find key", k.Label, err)
+		return 0, err
 	}
-	if len(hs) != 1 {
-		return 0, fmt.Errorf("find key %q on token %q: %d private keys match its ID, want 1 (was it removed?)", k.Label, k.t.Info.Label, len(hs))
-	}
-	k.priv, k.login = hs[0], k.t.logins
+	k.priv, k.login = h, k.t.logins
 	return k.priv, nil
 }
 

@@ -180,6 +180,19 @@ func (t *Token) DestroyLabel(label string) (int, error) {
 	return len(hs), nil
 }
 
+// findOne finds the one object tmpl matches, for re-finding a key whose handle may have
+// changed. It must be called with t.mu held.
+func (t *Token) findOne(tmpl []*pkcs11.Attribute, label string) (pkcs11.ObjectHandle, error) {
+	hs, err := t.find(tmpl)
+	if err != nil {
+		return 0, wrap("find key", label, err)
+	}
+	if len(hs) != 1 {
+		return 0, fmt.Errorf("find key %q on token %q: %d objects match, want 1 (was it removed?)", label, t.Info.Label, len(hs))
+	}
+	return hs[0], nil
+}
+
 // find must be called with t.mu held.
 func (t *Token) find(tmpl []*pkcs11.Attribute) ([]pkcs11.ObjectHandle, error) {
 	if err := t.m.ctx.FindObjectsInit(t.session, tmpl); err != nil {

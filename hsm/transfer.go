@@ -190,6 +190,22 @@ func (e *OAEPHashError) Error() string {
 
 func (e *OAEPHashError) Unwrap() error { return e.Err }
 
+// unwrapWithRSA unwraps with the private key of k; a token that cannot do the OAEP hash gives
+// an *OAEPHashError.
+func (t *Token) unwrapWithRSA(k *KeyPair, mech *pkcs11.Mechanism, h OAEPHash, wrapped []byte, tmpl []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	priv, err := k.handle()
+	if err != nil {
+		return 0, err
+	}
+	hnd, err := t.m.ctx.UnwrapKey(t.session, []*pkcs11.Mechanism{mech}, priv, wrapped, tmpl)
+	if oaepRefused(err) {
+		return 0, &OAEPHashError{Hash: h, Token: t.Info.Label, Err: err}
+	}
+	return hnd, err
+}
+
 func oaepRefused(err error) bool {
 	return Is(err, pkcs11.CKR_ARGUMENTS_BAD) || Is(err, pkcs11.CKR_MECHANISM_PARAM_INVALID)
 }
@@ -208,15 +224,10 @@ func (t *Token) UnwrapFromRSA(k *KeyPair, wrapped []byte, h OAEPHash, label stri
 		pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, true), pkcs11.NewAttribute(pkcs11.CKA_WRAP, false),
 		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
 	}
-	t.mu.Lock()
-	priv, err := k.handle()
-	var hnd pkcs11.ObjectHandle
-	if err == nil {
-		hnd, err = t.m.ctx.UnwrapKey(t.session, []*pkcs11.Mechanism{mech}, priv, wrapped, tmpl)
-	}
-	t.mu.Unlock()
-	if oaepRefused(err) {
-		return nil, &OAEPHashError{Hash: h, Token: t.Info.Label, Err: err}
+	hnd, err := t.unwrapWithRSA(k, mech, h, wrapped, tmpl)
+	var he *OAEPHashError
+	if errors.As(err, &he) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("unwrap the transport key with %q:", k.Label), label, err)
@@ -396,15 +407,10 @@ func unwrapSelfTestWith(t *Token, k *KeyPair, oaep OAEPHash) error {
 		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_AES),
 		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true), pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 	}
-	t.mu.Lock()
-	priv, err := k.handle()
-	var h pkcs11.ObjectHandle
-	if err == nil {
-		h, err = t.m.ctx.UnwrapKey(t.session, []*pkcs11.Mechanism{mech}, priv, wrapped, tmpl)
-	}
-	t.mu.Unlock()
-	if oaepRefused(err) {
-		return &OAEPHashError{Hash: oaep, Token: t.Info.Label, Err: err}
+	h, err := t.unwrapWithRSA(k, mech, oaep, wrapped, tmpl)
+	var he *OAEPHashError
+	if errors.As(err, &he) {
+		return err
 	}
 	if err != nil {
 		return fmt.Errorf("pairwise unwrap test: %w", err)

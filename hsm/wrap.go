@@ -34,14 +34,11 @@ func (k *SecretKey) handle() (pkcs11.ObjectHandle, error) {
 	if len(k.ID) > 0 {
 		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_ID, k.ID))
 	}
-	hs, err := k.t.find(tmpl)
+	h, err := k.t.findOne(tmpl, k.Label)
 	if err != nil {
-		return 0, wrap("find key", k.Label, err)
+		return 0, err
 	}
-	if len(hs) != 1 {
-		return 0, fmt.Errorf("find key %q on token %q: %d keys match, want 1", k.Label, k.t.Info.Label, len(hs))
-	}
-	k.h, k.login = hs[0], k.t.logins
+	k.h, k.login = h, k.t.logins
 	return k.h, nil
 }
 

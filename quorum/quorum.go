@@ -14,6 +14,7 @@
 package quorum
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"sort"
@@ -69,7 +70,7 @@ func selfTest(kek []byte, shares []*Share) (int, error) {
 			parts[i] = shares[j].Data
 		}
 		got, err := shamir.Combine(parts)
-		if err != nil || !equal(got, kek) {
+		if err != nil || subtle.ConstantTimeCompare(got, kek) != 1 {
 			return checked, fmt.Errorf("split self-test: shares %v do not combine back to the KEK; the split is discarded", numbers(shares, idx))
 		}
 		zero(got)
@@ -176,14 +177,3 @@ func Zero(shares ...*Share) {
 
 // ZeroKey overwrites a key.
 func ZeroKey(k []byte) { zero(k) }
-
-func equal(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	var d byte
-	for i := range a {
-		d |= a[i] ^ b[i]
-	}
-	return d == 0
-}
