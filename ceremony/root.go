@@ -131,7 +131,13 @@ func (r *Run) inventory(when string) error {
 		if err != nil {
 			return err
 		}
-		if _, err := r.record("token.inventory", map[string]any{"when": when, "token_serial": r.target.Info.Serial, "role": "target", "objects": len(objs)}); err != nil {
+		unreadable := 0
+		for _, o := range objs {
+			if o.Error != "" {
+				unreadable++
+			}
+		}
+		if _, err := r.record("token.inventory", map[string]any{"when": when, "token_serial": r.target.Info.Serial, "role": "target", "objects": len(objs), "unreadable": unreadable}); err != nil {
 			return err
 		}
 	}
@@ -144,6 +150,11 @@ func (r *Run) inventory(when string) error {
 	}
 	_, err = r.record("token.inventory", map[string]any{"when": when, "token_serial": r.token.Info.Serial, "objects": objs})
 	r.UI.Note(fmt.Sprintf("Token %q holds %d object(s).", r.token.Info.Label, len(objs)))
+	for _, o := range objs {
+		if o.Error != "" {
+			r.UI.Note(fmt.Sprintf("Token %q holds an object it cannot read back: %s. It is recorded; inspect the token.", r.token.Info.Label, o.Error))
+		}
+	}
 	return err
 }
 

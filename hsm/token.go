@@ -117,7 +117,8 @@ type Object struct {
 	Class   string `json:"class"`
 	KeyType string `json:"key_type,omitempty"`
 	Label   string `json:"label"`
-	ID      string `json:"id,omitempty"` // hex CKA_ID
+	ID      string `json:"id,omitempty"`    // hex CKA_ID
+	Error   string `json:"error,omitempty"` // why the object could not be read
 }
 
 // Objects lists every object visible to the current session, sorted by label, class and ID.
@@ -134,7 +135,10 @@ func (t *Token) Objects() ([]Object, error) {
 			pkcs11.NewAttribute(pkcs11.CKA_CLASS, nil), pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
 		})
 		if err != nil {
-			return nil, wrap("read object attributes on token", t.Info.Label, err)
+			// An inventory records what is there, including an object the token cannot
+			// read back (one a crash left half-written, for example).
+			out = append(out, Object{Class: "unreadable", Error: wrap("read object attributes", "", err).Error()})
+			continue
 		}
 		o := Object{Class: className(ulong(attrs[0].Value)), Label: string(attrs[1].Value), ID: hex.EncodeToString(attrs[2].Value)}
 		if kt, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil)}); err == nil {

