@@ -1,0 +1,99 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keyrite/keyrite/hsm"
+)
+
+// A production-style run: the token reached by module path and label, the PIN from a file
+// only its owner can read, every confirmation typed by a person on the terminal.
+func TestRunWithPINFileAndTypedAnswers(t *testing.T) {
+	store := t.TempDir()
+	r, err := hsm.PrepareRehearsal(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hsm.Open(hsm.SoftHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []string{"production-like", "production-like-2"} {
+		if _, err := r.EnsureToken(m, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Close()
+	pin, _ := r.PIN("production-like", hsm.User)
+	pinFile := filepath.Join(t.TempDir(), "pin")
+	os.WriteFile(pinFile, append(pin, '\n'), 0o600)
+	pin2, _ := r.PIN("production-like-2", hsm.User)
+	pinFile2 := filepath.Join(t.TempDir(), "pin2")
+	os.WriteFile(pinFile2, pin2, 0o600)
+	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+
+	script := filepath.Join("..", "testdata", "root-ceremony.yaml")
+	out := filepath.Join(t.TempDir(), "ceremony")
+	// 5 roll-call answers, the clock, 3 witnessed steps, the bags; one "maybe" is asked again.
+	answers := "maybe\n" + strings.Repeat("yes\n", 10)
+	code, stdout, stderr := keyrite(t, answers, "run", script, "--module", hsm.SoftHSMModule, "--token", "production-like", "--pin-file", pinFile, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "Please answer yes or no") || strings.Contains(stdout, "[rehearsal]") {
+		t.Fatalf("the terminal did not ask a person:\n%s", stdout)
+	}
+	if strings.Contains(stdout, string(pin)) {
+		t.Fatal("the PIN reached the terminal")
+	}
+	if code, _, stderr := keyrite(t, "", "verify", out); code != 0 {
+		t.Fatal(stderr)
+	}
+
+	// A "no" with its reason stops the ceremony and records why.
+	out2 := filepath.Join(t.TempDir(), "declined")
+	code, stdout, stderr = keyrite(t, strings.Repeat("yes\n", 6)+"no\nthe fingerprint on screen was not read aloud\n", "run", script,
+		"--module", hsm.SoftHSMModule, "--token", "production-like-2", "--pin-file", pinFile2, "--out", out2)
+	data, _ := os.ReadFile(filepath.Join(out2, "transcript.jsonl"))
+	if code == 0 || !strings.Contains(string(data), "the fingerprint on screen was not read aloud") {
+		t.Fatalf("exit %d; the reason is not in the transcript\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+func TestPINSources(t *testing.T) {
+	dir := t.TempDir()
+	open := filepath.Join(dir, "open")
+	os.WriteFile(open, []byte("1234\n"), 0o644)
+	if _, err := hsm.ReadPINFile(open); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("world-readable PIN file: %v", err)
+	}
+	r, w, _ := os.Pipe()
+	w.Write([]byte("5678\n"))
+	w.Close()
+	pin, err := hsm.ReadPINFD(int(r.Fd()))
+	if err != nil || string(pin) != "5678" {
+		t.Fatalf("PIN from fd: %q %v", pin, err)
+	}
+	// No PIN source and no terminal: the masked prompt refuses rather than echo a PIN.
+	store := t.TempDir()
+	rs, _ := hsm.PrepareRehearsal(store)
+	m, err := hsm.Open(hsm.SoftHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.EnsureToken(m, "no-pin-given")
+	m.Close()
+	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+	code, _, stderr := keyrite(t, "yes\nyes\nyes\nyes\nyes\nyes\n", "run", filepath.Join("..", "testdata", "root-ceremony.yaml"), "--module", hsm.SoftHSMModule, "--token", "no-pin-given", "--out", filepath.Join(dir, "o"))
+	if code == 0 || !strings.Contains(stderr, "not a terminal") || !strings.Contains(stderr, "--pin-file") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// A PIN in a URI is refused outright.
+	code, _, stderr = keyrite(t, "", "tokens", "--hsm", "pkcs11:token=x?module-path="+hsm.SoftHSMModule+"&pin-value=1234")
+	if code != 2 || !strings.Contains(stderr, "pin-value is refused") {
+		t.Fatalf("pin-value: exit %d %s", code, stderr)
+	}
+}
