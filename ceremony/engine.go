@@ -82,6 +82,7 @@ type Run struct {
 	// Confirmations taken before the HSM was touched, recorded once the transcript exists.
 	early []earlyRecord
 
+	secret *hsm.SecretKey  // an exported secret key
 	target *hsm.Token      // a migration's second token
 	xfer   *transferInputs // a transfer ceremony's checked inputs
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/ceremony/transfer"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/quorum"
 )
 
 // hierarchy is a key hierarchy's first ceremony on its own token.
@@ -297,5 +298,57 @@ func TestMigrationResumesWithoutDuplicates(t *testing.T) {
 	}
 	if n := secretKeys(t, target2); n != 40 {
 		t.Fatalf("target has %d keys after the resume", n)
+	}
+}
+
+// A secret key (an AES data key) travels the same way, proved by its check value: into
+// another HSM through its import job, and to AWS KMS as raw key bytes that Go can open.
+func TestSecretKeyTransfer(t *testing.T) {
+	src := rootOn(t, "root-ceremony.yaml")
+	makeDEKs(t, src.b, 1) // dek-00000
+	dst := rootOn(t, "region-root-ceremony.yaml")
+	job := mustRun(t, "import-job-ceremony.yaml", dst.b, Options{Previous: dst.dir})
+	export := func(provider, method string, opt Options) string {
+		s := edited(t, loadTestScript(t, "export-ceremony.yaml"), func(s *Script) {
+			s.ID = "export-dek-" + provider
+			s.Export = &ExportConfig{Key: "dek-00000", Provider: provider, Method: method}
+		})
+		dir := filepath.Join(t.TempDir(), "export")
+		opt.Previous = src.dir
+		if err := Start(s, dir, src.b, &scriptedUI{}, opt); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	exp := export("pkcs11", "", Options{ImportJob: job})
+	_, meta, _, err := loadExport(exp)
+	if err != nil || meta.KeyKind != "secret" || meta.KCV == "" || meta.KCVMethod != "AES-ECB" {
+		t.Fatalf("export metadata %+v, %v", meta, err)
+	}
+	s := edited(t, loadTestScript(t, "import-ceremony.yaml"), func(s *Script) { s.Import.Label = "dek-00000" })
+	imp := filepath.Join(t.TempDir(), "import")
+	if err := Start(s, imp, dst.b, &scriptedUI{}, Options{Previous: job, Transfer: exp}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(imp, transcript.FileName))
+	if !strings.Contains(string(data), `"kcv":"`+meta.KCV+`"`) {
+		t.Fatal("the import does not record the matching check value")
+	}
+
+	provider, _ := rsa.GenerateKey(rand.Reader, 3072)
+	der, _ := x509.MarshalPKIXPublicKey(&provider.PublicKey)
+	wk := filepath.Join(t.TempDir(), "wk.pem")
+	os.WriteFile(wk, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+	aws := export("aws-kms", "RSA_AES_KEY_WRAP_SHA_1", Options{WrappingKey: wk, IssuedAt: time.Now().Add(-time.Hour)})
+	_, meta, blob, err := loadExport(aws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := transfer.Method{Name: meta.Method, OAEPHash: meta.OAEPHash}.Unwrap(provider, blob)
+	if err != nil || len(raw) != 32 {
+		t.Fatalf("Go cannot open the AWS export of a secret key: %v (%d bytes)", err, len(raw))
+	}
+	if kcv, _ := quorum.CheckValue(raw, quorum.KCVECB); kcv.Value != meta.KCV {
+		t.Fatalf("key material check value %s, recorded %s", kcv.Value, meta.KCV)
 	}
 }

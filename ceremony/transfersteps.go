@@ -372,7 +372,19 @@ func (r *Run) checkExportable() error {
 	label := r.Script.Export.Key
 	k, err := r.token.FindKeyPair(label)
 	if err != nil {
-		return err
+		// Not a key pair: an AES secret key, checked by its check value.
+		sk, serr := r.token.FindSecretKey(label)
+		if serr != nil {
+			return fmt.Errorf("no key pair or secret key %q on token %q: %v; %v", label, r.token.Info.Label, err, serr)
+		}
+		if _, err := r.record("key.checked", map[string]any{"label": label, "kind": "secret", "attributes": sk.Attributes}); err != nil {
+			return err
+		}
+		if !sk.Attributes["CKA_EXTRACTABLE"] {
+			return fmt.Errorf("key %q was generated non-extractable (CKA_EXTRACTABLE=false): it was never meant to leave this HSM, and cannot; nothing was exported", label)
+		}
+		r.secret = sk
+		return nil
 	}
 	fp, _ := fingerprint.OfPublicKey(k.Public())
 	if _, err := r.record("key.checked", map[string]any{"label": label, "algorithm": k.Algorithm, "spki_sha256": fp.Hex(), "attributes": k.Attributes}); err != nil {
@@ -388,7 +400,7 @@ func (r *Run) checkExportable() error {
 func (r *Run) exportKey() error {
 	in, e := r.xfer, r.Script.Export
 	provider := transfer.Provider(e.Provider)
-	if r.root == nil { // resumed after check-key
+	if r.root == nil && r.secret == nil { // resumed after check-key
 		if err := r.checkExportable(); err != nil {
 			return err
 		}
@@ -446,7 +458,12 @@ func (r *Run) exportKey() error {
 		}
 		return err
 	}
-	tail, err := r.token.WrapPrivateKey(tk, key)
+	var tail []byte
+	if r.secret != nil {
+		tail, err = r.token.WrapSecretKey(tk, r.secret)
+	} else {
+		tail, err = r.token.WrapPrivateKey(tk, key)
+	}
 	if err != nil {
 		return err
 	}
@@ -456,21 +473,34 @@ func (r *Run) exportKey() error {
 		return err
 	}
 	spec := transfer.Specs[provider]
-	name := path.Join("export", key.Label+spec.Extension)
+	label := r.Script.Export.Key
+	name := path.Join("export", label+spec.Extension)
 	if err := os.MkdirAll(filepath.Join(r.Dir, "export"), 0o755); err != nil {
 		return err
 	}
 	if err := r.writeOutput(name, file); err != nil {
 		return err
 	}
-	fp, _ := fingerprint.OfPublicKey(key.Public())
 	wfp, _ := fingerprint.OfPublicKey(in.wrappingKey)
-	der, _ := x509.MarshalPKIXPublicKey(key.Public())
 	meta := transfer.Metadata{Format: transfer.MetadataFormat, Provider: provider, Method: method.Name, OAEPHash: method.OAEPHash,
-		Mechanism: "CKM_RSA_AES_KEY_WRAP, composed from CKM_RSA_PKCS_OAEP and CKM_AES_KEY_WRAP_PAD in the HSM", KeyLabel: key.Label, KeyKind: "private",
-		Algorithm: string(key.Algorithm), SPKISHA256: fp.Hex(), PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
-		Payload: "PKCS #8 PrivateKeyInfo", WrappingKeySPKI: wfp.Hex(), WrappingKeyBits: in.wrappingKey.N.BitLen(), WrappingIssued: in.issued,
+		Mechanism: "CKM_RSA_AES_KEY_WRAP, composed from CKM_RSA_PKCS_OAEP and CKM_AES_KEY_WRAP_PAD in the HSM", KeyLabel: label,
+		WrappingKeySPKI: wfp.Hex(), WrappingKeyBits: in.wrappingKey.N.BitLen(), WrappingIssued: in.issued,
 		File: name, FileSHA256: sha256Hex(file), AzureKEKID: r.opt.AzureKEKID, ExportedAt: r.Clock().UTC().Truncate(time.Second), SourceCeremonyID: r.Script.ID}
+	identity := map[string]any{}
+	if r.secret != nil {
+		kcv, err := r.secret.CheckValueECB()
+		if err != nil {
+			return fmt.Errorf("%w (a secret key is identified by its check value, which needs CKA_ENCRYPT)", err)
+		}
+		meta.KeyKind, meta.Algorithm, meta.Payload, meta.KCV, meta.KCVMethod = "secret", "aes", "raw key bytes", kcv, quorum.KCVECB
+		identity["kcv"], identity["kcv_method"] = kcv, quorum.KCVECB
+	} else {
+		fp, _ := fingerprint.OfPublicKey(key.Public())
+		der, _ := x509.MarshalPKIXPublicKey(key.Public())
+		meta.KeyKind, meta.Algorithm, meta.Payload, meta.SPKISHA256 = "private", string(key.Algorithm), "PKCS #8 PrivateKeyInfo", fp.Hex()
+		meta.PublicKey = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		identity["spki_sha256"] = fp.Hex()
+	}
 	if spec.Validity > 0 {
 		meta.WrappingExpires = in.issued.Add(spec.Validity)
 	}
@@ -478,12 +508,15 @@ func (r *Run) exportKey() error {
 		meta.ImportJob, meta.ImportJobKey, meta.WrappingExpires = in.job.CeremonyID, in.job.KeyLabel, in.job.Expires
 	}
 	mb, _ := json.MarshalIndent(meta, "", "  ")
-	if err := r.writeOutput(path.Join("export", key.Label+"."+string(provider)+".json"), append(mb, '\n')); err != nil {
+	if err := r.writeOutput(path.Join("export", label+"."+string(provider)+".json"), append(mb, '\n')); err != nil {
 		return err
 	}
-	_, err = r.record("key.exported", map[string]any{"label": key.Label, "spki_sha256": fp.Hex(), "provider": provider, "method": method.Name,
-		"oaep_hash": method.OAEPHash, "wrapping_key_spki_sha256": wfp.Hex(), "file": name, "file_sha256": meta.FileSHA256, "bytes": len(file)})
-	r.UI.Note(fmt.Sprintf("Key %q exported for %s (%s) into %s.", key.Label, provider, method.Name, name))
+	for k, v := range map[string]any{"label": label, "kind": meta.KeyKind, "provider": provider, "method": method.Name, "oaep_hash": method.OAEPHash,
+		"wrapping_key_spki_sha256": wfp.Hex(), "file": name, "file_sha256": meta.FileSHA256, "bytes": len(file)} {
+		identity[k] = v
+	}
+	_, err = r.record("key.exported", identity)
+	r.UI.Note(fmt.Sprintf("Key %q exported for %s (%s) into %s.", label, provider, method.Name, name))
 	return err
 }
 
@@ -527,16 +560,20 @@ func (r *Run) importKey() error {
 	if err != nil {
 		return err
 	}
-	pub, err := parseAnyPublicKey(in.meta.PublicKey)
-	if err != nil {
-		return err
-	}
 	k := in.wrappingKey.Size()
 	tk, err := r.token.UnwrapFromRSA(job, in.blob[:k], hsm.OAEPHash(in.meta.OAEPHash), "import-transport")
 	if err != nil {
 		return fmt.Errorf("%w; nothing was imported", err)
 	}
 	label := r.Script.Import.Label
+	if in.meta.KeyKind == "secret" {
+		return r.importSecret(tk, in.blob[k:], label)
+	}
+	pub, err := parseAnyPublicKey(in.meta.PublicKey)
+	if err != nil {
+		tk.Destroy()
+		return err
+	}
 	key, err := r.token.UnwrapPrivateKey(tk, in.blob[k:], label, pub)
 	if derr := tk.Destroy(); derr != nil && err == nil {
 		err = derr
@@ -732,4 +769,28 @@ func (r *Run) reconcile() error {
 		return fmt.Errorf("reconciliation failed: %d missing, %d different, %d keys on the target for %d on the source", len(missing), len(differ), len(dstKeys), len(srcKeys))
 	}
 	return nil
+}
+
+// importSecret imports an AES key and proves it by its check value.
+func (r *Run) importSecret(tk *hsm.SecretKey, wrapped []byte, label string) error {
+	in := r.xfer
+	key, err := r.token.UnwrapDEK(tk, wrapped, hsm.DEKSpec{Label: label})
+	if derr := tk.Destroy(); derr != nil && err == nil {
+		err = derr
+	}
+	if err != nil {
+		return fmt.Errorf("%w; nothing was imported", err)
+	}
+	kcv, err := key.CheckValueECB()
+	if err == nil && kcv != in.meta.KCV {
+		key.Destroy()
+		err = fmt.Errorf("imported key %q has check value %s (%s), the export recorded %s: it was destroyed", label, kcv, quorum.KCVECB, in.meta.KCV)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = r.record("key.imported", map[string]any{"label": label, "kind": "secret", "kcv": kcv, "kcv_method": quorum.KCVECB,
+		"matches_export": true, "attributes_forced": "CKA_SENSITIVE=true, CKA_EXTRACTABLE=false"})
+	r.UI.Note(fmt.Sprintf("Key %q imported; its check value %s (%s of a zero block) equals the exported key's.", label, kcv, quorum.KCVECB))
+	return err
 }

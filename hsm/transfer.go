@@ -427,3 +427,31 @@ func unwrapSelfTestWith(t *Token, k *KeyPair, oaep OAEPHash) error {
 	}
 	return nil
 }
+
+// FindSecretKey finds the AES key labelled label, with its attributes read back.
+func (t *Token) FindSecretKey(label string) (*SecretKey, error) {
+	ks, err := t.SecretKeys(label)
+	if err != nil {
+		return nil, err
+	}
+	var match []SecretKeyInfo
+	for _, k := range ks {
+		if k.Label == label {
+			match = append(match, k)
+		}
+	}
+	if len(match) != 1 {
+		return nil, fmt.Errorf("find key %q on token %q: found %d secret keys, want exactly one", label, t.Info.Label, len(match))
+	}
+	k := match[0].key
+	t.mu.Lock()
+	h, err := k.handle()
+	t.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	if k.Attributes, err = t.readAttrs(h, secretAttrs); err != nil {
+		return nil, wrap("read attributes of key", label, err)
+	}
+	return k, nil
+}
