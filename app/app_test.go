@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/transcript"
@@ -234,5 +236,63 @@ func TestMigrationTemplate(t *testing.T) {
 	csv, err := os.ReadFile(filepath.Join(a.Run.dir(), "reconciliation.csv"))
 	if err != nil || strings.Count(string(csv), ",true\n") != 25 {
 		t.Fatalf("reconciliation: %v\n%s", err, csv)
+	}
+}
+
+// The whole 2-of-3 rehearsal runs from the keyboard alone: at every prompt the focused widget
+// is the action to take, Space presses a focused button, Enter submits a typed share.
+func TestKeyboardOnly(t *testing.T) {
+	a := newTestApp(t)
+	out := filepath.Join(t.TempDir(), "ceremony")
+	a.Start.Template.SetSelected(TemplateQuorum)
+	a.Start.Out.SetText(out)
+	test.Tap(a.Start.Review)
+	test.Tap(a.Review.Begin)
+	held := map[string]string{}
+	space := &fyne.KeyEvent{Name: fyne.KeySpace}
+	enter := &fyne.KeyEvent{Name: fyne.KeyReturn}
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		done := false
+		doAndWait(func() {
+			r := a.Run
+			if r.DoneCard.Visible() {
+				done = true
+				return
+			}
+			focused := a.Win.Canvas().Focused()
+			switch {
+			case r.RevealCard.Visible() && r.Hide.Visible():
+				held[custodianIn(r.RevealFor.Text)] = strings.Join(strings.Fields(r.Code.Text), " ")
+				if focused != r.Hide {
+					t.Errorf("after reveal, focus is on %T, not the hide button", focused)
+				}
+			case r.AskCard.Visible():
+				if focused != r.ShareEntry {
+					t.Errorf("a share is asked for, but focus is on %T", focused)
+					return
+				}
+				test.Type(r.ShareEntry, held[custodianIn(r.AskFor.Text)])
+				focused.(fyne.Focusable).TypedKey(enter)
+				return
+			case !r.QuestionCard.Visible() && !r.RevealCard.Visible():
+				return // the engine is working
+			}
+			if b, ok := focused.(*widget.Button); ok {
+				b.TypedKey(space)
+			} else if focused != nil {
+				t.Errorf("a prompt is waiting, but focus is on %T", focused)
+			}
+		})
+		if done || t.Failed() {
+			break
+		}
+	}
+	if t.Failed() {
+		return
+	}
+	if _, err := transcript.Verify(out, transcript.Options{}); err != nil {
+		t.Fatalf("keyboard-only ceremony: %v", err)
 	}
 }
