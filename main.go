@@ -27,11 +27,14 @@ var (
 	exampleImport []byte
 	//go:embed testdata/migrate-ceremony.yaml
 	exampleMigrate []byte
+	//go:embed testdata/sign-intermediate-ceremony.yaml
+	exampleIntermediate []byte
 )
 
 func main() {
 	examples := map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore,
-		"region-root": exampleRegionRoot, "import-job": exampleImportJob, "export": exampleExport, "import": exampleImport, "migrate": exampleMigrate}
+		"region-root": exampleRegionRoot, "import-job": exampleImportJob, "export": exampleExport, "import": exampleImport, "migrate": exampleMigrate,
+		"sign-intermediate": exampleIntermediate}
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: examples,
 		GUI: func() error { return app.Run(examples) },

@@ -21,20 +21,21 @@ import (
 // Templates offered on the start screen. Those without a script in this version are listed
 // so nobody has to guess, and cannot be started.
 const (
-	TemplateRoot      = "Root key ceremony"
-	TemplateQuorum    = "Root key with quorum backup (M-of-N)"
-	TemplateRestore   = "Restore a key from its quorum backup"
-	TemplateImportJob = "Import job: this HSM's wrapping key for incoming keys"
-	TemplateExport    = "Export a key to another HSM or a cloud KMS (BYOK)"
-	TemplateImport    = "Import a key exported for this HSM"
-	TemplateMigrate   = "Bulk key migration to a second token"
-	TemplateFile      = "Open a ceremony script file"
+	TemplateRoot         = "Root key ceremony"
+	TemplateQuorum       = "Root key with quorum backup (M-of-N)"
+	TemplateRestore      = "Restore a key from its quorum backup"
+	TemplateImportJob    = "Import job: this HSM's wrapping key for incoming keys"
+	TemplateExport       = "Export a key to another HSM or a cloud KMS (BYOK)"
+	TemplateImport       = "Import a key exported for this HSM"
+	TemplateMigrate      = "Bulk key migration to a second token"
+	TemplateIntermediate = "Intermediate CA signing from a CSR"
+	TemplateFile         = "Open a ceremony script file"
 )
 
 // templateScripts names the example script each template starts from.
-var templateScripts = map[string]string{TemplateImportJob: "import-job", TemplateExport: "export", TemplateImport: "import", TemplateMigrate: "migrate"}
+var templateScripts = map[string]string{TemplateImportJob: "import-job", TemplateExport: "export", TemplateImport: "import", TemplateMigrate: "migrate", TemplateIntermediate: "sign-intermediate"}
 
-var plannedTemplates = []string{"Intermediate CA signing", "CRL signing", "Root key rotation", "Key destruction"}
+var plannedTemplates = []string{"CRL signing", "Root key rotation", "Key destruction"}
 
 const planned = " — not in this version"
 
@@ -59,6 +60,7 @@ type Start struct {
 	AzureKEK       *widget.Entry
 	Transfer       *widget.Entry
 	Target         *widget.Entry
+	CSR            *widget.Entry
 	Out            *widget.Entry
 	Review         *widget.Button
 	VerifyButton   *widget.Button
@@ -83,7 +85,7 @@ func newStart(a *App) *Start {
 	s.Tokens = widget.NewLabel("")
 	s.Tokens.Wrapping = fyne.TextWrapWord
 	s.FindTokens = widget.NewButtonWithIcon("Find tokens", theme.SearchIcon(), s.findTokens)
-	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateFile}, withPlanned()...)
+	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateIntermediate, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateFile}, withPlanned()...)
 	s.Template = widget.NewSelect(options, func(string) { s.updateTemplate() })
 	var counts []string
 	for i := 2; i <= 16; i++ {
@@ -107,6 +109,7 @@ func newStart(a *App) *Start {
 	s.AzureKEK = entry("Azure: key exchange key identifier https://<vault>.vault.azure.net/keys/<name>/<version>")
 	s.Transfer = entry("import: folder of the sealed export ceremony")
 	s.Target = entry("migration: the target token's label")
+	s.CSR = entry("intermediate CA: its certificate signing request (PEM file)")
 	s.Out = widget.NewEntry()
 	s.Review = widget.NewButtonWithIcon("Review the ceremony", theme.NavigateNextIcon(), s.review)
 	s.Review.Importance = widget.HighImportance
@@ -142,8 +145,9 @@ func newStart(a *App) *Start {
 		widget.NewFormItem("Azure KEK", s.AzureKEK),
 		widget.NewFormItem("Export ceremony", s.Transfer),
 		widget.NewFormItem("Target token", s.Target),
+		widget.NewFormItem("CSR", s.CSR),
 	)
-	s.transferInputs = widget.NewAccordion(widget.NewAccordionItem("Inputs for key transfers", transferForm))
+	s.transferInputs = widget.NewAccordion(widget.NewAccordionItem("Inputs for transfers and intermediate CAs", transferForm))
 	recent := container.NewBorder(widget.NewLabelWithStyle("Recent ceremonies (select to verify)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, s.Recent)
 	left := container.NewVBox(heading, widget.NewLabel("Choose the HSM and the ceremony. Everything is checked before the HSM is touched."), form,
 		s.transferInputs, container.NewHBox(s.Review, s.VerifyButton))
@@ -276,8 +280,8 @@ type plan struct {
 	module   string
 	token    hsm.Selector
 
-	importJob, wrappingKey, azureKEK, transfer, target string
-	issuedAt                                           time.Time
+	importJob, wrappingKey, azureKEK, transfer, target, csr string
+	issuedAt                                                time.Time
 }
 
 func (s *Start) plan() (*plan, error) {
@@ -308,7 +312,7 @@ func (s *Start) plan() (*plan, error) {
 		script, _, err = ceremony.QuorumExamples(s.a.Examples["root-quorum"], s.a.Examples["restore"], m, n)
 	case TemplateRestore:
 		script, err = ceremony.ParseScript("restore-ceremony.yaml", s.a.Examples["restore"])
-	case TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate:
+	case TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateIntermediate:
 		name := templateScripts[s.Template.Selected]
 		script, err = ceremony.ParseScript(name+"-ceremony.yaml", s.a.Examples[name])
 		if err == nil && script.Type == ceremony.TypeExport && (s.Provider.Selected != script.Export.Provider || s.Method.Text != "") {
@@ -326,7 +330,7 @@ func (s *Start) plan() (*plan, error) {
 		return nil, fmt.Errorf("a %s ceremony continues an earlier one on the same key hierarchy: enter its folder", script.Type)
 	}
 	p.importJob, p.wrappingKey, p.azureKEK = strings.TrimSpace(s.ImportJob.Text), strings.TrimSpace(s.WrappingKey.Text), strings.TrimSpace(s.AzureKEK.Text)
-	p.transfer, p.target = strings.TrimSpace(s.Transfer.Text), strings.TrimSpace(s.Target.Text)
+	p.transfer, p.target, p.csr = strings.TrimSpace(s.Transfer.Text), strings.TrimSpace(s.Target.Text), strings.TrimSpace(s.CSR.Text)
 	if v := strings.TrimSpace(s.IssuedAt.Text); v != "" {
 		if p.issuedAt, err = time.Parse(time.RFC3339, v); err != nil {
 			return nil, fmt.Errorf("issued at %q: write it as 2026-11-25T09:30:00Z", v)

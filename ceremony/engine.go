@@ -50,6 +50,8 @@ type Options struct {
 	AzureKEKID  string
 	Transfer    string
 	Target      *Binding
+	// CSR is the certificate signing request a sign-intermediate ceremony signs.
+	CSR string
 }
 
 // Run is one ceremony in progress.
@@ -219,6 +221,8 @@ func stepsFor(s *Script) []step {
 		return importSteps(s)
 	case TypeMigrate:
 		return migrateSteps(s)
+	case TypeIntermediate:
+		return intermediateSteps(s)
 	}
 	steps := rootSteps(s)
 	if s.Backup != nil {

@@ -21,24 +21,25 @@ import (
 // what equipment. It says nothing about which HSM or PIN: the same script runs in rehearsal and
 // in production, bound to an HSM at run time.
 type Script struct {
-	Version      int              `yaml:"version"`
-	Type         string           `yaml:"type"`
-	ID           string           `yaml:"id"`
-	Title        string           `yaml:"title"`
-	Organization string           `yaml:"organization"`
-	Location     string           `yaml:"location"`
-	Participants []Participant    `yaml:"participants"`
-	Equipment    Equipment        `yaml:"equipment"`
-	Key          KeyConfig        `yaml:"key,omitempty"`
-	Certificate  CertProfile      `yaml:"certificate,omitempty"`
-	Backup       *BackupConfig    `yaml:"backup,omitempty"`
-	Restore      *RestoreConfig   `yaml:"restore,omitempty"`
-	Reshare      *ReshareConfig   `yaml:"reshare,omitempty"`
-	ImportJob    *ImportJobConfig `yaml:"import_job,omitempty"`
-	Export       *ExportConfig    `yaml:"export,omitempty"`
-	Import       *ImportConfig    `yaml:"import,omitempty"`
-	Migrate      *MigrateConfig   `yaml:"migrate,omitempty"`
-	Signer       SignerConfig     `yaml:"transcript_signer"`
+	Version      int                 `yaml:"version"`
+	Type         string              `yaml:"type"`
+	ID           string              `yaml:"id"`
+	Title        string              `yaml:"title"`
+	Organization string              `yaml:"organization"`
+	Location     string              `yaml:"location"`
+	Participants []Participant       `yaml:"participants"`
+	Equipment    Equipment           `yaml:"equipment"`
+	Key          KeyConfig           `yaml:"key,omitempty"`
+	Certificate  CertProfile         `yaml:"certificate,omitempty"`
+	Backup       *BackupConfig       `yaml:"backup,omitempty"`
+	Restore      *RestoreConfig      `yaml:"restore,omitempty"`
+	Reshare      *ReshareConfig      `yaml:"reshare,omitempty"`
+	ImportJob    *ImportJobConfig    `yaml:"import_job,omitempty"`
+	Export       *ExportConfig       `yaml:"export,omitempty"`
+	Import       *ImportConfig       `yaml:"import,omitempty"`
+	Migrate      *MigrateConfig      `yaml:"migrate,omitempty"`
+	Intermediate *IntermediateConfig `yaml:"intermediate,omitempty"`
+	Signer       SignerConfig        `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.
 	Source []byte   `yaml:"-"`
@@ -133,19 +134,28 @@ type MigrateConfig struct {
 	Keys string `yaml:"keys"` // label prefix of the secret keys to move
 }
 
+// IntermediateConfig is the profile the root signs an intermediate (issuing) CA with; the
+// subject and key come from the CSR.
+type IntermediateConfig struct {
+	RootKey      string `yaml:"root_key"` // the root key's label on the token
+	ValidityDays int    `yaml:"validity_days"`
+	PathLen      int    `yaml:"path_length"`
+}
+
 // Types of ceremony a script may declare.
 const (
-	TypeRoot      = "root"       // root key, certificate, transcript signer; with backup: also the quorum backup
-	TypeRestore   = "restore"    // a backed-up key into another token, from M shares
-	TypeReshare   = "reshare"    // new shares (new custodians or threshold) for an existing backup
-	TypeImportJob = "import-job" // an unwrap-only wrapping key for imports into this token
-	TypeExport    = "export"     // one key out, for a cloud KMS or another HSM's import job
-	TypeImport    = "import"     // one key in, exported for this token's import job
-	TypeMigrate   = "migrate"    // many secret keys from this token to another, reconciled
+	TypeRoot         = "root"              // root key, certificate, transcript signer; with backup: also the quorum backup
+	TypeRestore      = "restore"           // a backed-up key into another token, from M shares
+	TypeReshare      = "reshare"           // new shares (new custodians or threshold) for an existing backup
+	TypeImportJob    = "import-job"        // an unwrap-only wrapping key for imports into this token
+	TypeExport       = "export"            // one key out, for a cloud KMS or another HSM's import job
+	TypeImport       = "import"            // one key in, exported for this token's import job
+	TypeMigrate      = "migrate"           // many secret keys from this token to another, reconciled
+	TypeIntermediate = "sign-intermediate" // the root signs an intermediate CA from its CSR
 )
 
 // Types lists the ceremony types.
-var Types = []string{TypeRoot, TypeRestore, TypeReshare, TypeImportJob, TypeExport, TypeImport, TypeMigrate}
+var Types = []string{TypeRoot, TypeRestore, TypeReshare, TypeImportJob, TypeExport, TypeImport, TypeMigrate, TypeIntermediate}
 
 // FieldError is one problem in a script, at a line, named by its field path.
 type FieldError struct {
@@ -318,6 +328,8 @@ func (s *Script) validate(v *validator) {
 		s.validateReshare(v)
 	case TypeImportJob, TypeExport, TypeImport, TypeMigrate:
 		s.validateTransfer(v)
+	case TypeIntermediate:
+		s.validateIntermediate(v)
 	}
 	if !labelRE.MatchString(s.Signer.Label) {
 		v.errorf("transcript_signer.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Signer.Label)
@@ -527,5 +539,25 @@ func (s *Script) validateTransfer(v *validator) {
 		if s.Migrate == nil || strings.TrimSpace(s.Migrate.Keys) == "" {
 			v.errorf("migrate.keys", "name the label prefix of the keys to move")
 		}
+	}
+}
+
+func (s *Script) validateIntermediate(v *validator) {
+	in := s.Intermediate
+	if in == nil {
+		v.errorf("intermediate", "a sign-intermediate ceremony needs an intermediate section")
+		return
+	}
+	if s.Key.Label != "" || s.Backup != nil || s.Restore != nil || s.Reshare != nil || s.ImportJob != nil || s.Export != nil || s.Import != nil || s.Migrate != nil {
+		v.errorf("type", "a sign-intermediate ceremony has only an intermediate section")
+	}
+	if !labelRE.MatchString(in.RootKey) {
+		v.errorf("intermediate.root_key", "%q must be the root key's label on the token", in.RootKey)
+	}
+	if in.ValidityDays < 1 || in.ValidityDays > 15*366 {
+		v.errorf("intermediate.validity_days", "%d must be between 1 and %d", in.ValidityDays, 15*366)
+	}
+	if in.PathLen < 0 || in.PathLen > 4 {
+		v.errorf("intermediate.path_length", "%d must be between 0 and 4", in.PathLen)
 	}
 }

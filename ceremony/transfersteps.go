@@ -139,6 +139,17 @@ func (r *Run) preflightInputs() error {
 		if r.opt.Target == nil {
 			return errors.New("a migration moves keys to a second token: name it (--target-token LABEL)")
 		}
+	case TypeIntermediate:
+		if r.opt.CSR == "" {
+			return errors.New("the root signs an intermediate CA from its certificate signing request: give it (--csr FILE)")
+		}
+		b, err := os.ReadFile(r.opt.CSR)
+		if err != nil {
+			return fmt.Errorf("read the certificate request: %w", err)
+		}
+		if _, err := readCSR(b); err != nil {
+			return fmt.Errorf("certificate request %s: %w; nothing was done", r.opt.CSR, err)
+		}
 	}
 	return nil
 }

@@ -661,10 +661,12 @@ func tokens(args []string, env Env) error {
 	return nil
 }
 
-// transferFlags are the inputs of transfer ceremonies.
+// transferFlags are the inputs of transfer ceremonies, and the CSR an intermediate is signed
+// from.
 type transferFlags struct {
 	importJob, wrappingKey, issuedAt, azureKEK, transferDir string
 	targetToken, targetPinFile                              string
+	csr                                                     string
 }
 
 func (x *transferFlags) register(fs *flag.FlagSet) {
@@ -675,11 +677,12 @@ func (x *transferFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&x.transferDir, "transfer", "", "import: the sealed export ceremony folder")
 	fs.StringVar(&x.targetToken, "target-token", "", "migrate: the target token's label (same module)")
 	fs.StringVar(&x.targetPinFile, "target-pin-file", "", "migrate: the target token's user PIN file")
+	fs.StringVar(&x.csr, "csr", "", "sign-intermediate: the intermediate CA's certificate signing request")
 }
 
 // apply puts the transfer inputs into opt; a migration's target token shares the module.
 func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(string) ([]byte, error)) (func(), error) {
-	opt.ImportJob, opt.WrappingKey, opt.AzureKEKID, opt.Transfer = x.importJob, x.wrappingKey, x.azureKEK, x.transferDir
+	opt.ImportJob, opt.WrappingKey, opt.AzureKEKID, opt.Transfer, opt.CSR = x.importJob, x.wrappingKey, x.azureKEK, x.transferDir, x.csr
 	if x.issuedAt != "" {
 		t, err := time.Parse(time.RFC3339, x.issuedAt)
 		if err != nil {

@@ -1,6 +1,12 @@
 package cli
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,5 +101,25 @@ func TestPINSources(t *testing.T) {
 	code, _, stderr = keyrite(t, "", "tokens", "--hsm", "pkcs11:token=x?module-path="+hsm.SoftHSMModule+"&pin-value=1234")
 	if code != 2 || !strings.Contains(stderr, "pin-value is refused") {
 		t.Fatalf("pin-value: exit %d %s", code, stderr)
+	}
+}
+
+func TestSignIntermediateFromTheCommandLine(t *testing.T) {
+	store, root, _ := rehearsed(t)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "Example Issuing CA 2026", Country: []string{"DE"}, Organization: []string{"Example Sovereign Cloud GmbH"}}}, key)
+	csr := filepath.Join(t.TempDir(), "issuing.csr")
+	os.WriteFile(csr, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), 0o644)
+	out := filepath.Join(t.TempDir(), "issuing")
+	code, stdout, stderr := keyrite(t, "", "run", filepath.Join("..", "testdata", "sign-intermediate-ceremony.yaml"), "--rehearsal", "--rehearsal-dir", store,
+		"--yes", "--previous", root, "--csr", csr, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "chain.pem")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := keyrite(t, "", "verify", out); code != 0 {
+		t.Fatal(stderr)
 	}
 }

@@ -1,0 +1,167 @@
+package ceremony
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/transcript"
+)
+
+const (
+	csrFile          = "intermediate.csr"
+	intermediatePEM  = "intermediate.pem"
+	intermediateDER  = "intermediate.der"
+	intermediateFull = "chain.pem"
+)
+
+func intermediateSteps(s *Script) []step {
+	root := rootSteps(s)
+	in := s.Intermediate
+	return []step{root[0], continueStep(),
+		{id: "check-csr", title: "Check the certificate request", actorRole: "administrator",
+			explain: "The intermediate CA's certificate signing request is checked: its own signature, its key type and size, its subject.",
+			run:     (*Run).checkCSR},
+		{id: "sign-intermediate", title: "Sign the intermediate CA certificate", actorRole: "administrator", witness: true,
+			outputs: []string{intermediateDER, intermediatePEM, intermediateFull},
+			explain: fmt.Sprintf("The profile is linted on a throwaway key first; then the root key %q signs the intermediate CA certificate, valid %d days, path length %d.", in.RootKey, in.ValidityDays, in.PathLen),
+			run:     (*Run).signIntermediate},
+		root[4]}
+}
+
+// readCSR parses and checks a certificate signing request.
+func readCSR(b []byte) (*x509.CertificateRequest, error) {
+	if blk, _ := pem.Decode(b); blk != nil {
+		if blk.Type != "CERTIFICATE REQUEST" && blk.Type != "NEW CERTIFICATE REQUEST" {
+			return nil, fmt.Errorf("the PEM block is %q, not a CERTIFICATE REQUEST", blk.Type)
+		}
+		b = blk.Bytes
+	}
+	csr, err := x509.ParseCertificateRequest(b)
+	if err != nil {
+		return nil, fmt.Errorf("not a certificate signing request: %w", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, fmt.Errorf("the request's own signature does not verify (it was altered, or not signed by its key): %w", err)
+	}
+	switch k := csr.PublicKey.(type) {
+	case *ecdsa.PublicKey:
+		if k.Curve != elliptic.P256() && k.Curve != elliptic.P384() {
+			return nil, fmt.Errorf("the request's key is on %s; use P-256 or P-384", k.Curve.Params().Name)
+		}
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 3072 {
+			return nil, fmt.Errorf("the request's key is RSA-%d; a CA key needs 3072 bits or more", k.N.BitLen())
+		}
+	case ed25519.PublicKey:
+	default:
+		return nil, fmt.Errorf("the request's key type %T is not accepted", k)
+	}
+	if csr.Subject.CommonName == "" {
+		return nil, errors.New("the request has no subject common name")
+	}
+	return csr, nil
+}
+
+func (r *Run) checkCSR() error {
+	b, err := os.ReadFile(r.opt.CSR)
+	if err != nil {
+		return fmt.Errorf("read the certificate request: %w", err)
+	}
+	csr, err := readCSR(b)
+	if err != nil {
+		return fmt.Errorf("certificate request %s: %w; nothing was signed", r.opt.CSR, err)
+	}
+	fp, _ := fingerprint.OfPublicKey(csr.PublicKey)
+	sum := sha256.Sum256(csr.Raw)
+	if err := r.writeOutput(csrFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})); err != nil {
+		return err
+	}
+	_, err = r.record("csr.checked", map[string]any{"subject": csr.Subject.String(), "sha256": hex.EncodeToString(sum[:]),
+		"spki_sha256": fp.Hex(), "spki_sha256_words": fp.Words(), "signature": "verifies", "signature_algorithm": csr.SignatureAlgorithm.String()})
+	r.UI.Note(fmt.Sprintf("Request for %q checked. Its key's SHA-256:\n%s\nRead aloud: %s", csr.Subject.CommonName, fp.Grouped(), fp.Words()))
+	return err
+}
+
+func (r *Run) signIntermediate() error {
+	in := r.Script.Intermediate
+	entries := r.readEntries()
+	csrPEM, err := r.readOutput(entries, csrFile)
+	if err != nil {
+		return err
+	}
+	csr, err := readCSR(csrPEM)
+	if err != nil {
+		return err
+	}
+	rootKey, err := r.token.FindKeyPair(in.RootKey)
+	if err != nil {
+		return err
+	}
+	if !rootKey.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.rootCert.PublicKey) {
+		return fmt.Errorf("key %q on the token is not the key of root certificate %q", in.RootKey, r.rootCert.Subject.CommonName)
+	}
+	serial, err := r.serial()
+	if err != nil {
+		return err
+	}
+	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
+	notAfter := notBefore.Add(time.Duration(in.ValidityDays) * 24 * time.Hour)
+	if notAfter.After(r.rootCert.NotAfter) {
+		return fmt.Errorf("the intermediate would outlive the root (%s after %s): shorten intermediate.validity_days", notAfter.Format(time.DateOnly), r.rootCert.NotAfter.Format(time.DateOnly))
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial, Subject: csr.Subject, NotBefore: notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+		MaxPathLen: in.PathLen, MaxPathLenZero: in.PathLen == 0,
+	}
+	if err := r.lintProfile(tmpl, csr.PublicKey); err != nil {
+		return err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.rootCert, csr.PublicKey, rootKey)
+	if err != nil {
+		return fmt.Errorf("sign the intermediate with root key %q: %w", in.RootKey, err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(r.rootCert)
+	if _, err := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: notBefore.Add(2 * clockSkew), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return fmt.Errorf("the new intermediate does not chain to the root: %w", err)
+	}
+	if err := r.recordCertificate(intermediatePEM, c); err != nil {
+		return err
+	}
+	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	for _, o := range []struct {
+		name string
+		data []byte
+	}{{intermediateDER, der}, {intermediatePEM, p}, {intermediateFull, append(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})...)}} {
+		if err := r.writeOutput(o.name, o.data); err != nil {
+			return err
+		}
+	}
+	r.UI.Note(fmt.Sprintf("Intermediate %q signed; serial %x, valid to %s.", c.Subject.CommonName, c.SerialNumber, c.NotAfter.Format(time.DateOnly)))
+	return nil
+}
+
+// readEntries reads this ceremony's transcript as written so far.
+func (r *Run) readEntries() []transcript.Entry {
+	data, _ := os.ReadFile(r.w.Path())
+	entries, _ := transcript.Parse(data)
+	return entries
+}
