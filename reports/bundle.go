@@ -246,6 +246,9 @@ func VerifyBundle(bundle io.Reader, work string) (*BundleResult, error) {
 			continue
 		}
 		dst := filepath.Join(work, filepath.FromSlash(rest))
+		if hdr.Size > keepOnDisk && !readAgain(rest) {
+			dst = "" // hashed as it streams; nothing reads it from disk again
+		}
 		n, err := u.unpack(rest, dst, tr)
 		if err != nil {
 			u.wait()
@@ -380,20 +383,37 @@ type unpacker struct {
 
 const chunkSize = 1 << 20
 
+// readAgain names the bundle files verification reads from disk after unpacking.
+func readAgain(name string) bool {
+	switch name {
+	case transcript.FileName, transcript.SealFileName, ReportFileName, "script.yaml":
+		return true
+	}
+	return strings.HasSuffix(name, ".pem") || strings.HasSuffix(name, ".der")
+}
+
+// keepOnDisk is the largest bundle file written out while verifying, unless it is read again. The transcript, seal,
+// script, certificates and report are read again from disk; large outputs are only hashed.
+const keepOnDisk = 64 << 20
+
 func newUnpacker() *unpacker {
 	u := &unpacker{slots: make(chan struct{}, runtime.GOMAXPROCS(0)), hashes: map[string]transcript.Hashed{}}
 	u.pool.New = func() any { b := make([]byte, chunkSize); return &b }
 	return u
 }
 
-// unpack copies one archive entry from r to a new file dst while a worker hashes it.
+// unpack copies one archive entry from r to a new file dst (none if dst is empty) while a
+// worker hashes it.
 func (u *unpacker) unpack(name, dst string, r io.Reader) (int64, error) {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return 0, err
-	}
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return 0, err
+	var f *os.File
+	if dst != "" {
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return 0, err
+		}
+		var err error
+		if f, err = os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+			return 0, err
+		}
 	}
 	chunks := make(chan *[]byte, 8)
 	u.slots <- struct{}{}
@@ -405,7 +425,7 @@ func (u *unpacker) unpack(name, dst string, r io.Reader) (int64, error) {
 		var n int64
 		var werr error
 		for c := range chunks {
-			if werr == nil {
+			if werr == nil && f != nil {
 				_, werr = f.Write(*c)
 			}
 			h.Write(*c)
@@ -413,8 +433,10 @@ func (u *unpacker) unpack(name, dst string, r io.Reader) (int64, error) {
 			*c = (*c)[:chunkSize]
 			u.pool.Put(c)
 		}
-		if cerr := f.Close(); werr == nil {
-			werr = cerr
+		if f != nil {
+			if cerr := f.Close(); werr == nil {
+				werr = cerr
+			}
 		}
 		u.mu.Lock()
 		defer u.mu.Unlock()
