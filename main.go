@@ -29,12 +29,16 @@ var (
 	exampleMigrate []byte
 	//go:embed testdata/sign-intermediate-ceremony.yaml
 	exampleIntermediate []byte
+	//go:embed testdata/sign-crl-ceremony.yaml
+	exampleCRL []byte
+	//go:embed testdata/destroy-ceremony.yaml
+	exampleDestroy []byte
 )
 
 func main() {
 	examples := map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore,
 		"region-root": exampleRegionRoot, "import-job": exampleImportJob, "export": exampleExport, "import": exampleImport, "migrate": exampleMigrate,
-		"sign-intermediate": exampleIntermediate}
+		"sign-intermediate": exampleIntermediate, "sign-crl": exampleCRL, "destroy": exampleDestroy}
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: examples,
 		GUI: func() error { return app.Run(examples) },

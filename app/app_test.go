@@ -21,7 +21,7 @@ import (
 func examples(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, name := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import", "migrate", "sign-intermediate"} {
+	for _, name := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import", "migrate", "sign-intermediate", "sign-crl", "destroy"} {
 		file := name + "-ceremony.yaml"
 		b, err := os.ReadFile(filepath.Join("..", "testdata", file))
 		if err != nil {

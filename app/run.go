@@ -375,7 +375,7 @@ func (r *RunScreen) run(resume bool) error {
 	}
 	defer closeModule()
 	opt := ceremony.Options{Previous: r.p.previous, OnRecord: r.onRecord,
-		ImportJob: r.p.importJob, WrappingKey: r.p.wrappingKey, IssuedAt: r.p.issuedAt, AzureKEKID: r.p.azureKEK, Transfer: r.p.transfer, CSR: r.p.csr,
+		ImportJob: r.p.importJob, WrappingKey: r.p.wrappingKey, IssuedAt: r.p.issuedAt, AzureKEKID: r.p.azureKEK, Transfer: r.p.transfer, CSR: r.p.csr, Revoked: r.p.revoked,
 		AfterSeal: func(dir string, signer crypto.Signer) error {
 			report, _, err := reports.WriteEvidence(dir, signer)
 			r.report = report

@@ -29,13 +29,16 @@ const (
 	TemplateImport       = "Import a key exported for this HSM"
 	TemplateMigrate      = "Bulk key migration to a second token"
 	TemplateIntermediate = "Intermediate CA signing from a CSR"
+	TemplateCRL          = "CRL signing by the root"
+	TemplateDestroy      = "Key destruction"
 	TemplateFile         = "Open a ceremony script file"
 )
 
 // templateScripts names the example script each template starts from.
-var templateScripts = map[string]string{TemplateImportJob: "import-job", TemplateExport: "export", TemplateImport: "import", TemplateMigrate: "migrate", TemplateIntermediate: "sign-intermediate"}
+var templateScripts = map[string]string{TemplateImportJob: "import-job", TemplateExport: "export", TemplateImport: "import", TemplateMigrate: "migrate", TemplateIntermediate: "sign-intermediate",
+	TemplateCRL: "sign-crl", TemplateDestroy: "destroy"}
 
-var plannedTemplates = []string{"CRL signing", "Root key rotation", "Key destruction"}
+var plannedTemplates = []string{"Root key rotation"}
 
 const planned = " — not in this version"
 
@@ -61,6 +64,7 @@ type Start struct {
 	Transfer       *widget.Entry
 	Target         *widget.Entry
 	CSR            *widget.Entry
+	Revoked        *widget.Entry
 	Out            *widget.Entry
 	Review         *widget.Button
 	VerifyButton   *widget.Button
@@ -85,7 +89,7 @@ func newStart(a *App) *Start {
 	s.Tokens = widget.NewLabel("")
 	s.Tokens.Wrapping = fyne.TextWrapWord
 	s.FindTokens = widget.NewButtonWithIcon("Find tokens", theme.SearchIcon(), s.findTokens)
-	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateIntermediate, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateFile}, withPlanned()...)
+	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateIntermediate, TemplateCRL, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateDestroy, TemplateFile}, withPlanned()...)
 	s.Template = widget.NewSelect(options, func(string) { s.updateTemplate() })
 	var counts []string
 	for i := 2; i <= 16; i++ {
@@ -110,6 +114,7 @@ func newStart(a *App) *Start {
 	s.Transfer = entry("import: folder of the sealed export ceremony")
 	s.Target = entry("migration: the target token's label")
 	s.CSR = entry("intermediate CA: its certificate signing request (PEM file)")
+	s.Revoked = entry("CRL: file of revoked serials, one \"serial-hex [reason]\" per line")
 	s.Out = widget.NewEntry()
 	s.Review = widget.NewButtonWithIcon("Review the ceremony", theme.NavigateNextIcon(), s.review)
 	s.Review.Importance = widget.HighImportance
@@ -146,8 +151,9 @@ func newStart(a *App) *Start {
 		widget.NewFormItem("Export ceremony", s.Transfer),
 		widget.NewFormItem("Target token", s.Target),
 		widget.NewFormItem("CSR", s.CSR),
+		widget.NewFormItem("Revoked", s.Revoked),
 	)
-	s.transferInputs = widget.NewAccordion(widget.NewAccordionItem("Inputs for transfers and intermediate CAs", transferForm))
+	s.transferInputs = widget.NewAccordion(widget.NewAccordionItem("Inputs for transfers, intermediate CAs and CRLs", transferForm))
 	recent := container.NewBorder(widget.NewLabelWithStyle("Recent ceremonies (select to verify)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, s.Recent)
 	left := container.NewVBox(heading, widget.NewLabel("Choose the HSM and the ceremony. Everything is checked before the HSM is touched."), form,
 		s.transferInputs, container.NewHBox(s.Review, s.VerifyButton))
@@ -280,8 +286,8 @@ type plan struct {
 	module   string
 	token    hsm.Selector
 
-	importJob, wrappingKey, azureKEK, transfer, target, csr string
-	issuedAt                                                time.Time
+	importJob, wrappingKey, azureKEK, transfer, target, csr, revoked string
+	issuedAt                                                         time.Time
 }
 
 func (s *Start) plan() (*plan, error) {
@@ -312,7 +318,7 @@ func (s *Start) plan() (*plan, error) {
 		script, _, err = ceremony.QuorumExamples(s.a.Examples["root-quorum"], s.a.Examples["restore"], m, n)
 	case TemplateRestore:
 		script, err = ceremony.ParseScript("restore-ceremony.yaml", s.a.Examples["restore"])
-	case TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateIntermediate:
+	case TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateIntermediate, TemplateCRL, TemplateDestroy:
 		name := templateScripts[s.Template.Selected]
 		script, err = ceremony.ParseScript(name+"-ceremony.yaml", s.a.Examples[name])
 		if err == nil && script.Type == ceremony.TypeExport && (s.Provider.Selected != script.Export.Provider || s.Method.Text != "") {
@@ -331,6 +337,7 @@ func (s *Start) plan() (*plan, error) {
 	}
 	p.importJob, p.wrappingKey, p.azureKEK = strings.TrimSpace(s.ImportJob.Text), strings.TrimSpace(s.WrappingKey.Text), strings.TrimSpace(s.AzureKEK.Text)
 	p.transfer, p.target, p.csr = strings.TrimSpace(s.Transfer.Text), strings.TrimSpace(s.Target.Text), strings.TrimSpace(s.CSR.Text)
+	p.revoked = strings.TrimSpace(s.Revoked.Text)
 	if v := strings.TrimSpace(s.IssuedAt.Text); v != "" {
 		if p.issuedAt, err = time.Parse(time.RFC3339, v); err != nil {
 			return nil, fmt.Errorf("issued at %q: write it as 2026-11-25T09:30:00Z", v)

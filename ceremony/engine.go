@@ -52,6 +52,8 @@ type Options struct {
 	Target      *Binding
 	// CSR is the certificate signing request a sign-intermediate ceremony signs.
 	CSR string
+	// Revoked lists the certificates a CRL revokes: one per line, "serial-hex [reason-code]".
+	Revoked string
 }
 
 // Run is one ceremony in progress.
@@ -223,6 +225,10 @@ func stepsFor(s *Script) []step {
 		return migrateSteps(s)
 	case TypeIntermediate:
 		return intermediateSteps(s)
+	case TypeDestroy:
+		return destroySteps(s)
+	case TypeCRL:
+		return crlSteps(s)
 	}
 	steps := rootSteps(s)
 	if s.Backup != nil {

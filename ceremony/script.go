@@ -39,6 +39,8 @@ type Script struct {
 	Import       *ImportConfig       `yaml:"import,omitempty"`
 	Migrate      *MigrateConfig      `yaml:"migrate,omitempty"`
 	Intermediate *IntermediateConfig `yaml:"intermediate,omitempty"`
+	Destroy      *DestroyConfig      `yaml:"destroy,omitempty"`
+	CRL          *CRLConfig          `yaml:"crl,omitempty"`
 	Signer       SignerConfig        `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.
@@ -142,6 +144,19 @@ type IntermediateConfig struct {
 	PathLen      int    `yaml:"path_length"`
 }
 
+// DestroyConfig names the key a destruction ceremony destroys, and why.
+type DestroyConfig struct {
+	Key    string `yaml:"key"`
+	Reason string `yaml:"reason"`
+}
+
+// CRLConfig is the certificate revocation list the root signs.
+type CRLConfig struct {
+	RootKey        string `yaml:"root_key"`
+	Number         int64  `yaml:"number"` // the CRL number; each CRL's is higher than the last
+	NextUpdateDays int    `yaml:"next_update_days"`
+}
+
 // Types of ceremony a script may declare.
 const (
 	TypeRoot         = "root"              // root key, certificate, transcript signer; with backup: also the quorum backup
@@ -152,10 +167,12 @@ const (
 	TypeImport       = "import"            // one key in, exported for this token's import job
 	TypeMigrate      = "migrate"           // many secret keys from this token to another, reconciled
 	TypeIntermediate = "sign-intermediate" // the root signs an intermediate CA from its CSR
+	TypeDestroy      = "destroy"           // a key is destroyed on the HSM, provably
+	TypeCRL          = "sign-crl"          // the root signs a certificate revocation list
 )
 
 // Types lists the ceremony types.
-var Types = []string{TypeRoot, TypeRestore, TypeReshare, TypeImportJob, TypeExport, TypeImport, TypeMigrate, TypeIntermediate}
+var Types = []string{TypeRoot, TypeRestore, TypeReshare, TypeImportJob, TypeExport, TypeImport, TypeMigrate, TypeIntermediate, TypeDestroy, TypeCRL}
 
 // FieldError is one problem in a script, at a line, named by its field path.
 type FieldError struct {
@@ -330,6 +347,30 @@ func (s *Script) validate(v *validator) {
 		s.validateTransfer(v)
 	case TypeIntermediate:
 		s.validateIntermediate(v)
+	case TypeDestroy:
+		if s.Destroy == nil || !labelRE.MatchString(s.Destroy.Key) {
+			v.errorf("destroy.key", "name the label of the key to destroy")
+		} else if s.Destroy.Key == s.Signer.Label {
+			v.errorf("destroy.key", "%q is the transcript signer that seals this ceremony; it cannot destroy itself", s.Destroy.Key)
+		}
+		if s.Destroy != nil && strings.TrimSpace(s.Destroy.Reason) == "" {
+			v.errorf("destroy.reason", "say why the key is destroyed (it is recorded)")
+		}
+	case TypeCRL:
+		c := s.CRL
+		if c == nil {
+			v.errorf("crl", "a sign-crl ceremony needs a crl section")
+			break
+		}
+		if !labelRE.MatchString(c.RootKey) {
+			v.errorf("crl.root_key", "%q must be the root key's label on the token", c.RootKey)
+		}
+		if c.Number < 1 {
+			v.errorf("crl.number", "%d: the CRL number must be positive and higher than the last CRL's", c.Number)
+		}
+		if c.NextUpdateDays < 1 || c.NextUpdateDays > 365 {
+			v.errorf("crl.next_update_days", "%d must be between 1 and 365 (12 months for a CRL of CA certificates)", c.NextUpdateDays)
+		}
 	}
 	if !labelRE.MatchString(s.Signer.Label) {
 		v.errorf("transcript_signer.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Signer.Label)

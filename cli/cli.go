@@ -667,6 +667,7 @@ type transferFlags struct {
 	importJob, wrappingKey, issuedAt, azureKEK, transferDir string
 	targetToken, targetPinFile                              string
 	csr                                                     string
+	revoked                                                 string
 }
 
 func (x *transferFlags) register(fs *flag.FlagSet) {
@@ -678,11 +679,12 @@ func (x *transferFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&x.targetToken, "target-token", "", "migrate: the target token's label (same module)")
 	fs.StringVar(&x.targetPinFile, "target-pin-file", "", "migrate: the target token's user PIN file")
 	fs.StringVar(&x.csr, "csr", "", "sign-intermediate: the intermediate CA's certificate signing request")
+	fs.StringVar(&x.revoked, "revoked", "", "sign-crl: the revoked certificates, one \"serial-hex [reason]\" per line")
 }
 
 // apply puts the transfer inputs into opt; a migration's target token shares the module.
 func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(string) ([]byte, error)) (func(), error) {
-	opt.ImportJob, opt.WrappingKey, opt.AzureKEKID, opt.Transfer, opt.CSR = x.importJob, x.wrappingKey, x.azureKEK, x.transferDir, x.csr
+	opt.ImportJob, opt.WrappingKey, opt.AzureKEKID, opt.Transfer, opt.CSR, opt.Revoked = x.importJob, x.wrappingKey, x.azureKEK, x.transferDir, x.csr, x.revoked
 	if x.issuedAt != "" {
 		t, err := time.Parse(time.RFC3339, x.issuedAt)
 		if err != nil {
