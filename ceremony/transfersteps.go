@@ -685,17 +685,23 @@ func (r *Run) migrateKeys() error {
 			return err
 		}
 		note := ""
-		if t, ok := onTarget[k.Label]; ok {
+		t, onTgt := onTarget[k.Label]
+		if onTgt {
 			// Moved before an interruption, not yet recorded: it must be the same key.
 			tk, err := t.Key().CheckValueECB()
 			if err != nil {
-				return err
-			}
-			if tk != kcv {
+				// Half-written by the interruption: the transcript cannot vouch for it.
+				if err := r.destroyUnverifiable(k.Label, err); err != nil {
+					return err
+				}
+				onTgt = false
+			} else if tk != kcv {
 				return fmt.Errorf("the target already holds a different key labelled %q (check value %s, source %s): stop and investigate", k.Label, tk, kcv)
+			} else {
+				note = "found on the target after an interruption; check values match"
 			}
-			note = "found on the target after an interruption; check values match"
-		} else {
+		}
+		if !onTgt {
 			blob, err := r.token.WrapSecretKey(src, k.Key())
 			if err != nil {
 				return err
@@ -803,5 +809,24 @@ func (r *Run) importSecret(tk *hsm.SecretKey, wrapped []byte, label string) erro
 	_, err = r.record("key.imported", map[string]any{"label": label, "kind": "secret", "kcv": kcv, "kcv_method": quorum.KCVECB,
 		"matches_export": true, "attributes_forced": "CKA_SENSITIVE=true, CKA_EXTRACTABLE=false"})
 	r.UI.Note(fmt.Sprintf("Key %q imported; its check value %s (%s of a zero block) equals the exported key's.", label, kcv, quorum.KCVECB))
+	return err
+}
+
+// destroyUnverifiable removes, with the administrator's and a witness's consent, a target
+// object an interruption left half-written, so the key can be moved again.
+func (r *Run) destroyUnverifiable(label string, cause error) error {
+	q := fmt.Sprintf("The target holds an object labelled %q that the interruption left unreadable (%v). Destroy it and move the key again?", label, cause)
+	for _, p := range []Participant{r.Script.People("administrator")[0], r.Script.People("witness")[0]} {
+		if err := r.UI.Confirm(p.Name, p.Name+": "+q); err != nil {
+			r.record("cleanup.declined", map[string]any{"by": p.Name, "label": label, "reason": reasonOf(err)})
+			return fmt.Errorf("%s declined to destroy the unreadable object %q on the target; the migration stops here and can be resumed", p.Name, label)
+		}
+	}
+	n, err := r.target.DestroyLabel(label)
+	if err != nil {
+		return err
+	}
+	_, err = r.record("cleanup.destroyed", map[string]any{"label": label, "objects": n, "token_serial": r.target.Info.Serial,
+		"reason": "left unreadable on the target by an interruption: " + cause.Error()})
 	return err
 }

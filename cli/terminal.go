@@ -74,6 +74,10 @@ func (t *terminalUI) Progress(what string, done, total int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if total > 0 {
+		// At most a hundred updates: a log file is not a terminal.
+		if step := max(1, total/100); done%step != 0 && done != total {
+			return
+		}
 		fmt.Fprintf(t.out, "\r   %s: %d/%d", what, done, total)
 	} else {
 		fmt.Fprintf(t.out, "\r   %s …", what)
