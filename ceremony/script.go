@@ -288,6 +288,15 @@ func (v *validator) line(path string) int {
 	return line
 }
 
+// label checks that value is a usable token label and says so at path if not.
+func (v *validator) label(path, value string) bool {
+	if labelRE.MatchString(value) {
+		return true
+	}
+	v.errorf(path, "%q must be 1-64 letters, digits, '.', '_' or '-'", value)
+	return false
+}
+
 func (v *validator) errorf(path, format string, a ...any) {
 	v.errs = append(v.errs, FieldError{v.file, v.line(path), path, fmt.Sprintf(format, a...)})
 }
@@ -372,9 +381,7 @@ func (s *Script) validate(v *validator) {
 			v.errorf("crl.next_update_days", "%d must be between 1 and 365 (12 months for a CRL of CA certificates)", c.NextUpdateDays)
 		}
 	}
-	if !labelRE.MatchString(s.Signer.Label) {
-		v.errorf("transcript_signer.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Signer.Label)
-	} else if s.Signer.Label == s.Key.Label || (s.Restore != nil && s.Signer.Label == s.Restore.Label) {
+	if v.label("transcript_signer.label", s.Signer.Label) && (s.Signer.Label == s.Key.Label || (s.Restore != nil && s.Signer.Label == s.Restore.Label)) {
 		v.errorf("transcript_signer.label", "must differ from the key's label")
 	}
 	if s.Type != TypeRoot && s.Type != TypeRestore {
@@ -385,9 +392,7 @@ func (s *Script) validate(v *validator) {
 }
 
 func (s *Script) validateRoot(v *validator) {
-	if !labelRE.MatchString(s.Key.Label) {
-		v.errorf("key.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Key.Label)
-	}
+	v.label("key.label", s.Key.Label)
 	if !contains(algNames(), s.Key.Algorithm) {
 		v.errorf("key.algorithm", "%q is not one of %s", s.Key.Algorithm, strings.Join(algNames(), ", "))
 	}
@@ -439,9 +444,7 @@ func (s *Script) validateRestore(v *validator) {
 		v.errorf("restore", "a restore ceremony needs a restore section")
 		return
 	}
-	if !labelRE.MatchString(s.Restore.Label) {
-		v.errorf("restore.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Restore.Label)
-	}
+	v.label("restore.label", s.Restore.Label)
 	if len(s.People("custodian")) < quorum.MinThreshold {
 		v.errorf("participants", "a restore needs the custodians who will enter their shares (at least %d)", quorum.MinThreshold)
 	}
@@ -534,9 +537,7 @@ func (s *Script) validateTransfer(v *validator) {
 			v.errorf("import_job", "is required")
 			return
 		}
-		if !labelRE.MatchString(j.Label) {
-			v.errorf("import_job.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", j.Label)
-		}
+		v.label("import_job.label", j.Label)
 		if j.Algorithm != string(hsm.RSA3072) && j.Algorithm != string(hsm.RSA4096) {
 			v.errorf("import_job.algorithm", "%q: an import job's wrapping key is rsa-3072 or rsa-4096", j.Algorithm)
 		}
