@@ -1,0 +1,53 @@
+package ceremony
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
+	"github.com/miekg/pkcs11"
+)
+
+// The token is removed in the middle of a quorum ceremony, at each state-changing call in
+// turn. Every time the ceremony stops with a message that says so, the transcript stays
+// intact, and a resume on the reconnected token finishes and verifies.
+func TestTokenRemovedAtEveryCall(t *testing.T) {
+	for _, call := range []string{"GenerateKeyPair", "Sign", "GenerateRandom", "CreateObject", "WrapKey"} {
+		for _, nth := range []int{1, 2, 3} {
+			t.Run(fmt.Sprintf("%s#%d", call, nth), func(t *testing.T) {
+				b := freshToken(t)
+				seen := 0
+				faulty := b
+				faulty.Module = hsm.WithFaults(b.Module, func(c string) error {
+					if c == call {
+						if seen++; seen == nth {
+							return pkcs11.Error(pkcs11.CKR_DEVICE_REMOVED)
+						}
+					}
+					return nil
+				})
+				dir := filepath.Join(t.TempDir(), "c")
+				err := Start(loadTestScript(t, "root-quorum-ceremony.yaml"), dir, faulty, &scriptedUI{}, Options{})
+				if seen < nth {
+					t.Skipf("the ceremony makes only %d %s calls", seen, call)
+				}
+				if err == nil || !strings.Contains(err.Error(), "the token was removed") {
+					t.Fatalf("err = %v, want the removal explained", err)
+				}
+				data, _ := os.ReadFile(filepath.Join(dir, transcript.FileName))
+				if _, perr := transcript.Parse(data); perr != nil {
+					t.Fatalf("the transcript is damaged after the removal: %v", perr)
+				}
+				if err := Resume(dir, b, &scriptedUI{}, Options{}); err != nil {
+					t.Fatalf("resume after reconnecting: %v", err)
+				}
+				verified(t, dir)
+			})
+		}
+	}
+}
+
