@@ -50,4 +50,3 @@ func TestTokenRemovedAtEveryCall(t *testing.T) {
 		}
 	}
 }
-
