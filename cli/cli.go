@@ -39,9 +39,11 @@ Usage:
   keyrite rehearse --out DIR       run the example root ceremony on the rehearsal token
   keyrite rehearse --quorum 3-of-5 --out DIR
                                    ... with a quorum backup, restored into a second token
-  keyrite run SCRIPT --out DIR     run a ceremony script (HSM flags below);
-                                   restore and reshare scripts take --previous BACKUP-DIR
-  keyrite resume DIR               continue an interrupted ceremony (HSM flags below)
+  keyrite rehearse --transfer --out DIR
+                                   ... moved to a second token: import job, export, import
+  keyrite run SCRIPT --out DIR     run a ceremony script (HSM flags and inputs below)
+  keyrite resume DIR               continue an interrupted ceremony (same flags as it started)
+  keyrite inventory DIR            every key a folder of ceremonies created, moved or destroyed
   keyrite verify DIR|BUNDLE        check a ceremony's transcript, seal and outputs, or a bundle
   keyrite report DIR [--out FILE]  render the report from the sealed transcript again
   keyrite bundle DIR [--out FILE]  write the signed evidence bundle (HSM flags below)
@@ -55,6 +57,17 @@ HSM flags:
                      (without either, the PIN is asked for at a masked prompt)
   --so-pin-file FILE, --so-pin-fd N   the Security Officer's PIN, likewise
   --rehearsal        use Keyrite's own SoftHSM2 rehearsal store (--rehearsal-dir DIR)
+
+Ceremony inputs (by script type):
+  --previous DIR     the sealed ceremony this one continues (every type but root)
+  --shares-dir DIR   where share sheets go (root with backup, reshare; default OUT/shares)
+  --import-job DIR   export to another HSM: its sealed import-job ceremony
+  --wrapping-key F   export to a cloud KMS: the provider's wrapping public key (PEM),
+                     with --issued-at TIME (RFC 3339) and, for Azure, --azure-kek-id ID
+  --transfer DIR     import: the sealed export ceremony
+  --target-token L   migrate: the target token (same module; --target-pin-file FILE)
+  --csr FILE         sign-intermediate: the intermediate CA's certificate request
+  --revoked FILE     sign-crl: revoked serials, one "serial-hex [reason]" per line
 `
 
 // Main runs one command and returns the exit code.
@@ -82,6 +95,8 @@ func Main(args []string, env Env) int {
 		err = report_(args[1:], env)
 	case "bundle":
 		err = bundle(args[1:], env)
+	case "inventory":
+		err = inventory(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return 0
@@ -703,4 +718,21 @@ func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(strin
 	}
 	opt.Target = &tb
 	return done, nil
+}
+
+func inventory(args []string, env Env) error {
+	fs := newFlagSet("inventory", env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageError{"usage: keyrite inventory DIR (a ceremony folder, or a folder of ceremony folders)"}
+	}
+	folders, err := transcript.VerifyTree(pos[0], transcript.Options{})
+	if err != nil {
+		return fmt.Errorf("inventory %s: every ceremony must verify first: %w", pos[0], err)
+	}
+	fmt.Fprint(env.Stdout, reports.Inventory(folders).String())
+	return nil
 }

@@ -44,6 +44,16 @@ func TestRehearseTransfer(t *testing.T) {
 	if code, _, stderr := keyrite(t, "", "verify", out); code != 0 {
 		t.Fatal(stderr)
 	}
+	// The inventory follows the root key from its generation to its import elsewhere.
+	code, inv, stderr := keyrite(t, "", "inventory", out)
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, want := range []string{"example-root-2026 — active", "generated, root", "backed up under a split KEK", "exported for pkcs11", "imported, imported from example-root-2026-export-1"} {
+		if !strings.Contains(inv, want) {
+			t.Errorf("inventory lacks %q:\n%s", want, inv)
+		}
+	}
 	// The bundles hold no wrapped key material.
 	for _, b := range []string{"4-export/evidence-example-root-2026-export-1.tar", "5-import/evidence-example-region-import-1.tar"} {
 		data, err := os.ReadFile(filepath.Join(out, b))
