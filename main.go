@@ -33,12 +33,15 @@ var (
 	exampleCRL []byte
 	//go:embed testdata/destroy-ceremony.yaml
 	exampleDestroy []byte
+	//go:embed testdata/rotate-ceremony.yaml
+	exampleRotate []byte
 )
 
 func main() {
 	examples := map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore,
 		"region-root": exampleRegionRoot, "import-job": exampleImportJob, "export": exampleExport, "import": exampleImport, "migrate": exampleMigrate,
-		"sign-intermediate": exampleIntermediate, "sign-crl": exampleCRL, "destroy": exampleDestroy}
+		"sign-intermediate": exampleIntermediate, "sign-crl": exampleCRL, "destroy": exampleDestroy,
+		"rotate": exampleRotate}
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: examples,
 		GUI: func() error { return app.Run(examples) },

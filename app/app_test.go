@@ -21,7 +21,7 @@ import (
 func examples(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, name := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import", "migrate", "sign-intermediate", "sign-crl", "destroy"} {
+	for _, name := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import", "migrate", "sign-intermediate", "sign-crl", "destroy", "rotate"} {
 		file := name + "-ceremony.yaml"
 		b, err := os.ReadFile(filepath.Join("..", "testdata", file))
 		if err != nil {
@@ -114,12 +114,16 @@ func waitFor(t *testing.T, ok func() bool) {
 	t.Fatal("timed out")
 }
 
-// Templates without a script in this version are listed but cannot be started.
-func TestPlannedTemplatesCannotStart(t *testing.T) {
+// Every template the app offers has an example script that parses.
+func TestEveryTemplateHasAScript(t *testing.T) {
 	a := newTestApp(t)
-	a.Start.Template.SetSelected(plannedTemplates[0] + planned)
-	if !a.Start.Review.Disabled() {
-		t.Fatal("a planned template can be started")
+	for tmpl, name := range templateScripts {
+		if _, err := ceremony.ParseScript(name, a.Examples[name]); err != nil {
+			t.Errorf("%s: %v", tmpl, err)
+		}
+	}
+	if len(plannedTemplates) != 0 {
+		t.Errorf("templates still planned: %v", plannedTemplates)
 	}
 }
 

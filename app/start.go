@@ -31,14 +31,16 @@ const (
 	TemplateIntermediate = "Intermediate CA signing from a CSR"
 	TemplateCRL          = "CRL signing by the root"
 	TemplateDestroy      = "Key destruction"
+	TemplateRotate       = "Root key rotation"
 	TemplateFile         = "Open a ceremony script file"
 )
 
 // templateScripts names the example script each template starts from.
 var templateScripts = map[string]string{TemplateImportJob: "import-job", TemplateExport: "export", TemplateImport: "import", TemplateMigrate: "migrate", TemplateIntermediate: "sign-intermediate",
-	TemplateCRL: "sign-crl", TemplateDestroy: "destroy"}
+	TemplateCRL: "sign-crl", TemplateDestroy: "destroy", TemplateRotate: "rotate"}
 
-var plannedTemplates = []string{"Root key rotation"}
+// plannedTemplates are ceremonies the app names but cannot run yet.
+var plannedTemplates []string
 
 const planned = " — not in this version"
 
@@ -89,7 +91,7 @@ func newStart(a *App) *Start {
 	s.Tokens = widget.NewLabel("")
 	s.Tokens.Wrapping = fyne.TextWrapWord
 	s.FindTokens = widget.NewButtonWithIcon("Find tokens", theme.SearchIcon(), s.findTokens)
-	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateIntermediate, TemplateCRL, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateDestroy, TemplateFile}, withPlanned()...)
+	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateIntermediate, TemplateCRL, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateDestroy, TemplateRotate, TemplateFile}, withPlanned()...)
 	s.Template = widget.NewSelect(options, func(string) { s.updateTemplate() })
 	var counts []string
 	for i := 2; i <= 16; i++ {
@@ -318,7 +320,7 @@ func (s *Start) plan() (*plan, error) {
 		script, _, err = ceremony.QuorumExamples(s.a.Examples["root-quorum"], s.a.Examples["restore"], m, n)
 	case TemplateRestore:
 		script, err = ceremony.ParseScript("restore-ceremony.yaml", s.a.Examples["restore"])
-	case TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateIntermediate, TemplateCRL, TemplateDestroy:
+	case TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateIntermediate, TemplateCRL, TemplateDestroy, TemplateRotate:
 		name := templateScripts[s.Template.Selected]
 		script, err = ceremony.ParseScript(name+"-ceremony.yaml", s.a.Examples[name])
 		if err == nil && script.Type == ceremony.TypeExport && (s.Provider.Selected != script.Export.Provider || s.Method.Text != "") {

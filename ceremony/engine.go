@@ -86,9 +86,12 @@ type Run struct {
 	// Confirmations taken before the HSM was touched, recorded once the transcript exists.
 	early []earlyRecord
 
-	secret *hsm.SecretKey  // an exported secret key
-	target *hsm.Token      // a migration's second token
-	xfer   *transferInputs // a transfer ceremony's checked inputs
+	secret *hsm.SecretKey // an exported secret key
+	// A rotation's new root.
+	newRoot     *hsm.KeyPair
+	newRootCert *x509.Certificate
+	target      *hsm.Token      // a migration's second token
+	xfer        *transferInputs // a transfer ceremony's checked inputs
 }
 
 type earlyRecord struct {
@@ -229,6 +232,8 @@ func stepsFor(s *Script) []step {
 		return destroySteps(s)
 	case TypeCRL:
 		return crlSteps(s)
+	case TypeRotate:
+		return rotateSteps(s)
 	}
 	steps := rootSteps(s)
 	if s.Backup != nil {

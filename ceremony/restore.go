@@ -130,7 +130,7 @@ func (r *Run) reshareKeys(entries []transcript.Entry) error {
 	if entries != nil {
 		return r.reloadSigner(entries)
 	}
-	return r.adoptSigner()
+	return r.adoptSigner(r.previous.signer)
 }
 
 func (r *Run) expect() quorum.Expect {

@@ -40,6 +40,7 @@ type Script struct {
 	Migrate      *MigrateConfig      `yaml:"migrate,omitempty"`
 	Intermediate *IntermediateConfig `yaml:"intermediate,omitempty"`
 	Destroy      *DestroyConfig      `yaml:"destroy,omitempty"`
+	Rotate       *RotateConfig       `yaml:"rotate,omitempty"`
 	CRL          *CRLConfig          `yaml:"crl,omitempty"`
 	Signer       SignerConfig        `yaml:"transcript_signer"`
 
@@ -150,6 +151,16 @@ type DestroyConfig struct {
 	Reason string `yaml:"reason"`
 }
 
+// RotateConfig replaces the root: the old root key (on this token, signing) and the new one.
+type RotateConfig struct {
+	OldKey     string `yaml:"old_key"`
+	NewKey     string `yaml:"new_key"`
+	Algorithm  string `yaml:"algorithm"`
+	NewSigner  string `yaml:"new_transcript_signer"` // the new hierarchy's transcript signer
+	SignerDays int    `yaml:"new_signer_validity_days"`
+	CrossDays  int    `yaml:"cross_certificate_validity_days"`
+}
+
 // CRLConfig is the certificate revocation list the root signs.
 type CRLConfig struct {
 	RootKey        string `yaml:"root_key"`
@@ -169,10 +180,11 @@ const (
 	TypeIntermediate = "sign-intermediate" // the root signs an intermediate CA from its CSR
 	TypeDestroy      = "destroy"           // a key is destroyed on the HSM, provably
 	TypeCRL          = "sign-crl"          // the root signs a certificate revocation list
+	TypeRotate       = "rotate"            // a new root replaces the old, cross-certified both ways
 )
 
 // Types lists the ceremony types.
-var Types = []string{TypeRoot, TypeRestore, TypeReshare, TypeImportJob, TypeExport, TypeImport, TypeMigrate, TypeIntermediate, TypeDestroy, TypeCRL}
+var Types = []string{TypeRoot, TypeRestore, TypeReshare, TypeImportJob, TypeExport, TypeImport, TypeMigrate, TypeIntermediate, TypeDestroy, TypeCRL, TypeRotate}
 
 // FieldError is one problem in a script, at a line, named by its field path.
 type FieldError struct {
@@ -365,6 +377,30 @@ func (s *Script) validate(v *validator) {
 		if s.Destroy != nil && strings.TrimSpace(s.Destroy.Reason) == "" {
 			v.errorf("destroy.reason", "say why the key is destroyed (it is recorded)")
 		}
+	case TypeRotate:
+		r := s.Rotate
+		if r == nil {
+			v.errorf("rotate", "a rotate ceremony needs a rotate section")
+			break
+		}
+		v.label("rotate.old_key", r.OldKey)
+		v.label("rotate.new_key", r.NewKey)
+		v.label("rotate.new_transcript_signer", r.NewSigner)
+		if !contains(algNames(), r.Algorithm) {
+			v.errorf("rotate.algorithm", "%q is not one of %s", r.Algorithm, strings.Join(algNames(), ", "))
+		}
+		if r.NewKey == r.OldKey || r.NewSigner == s.Signer.Label {
+			v.errorf("rotate", "the new root key and transcript signer need labels of their own")
+		}
+		if r.SignerDays < 1 || r.SignerDays > s.Certificate.ValidityDays {
+			v.errorf("rotate.new_signer_validity_days", "%d must be between 1 and the new root's validity (%d)", r.SignerDays, s.Certificate.ValidityDays)
+		}
+		if r.CrossDays < 1 || r.CrossDays > 10*366 {
+			v.errorf("rotate.cross_certificate_validity_days", "%d must be between 1 and %d", r.CrossDays, 10*366)
+		}
+		if strings.TrimSpace(s.Certificate.Subject.CommonName) == "" || s.Certificate.ValidityDays < 1 {
+			v.errorf("certificate", "the new root's profile needs a subject common name and validity_days")
+		}
 	case TypeCRL:
 		c := s.CRL
 		if c == nil {
@@ -516,6 +552,8 @@ func (s *Script) Labels() []string {
 		out = append(out, s.ImportJob.Label)
 	case TypeImport:
 		out = append(out, s.Import.Label)
+	case TypeRotate:
+		out = append(out, s.Rotate.NewKey, s.Rotate.NewSigner)
 	}
 	return out
 }

@@ -245,13 +245,25 @@ func continueStep() step {
 				"records": len(p.result.Entries), "root_spki_sha256": p.result.RootSPKI.Hex()}); err != nil {
 				return err
 			}
-			if err := r.writeOutput(rootDER, p.root.Raw); err != nil {
+			// After a rotation, the new hierarchy's signer and root take over.
+			root, signer := p.root, p.signer
+			if rot := rotationOf(p.result); rot != nil && r.Script.Signer.Label == rot.NewSigner {
+				certs, err := parseChain(rot.NewSignerChain)
+				if err != nil {
+					return fmt.Errorf("the rotation recorded in %s: %w", p.result.Opening.CeremonyID, err)
+				}
+				signer, root = certs[0], certs[1]
+				if _, err := r.record("hierarchy.rotated", map[string]string{"from_root_spki_sha256": rot.OldRootSPKI, "to_root_spki_sha256": rot.NewRootSPKI}); err != nil {
+					return err
+				}
+			}
+			if err := r.writeOutput(rootDER, root.Raw); err != nil {
 				return err
 			}
-			if err := r.writeOutput(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.root.Raw})); err != nil {
+			if err := r.writeOutput(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})); err != nil {
 				return err
 			}
-			r.rootCert = p.root
+			r.rootCert = root
 			for name, b := range r.xfer.files {
 				if err := os.MkdirAll(filepath.Join(r.Dir, filepath.Dir(filepath.FromSlash(name))), 0o755); err != nil {
 					return err
@@ -260,7 +272,7 @@ func continueStep() step {
 					return err
 				}
 			}
-			return r.adoptSigner()
+			return r.adoptSigner(signer)
 		},
 		restore: func(r *Run, e []transcript.Entry) error {
 			der, err := r.readOutput(e, rootDER)
@@ -274,26 +286,52 @@ func continueStep() step {
 		}}
 }
 
-// adoptSigner finds the previous ceremony's transcript signer on this token and records it as
-// this ceremony's signer.
-func (r *Run) adoptSigner() error {
+// adoptSigner finds the transcript signer whose certificate is cert (the previous ceremony's,
+// or after a rotation the new hierarchy's) on this token, and records it as this ceremony's.
+func (r *Run) adoptSigner(cert *x509.Certificate) error {
 	s, err := r.token.FindKeyPair(r.Script.Signer.Label)
 	if err != nil {
 		return fmt.Errorf("the transcript signer of ceremony %s must be on this token: %w", r.previous.result.Opening.CeremonyID, err)
 	}
-	if !s.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.previous.signer.PublicKey) {
-		return fmt.Errorf("key %q is not the transcript signer of ceremony %s", s.Label, r.previous.result.Opening.CeremonyID)
+	if !s.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(cert.PublicKey) {
+		return fmt.Errorf("key %q is not the transcript signer that ceremony %s hands on", s.Label, r.previous.result.Opening.CeremonyID)
 	}
-	r.signer, r.signerCert = s, r.previous.signer
+	r.signer, r.signerCert = s, cert
 	if err := r.writeOutput(signerPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})); err != nil {
 		return err
 	}
 	_, err = r.record(transcript.EventSigner, transcript.Signer{
 		Name:        s.Label,
 		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})),
-		Issuer:      r.previous.result.RootSPKI.Hex(),
+		Issuer:      spkiHex(r.rootCert),
 	})
 	return err
+}
+
+func spkiHex(c *x509.Certificate) string {
+	fp, _ := fingerprint.OfPublicKey(c.PublicKey)
+	return fp.Hex()
+}
+
+// parseChain reads PEM certificates: a signer, then its root.
+func parseChain(p string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	rest := []byte(p)
+	for {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if len(out) != 2 {
+		return nil, fmt.Errorf("a signer chain holds the signer and its root, not %d certificates", len(out))
+	}
+	return out, nil
 }
 
 // reloadSigner finds, on a resume, the signer this transcript recorded.

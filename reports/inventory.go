@@ -33,7 +33,7 @@ var inventoryEvents = map[string][2]string{
 	"key.generated": {"generated", "active"}, "key.restored": {"restored from its backup", "active"},
 	"key.imported": {"imported", "active"}, "key.wrapped": {"backed up under a split KEK", ""},
 	"key.exported": {"exported", ""}, "key.migrated": {"migrated to the target token", "active"},
-	"key.destroyed": {"destroyed", "destroyed"},
+	"key.destroyed": {"destroyed", "destroyed"}, "key.state": {"state changed", ""},
 }
 
 // Inventory builds the key inventory of verified ceremonies.
@@ -70,14 +70,21 @@ func Inventory(folders []transcript.Folder) *KeyInventory {
 				method, _ := d["kcv_method"].(string)
 				identity = fmt.Sprintf("KCV %s (%s)", v, method)
 			}
-			what := m[0]
+			what, state := m[0], m[1]
+			if e.Event == "key.state" {
+				state, _ = d["state"].(string)
+				what = "now " + state
+				if why, _ := d["reason"].(string); why != "" {
+					what += ": " + why
+				}
+			}
 			if p, _ := d["purpose"].(string); p != "" {
 				what += ", " + p
 			}
 			if p, _ := d["provider"]; p != nil {
 				what += fmt.Sprintf(" for %v", p)
 			}
-			all = append(all, stamped{KeyEvent{e.Time, f.Result.Opening.CeremonyID, token, what}, label, identity, m[1]})
+			all = append(all, stamped{KeyEvent{e.Time, f.Result.Opening.CeremonyID, token, what}, label, identity, state})
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Time < all[j].Time })

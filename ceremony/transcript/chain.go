@@ -58,8 +58,8 @@ func VerifyTree(dir string, opt Options) ([]Folder, error) {
 		if ok && prev.Seal.Text != p.Checkpoint {
 			return nil, fmt.Errorf("%s: it continues ceremony %s, but quotes a seal that differs from that ceremony's seal", filepath.Base(f.Dir), p.CeremonyID)
 		}
-		if ok && prev.RootSPKI != f.Result.RootSPKI {
-			return nil, fmt.Errorf("%s: its signer chains to another root than ceremony %s", filepath.Base(f.Dir), p.CeremonyID)
+		if ok && prev.RootSPKI != f.Result.RootSPKI && !rotatedTo(prev, f.Result.RootSPKI.Hex()) {
+			return nil, fmt.Errorf("%s: its signer chains to another root than ceremony %s, which recorded no rotation to it", filepath.Base(f.Dir), p.CeremonyID)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Result.Entries[0].Time < out[j].Result.Entries[0].Time })
@@ -83,4 +83,16 @@ func SummaryTree(folders []Folder) string {
 		}
 	}
 	return b.String()
+}
+
+// rotatedTo reports whether a sealed ceremony recorded a rotation from its own root to the
+// root with SPKI SHA-256 newRoot.
+func rotatedTo(res *Result, newRoot string) bool {
+	for _, e := range res.Entries {
+		var r Rotation
+		if e.Event == EventRootRotated && e.DecodeData(&r) == nil && r.NewRootSPKI == newRoot && r.OldRootSPKI == res.RootSPKI.Hex() {
+			return true
+		}
+	}
+	return false
 }

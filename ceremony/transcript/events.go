@@ -23,6 +23,9 @@ const (
 	// EventTornDiscarded records the bytes of an incomplete last record that were cut off
 	// before a resume; its data is a Discarded.
 	EventTornDiscarded = "transcript.torn-record-discarded"
+	// EventRootRotated says a ceremony introduced a new root and its transcript signer; its
+	// data is a Rotation. A ceremony continuing it may be signed in the new hierarchy.
+	EventRootRotated = "root.rotated"
 	// EventClosed is the last record before the seal.
 	EventClosed = "ceremony.closed"
 )
@@ -86,4 +89,13 @@ type Resumption struct {
 type Discarded struct {
 	Bytes  int    `json:"bytes"`
 	SHA256 string `json:"sha256"`
+}
+
+// Rotation is the data of an EventRootRotated record.
+type Rotation struct {
+	OldRootSPKI    string `json:"old_root_spki_sha256"`
+	NewRootSPKI    string `json:"new_root_spki_sha256"`
+	NewRootKey     string `json:"new_root_key"`
+	NewSigner      string `json:"new_transcript_signer"`
+	NewSignerChain string `json:"new_transcript_signer_chain"` // PEM: the signer, then the new root
 }

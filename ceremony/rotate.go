@@ -1,0 +1,207 @@
+package ceremony
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
+)
+
+// EventRootRotated records that a ceremony introduced a new root and its transcript signer;
+// its data is a Rotation. Ceremonies that continue it belong to the new hierarchy.
+const EventRootRotated = transcript.EventRootRotated
+
+// Rotation is the data of an EventRootRotated record.
+type Rotation = transcript.Rotation
+
+const (
+	newRootDER   = "new-root.der"
+	newRootPEM   = "new-root.pem"
+	crossOldNew  = "cross-old-certifies-new.pem"
+	crossNewOld  = "cross-new-certifies-old.pem"
+	newSignerPEM = "new-transcript-signer.pem"
+)
+
+func rotateSteps(s *Script) []step {
+	root := rootSteps(s)
+	rt := s.Rotate
+	return []step{root[0], continueStep(),
+		{id: "generate-new-root", title: "Generate the new root key", actorRole: "administrator", witness: true, labels: []string{rt.NewKey},
+			explain: fmt.Sprintf("The HSM generates the %s key %q that will replace the root %q.", rt.Algorithm, rt.NewKey, rt.OldKey),
+			run: func(r *Run) (err error) {
+				r.newRoot, err = r.generateKey(rt.NewKey, hsm.Algorithm(rt.Algorithm), false, "root")
+				return err
+			},
+			restore: func(r *Run, e []transcript.Entry) (err error) { r.newRoot, err = r.reloadKey(e, rt.NewKey); return }},
+		{id: "sign-new-root", title: "Self-sign the new root and cross-certify", actorRole: "administrator", witness: true,
+			outputs: []string{newRootDER, newRootPEM, crossOldNew, crossNewOld},
+			explain: "The new root signs its own certificate (linted first). The old root certifies the new root's key, and the new root the old one's, so certificates of either hierarchy verify through the other while both are trusted.",
+			run:     (*Run).signNewRoot},
+		{id: "create-new-signer", title: "Create the new transcript-signing key", actorRole: "administrator", witness: true,
+			labels: []string{rt.NewSigner}, outputs: []string{newSignerPEM},
+			explain: fmt.Sprintf("The HSM generates %q, certified by the new root, to seal the new hierarchy's ceremonies. This ceremony is still sealed by the old one.", rt.NewSigner),
+			run:     (*Run).createNewSigner},
+		root[4]}
+}
+
+func (r *Run) oldRootKey() (*hsm.KeyPair, error) {
+	k, err := r.token.FindKeyPair(r.Script.Rotate.OldKey)
+	if err != nil {
+		return nil, err
+	}
+	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.rootCert.PublicKey) {
+		return nil, fmt.Errorf("key %q is not the key of the current root certificate %q", k.Label, r.rootCert.Subject.CommonName)
+	}
+	return k, nil
+}
+
+func (r *Run) signNewRoot() error {
+	if r.newRoot == nil {
+		k, err := r.token.FindKeyPair(r.Script.Rotate.NewKey)
+		if err != nil {
+			return err
+		}
+		r.newRoot = k
+	}
+	old, err := r.oldRootKey()
+	if err != nil {
+		return err
+	}
+	tmpl, err := r.rootTemplate()
+	if err != nil {
+		return err
+	}
+	if err := r.lintProfile(tmpl, r.newRoot.Public()); err != nil {
+		return err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, r.newRoot.Public(), r.newRoot)
+	if err != nil {
+		return fmt.Errorf("sign the new root certificate: %w", err)
+	}
+	nc, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	if err := r.recordCertificate(newRootDER, nc); err != nil {
+		return err
+	}
+	if err := r.writeOutput(newRootDER, der); err != nil {
+		return err
+	}
+	if err := r.writeOutput(newRootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+		return err
+	}
+	r.newRootCert = nc
+	days := r.Script.Rotate.CrossDays
+	for _, c := range []struct {
+		name    string
+		subject pkix.Name
+		pub     crypto.PublicKey
+		issuer  *x509.Certificate
+		signer  crypto.Signer
+		ski     []byte
+	}{
+		{crossOldNew, nc.Subject, nc.PublicKey, r.rootCert, old, nc.SubjectKeyId},
+		{crossNewOld, r.rootCert.Subject, r.rootCert.PublicKey, nc, r.newRoot, r.rootCert.SubjectKeyId},
+	} {
+		serial, err := r.serial()
+		if err != nil {
+			return err
+		}
+		notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
+		notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
+		if notAfter.After(c.issuer.NotAfter) {
+			notAfter = c.issuer.NotAfter
+		}
+		t := &x509.Certificate{SerialNumber: serial, Subject: c.subject, NotBefore: notBefore, NotAfter: notAfter, SubjectKeyId: c.ski,
+			KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true, MaxPathLen: -1}
+		cder, err := x509.CreateCertificate(rand.Reader, t, c.issuer, c.pub, c.signer)
+		if err != nil {
+			return fmt.Errorf("cross-certificate %s: %w", c.name, err)
+		}
+		cc, err := x509.ParseCertificate(cder)
+		if err == nil {
+			err = cc.CheckSignatureFrom(c.issuer)
+		}
+		if err != nil {
+			return fmt.Errorf("cross-certificate %s does not verify: %w", c.name, err)
+		}
+		if err := r.recordCertificate(c.name, cc); err != nil {
+			return err
+		}
+		if err := r.writeOutput(c.name, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cder})); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *Run) createNewSigner() error {
+	rt := r.Script.Rotate
+	if r.newRootCert == nil {
+		return errors.New("the new root certificate is missing; resume from the previous step")
+	}
+	k, err := r.generateKey(rt.NewSigner, signerAlg, false, "transcript-signer")
+	if err != nil {
+		return err
+	}
+	serial, err := r.serial()
+	if err != nil {
+		return err
+	}
+	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
+	tmpl := &x509.Certificate{SerialNumber: serial, NotBefore: notBefore, NotAfter: notBefore.Add(time.Duration(rt.SignerDays) * 24 * time.Hour),
+		Subject:  pkix.Name{CommonName: r.newRootCert.Subject.CommonName + " Transcript Signer", Organization: r.newRootCert.Subject.Organization, Country: r.newRootCert.Subject.Country},
+		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.newRootCert, k.Public(), r.newRoot)
+	if err != nil {
+		return err
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return err
+	}
+	if err := r.recordCertificate(newSignerPEM, c); err != nil {
+		return err
+	}
+	signerPEMBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := r.writeOutput(newSignerPEM, signerPEMBytes); err != nil {
+		return err
+	}
+	oldFP, _ := fingerprint.OfPublicKey(r.rootCert.PublicKey)
+	newFP, _ := fingerprint.OfPublicKey(r.newRootCert.PublicKey)
+	since := r.Clock().UTC().Format(time.RFC3339)
+	if _, err := r.record("key.state", map[string]string{"label": rt.OldKey, "spki_sha256": oldFP.Hex(), "state": "deactivated",
+		"since": since, "reason": "superseded by root " + rt.NewKey + "; it verifies what it signed, and signs nothing new"}); err != nil {
+		return err
+	}
+	if _, err := r.record("key.state", map[string]string{"label": rt.NewKey, "spki_sha256": newFP.Hex(), "state": "active", "since": since}); err != nil {
+		return err
+	}
+	_, err = r.record(EventRootRotated, Rotation{OldRootSPKI: oldFP.Hex(), NewRootSPKI: newFP.Hex(), NewRootKey: rt.NewKey,
+		NewSigner: rt.NewSigner, NewSignerChain: string(signerPEMBytes) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.newRootCert.Raw}))})
+	r.UI.Note(fmt.Sprintf("Root %q deactivated; root %q active.\nNew root SPKI SHA-256: %s\nRead aloud: %s", rt.OldKey, rt.NewKey, newFP.Grouped(), newFP.Words()))
+	return err
+}
+
+// rotationOf is the rotation a sealed ceremony recorded, if any.
+func rotationOf(res *transcript.Result) *Rotation {
+	for _, e := range res.Entries {
+		if e.Event == EventRootRotated {
+			var rt Rotation
+			if json.Unmarshal(e.Data, &rt) == nil {
+				return &rt
+			}
+		}
+	}
+	return nil
+}
