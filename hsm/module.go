@@ -135,7 +135,7 @@ func openWith(path string, ctx p11, raw *pkcs11.Ctx) (*Module, error) {
 	if err != nil {
 		return nil, wrap("read module information", path, err)
 	}
-	return &Module{Path: path, ctx: ctx, raw: raw, Info: ModuleInfo{
+	return &Module{Path: path, ctx: policed{ctx}, raw: raw, Info: ModuleInfo{
 		Manufacturer: trim(info.ManufacturerID),
 		Description:  trim(info.LibraryDescription),
 		Version:      fmt.Sprintf("%d.%d", info.LibraryVersion.Major, info.LibraryVersion.Minor),

@@ -52,11 +52,43 @@ func templatePolicy(tmpl []*pkcs11.Attribute) error {
 	return CheckKeyPolicy(a)
 }
 
-// createObject creates an object after the key policy check.
-func (t *Token) createObject(tmpl []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
-	if err := templatePolicy(tmpl); err != nil {
+// policed checks every template that creates an object against the key policy before the
+// token sees it, whatever path creates it: the policy lives at the seam, not at call sites.
+type policed struct{ p11 }
+
+func (p policed) CreateObject(sh pkcs11.SessionHandle, t []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	if err := templatePolicy(t); err != nil {
 		return 0, err
 	}
+	return p.p11.CreateObject(sh, t)
+}
+
+func (p policed) GenerateKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, t []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	if err := templatePolicy(t); err != nil {
+		return 0, err
+	}
+	return p.p11.GenerateKey(sh, m, t)
+}
+
+func (p policed) GenerateKeyPair(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, pub, priv []*pkcs11.Attribute) (pkcs11.ObjectHandle, pkcs11.ObjectHandle, error) {
+	if err := templatePolicy(pub); err != nil {
+		return 0, 0, err
+	}
+	if err := templatePolicy(priv); err != nil {
+		return 0, 0, err
+	}
+	return p.p11.GenerateKeyPair(sh, m, pub, priv)
+}
+
+func (p policed) UnwrapKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, k pkcs11.ObjectHandle, w []byte, t []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	if err := templatePolicy(t); err != nil {
+		return 0, err
+	}
+	return p.p11.UnwrapKey(sh, m, k, w, t)
+}
+
+// createObject creates an object (the seam applies the key policy).
+func (t *Token) createObject(tmpl []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.m.ctx.CreateObject(t.session, tmpl)
@@ -137,9 +169,6 @@ func (t *Token) GenerateTransportKey(label string) (*SecretKey, error) {
 		pkcs11.NewAttribute(pkcs11.CKA_TRUSTED, true), pkcs11.NewAttribute(pkcs11.CKA_WRAP, true), pkcs11.NewAttribute(pkcs11.CKA_UNWRAP, false),
 		pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_DECRYPT, false),
 		pkcs11.NewAttribute(pkcs11.CKA_SIGN, false), pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false), pkcs11.NewAttribute(pkcs11.CKA_DERIVE, false),
-	}
-	if err := templatePolicy(tmpl); err != nil {
-		return nil, err
 	}
 	t.mu.Lock()
 	h, err := t.m.ctx.GenerateKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, tmpl)
@@ -263,9 +292,6 @@ func (t *Token) GenerateDEK(s DEKSpec) (*SecretKey, error) {
 		s.Bits = 256
 	}
 	tmpl := append(dekTemplate(s), pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, s.Bits/8))
-	if err := templatePolicy(tmpl); err != nil {
-		return nil, err
-	}
 	t.mu.Lock()
 	h, err := t.m.ctx.GenerateKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, tmpl)
 	t.mu.Unlock()
@@ -296,9 +322,6 @@ func (t *Token) WrapSecretKey(kek, k *SecretKey) ([]byte, error) {
 func (t *Token) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey, error) {
 	s.Extractable = false
 	tmpl := dekTemplate(s)
-	if err := templatePolicy(tmpl); err != nil {
-		return nil, err
-	}
 	t.mu.Lock()
 	kh, err := kek.handle()
 	var h pkcs11.ObjectHandle

@@ -153,9 +153,9 @@ func TestWrapThenDecryptIsRefusedByPolicy(t *testing.T) {
 	if _, err := tok.createObject(bad); err == nil || !strings.Contains(err.Error(), "may not both wrap and decrypt") {
 		t.Fatalf("policy let a wrap+decrypt key through: %v", err)
 	}
-	// The token itself does not refuse it: the attack works on SoftHSM.
+	// The token itself does not refuse it (past Keyrite's seam): the attack works on SoftHSM.
 	tok.mu.Lock()
-	h, err := tok.m.ctx.CreateObject(tok.session, bad)
+	h, err := tok.m.raw.CreateObject(tok.session, bad)
 	tok.mu.Unlock()
 	if err != nil {
 		t.Skipf("this token refuses wrap+decrypt keys itself: %v", err)
@@ -163,7 +163,7 @@ func TestWrapThenDecryptIsRefusedByPolicy(t *testing.T) {
 	victim, _ := tok.GenerateDEK(DEKSpec{Label: "victim", ID: []byte{9}, Extractable: true})
 	mech := []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_CBC_PAD, make([]byte, 16))}
 	tok.mu.Lock()
-	wrapped, werr := tok.m.ctx.WrapKey(tok.session, mech, h, victim.h)
+	wrapped, werr := tok.m.raw.WrapKey(tok.session, mech, h, victim.h)
 	var plain []byte
 	if werr == nil {
 		// C_Decrypt is not in Keyrite's PKCS#11 seam at all; the attack uses the raw module.
@@ -171,7 +171,7 @@ func TestWrapThenDecryptIsRefusedByPolicy(t *testing.T) {
 			plain, werr = tok.m.raw.Decrypt(tok.session, wrapped)
 		}
 	}
-	tok.m.ctx.DestroyObject(tok.session, h)
+	tok.m.raw.DestroyObject(tok.session, h)
 	tok.mu.Unlock()
 	if werr != nil {
 		t.Logf("wrap-then-decrypt did not complete on this token (%v); the policy still refuses the key", werr)
