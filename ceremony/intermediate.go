@@ -18,6 +18,7 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
 )
 
 const (
@@ -26,6 +27,19 @@ const (
 	intermediateDER  = "intermediate.der"
 	intermediateFull = "chain.pem"
 )
+
+// rootKey finds the key pair labelled label on the token and checks that it is the key of
+// the root certificate this ceremony signs under, so a mislabelled key never signs.
+func (r *Run) rootKey(label string) (*hsm.KeyPair, error) {
+	k, err := r.token.FindKeyPair(label)
+	if err != nil {
+		return nil, err
+	}
+	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.rootCert.PublicKey) {
+		return nil, fmt.Errorf("key %q on the token is not the key of root certificate %q", label, r.rootCert.Subject.CommonName)
+	}
+	return k, nil
+}
 
 func intermediateSteps(s *Script) []step {
 	root := rootSteps(s)
@@ -106,12 +120,9 @@ func (r *Run) signIntermediate() error {
 	if err != nil {
 		return err
 	}
-	rootKey, err := r.token.FindKeyPair(in.RootKey)
+	rootKey, err := r.rootKey(in.RootKey)
 	if err != nil {
 		return err
-	}
-	if !rootKey.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.rootCert.PublicKey) {
-		return fmt.Errorf("key %q on the token is not the key of root certificate %q", in.RootKey, r.rootCert.Subject.CommonName)
 	}
 	serial, err := r.serial()
 	if err != nil {

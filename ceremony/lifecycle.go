@@ -3,7 +3,6 @@ package ceremony
 import (
 	"bufio"
 	"bytes"
-	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
@@ -146,12 +145,9 @@ func (r *Run) signCRL() error {
 	if err != nil {
 		return err
 	}
-	rootKey, err := r.token.FindKeyPair(c.RootKey)
+	rootKey, err := r.rootKey(c.RootKey)
 	if err != nil {
 		return err
-	}
-	if !rootKey.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.rootCert.PublicKey) {
-		return fmt.Errorf("key %q on the token is not the key of root certificate %q", c.RootKey, r.rootCert.Subject.CommonName)
 	}
 	tmpl := &x509.RevocationList{Number: big.NewInt(c.Number), ThisUpdate: now, NextUpdate: now.Add(time.Duration(c.NextUpdateDays) * 24 * time.Hour),
 		RevokedCertificateEntries: revoked}

@@ -53,17 +53,6 @@ func rotateSteps(s *Script) []step {
 		root[4]}
 }
 
-func (r *Run) oldRootKey() (*hsm.KeyPair, error) {
-	k, err := r.token.FindKeyPair(r.Script.Rotate.OldKey)
-	if err != nil {
-		return nil, err
-	}
-	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.rootCert.PublicKey) {
-		return nil, fmt.Errorf("key %q is not the key of the current root certificate %q", k.Label, r.rootCert.Subject.CommonName)
-	}
-	return k, nil
-}
-
 func (r *Run) signNewRoot() error {
 	if r.newRoot == nil {
 		k, err := r.token.FindKeyPair(r.Script.Rotate.NewKey)
@@ -72,7 +61,7 @@ func (r *Run) signNewRoot() error {
 		}
 		r.newRoot = k
 	}
-	old, err := r.oldRootKey()
+	old, err := r.rootKey(r.Script.Rotate.OldKey)
 	if err != nil {
 		return err
 	}
