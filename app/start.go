@@ -18,8 +18,7 @@ import (
 	"github.com/keyrite/keyrite/hsm"
 )
 
-// Templates offered on the start screen. Those without a script in this version are listed
-// so nobody has to guess, and cannot be started.
+// Templates offered on the start screen.
 const (
 	TemplateRoot         = "Root key ceremony"
 	TemplateQuorum       = "Root key with quorum backup (M-of-N)"
@@ -38,11 +37,6 @@ const (
 // templateScripts names the example script each template starts from.
 var templateScripts = map[string]string{TemplateImportJob: "import-job", TemplateExport: "export", TemplateImport: "import", TemplateMigrate: "migrate", TemplateIntermediate: "sign-intermediate",
 	TemplateCRL: "sign-crl", TemplateDestroy: "destroy", TemplateRotate: "rotate"}
-
-// plannedTemplates are ceremonies the app names but cannot run yet.
-var plannedTemplates []string
-
-const planned = " — not in this version"
 
 // Start is the first screen: which HSM, which ceremony, where its evidence goes.
 type Start struct {
@@ -91,7 +85,7 @@ func newStart(a *App) *Start {
 	s.Tokens = widget.NewLabel("")
 	s.Tokens.Wrapping = fyne.TextWrapWord
 	s.FindTokens = widget.NewButtonWithIcon("Find tokens", theme.SearchIcon(), s.findTokens)
-	options := append([]string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateIntermediate, TemplateCRL, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateDestroy, TemplateRotate, TemplateFile}, withPlanned()...)
+	options := []string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateIntermediate, TemplateCRL, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateDestroy, TemplateRotate, TemplateFile}
 	s.Template = widget.NewSelect(options, func(string) { s.updateTemplate() })
 	var counts []string
 	for i := 2; i <= 16; i++ {
@@ -166,14 +160,6 @@ func newStart(a *App) *Start {
 	return s
 }
 
-func withPlanned() []string {
-	out := make([]string, len(plannedTemplates))
-	for i, p := range plannedTemplates {
-		out[i] = p + planned
-	}
-	return out
-}
-
 func (s *Start) updateHSM() {
 	real := s.HSMKind.Selected == hsmReal
 	for _, w := range []fyne.Disableable{s.Module, s.Token} {
@@ -208,7 +194,6 @@ func (s *Start) updateTemplate() {
 	if transferTemplate && s.transferInputs != nil {
 		s.transferInputs.Open(0)
 	}
-	enable(s.Review, !strings.HasSuffix(t, planned))
 	if s.Out.Text == "" || strings.HasPrefix(filepath.Base(s.Out.Text), "ceremony-") {
 		home, _ := os.UserHomeDir()
 		s.Out.SetText(filepath.Join(home, "keyrite", "ceremony-"+time.Now().UTC().Format("20060102-150405")))
@@ -329,7 +314,7 @@ func (s *Start) plan() (*plan, error) {
 	case TemplateFile:
 		script, err = ceremony.LoadScript(strings.TrimSpace(s.ScriptFile.Text))
 	default:
-		return nil, fmt.Errorf("%q has no script in this version", strings.TrimSuffix(s.Template.Selected, planned))
+		return nil, fmt.Errorf("%q has no script in this version", s.Template.Selected)
 	}
 	if err != nil {
 		return nil, err

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
@@ -443,5 +442,3 @@ func (r *Run) readOutput(entries []transcript.Entry, name string) ([]byte, error
 	}
 	return nil, fmt.Errorf("the transcript records no output %s", name)
 }
-
-func joinLines(s []string) string { return strings.Join(s, "\n") }
