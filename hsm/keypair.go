@@ -135,10 +135,7 @@ func (t *Token) GenerateKeyPair(spec KeySpec) (*KeyPair, error) {
 		err = SelfTest(k)
 	}
 	if err != nil {
-		t.mu.Lock()
-		t.m.ctx.DestroyObject(t.session, privH)
-		t.m.ctx.DestroyObject(t.session, pubH)
-		t.mu.Unlock()
+		t.discard(privH, pubH)
 		return nil, fmt.Errorf("generate key %q: %w (the new key was destroyed)", spec.Label, err)
 	}
 	return k, nil

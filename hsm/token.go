@@ -184,6 +184,16 @@ func (t *Token) DestroyLabel(label string) (int, error) {
 	return len(hs), nil
 }
 
+// discard destroys the objects of a key that failed its checks after it was made. It is best
+// effort: the caller reports the check's error, which is what the custodian must act on.
+func (t *Token) discard(hs ...pkcs11.ObjectHandle) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range hs {
+		t.m.ctx.DestroyObject(t.session, h)
+	}
+}
+
 // findOne finds the one object tmpl matches, for re-finding a key whose handle may have
 // changed. It must be called with t.mu held.
 func (t *Token) findOne(tmpl []*pkcs11.Attribute, label string) (pkcs11.ObjectHandle, error) {

@@ -200,10 +200,7 @@ func (t *Token) UnwrapPrivateKey(kek *SecretKey, blob []byte, label string, pub 
 		err = SelfTest(k)
 	}
 	if err != nil {
-		t.mu.Lock()
-		t.m.ctx.DestroyObject(t.session, privH)
-		t.m.ctx.DestroyObject(t.session, pubH)
-		t.mu.Unlock()
+		t.discard(privH, pubH)
 		return nil, fmt.Errorf("unwrap key %q: %w (the imported objects were destroyed)", label, err)
 	}
 	return k, nil
