@@ -84,15 +84,3 @@ func rootForBench(b *testing.B) hierarchy {
 	}
 	return hierarchy{dir, bd, nil}
 }
-
-func openLoggedIn(b testing.TB, bd Binding) *hsm.Token {
-	tok, err := bd.Module.OpenToken(bd.Token)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pin, _ := bd.PIN()
-	if err := tok.Login(hsm.User, pin); err != nil {
-		b.Fatal(err)
-	}
-	return tok
-}

@@ -111,6 +111,20 @@ func freshToken(t testing.TB) Binding {
 		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}
 }
 
+// openLoggedIn opens the token b names and logs in as its user; the caller closes it.
+func openLoggedIn(t testing.TB, b Binding) *hsm.Token {
+	t.Helper()
+	tok, err := b.Module.OpenToken(b.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, _ := b.PIN()
+	if err := tok.Login(hsm.User, pin); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
 func exampleScript(t *testing.T) *Script {
 	t.Helper()
 	s, err := LoadScript(filepath.Join("..", "testdata", "root-ceremony.yaml"))
@@ -204,9 +218,7 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "declined to destroy") {
 		t.Fatalf("declined cleanup: %v", err)
 	}
-	tok, _ := b.Module.OpenToken(b.Token)
-	pin, _ := b.PIN()
-	tok.Login(hsm.User, pin)
+	tok := openLoggedIn(t, b)
 	has, _ := tok.HasLabel("example-root-2026")
 	tok.Close()
 	if !has {

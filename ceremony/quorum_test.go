@@ -140,15 +140,8 @@ func readMeta(t *testing.T, dir string) BackupMeta {
 
 func tokenObjects(t *testing.T, b Binding) []hsm.Object {
 	t.Helper()
-	tok, err := b.Module.OpenToken(b.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := openLoggedIn(t, b)
 	defer tok.Close()
-	pin, _ := b.PIN()
-	if err := tok.Login(hsm.User, pin); err != nil {
-		t.Fatal(err)
-	}
 	objs, err := tok.Objects()
 	if err != nil {
 		t.Fatal(err)
@@ -239,9 +232,7 @@ func TestRestoreRefusesDamagedBackupOrTakenLabel(t *testing.T) {
 	}
 	t.Run("label taken on the target", func(t *testing.T) {
 		target := freshToken(t)
-		tok, _ := target.Module.OpenToken(target.Token)
-		pin, _ := target.PIN()
-		tok.Login(hsm.User, pin)
+		tok := openLoggedIn(t, target)
 		tok.GenerateKeyPair(hsm.KeySpec{Label: "example-root-2026", Algorithm: hsm.ECDSAP256})
 		tok.Close()
 		err := Start(restoreBy(t, custodians[:3]...), filepath.Join(t.TempDir(), "r"), target, &scriptedUI{shares: holders.shares}, Options{Previous: backup})

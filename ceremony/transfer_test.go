@@ -185,9 +185,7 @@ func TestTransferRefusesBadInput(t *testing.T) {
 		})
 	}
 	t.Run("target label taken", func(t *testing.T) {
-		tok, _ := dst.b.Module.OpenToken(dst.b.Token)
-		pin, _ := dst.b.PIN()
-		tok.Login(hsm.User, pin)
+		tok := openLoggedIn(t, dst.b)
 		tok.GenerateKeyPair(hsm.KeySpec{Label: "example-root-2026", Algorithm: hsm.ECDSAP256})
 		tok.Close()
 		if err := importInto(t, dst, job, exp); err == nil || !strings.Contains(err.Error(), `already holds a key labelled "example-root-2026"`) {
@@ -199,15 +197,8 @@ func TestTransferRefusesBadInput(t *testing.T) {
 // makeDEKs puts n data-encryption keys on the token.
 func makeDEKs(t testing.TB, b Binding, n int) {
 	t.Helper()
-	tok, err := b.Module.OpenToken(b.Token)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := openLoggedIn(t, b)
 	defer tok.Close()
-	pin, _ := b.PIN()
-	if err := tok.Login(hsm.User, pin); err != nil {
-		t.Fatal(err)
-	}
 	for i := 0; i < n; i++ {
 		if _, err := tok.GenerateDEK(hsm.DEKSpec{Label: fmt.Sprintf("dek-%05d", i), ID: []byte(fmt.Sprint(i)), Extractable: true}); err != nil {
 			t.Fatal(err)
@@ -216,10 +207,8 @@ func makeDEKs(t testing.TB, b Binding, n int) {
 }
 
 func secretKeys(t *testing.T, b Binding) int {
-	tok, _ := b.Module.OpenToken(b.Token)
+	tok := openLoggedIn(t, b)
 	defer tok.Close()
-	pin, _ := b.PIN()
-	tok.Login(hsm.User, pin)
 	ks, err := tok.SecretKeys("dek-")
 	if err != nil {
 		t.Fatal(err)
@@ -265,9 +254,7 @@ func TestMigrationResumesWithoutDuplicates(t *testing.T) {
 		}
 	}
 	os.WriteFile(p, data[:cut], 0o644)
-	tok, _ := target2.Module.OpenToken(target2.Token)
-	pin, _ := target2.PIN()
-	tok.Login(hsm.User, pin)
+	tok := openLoggedIn(t, target2)
 	for i := 16; i < 40; i++ {
 		tok.DestroyLabel(fmt.Sprintf("dek-%05d", i))
 	}
