@@ -417,6 +417,20 @@ func (r *Run) reloadKey(entries []transcript.Entry, label string) (*hsm.KeyPair,
 	return k, nil
 }
 
+// keyPairOf finds the key pair labelled label on the token and checks that its public key is
+// pub: a key that carries the right label but is not the certified key is refused. what
+// names the key the ceremony expects, for the error.
+func (r *Run) keyPairOf(label string, pub crypto.PublicKey, what string) (*hsm.KeyPair, error) {
+	k, err := r.token.FindKeyPair(label)
+	if err != nil {
+		return nil, err
+	}
+	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(pub) {
+		return nil, fmt.Errorf("key %q on the token is not %s", label, what)
+	}
+	return k, nil
+}
+
 // readOutput reads an output a completed step wrote, checking it against its record.
 func (r *Run) readOutput(entries []transcript.Entry, name string) ([]byte, error) {
 	for _, e := range entries {

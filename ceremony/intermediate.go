@@ -1,7 +1,6 @@
 package ceremony
 
 import (
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -31,14 +30,7 @@ const (
 // rootKey finds the key pair labelled label on the token and checks that it is the key of
 // the root certificate this ceremony signs under, so a mislabelled key never signs.
 func (r *Run) rootKey(label string) (*hsm.KeyPair, error) {
-	k, err := r.token.FindKeyPair(label)
-	if err != nil {
-		return nil, err
-	}
-	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.rootCert.PublicKey) {
-		return nil, fmt.Errorf("key %q on the token is not the key of root certificate %q", label, r.rootCert.Subject.CommonName)
-	}
-	return k, nil
+	return r.keyPairOf(label, r.rootCert.PublicKey, fmt.Sprintf("the key of root certificate %q", r.rootCert.Subject.CommonName))
 }
 
 func intermediateSteps(s *Script) []step {

@@ -289,12 +289,10 @@ func continueStep() step {
 // adoptSigner finds the transcript signer whose certificate is cert (the previous ceremony's,
 // or after a rotation the new hierarchy's) on this token, and records it as this ceremony's.
 func (r *Run) adoptSigner(cert *x509.Certificate) error {
-	s, err := r.token.FindKeyPair(r.Script.Signer.Label)
+	id := r.previous.result.Opening.CeremonyID
+	s, err := r.keyPairOf(r.Script.Signer.Label, cert.PublicKey, "the one that ceremony certified")
 	if err != nil {
-		return fmt.Errorf("the transcript signer of ceremony %s must be on this token: %w", r.previous.result.Opening.CeremonyID, err)
-	}
-	if !s.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(cert.PublicKey) {
-		return fmt.Errorf("key %q is not the transcript signer that ceremony %s hands on", s.Label, r.previous.result.Opening.CeremonyID)
+		return fmt.Errorf("the transcript signer of ceremony %s must be on this token: %w", id, err)
 	}
 	r.signer, r.signerCert = s, cert
 	if err := r.writeOutput(signerPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})); err != nil {
@@ -352,12 +350,9 @@ func (r *Run) reloadSigner(e []transcript.Entry) error {
 		if err != nil {
 			return err
 		}
-		s, err := r.token.FindKeyPair(d.Name)
+		s, err := r.keyPairOf(d.Name, c.PublicKey, "the recorded transcript signer")
 		if err != nil {
 			return err
-		}
-		if !s.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(c.PublicKey) {
-			return fmt.Errorf("key %q on the token is not the recorded transcript signer", d.Name)
 		}
 		r.signer, r.signerCert = s, c
 		return nil
