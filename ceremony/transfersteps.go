@@ -688,23 +688,37 @@ func (r *Run) establishTransport() error {
 	return err
 }
 
-func (r *Run) migrateKeys() error {
+// migrationKeys lists the keys the migration moves: those on the source, sorted by label, and
+// those already on the target by label. A label the target holds twice is refused: no check
+// value could say which of the two is the migrated key.
+func (r *Run) migrationKeys() ([]hsm.SecretKeyInfo, map[string]hsm.SecretKeyInfo, error) {
 	prefix := r.Script.Migrate.Keys
 	srcKeys, err := r.token.SecretKeys(prefix)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	sort.Slice(srcKeys, func(i, j int) bool { return srcKeys[i].Label < srcKeys[j].Label })
-	onTarget := map[string]hsm.SecretKeyInfo{}
 	dstKeys, err := r.target.SecretKeys(prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	dst := map[string]hsm.SecretKeyInfo{}
+	for _, k := range dstKeys {
+		if _, dup := dst[k.Label]; dup {
+			return nil, nil, fmt.Errorf("the target holds key %q twice", k.Label)
+		}
+		dst[k.Label] = k
+	}
+	return srcKeys, dst, nil
+}
+
+func (r *Run) migrateKeys() error {
+	srcKeys, onTarget, err := r.migrationKeys()
 	if err != nil {
 		return err
 	}
-	for _, k := range dstKeys {
-		onTarget[k.Label] = k
-	}
 	moved := r.xfer.migrated
-	if _, err := r.record("migration.started", map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(dstKeys)}); err != nil {
+	if _, err := r.record("migration.started", map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(onTarget)}); err != nil {
 		return err
 	}
 	src, dst := r.xfer.transport[0], r.xfer.transport[1]
@@ -766,23 +780,10 @@ func (r *Run) migrateKeys() error {
 }
 
 func (r *Run) reconcile() error {
-	prefix := r.Script.Migrate.Keys
-	srcKeys, err := r.token.SecretKeys(prefix)
+	srcKeys, dst, err := r.migrationKeys()
 	if err != nil {
 		return err
 	}
-	dstKeys, err := r.target.SecretKeys(prefix)
-	if err != nil {
-		return err
-	}
-	dst := map[string]hsm.SecretKeyInfo{}
-	for _, k := range dstKeys {
-		if _, dup := dst[k.Label]; dup {
-			return fmt.Errorf("the target holds key %q twice", k.Label)
-		}
-		dst[k.Label] = k
-	}
-	sort.Slice(srcKeys, func(i, j int) bool { return srcKeys[i].Label < srcKeys[j].Label })
 	var csv bytes.Buffer
 	csv.WriteString("label,id,source_kcv,target_kcv,kcv_method,match\n")
 	matching, missing, differ := 0, []string{}, []string{}
@@ -811,12 +812,12 @@ func (r *Run) reconcile() error {
 	if err := r.writeOutput("reconciliation.csv", csv.Bytes()); err != nil {
 		return err
 	}
-	if _, err := r.record("reconciliation", map[string]any{"source_keys": len(srcKeys), "target_keys": len(dstKeys), "matching": matching, "missing": missing, "different": differ}); err != nil {
+	if _, err := r.record("reconciliation", map[string]any{"source_keys": len(srcKeys), "target_keys": len(dst), "matching": matching, "missing": missing, "different": differ}); err != nil {
 		return err
 	}
 	r.UI.Note(fmt.Sprintf("Reconciliation: %d of %d keys match on both HSMs.", matching, len(srcKeys)))
-	if len(missing)+len(differ) > 0 || len(dstKeys) != len(srcKeys) {
-		return fmt.Errorf("reconciliation failed: %d missing, %d different, %d keys on the target for %d on the source", len(missing), len(differ), len(dstKeys), len(srcKeys))
+	if len(missing)+len(differ) > 0 || len(dst) != len(srcKeys) {
+		return fmt.Errorf("reconciliation failed: %d missing, %d different, %d keys on the target for %d on the source", len(missing), len(differ), len(dst), len(srcKeys))
 	}
 	return nil
 }
