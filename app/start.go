@@ -282,8 +282,8 @@ func (s *Start) plan() (*plan, error) {
 	if p.out == "" {
 		return nil, errors.New("choose an evidence folder for the ceremony's outputs")
 	}
-	if entries, err := os.ReadDir(p.out); err == nil && len(entries) > 0 {
-		return nil, fmt.Errorf("the evidence folder %s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder", p.out)
+	if err := ceremony.CheckNewDir(p.out); err != nil {
+		return nil, err
 	}
 	if p.real {
 		var err error

@@ -121,7 +121,7 @@ func Start(script *Script, dir string, b Binding, ui UI, opt Options) (err error
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	if err := checkNewDir(dir); err != nil {
+	if err := CheckNewDir(dir); err != nil {
 		return err
 	}
 	r := &Run{Script: script, Dir: dir, UI: ui, Clock: opt.Clock, opt: opt, binding: b}
@@ -196,16 +196,18 @@ func (r *Run) rollCall() error {
 	return nil
 }
 
-func checkNewDir(dir string) error {
+// CheckNewDir reports whether dir can receive a new ceremony's outputs: it must not exist or
+// be empty, because Keyrite never overwrites evidence.
+func CheckNewDir(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("ceremony folder %s: %w", dir, err)
+		return fmt.Errorf("folder %s: %w", dir, err)
 	}
 	if len(entries) > 0 {
-		return fmt.Errorf("ceremony folder %s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder (or `keyrite resume %s` to continue an unfinished ceremony)", dir, dir)
+		return fmt.Errorf("folder %s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder (an unfinished ceremony continues with `keyrite resume FOLDER`)", dir)
 	}
 	return nil
 }

@@ -7,7 +7,6 @@ package cli
 import (
 	"bufio"
 	"crypto"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -312,6 +311,10 @@ func rehearse(args []string, env Env) error {
 	if *out == "" {
 		return usageError{"usage: keyrite rehearse --out DIR [--quorum M-of-N] [--script FILE]"}
 	}
+	// Checked before any token is made or chosen: a refused run changes nothing.
+	if err := ceremony.CheckNewDir(*out); err != nil {
+		return err
+	}
 	store, err := hsm.PrepareRehearsal(*dir)
 	if err != nil {
 		return err
@@ -355,9 +358,6 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 	if _, err := fmt.Sscanf(mofn, "%d-of-%d", &threshold, &total); err != nil || fmt.Sprintf("%d-of-%d", threshold, total) != mofn {
 		return usageError{fmt.Sprintf("--quorum %q: write it as M-of-N, for example 3-of-5", mofn)}
 	}
-	if err := checkNewOut(out); err != nil {
-		return err
-	}
 	if total < 2 || total > 16 || threshold < 2 || threshold > total {
 		return usageError{fmt.Sprintf("--quorum %d-of-%d: need 2 <= M <= N <= 16", threshold, total)}
 	}
@@ -386,20 +386,10 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 	return VerifyCommand(env.Stdout, out, "")
 }
 
-func checkNewOut(out string) error {
-	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
-		return fmt.Errorf("%s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder", out)
-	}
-	return nil
-}
-
 // rehearseTransfer moves the root key between two rehearsal tokens: the source's root
 // ceremony (with a 3-of-5 backup, so the key is extractable only under trusted keys), the
 // target's own root, an import job there, the export here, the import there.
 func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal, out string) error {
-	if err := checkNewOut(out); err != nil {
-		return err
-	}
 	parse := func(name string) (*ceremony.Script, error) {
 		return ceremony.ParseScript(name+"-ceremony.yaml", env.Examples[name])
 	}

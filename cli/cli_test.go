@@ -186,6 +186,29 @@ func TestSecondRunIsRefused(t *testing.T) {
 	}
 }
 
+// A rehearsal into a folder that already holds something is refused before any rehearsal
+// token is made or chosen, for every kind of rehearsal.
+func TestRehearseIntoNonEmptyFolderChangesNothing(t *testing.T) {
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "keep.txt"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, extra := range [][]string{nil, {"--quorum", "2-of-3"}, {"--transfer"}} {
+		store := filepath.Join(t.TempDir(), "store")
+		args := append([]string{"rehearse", "--rehearsal-dir", store, "--out", out}, extra...)
+		code, stdout, stderr := keyrite(t, "", args...)
+		if code == 0 || !strings.Contains(stderr, "is not empty") {
+			t.Fatalf("%v: exit %d\n%s\n%s", extra, code, stdout, stderr)
+		}
+		if _, err := os.Stat(store); !os.IsNotExist(err) {
+			t.Errorf("%v: the refused rehearsal created the token store %s", extra, store)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "keep.txt")); string(b) != "keep" {
+		t.Fatal("the folder's content changed")
+	}
+}
+
 func snapshot(t *testing.T, dir string) string {
 	var b strings.Builder
 	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
