@@ -114,12 +114,8 @@ func freshToken(t testing.TB) Binding {
 // openLoggedIn opens the token b names and logs in as its user; the caller closes it.
 func openLoggedIn(t testing.TB, b Binding) *hsm.Token {
 	t.Helper()
-	tok, err := b.Module.OpenToken(b.Token)
+	tok, err := b.Open()
 	if err != nil {
-		t.Fatal(err)
-	}
-	pin, _ := b.PIN()
-	if err := tok.Login(hsm.User, pin); err != nil {
 		t.Fatal(err)
 	}
 	return tok

@@ -245,33 +245,34 @@ func stepsFor(s *Script) []step {
 	return steps
 }
 
+// Open opens the token b names and logs in as its user. The caller closes the token.
+func (b Binding) Open() (*hsm.Token, error) {
+	tok, err := b.Module.OpenToken(b.Token)
+	if err != nil {
+		return nil, err
+	}
+	pin, err := b.PIN()
+	if err != nil {
+		tok.Close()
+		return nil, fmt.Errorf("read PIN: %w", err)
+	}
+	if err := tok.Login(hsm.User, pin); err != nil {
+		tok.Close()
+		return nil, err
+	}
+	return tok, nil
+}
+
 func (r *Run) connect() error {
 	if t := r.opt.Target; t != nil {
-		tok, err := t.Module.OpenToken(t.Token)
+		tok, err := t.Open()
 		if err != nil {
-			return fmt.Errorf("target token: %w", err)
-		}
-		pin, err := t.PIN()
-		if err == nil {
-			err = tok.Login(hsm.User, pin)
-		}
-		if err != nil {
-			tok.Close()
 			return fmt.Errorf("target token: %w", err)
 		}
 		r.target = tok
 	}
-	tok, err := r.binding.Module.OpenToken(r.binding.Token)
+	tok, err := r.binding.Open()
 	if err != nil {
-		return err
-	}
-	pin, err := r.binding.PIN()
-	if err != nil {
-		tok.Close()
-		return fmt.Errorf("read PIN: %w", err)
-	}
-	if err := tok.Login(hsm.User, pin); err != nil {
-		tok.Close()
 		return err
 	}
 	r.token = tok

@@ -576,18 +576,11 @@ func bundle(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	tok, err := b.Module.OpenToken(b.Token)
+	tok, err := b.Open()
 	if err != nil {
 		return err
 	}
 	defer tok.Close()
-	pin, err := b.PIN()
-	if err != nil {
-		return err
-	}
-	if err := tok.Login(hsm.User, pin); err != nil {
-		return err
-	}
 	k, err := tok.FindKeyPair(signer)
 	if err != nil {
 		return err

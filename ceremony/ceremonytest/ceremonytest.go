@@ -113,15 +113,11 @@ func RunOn(t testing.TB, b ceremony.Binding, s *ceremony.Script, ui ceremony.UI,
 // Signer opens the key labelled label on the token, logged in as the user, until the test ends.
 func Signer(t testing.TB, b ceremony.Binding, label string) *hsm.KeyPair {
 	t.Helper()
-	tok, err := b.Module.OpenToken(b.Token)
+	tok, err := b.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { tok.Close() })
-	pin, _ := b.PIN()
-	if err := tok.Login(hsm.User, pin); err != nil {
-		t.Fatal(err)
-	}
 	k, err := tok.FindKeyPair(label)
 	if err != nil {
 		t.Fatal(err)
