@@ -198,12 +198,11 @@ func (r *Run) wrapBackup(key *hsm.KeyPair) (err error) {
 	if err != nil {
 		return err
 	}
-	der, _ := x509.MarshalPKIXPublicKey(key.Public())
 	metaFile, blobFile := backupFiles(key.Label)
 	sum := sha256.Sum256(blob)
 	meta := &BackupMeta{
 		Format: backupFormat, CeremonyID: r.Script.ID, KeyLabel: key.Label, Algorithm: string(key.Algorithm), SPKISHA256: fp.Hex(),
-		PublicKey: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+		PublicKey: string(publicKeyPEM(key)),
 		Mechanism: "CKM_AES_KEY_WRAP_PAD (RFC 5649)", Payload: "PKCS #8 PrivateKeyInfo", KEKKCV: r.kcv,
 		Threshold: r.shares[0].Threshold, Shares: r.shares[0].Total, BlobFile: blobFile, BlobSHA256: hex.EncodeToString(sum[:]), BlobSize: len(blob),
 	}

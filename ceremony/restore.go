@@ -252,10 +252,9 @@ func (r *Run) unwrapBackup() error {
 	if fp.Hex() != r.backup.SPKISHA256 {
 		return fmt.Errorf("restored key %q has fingerprint %s, the backup %s", label, fp.Hex(), r.backup.SPKISHA256)
 	}
-	der, _ := x509.MarshalPKIXPublicKey(k.Public())
 	if _, err := r.record("key.restored", keyRecord{
 		Label: label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
-		PublicKey:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
+		PublicKey:  string(publicKeyPEM(k)),
 		Attributes: k.Attributes, SelfTest: "passed: signature verifies under the backed-up public key", Token: r.token.Info.Serial, Purpose: "restored " + r.backup.KeyLabel,
 	}); err != nil {
 		return err

@@ -159,6 +159,13 @@ func (r *Run) inventory(when string) error {
 }
 
 func (r *Run) generateKey(label string, alg hsm.Algorithm, extractable bool, purpose string) (*hsm.KeyPair, error) {
+	return r.generate(hsm.KeySpec{Label: label, Algorithm: alg, Extractable: extractable}, purpose)
+}
+
+// generate has the HSM generate a key pair and records it with its public key, fingerprint,
+// attributes and the self-test it passed.
+func (r *Run) generate(spec hsm.KeySpec, purpose string) (*hsm.KeyPair, error) {
+	label := spec.Label
 	done := make(chan struct{})
 	go func() { // generation can take seconds (RSA-4096); keep the room informed
 		t := time.NewTicker(500 * time.Millisecond)
@@ -172,7 +179,7 @@ func (r *Run) generateKey(label string, alg hsm.Algorithm, extractable bool, pur
 			}
 		}
 	}()
-	k, err := r.token.GenerateKeyPair(hsm.KeySpec{Label: label, Algorithm: alg, Extractable: extractable})
+	k, err := r.token.GenerateKeyPair(spec)
 	close(done)
 	if err != nil {
 		return nil, err
@@ -181,16 +188,24 @@ func (r *Run) generateKey(label string, alg hsm.Algorithm, extractable bool, pur
 	if err != nil {
 		return nil, err
 	}
-	der, _ := x509.MarshalPKIXPublicKey(k.Public())
+	selfTest := "passed: pairwise sign/verify"
+	if spec.Use == hsm.UseUnwrap {
+		selfTest = fmt.Sprintf("passed: pairwise unwrap with RSA-OAEP %v", k.UnwrapHashes)
+	}
 	if _, err := r.record("key.generated", keyRecord{
 		Label: label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
-		PublicKey:  string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})),
-		Attributes: k.Attributes, SelfTest: "passed: pairwise sign/verify", Token: r.token.Info.Serial, Purpose: purpose,
+		PublicKey: string(publicKeyPEM(k)), Attributes: k.Attributes, SelfTest: selfTest, Token: r.token.Info.Serial, Purpose: purpose,
 	}); err != nil {
 		return nil, err
 	}
 	r.UI.Note(fmt.Sprintf("Key %q generated.\nSPKI SHA-256: %s\nRead aloud: %s", label, fp.Grouped(), fp.Words()))
 	return k, nil
+}
+
+// publicKeyPEM is k's public key as a PEM "PUBLIC KEY" (SubjectPublicKeyInfo).
+func publicKeyPEM(k *hsm.KeyPair) []byte {
+	der, _ := x509.MarshalPKIXPublicKey(k.Public())
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
 }
 
 func (r *Run) generateRoot() (err error) {

@@ -373,17 +373,12 @@ func importJobSteps(s *Script) []step {
 
 func (r *Run) createImportJob() error {
 	j := r.Script.ImportJob
-	k, err := r.token.GenerateKeyPair(hsm.KeySpec{Label: j.Label, Algorithm: hsm.Algorithm(j.Algorithm), Use: hsm.UseUnwrap})
+	k, err := r.generate(hsm.KeySpec{Label: j.Label, Algorithm: hsm.Algorithm(j.Algorithm), Use: hsm.UseUnwrap}, "import-job")
 	if err != nil {
 		return err
 	}
 	fp, _ := fingerprint.OfPublicKey(k.Public())
-	der, _ := x509.MarshalPKIXPublicKey(k.Public())
-	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
-	if _, err := r.record("key.generated", keyRecord{Label: j.Label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
-		PublicKey: string(pemKey), Attributes: k.Attributes, SelfTest: fmt.Sprintf("passed: pairwise unwrap with RSA-OAEP %v", k.UnwrapHashes), Token: r.token.Info.Serial, Purpose: "import-job"}); err != nil {
-		return err
-	}
+	pemKey := publicKeyPEM(k)
 	now := r.Clock().UTC().Truncate(time.Second)
 	job := ImportJob{Format: importJobFormat, CeremonyID: r.Script.ID, KeyLabel: j.Label, Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
 		OAEPHashes: k.UnwrapHashes, Created: now, Expires: now.Add(time.Duration(j.ValidHours) * time.Hour), Token: r.token.Info.Serial}
@@ -395,7 +390,7 @@ func (r *Run) createImportJob() error {
 		return err
 	}
 	_, err = r.record("import-job.created", map[string]any{"key_label": j.Label, "spki_sha256": fp.Hex(), "expires": job.Expires.Format(time.RFC3339), "oaep_hashes": k.UnwrapHashes})
-	r.UI.Note(fmt.Sprintf("Import wrapping key %q, valid until %s.\nSPKI SHA-256: %s\nRead aloud: %s", j.Label, job.Expires.Format(time.RFC3339), fp.Grouped(), fp.Words()))
+	r.UI.Note(fmt.Sprintf("Import wrapping key %q (fingerprint above) is valid until %s.", j.Label, job.Expires.Format(time.RFC3339)))
 	return err
 }
 
@@ -540,9 +535,8 @@ func (r *Run) exportKey() error {
 		identity["kcv"], identity["kcv_method"] = kcv, quorum.KCVECB
 	} else {
 		fp, _ := fingerprint.OfPublicKey(key.Public())
-		der, _ := x509.MarshalPKIXPublicKey(key.Public())
 		meta.KeyKind, meta.Algorithm, meta.Payload, meta.SPKISHA256 = "private", string(key.Algorithm), "PKCS #8 PrivateKeyInfo", fp.Hex()
-		meta.PublicKey = string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		meta.PublicKey = string(publicKeyPEM(key))
 		identity["spki_sha256"] = fp.Hex()
 	}
 	if spec.Validity > 0 {
