@@ -4,7 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -133,13 +132,9 @@ func (r *Run) signIntermediate() error {
 	if err := r.lintProfile(tmpl, csr.PublicKey); err != nil {
 		return err
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.rootCert, csr.PublicKey, rootKey)
+	c, err := issue(tmpl, r.rootCert, csr.PublicKey, rootKey)
 	if err != nil {
 		return fmt.Errorf("sign the intermediate with root key %q: %w", in.RootKey, err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return err
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(r.rootCert)
@@ -149,11 +144,10 @@ func (r *Run) signIntermediate() error {
 	if err := r.recordCertificate(intermediatePEM, c); err != nil {
 		return err
 	}
-	p := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	for _, o := range []struct {
 		name string
 		data []byte
-	}{{intermediateDER, der}, {intermediatePEM, p}, {intermediateFull, append(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})...)}} {
+	}{{intermediateDER, c.Raw}, {intermediatePEM, certPEM(c)}, {intermediateFull, certPEM(c, r.rootCert)}} {
 		if err := r.writeOutput(o.name, o.data); err != nil {
 			return err
 		}

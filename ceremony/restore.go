@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -105,7 +104,7 @@ func (r *Run) verifyBackup() error {
 	if err := r.writeOutput(rootDER, p.files[rootDER]); err != nil {
 		return err
 	}
-	if err := r.writeOutput(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.root.Raw})); err != nil {
+	if err := r.writeOutput(rootPEM, certPEM(p.root)); err != nil {
 		return err
 	}
 	r.backup, r.blob, r.rootCert = p.meta, p.blob, p.root

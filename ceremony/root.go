@@ -313,33 +313,90 @@ func (r *Run) recordCertificate(name string, c *x509.Certificate) error {
 	return err
 }
 
-func (r *Run) signRoot() error {
-	tmpl, err := r.rootTemplate()
-	if err != nil {
-		return err
+// certPEM encodes certificates as concatenated PEM "CERTIFICATE" blocks.
+func certPEM(certs ...*x509.Certificate) []byte {
+	var out []byte
+	for _, c := range certs {
+		out = append(out, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})...)
 	}
-	if err := r.lintProfile(tmpl, r.root.Public()); err != nil {
-		return err
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, r.root.Public(), r.root)
+	return out
+}
+
+// issue has signer sign tmpl under parent (tmpl itself for a self-signed certificate) and
+// returns the certificate only once its signature verifies under parent.
+func issue(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) (*x509.Certificate, error) {
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
 	if err != nil {
-		return fmt.Errorf("sign root certificate with key %q: %w", r.root.Label, err)
+		return nil, err
 	}
 	c, err := x509.ParseCertificate(der)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := c.CheckSignatureFrom(c); err != nil {
-		return fmt.Errorf("the new root certificate's signature does not verify: %w", err)
+	issuer := parent
+	if parent == tmpl {
+		issuer = c
 	}
-	r.rootCert = c
-	if err := r.recordCertificate(rootDER, c); err != nil {
-		return err
+	if err := c.CheckSignatureFrom(issuer); err != nil {
+		return nil, fmt.Errorf("the new certificate's signature does not verify: %w", err)
 	}
-	if err := r.writeOutput(rootDER, der); err != nil {
-		return err
+	return c, nil
+}
+
+// selfSignRoot lints the script's root profile for key, has key sign its own certificate, and
+// writes it as derName and pemName.
+func (r *Run) selfSignRoot(key *hsm.KeyPair, derName, pemName string) (*x509.Certificate, error) {
+	tmpl, err := r.rootTemplate()
+	if err != nil {
+		return nil, err
 	}
-	return r.writeOutput(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	if err := r.lintProfile(tmpl, key.Public()); err != nil {
+		return nil, err
+	}
+	c, err := issue(tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("self-sign the root certificate with key %q: %w", key.Label, err)
+	}
+	if err := r.recordCertificate(derName, c); err != nil {
+		return nil, err
+	}
+	if err := r.writeOutput(derName, c.Raw); err != nil {
+		return nil, err
+	}
+	return c, r.writeOutput(pemName, certPEM(c))
+}
+
+// certifySigner has root, through rootKey, certify the transcript-signing key k for days
+// (never past the root's own end), and writes the certificate as name.
+func (r *Run) certifySigner(k *hsm.KeyPair, days int, root *x509.Certificate, rootKey crypto.Signer, name string) (*x509.Certificate, error) {
+	serial, err := r.serial()
+	if err != nil {
+		return nil, err
+	}
+	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
+	notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
+	if notAfter.After(root.NotAfter) {
+		notAfter = root.NotAfter
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: root.Subject.CommonName + " Transcript Signer", Organization: root.Subject.Organization, Country: root.Subject.Country},
+		NotBefore:    notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+	}
+	c, err := issue(tmpl, root, k.Public(), rootKey)
+	if err != nil {
+		return nil, fmt.Errorf("certify transcript signer %q under root %q: %w", k.Label, root.Subject.CommonName, err)
+	}
+	if err := r.recordCertificate(name, c); err != nil {
+		return nil, err
+	}
+	return c, r.writeOutput(name, certPEM(c))
+}
+
+func (r *Run) signRoot() (err error) {
+	r.rootCert, err = r.selfSignRoot(r.root, rootDER, rootPEM)
+	return err
 }
 
 func (r *Run) createSigner() error {
@@ -349,45 +406,10 @@ func (r *Run) createSigner() error {
 		return err
 	}
 	r.signer = k
-	serial, err := r.serial()
-	if err != nil {
+	if r.signerCert, err = r.certifySigner(k, s.Signer.ValidityDays, r.rootCert, r.root, signerPEM); err != nil {
 		return err
 	}
-	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
-	notAfter := notBefore.Add(time.Duration(s.Signer.ValidityDays) * 24 * time.Hour)
-	if notAfter.After(r.rootCert.NotAfter) {
-		notAfter = r.rootCert.NotAfter
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: r.rootCert.Subject.CommonName + " Transcript Signer", Organization: r.rootCert.Subject.Organization, Country: r.rootCert.Subject.Country},
-		NotBefore:    notBefore, NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.rootCert, k.Public(), r.root)
-	if err != nil {
-		return fmt.Errorf("certify transcript signer %q with root %q: %w", k.Label, r.root.Label, err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return err
-	}
-	if err := c.CheckSignatureFrom(r.rootCert); err != nil {
-		return fmt.Errorf("transcript signer certificate does not verify under the root: %w", err)
-	}
-	r.signerCert = c
-	if err := r.recordCertificate(signerPEM, c); err != nil {
-		return err
-	}
-	if err := r.writeOutput(signerPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
-		return err
-	}
-	rootFP, _ := fingerprint.OfPublicKey(r.rootCert.PublicKey)
-	_, err = r.record(transcript.EventSigner, transcript.Signer{
-		Name:        k.Label,
-		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})),
-		Issuer:      rootFP.Hex(),
-	})
+	_, err = r.record(transcript.EventSigner, transcript.Signer{Name: k.Label, Certificate: string(certPEM(r.signerCert, r.rootCert)), Issuer: spkiHex(r.rootCert)})
 	return err
 }
 

@@ -2,11 +2,9 @@ package ceremony
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"time"
@@ -65,28 +63,8 @@ func (r *Run) signNewRoot() error {
 	if err != nil {
 		return err
 	}
-	tmpl, err := r.rootTemplate()
+	nc, err := r.selfSignRoot(r.newRoot, newRootDER, newRootPEM)
 	if err != nil {
-		return err
-	}
-	if err := r.lintProfile(tmpl, r.newRoot.Public()); err != nil {
-		return err
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, r.newRoot.Public(), r.newRoot)
-	if err != nil {
-		return fmt.Errorf("sign the new root certificate: %w", err)
-	}
-	nc, err := x509.ParseCertificate(der)
-	if err != nil {
-		return err
-	}
-	if err := r.recordCertificate(newRootDER, nc); err != nil {
-		return err
-	}
-	if err := r.writeOutput(newRootDER, der); err != nil {
-		return err
-	}
-	if err := r.writeOutput(newRootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
 		return err
 	}
 	r.newRootCert = nc
@@ -113,21 +91,14 @@ func (r *Run) signNewRoot() error {
 		}
 		t := &x509.Certificate{SerialNumber: serial, Subject: c.subject, NotBefore: notBefore, NotAfter: notAfter, SubjectKeyId: c.ski,
 			KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true, MaxPathLen: -1}
-		cder, err := x509.CreateCertificate(rand.Reader, t, c.issuer, c.pub, c.signer)
+		cc, err := issue(t, c.issuer, c.pub, c.signer)
 		if err != nil {
 			return fmt.Errorf("cross-certificate %s: %w", c.name, err)
-		}
-		cc, err := x509.ParseCertificate(cder)
-		if err == nil {
-			err = cc.CheckSignatureFrom(c.issuer)
-		}
-		if err != nil {
-			return fmt.Errorf("cross-certificate %s does not verify: %w", c.name, err)
 		}
 		if err := r.recordCertificate(c.name, cc); err != nil {
 			return err
 		}
-		if err := r.writeOutput(c.name, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cder})); err != nil {
+		if err := r.writeOutput(c.name, certPEM(cc)); err != nil {
 			return err
 		}
 	}
@@ -143,27 +114,8 @@ func (r *Run) createNewSigner() error {
 	if err != nil {
 		return err
 	}
-	serial, err := r.serial()
+	c, err := r.certifySigner(k, rt.SignerDays, r.newRootCert, r.newRoot, newSignerPEM)
 	if err != nil {
-		return err
-	}
-	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
-	tmpl := &x509.Certificate{SerialNumber: serial, NotBefore: notBefore, NotAfter: notBefore.Add(time.Duration(rt.SignerDays) * 24 * time.Hour),
-		Subject:  pkix.Name{CommonName: r.newRootCert.Subject.CommonName + " Transcript Signer", Organization: r.newRootCert.Subject.Organization, Country: r.newRootCert.Subject.Country},
-		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, r.newRootCert, k.Public(), r.newRoot)
-	if err != nil {
-		return err
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		return err
-	}
-	if err := r.recordCertificate(newSignerPEM, c); err != nil {
-		return err
-	}
-	signerPEMBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := r.writeOutput(newSignerPEM, signerPEMBytes); err != nil {
 		return err
 	}
 	oldFP, _ := fingerprint.OfPublicKey(r.rootCert.PublicKey)
@@ -177,7 +129,7 @@ func (r *Run) createNewSigner() error {
 		return err
 	}
 	_, err = r.record(EventRootRotated, Rotation{OldRootSPKI: oldFP.Hex(), NewRootSPKI: newFP.Hex(), NewRootKey: rt.NewKey,
-		NewSigner: rt.NewSigner, NewSignerChain: string(signerPEMBytes) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.newRootCert.Raw}))})
+		NewSigner: rt.NewSigner, NewSignerChain: string(certPEM(c, r.newRootCert))})
 	r.UI.Note(fmt.Sprintf("Root %q deactivated; root %q active.\nNew root SPKI SHA-256: %s\nRead aloud: %s", rt.OldKey, rt.NewKey, newFP.Grouped(), newFP.Words()))
 	return err
 }

@@ -260,7 +260,7 @@ func continueStep() step {
 			if err := r.writeOutput(rootDER, root.Raw); err != nil {
 				return err
 			}
-			if err := r.writeOutput(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw})); err != nil {
+			if err := r.writeOutput(rootPEM, certPEM(root)); err != nil {
 				return err
 			}
 			r.rootCert = root
@@ -295,12 +295,12 @@ func (r *Run) adoptSigner(cert *x509.Certificate) error {
 		return fmt.Errorf("the transcript signer of ceremony %s must be on this token: %w", id, err)
 	}
 	r.signer, r.signerCert = s, cert
-	if err := r.writeOutput(signerPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})); err != nil {
+	if err := r.writeOutput(signerPEM, certPEM(r.signerCert)); err != nil {
 		return err
 	}
 	_, err = r.record(transcript.EventSigner, transcript.Signer{
 		Name:        s.Label,
-		Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.signerCert.Raw})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.rootCert.Raw})),
+		Certificate: string(certPEM(r.signerCert, r.rootCert)),
 		Issuer:      spkiHex(r.rootCert),
 	})
 	return err
