@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -70,10 +69,7 @@ func verifyBackupStep() step {
 			if err := r.reloadBackup(e, "previous/backup"); err != nil {
 				return err
 			}
-			der, err := r.readOutput(e, rootDER)
-			if err == nil {
-				r.rootCert, err = x509.ParseCertificate(der)
-			}
+			err := r.reloadRootCert(e)
 			if err == nil && r.Script.Type == TypeReshare {
 				err = r.reshareKeys(e)
 			}

@@ -52,13 +52,7 @@ func rootSteps(s *Script) []step {
 			outputs: []string{rootDER, rootPEM},
 			explain: fmt.Sprintf("The certificate profile for %q is linted, then the root key signs its own certificate, valid for %d days.", s.Certificate.Subject.CommonName, s.Certificate.ValidityDays),
 			run:     (*Run).signRoot,
-			restore: func(r *Run, e []transcript.Entry) error {
-				der, err := r.readOutput(e, rootDER)
-				if err == nil {
-					r.rootCert, err = x509.ParseCertificate(der)
-				}
-				return err
-			}},
+			restore: (*Run).reloadRootCert},
 		{id: "create-transcript-signer", title: "Create the transcript-signing key", actorRole: "administrator", witness: true,
 			labels: []string{s.Signer.Label}, outputs: []string{signerPEM},
 			explain: fmt.Sprintf("The HSM generates the ECDSA P-384 key %q that seals this and later transcripts; the root certifies it.", s.Signer.Label),
@@ -310,6 +304,15 @@ func (r *Run) recordCertificate(name string, c *x509.Certificate) error {
 		"not_before": c.NotBefore.UTC().Format(time.RFC3339), "not_after": c.NotAfter.UTC().Format(time.RFC3339),
 		"sha256": hex.EncodeToString(sum[:]), "spki_sha256": spki.Hex(), "signature_algorithm": c.SignatureAlgorithm.String(),
 	})
+	return err
+}
+
+// reloadRootCert reads, on a resume, the root certificate a completed step wrote.
+func (r *Run) reloadRootCert(e []transcript.Entry) error {
+	der, err := r.readOutput(e, rootDER)
+	if err == nil {
+		r.rootCert, err = x509.ParseCertificate(der)
+	}
 	return err
 }
 

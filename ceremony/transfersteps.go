@@ -275,11 +275,7 @@ func continueStep() step {
 			return r.adoptSigner(signer)
 		},
 		restore: func(r *Run, e []transcript.Entry) error {
-			der, err := r.readOutput(e, rootDER)
-			if err == nil {
-				r.rootCert, err = x509.ParseCertificate(der)
-			}
-			if err != nil {
+			if err := r.reloadRootCert(e); err != nil {
 				return err
 			}
 			return r.reloadSigner(e)
