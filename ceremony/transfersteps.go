@@ -309,18 +309,9 @@ func spkiHex(c *x509.Certificate) string {
 
 // parseChain reads PEM certificates: a signer, then its root.
 func parseChain(p string) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	rest := []byte(p)
-	for {
-		var b *pem.Block
-		if b, rest = pem.Decode(rest); b == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
+	out, err := transcript.ParseCertificates(p)
+	if err != nil {
+		return nil, err
 	}
 	if len(out) != 2 {
 		return nil, fmt.Errorf("a signer chain holds the signer and its root, not %d certificates", len(out))
@@ -338,14 +329,14 @@ func (r *Run) reloadSigner(e []transcript.Entry) error {
 		if err := e[i].DecodeData(&d); err != nil {
 			return err
 		}
-		blk, _ := pem.Decode([]byte(d.Certificate))
-		if blk == nil {
-			return errors.New("the signer record holds no certificate")
+		certs, err := transcript.ParseCertificates(d.Certificate)
+		if err == nil && len(certs) == 0 {
+			err = errors.New("it holds no certificate")
 		}
-		c, err := x509.ParseCertificate(blk.Bytes)
 		if err != nil {
-			return err
+			return fmt.Errorf("the signer record: %w", err)
 		}
+		c := certs[0]
 		s, err := r.keyPairOf(d.Name, c.PublicKey, "the recorded transcript signer")
 		if err != nil {
 			return err

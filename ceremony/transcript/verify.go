@@ -134,7 +134,7 @@ func (res *Result) checkSigner(opt Options) error {
 	if data.Name != res.Seal.SignerName {
 		return fmt.Errorf("%s: signed by %q, but the transcript names %q as its signer", SealFileName, res.Seal.SignerName, data.Name)
 	}
-	certs, err := parsePEMCertificates(data.Certificate)
+	certs, err := ParseCertificates(data.Certificate)
 	if err != nil || len(certs) < 2 {
 		return bad("signer certificate chain must hold the signer and its root: %v", err)
 	}
@@ -249,7 +249,9 @@ func HashFile(name string) ([32]byte, int64, error) {
 	return [32]byte(h.Sum(nil)), n, nil
 }
 
-func parsePEMCertificates(s string) ([]*x509.Certificate, error) {
+// ParseCertificates parses PEM text that holds only "CERTIFICATE" blocks, in order, as a
+// signer record's chain does.
+func ParseCertificates(s string) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	rest := []byte(s)
 	for {
