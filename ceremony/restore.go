@@ -247,11 +247,7 @@ func (r *Run) unwrapBackup() error {
 	if fp.Hex() != r.backup.SPKISHA256 {
 		return fmt.Errorf("restored key %q has fingerprint %s, the backup %s", label, fp.Hex(), r.backup.SPKISHA256)
 	}
-	if _, err := r.record("key.restored", keyRecord{
-		Label: label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
-		PublicKey:  string(publicKeyPEM(k)),
-		Attributes: k.Attributes, SelfTest: "passed: signature verifies under the backed-up public key", Token: r.token.Info.Serial, Purpose: "restored " + r.backup.KeyLabel,
-	}); err != nil {
+	if err := r.recordKey("key.restored", k, fp, "passed: signature verifies under the backed-up public key", "restored "+r.backup.KeyLabel); err != nil {
 		return err
 	}
 	// The restored key signs; the signature verifies under the root certificate.

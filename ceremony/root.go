@@ -186,14 +186,20 @@ func (r *Run) generate(spec hsm.KeySpec, purpose string) (*hsm.KeyPair, error) {
 	if spec.Use == hsm.UseUnwrap {
 		selfTest = fmt.Sprintf("passed: pairwise unwrap with RSA-OAEP %v", k.UnwrapHashes)
 	}
-	if _, err := r.record("key.generated", keyRecord{
-		Label: label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
-		PublicKey: string(publicKeyPEM(k)), Attributes: k.Attributes, SelfTest: selfTest, Token: r.token.Info.Serial, Purpose: purpose,
-	}); err != nil {
+	if err := r.recordKey("key.generated", k, fp, selfTest, purpose); err != nil {
 		return nil, err
 	}
 	r.UI.Note(fmt.Sprintf("Key %q generated.\nSPKI SHA-256: %s\nRead aloud: %s", label, fp.Grouped(), fp.Words()))
 	return k, nil
+}
+
+// recordKey records a key pair now on the token (event key.generated, key.restored or
+// key.imported) as a keyRecord: label, public key and fingerprint fp, the attributes read
+// back, the self-test it passed and its purpose. reloadKey finds it again on a resume.
+func (r *Run) recordKey(event string, k *hsm.KeyPair, fp fingerprint.SPKI, selfTest, purpose string) error {
+	_, err := r.record(event, keyRecord{Label: k.Label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
+		PublicKey: string(publicKeyPEM(k)), Attributes: k.Attributes, SelfTest: selfTest, Token: r.token.Info.Serial, Purpose: purpose})
+	return err
 }
 
 // publicKeyPEM is k's public key as a PEM "PUBLIC KEY" (SubjectPublicKeyInfo).

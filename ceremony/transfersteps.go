@@ -611,9 +611,7 @@ func (r *Run) importKey() error {
 		return fmt.Errorf("imported key %q has fingerprint %s, the export recorded %s", label, fp.Hex(), in.meta.SPKISHA256)
 	}
 	r.root = key
-	_, err = r.record("key.imported", keyRecord{Label: label, ID: hex.EncodeToString(key.ID), Algorithm: string(key.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
-		PublicKey: in.meta.PublicKey, Attributes: key.Attributes, SelfTest: "passed: a signature by the imported key verifies under the exported public key",
-		Token: r.token.Info.Serial, Purpose: "imported from " + in.meta.SourceCeremonyID})
+	err = r.recordKey("key.imported", key, fp, "passed: a signature by the imported key verifies under the exported public key", "imported from "+in.meta.SourceCeremonyID)
 	r.UI.Note(fmt.Sprintf("Key %q imported; its fingerprint equals the exported key's:\n%s\nRead aloud: %s", label, fp.Grouped(), fp.Words()))
 	return err
 }
