@@ -1,8 +1,6 @@
 package ceremony
 
 import (
-	"crypto"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -251,13 +249,7 @@ func (r *Run) unwrapBackup() error {
 		return err
 	}
 	// The restored key signs; the signature verifies under the root certificate.
-	msg := []byte("keyrite restore check " + r.Script.ID)
-	h, digest := signatureDigest(k.Public(), msg)
-	sig, err := k.Sign(rand.Reader, digest, h)
-	if err == nil {
-		err = verifyWith(r.rootCert.PublicKey, h, digest, sig)
-	}
-	if err != nil {
+	if err := hsm.SelfTestAgainst(k, r.rootCert.PublicKey); err != nil {
 		return fmt.Errorf("restored key %q does not sign under root certificate %q: %w", label, r.rootCert.Subject.CommonName, err)
 	}
 	r.root = k
@@ -267,12 +259,3 @@ func (r *Run) unwrapBackup() error {
 }
 
 func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
-
-// signatureDigest is the hash and digest a key signs msg with in the restore check.
-func signatureDigest(pub crypto.PublicKey, msg []byte) (crypto.Hash, []byte) {
-	if _, ok := pub.(ed25519PublicKey); ok {
-		return 0, msg
-	}
-	d := sha256.Sum256(msg)
-	return crypto.SHA256, d[:]
-}

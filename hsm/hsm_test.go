@@ -92,6 +92,38 @@ func TestGenerateEveryAlgorithm(t *testing.T) {
 	}
 }
 
+// SelfTestAgainst accepts a key only against its own public key: not another key of the same
+// algorithm, nor one of another algorithm.
+func TestSelfTestAgainstOtherKeyFails(t *testing.T) {
+	tok := loggedIn(t, "selftest-test")
+	keys := map[Algorithm]*KeyPair{}
+	for _, alg := range []Algorithm{ECDSAP256, RSA3072, Ed25519} {
+		for _, n := range []string{"a", "b"} {
+			k, err := tok.GenerateKeyPair(KeySpec{Label: string(alg) + "-" + n, Algorithm: alg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == "a" {
+				keys[alg] = k
+			} else if err := SelfTestAgainst(keys[alg], k.Public()); err == nil {
+				t.Errorf("%s: a key passed against another %s key", alg, alg)
+			}
+		}
+	}
+	for alg, k := range keys {
+		if err := SelfTestAgainst(k, k.Public()); err != nil {
+			t.Errorf("%s: against its own public key: %v", alg, err)
+		}
+		for other, o := range keys {
+			if other != alg {
+				if err := SelfTestAgainst(k, o.Public()); err == nil {
+					t.Errorf("%s key passed against a %s public key", alg, other)
+				}
+			}
+		}
+	}
+}
+
 func TestGenerateRefusesExistingLabel(t *testing.T) {
 	tok := loggedIn(t, "label-test")
 	if _, err := tok.GenerateKeyPair(KeySpec{Label: "root", Algorithm: ECDSAP256}); err != nil {

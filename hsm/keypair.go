@@ -312,11 +312,15 @@ func decodeECPoint(params, point []byte) (crypto.PublicKey, Algorithm, error) {
 }
 
 // SelfTest signs a fresh random message with k and verifies it with k's public key in Go.
-func SelfTest(k crypto.Signer) error {
+func SelfTest(k crypto.Signer) error { return SelfTestAgainst(k, k.Public()) }
+
+// SelfTestAgainst signs a fresh random message with k and verifies the signature in Go with
+// pub, proving that k is the private half of pub (a certificate's key, say).
+func SelfTestAgainst(k crypto.Signer, pub crypto.PublicKey) error {
 	msg := make([]byte, 32)
 	rand.Read(msg)
 	var err error
-	switch pub := k.Public().(type) {
+	switch pub := pub.(type) {
 	case *ecdsa.PublicKey:
 		d := sha256.Sum256(msg)
 		var sig []byte
