@@ -176,15 +176,8 @@ func (t *Token) GenerateTransportKey(label string) (*SecretKey, error) {
 	if err != nil {
 		return nil, wrap("generate transport key", label, err)
 	}
-	k := t.newSecretKey(label, nil, h, false)
-	if k.Attributes, err = t.readAttrs(h, secretAttrs); err == nil {
-		err = compareAttrs(Attributes{"CKA_TOKEN": false, "CKA_SENSITIVE": true, "CKA_TRUSTED": true, "CKA_WRAP": true, "CKA_UNWRAP": false, "CKA_ENCRYPT": false, "CKA_DECRYPT": false}, k.Attributes)
-	}
-	if err != nil {
-		k.Destroy()
-		return nil, fmt.Errorf("transport key %q: %w", label, err)
-	}
-	return k, nil
+	return t.checkedSecretKey(t.newSecretKey(label, nil, h, false), "transport key",
+		Attributes{"CKA_TOKEN": false, "CKA_SENSITIVE": true, "CKA_TRUSTED": true, "CKA_WRAP": true, "CKA_UNWRAP": false, "CKA_ENCRYPT": false, "CKA_DECRYPT": false})
 }
 
 // WrapUnderRSA wraps an AES key with RSA-OAEP under the wrapping key.

@@ -93,16 +93,20 @@ func (t *Token) ImportKEK(value []byte, label string, use KEKUse) (*SecretKey, e
 	if err != nil {
 		return nil, wrap("import key-encryption key", label, err)
 	}
-	k := t.newSecretKey(label, nil, h, !trusted)
-	if k.Attributes, err = t.readAttrs(h, secretAttrs); err != nil {
-		k.Destroy()
-		return nil, wrap("read attributes of key", label, err)
+	return t.checkedSecretKey(t.newSecretKey(label, nil, h, !trusted), "import key-encryption key", Attributes{"CKA_TOKEN": false, "CKA_SENSITIVE": true,
+		"CKA_EXTRACTABLE": false, "CKA_TRUSTED": trusted, "CKA_WRAP": trusted, "CKA_UNWRAP": !trusted, "CKA_ENCRYPT": false, "CKA_DECRYPT": false, "CKA_SIGN": false, "CKA_DERIVE": false})
+}
+
+// checkedSecretKey reads back the attributes of a key just made and returns it if the token
+// honoured want; otherwise it destroys the key. what names the operation, for the error.
+func (t *Token) checkedSecretKey(k *SecretKey, what string, want Attributes) (*SecretKey, error) {
+	var err error
+	if k.Attributes, err = t.readAttrs(k.h, secretAttrs); err == nil {
+		err = compareAttrs(want, k.Attributes)
 	}
-	want := Attributes{"CKA_TOKEN": false, "CKA_SENSITIVE": true, "CKA_EXTRACTABLE": false, "CKA_TRUSTED": trusted, "CKA_WRAP": trusted,
-		"CKA_UNWRAP": !trusted, "CKA_ENCRYPT": false, "CKA_DECRYPT": false, "CKA_SIGN": false, "CKA_DERIVE": false}
-	if err := compareAttrs(want, k.Attributes); err != nil {
+	if err != nil {
 		k.Destroy()
-		return nil, fmt.Errorf("import key-encryption key %q: %w (the key was destroyed)", label, err)
+		return nil, fmt.Errorf("%s %q: %w (the key was destroyed)", what, k.Label, err)
 	}
 	return k, nil
 }
