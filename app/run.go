@@ -437,9 +437,7 @@ func (r *RunScreen) binding(resume bool) (ceremony.Binding, func(), error) {
 			m.Close()
 			return ceremony.Binding{}, nil, err
 		}
-		return ceremony.Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true,
-			PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
-			SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}, func() { m.Close() }, nil
+		return ceremony.RehearsalBinding(m, store, label), func() { m.Close() }, nil
 	}
 	m, err := hsm.Open(r.p.module)
 	if err != nil {
@@ -462,8 +460,7 @@ func (r *RunScreen) targetBinding(src ceremony.Binding) (ceremony.Binding, func(
 		if _, err := store.EnsureToken(src.Module, label); err != nil {
 			return ceremony.Binding{}, nil, err
 		}
-		return ceremony.Binding{Module: src.Module, Token: hsm.Selector{Label: label}, Rehearsal: true,
-			PIN: func() ([]byte, error) { return store.PIN(label, hsm.User) }}, func() {}, nil
+		return ceremony.RehearsalBinding(src.Module, store, label), func() {}, nil
 	}
 	return ceremony.Binding{Module: src.Module, Token: hsm.Selector{Label: label},
 		PIN: func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("User PIN for the target token %q", label)) }}, func() {}, nil

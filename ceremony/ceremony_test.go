@@ -106,9 +106,7 @@ func freshToken(t testing.TB) Binding {
 	if _, err := store.EnsureToken(module, label); err != nil {
 		t.Fatal(err)
 	}
-	return Binding{Module: module, Token: hsm.Selector{Label: label}, Rehearsal: true,
-		PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
-		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}
+	return RehearsalBinding(module, store, label)
 }
 
 // openLoggedIn opens the token b names and logs in as its user; the caller closes it.

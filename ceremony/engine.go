@@ -245,6 +245,13 @@ func stepsFor(s *Script) []step {
 	return steps
 }
 
+// RehearsalBinding binds to the rehearsal token label in store; its PINs come from the store.
+func RehearsalBinding(m *hsm.Module, store *hsm.Rehearsal, label string) Binding {
+	return Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true,
+		PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
+		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}
+}
+
 // Open opens the token b names and logs in as its user. The caller closes the token.
 func (b Binding) Open() (*hsm.Token, error) {
 	tok, err := b.Module.OpenToken(b.Token)

@@ -444,9 +444,7 @@ func rehearsalBinding(env Env, m *hsm.Module, store *hsm.Rehearsal, prefix strin
 		return ceremony.Binding{}, err
 	}
 	fmt.Fprintf(env.Stdout, "Rehearsal token %q in %s\n", label, store.Dir)
-	return ceremony.Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true,
-		PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
-		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}, nil
+	return ceremony.RehearsalBinding(m, store, label), nil
 }
 
 func resume(args []string, env Env) error {

@@ -79,9 +79,7 @@ func Token(t testing.TB) ceremony.Binding {
 	if _, err := store.EnsureToken(module, label); err != nil {
 		t.Fatal(err)
 	}
-	return ceremony.Binding{Module: module, Token: hsm.Selector{Label: label}, Rehearsal: true,
-		PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
-		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}
+	return ceremony.RehearsalBinding(module, store, label)
 }
 
 // Script loads a script from the repository's testdata folder.
