@@ -69,12 +69,19 @@ func WriteBundle(dir string, w io.Writer, signer crypto.Signer) error {
 	if err != nil {
 		return fmt.Errorf("the ceremony does not verify, so no bundle is made: %w", err)
 	}
-	if !samePublicKey(signer.Public(), res.Signer.PublicKey) {
-		return errors.New("the manifest must be signed by the ceremony's transcript-signing key, and this key is another")
-	}
-	report, err := RenderReport(dir)
+	report, err := reportFrom(res, dir)
 	if err != nil {
 		return err
+	}
+	return writeBundle(res, dir, report, w, signer)
+}
+
+// writeBundle writes the bundle of the ceremony in dir, which res says verified, with its
+// rendered report. Each output is checked against its record again as it is read, so a file
+// changed after the verification never goes into a bundle.
+func writeBundle(res *transcript.Result, dir string, report []byte, w io.Writer, signer crypto.Signer) error {
+	if !samePublicKey(signer.Public(), res.Signer.PublicKey) {
+		return errors.New("the manifest must be signed by the ceremony's transcript-signing key, and this key is another")
 	}
 	var files []bundleFile
 	add := func(name string, data []byte) {
@@ -100,6 +107,9 @@ func WriteBundle(dir string, w io.Writer, signer crypto.Signer) error {
 		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(o.File)))
 		if err != nil {
 			return err
+		}
+		if sha256Hex(b) != o.SHA256 {
+			return fmt.Errorf("output %s changed after the ceremony was verified; no bundle is made", o.File)
 		}
 		add(o.File, b)
 	}

@@ -3,6 +3,7 @@ package reports
 import (
 	"crypto"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -28,16 +29,22 @@ func WriteEvidence(dir string, signer crypto.Signer) (report, bundle string, err
 		return "", "", err
 	}
 	bundle = filepath.Join(dir, BundleName(res.Opening.CeremonyID))
-	return report, bundle, WriteBundleFile(dir, bundle, signer)
+	return report, bundle, writeBundleFile(bundle, func(w io.Writer) error { return writeBundle(res, dir, pdf, w, signer) })
 }
 
 // WriteBundleFile writes the evidence bundle to a new file name.
 func WriteBundleFile(dir, name string, signer crypto.Signer) error {
+	return writeBundleFile(name, func(w io.Writer) error { return WriteBundle(dir, w, signer) })
+}
+
+// writeBundleFile creates the new file name and has write fill it; on failure the partial
+// file is removed.
+func writeBundleFile(name string, write func(io.Writer) error) error {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("evidence bundle: %w (Keyrite never overwrites one)", err)
 	}
-	if err := WriteBundle(dir, f, signer); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		os.Remove(name)
 		return err
