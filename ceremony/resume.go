@@ -273,20 +273,16 @@ func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 		return nil
 	}
 	question := fmt.Sprintf("Step %q was interrupted. It left key objects %v on the token and files %v that the transcript cannot vouch for. Destroy them and run the step again?", steps[0].title, labels, files)
-	admin := r.Script.People("administrator")[0]
-	witness := r.Script.People("witness")[0]
-	for _, p := range []Participant{admin, witness} {
-		if err := r.UI.Confirm(p.Name, p.Name+": "+question); err != nil {
-			r.record("cleanup.declined", map[string]any{"by": p.Name, "labels": labels, "files": files, "reason": reasonOf(err)})
-			return fmt.Errorf("resume stopped: %s declined to destroy what the interrupted step left (%v %v); nothing was changed", p.Name, labels, files)
-		}
+	confirmedBy, err := r.confirmCleanup(question, map[string]any{"labels": labels, "files": files})
+	if err != nil {
+		return fmt.Errorf("resume stopped: %w (%v %v); nothing was changed", err, labels, files)
 	}
 	for _, l := range labels {
 		n, err := r.token.DestroyLabel(l)
 		if err != nil {
 			return err
 		}
-		if _, err := r.record("cleanup.destroyed", map[string]any{"label": l, "objects": n, "confirmed_by": []string{admin.Name, witness.Name}}); err != nil {
+		if _, err := r.record("cleanup.destroyed", map[string]any{"label": l, "objects": n, "confirmed_by": confirmedBy}); err != nil {
 			return err
 		}
 	}
@@ -300,6 +296,22 @@ func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 		}
 	}
 	return nil
+}
+
+// confirmCleanup asks the administrator and then a witness to confirm destroying what the
+// transcript cannot vouch for: two people, or nothing is destroyed. A refusal is recorded as
+// cleanup.declined with what and who, and returned as "NAME declined to destroy …".
+func (r *Run) confirmCleanup(question string, what map[string]any) ([]string, error) {
+	var names []string
+	for _, p := range []Participant{r.Script.People("administrator")[0], r.Script.People("witness")[0]} {
+		if err := r.UI.Confirm(p.Name, p.Name+": "+question); err != nil {
+			what["by"], what["reason"] = p.Name, reasonOf(err)
+			r.record("cleanup.declined", what)
+			return nil, fmt.Errorf("%s declined to destroy what the transcript cannot vouch for", p.Name)
+		}
+		names = append(names, p.Name)
+	}
+	return names, nil
 }
 
 // supersede moves a recorded output aside, to superseded/<seq>/<name>, and records the move.

@@ -829,17 +829,15 @@ func (r *Run) importSecret(tk *hsm.SecretKey, wrapped []byte, label string) erro
 // object an interruption left half-written, so the key can be moved again.
 func (r *Run) destroyUnverifiable(label string, cause error) error {
 	q := fmt.Sprintf("The target holds an object labelled %q that the interruption left unreadable (%v). Destroy it and move the key again?", label, cause)
-	for _, p := range []Participant{r.Script.People("administrator")[0], r.Script.People("witness")[0]} {
-		if err := r.UI.Confirm(p.Name, p.Name+": "+q); err != nil {
-			r.record("cleanup.declined", map[string]any{"by": p.Name, "label": label, "reason": reasonOf(err)})
-			return fmt.Errorf("%s declined to destroy the unreadable object %q on the target; the migration stops here and can be resumed", p.Name, label)
-		}
+	confirmedBy, err := r.confirmCleanup(q, map[string]any{"label": label})
+	if err != nil {
+		return fmt.Errorf("%w (the unreadable object %q on the target); the migration stops here and can be resumed", err, label)
 	}
 	n, err := r.target.DestroyLabel(label)
 	if err != nil {
 		return err
 	}
-	_, err = r.record("cleanup.destroyed", map[string]any{"label": label, "objects": n, "token_serial": r.target.Info.Serial,
+	_, err = r.record("cleanup.destroyed", map[string]any{"label": label, "objects": n, "token_serial": r.target.Info.Serial, "confirmed_by": confirmedBy,
 		"reason": "left unreadable on the target by an interruption: " + cause.Error()})
 	return err
 }
