@@ -554,14 +554,7 @@ func bundle(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	var signer string
-	for _, e := range res.Entries {
-		if e.Event == transcript.EventSigner {
-			var d transcript.Signer
-			e.DecodeData(&d)
-			signer = d.Name
-		}
-	}
+	signer := res.Seal.SignerName // Verify checked it is the transcript's signer
 	if h.module == "" && h.uri == "" && res.Opening.RehearsalToken {
 		h.rehearsal = true
 	}
