@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/keyrite/keyrite/hsm"
@@ -79,7 +80,15 @@ func TestPINSources(t *testing.T) {
 	r, w, _ := os.Pipe()
 	w.Write([]byte("5678\n"))
 	w.Close()
-	pin, err := hsm.ReadPINFD(int(r.Fd()))
+	// ReadPINFD owns and closes the descriptor it is given, as --pin-fd's is the process's
+	// own. Hand it a duplicate: r's own descriptor is closed by r, once, and never after its
+	// number is reused (a finalizer closing a reused number broke a later test's transcript).
+	fd, err := syscall.Dup(int(r.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	pin, err := hsm.ReadPINFD(fd)
 	if err != nil || string(pin) != "5678" {
 		t.Fatalf("PIN from fd: %q %v", pin, err)
 	}
