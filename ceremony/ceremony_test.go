@@ -245,17 +245,6 @@ func TestResumeRefusesAnotherToken(t *testing.T) {
 	}
 }
 
-func TestResumeOfSealedCeremonyIsRefused(t *testing.T) {
-	b := freshToken(t)
-	dir := filepath.Join(t.TempDir(), "c")
-	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, Options{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := Resume(dir, b, &scriptedUI{}, Options{}); err == nil || !strings.Contains(err.Error(), "already sealed") {
-		t.Fatalf("resume of sealed: %v", err)
-	}
-}
-
 func TestParseScriptReportsEveryProblem(t *testing.T) {
 	tests := []struct{ name, yaml, want string }{
 		{"unknown field", "version: 1\ntype: root\nkeyy: {}\n", "s.yaml:3: (yaml): unknown field keyy"},

@@ -310,10 +310,7 @@ func (r *Run) runFrom(first int) error {
 			err = r.witnessConfirms(s)
 		}
 		if err != nil {
-			if _, rerr := r.record(transcript.EventStepFailed, map[string]string{"error": err.Error()}); rerr != nil {
-				return errors.Join(err, rerr)
-			}
-			return fmt.Errorf("step %q: %w", s.id, err)
+			return r.stepFailed(s, err)
 		}
 		if s.id == stepClose {
 			return nil // the transcript is sealed; nothing may follow
@@ -323,6 +320,25 @@ func (r *Run) runFrom(first int) error {
 		}
 	}
 	return nil
+}
+
+// stepFailed records that step s failed with err, unless nothing may be recorded: after the
+// seal (what failed is derived evidence, made again by a resume) or after the transcript
+// itself could not be written (a full disk: the step stays in flight and a resume cleans it
+// up). The error is returned once, never joined with a second report of the same cause.
+func (r *Run) stepFailed(s step, err error) error {
+	if r.w.Sealed() {
+		return err
+	}
+	if r.w.Failed() == nil {
+		if _, rerr := r.record(transcript.EventStepFailed, map[string]string{"error": err.Error()}); rerr != nil && !errors.Is(rerr, transcript.ErrStopped) {
+			return errors.Join(fmt.Errorf("step %q: %w", s.id, err), rerr)
+		}
+	}
+	if errors.Is(err, transcript.ErrStopped) || r.w.Failed() != nil {
+		return fmt.Errorf("step %q stopped: %w", s.id, r.w.Failed())
+	}
+	return fmt.Errorf("step %q: %w", s.id, err)
 }
 
 func (r *Run) witnessConfirms(s step) error {

@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/atomicfile"
 )
 
 // Resume continues an unsealed ceremony in dir. It trusts only what the transcript proves:
@@ -24,7 +26,10 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 	}
 	clock := opt.Clock
 	if _, err := os.Stat(filepath.Join(dir, transcript.SealFileName)); err == nil {
-		return fmt.Errorf("ceremony %s is already sealed; there is nothing to resume (`keyrite verify %s` checks it)", dir, dir)
+		return finishSealed(dir, b, opt)
+	}
+	if _, err := atomicfile.RemoveStale(dir); err != nil {
+		return fmt.Errorf("resume %s: %w", dir, err)
 	}
 	src, err := os.ReadFile(filepath.Join(dir, ScriptFileName))
 	if err != nil {
@@ -68,8 +73,10 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 			}
 		}
 	}
-	if err := r.rollCall(); err != nil {
-		return err
+	if !w.Sealed() {
+		if err := r.rollCall(); err != nil {
+			return err
+		}
 	}
 	if err := r.connect(); err != nil {
 		return err
@@ -77,6 +84,22 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 	defer r.disconnect()
 	if err := r.checkSameToken(entries); err != nil {
 		return err
+	}
+	if w.Sealed() {
+		// Closed, but the seal was not written (a kill or a full disk between the two): seal
+		// the same checkpoint now. Nothing is recorded: nothing may follow ceremony.closed.
+		for _, s := range r.steps {
+			if s.restore != nil {
+				if err := s.restore(r, entries); err != nil {
+					return fmt.Errorf("resume: reload step %q to seal: %w", s.id, err)
+				}
+			}
+		}
+		if r.signer == nil {
+			return fmt.Errorf("resume %s: the transcript is closed but names no transcript signer to seal it with", dir)
+		}
+		ui.Note(fmt.Sprintf("Ceremony %s closed but was not sealed; sealing it now.", script.ID))
+		return r.seal()
 	}
 
 	done, inFlight := progress(entries)
@@ -95,9 +118,6 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 		}
 	}
 	r.early = nil
-	if entries[len(entries)-1].Event == transcript.EventClosed {
-		return fmt.Errorf("resume %s: the ceremony closed but its seal was not written; it cannot be sealed again safely, run the ceremony again in a new folder", dir)
-	}
 	first := len(r.steps)
 	for i, s := range r.steps {
 		if !done[s.id] {
@@ -138,6 +158,38 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 		}
 	}
 	return r.runFrom(first)
+}
+
+// finishSealed makes again what is derived from a sealed ceremony (its report and bundle,
+// through opt.AfterSeal) with its transcript-signing key. It records nothing: nothing is ever
+// appended after a seal.
+func finishSealed(dir string, b Binding, opt Options) error {
+	res, err := transcript.Verify(dir, transcript.Options{})
+	if err != nil {
+		return fmt.Errorf("ceremony %s is sealed but does not verify, so nothing is made from it: %w", dir, err)
+	}
+	if opt.AfterSeal == nil {
+		return nil
+	}
+	if _, err := atomicfile.RemoveStale(dir); err != nil {
+		return fmt.Errorf("resume %s: %w", dir, err)
+	}
+	tok, err := b.Open()
+	if err != nil {
+		return err
+	}
+	defer tok.Close()
+	k, err := tok.FindKeyPair(res.Seal.SignerName)
+	if err != nil {
+		return fmt.Errorf("ceremony %s is sealed; its report and bundle need its transcript signer %q: %w", dir, res.Seal.SignerName, err)
+	}
+	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(res.Signer.PublicKey) {
+		return fmt.Errorf("key %q on token %q is not the transcript signer that sealed %s", res.Seal.SignerName, tok.Info.Label, dir)
+	}
+	if err := opt.AfterSeal(dir, k); err != nil {
+		return &AfterSealError{Dir: dir, Err: err}
+	}
+	return tok.Logout()
 }
 
 // voidShares records that the shares of an interrupted split will never protect anything, and

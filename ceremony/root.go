@@ -442,20 +442,50 @@ func (r *Run) close() error {
 	if _, err := r.record(transcript.EventClosed, map[string]string{"result": "completed"}); err != nil {
 		return err
 	}
+	return r.seal()
+}
+
+// seal signs the closed transcript's checkpoint with the transcript signer, writes the seal
+// atomically, and then has AfterSeal make the derived evidence (report, bundle). Nothing is
+// recorded from here on: a failure leaves a closed transcript (sealed again by a resume: the
+// checkpoint is the same) or a sealed ceremony whose derived evidence a resume makes again.
+func (r *Run) seal() error {
 	n, head := r.w.Head()
 	seal, err := transcript.SealCheckpoint(transcript.Checkpoint{CeremonyID: r.Script.ID, Count: n, Head: head}, r.signer.Label, r.signer)
 	if err != nil {
 		return err
 	}
 	if err := transcript.WriteFileExclusive(filepath.Join(r.Dir, transcript.SealFileName), seal, 0o644); err != nil {
-		return err
+		return fmt.Errorf("the ceremony is closed, but its seal could not be written: %w; fix the cause and run `keyrite resume %s` to seal it", err, r.Dir)
 	}
 	r.UI.Note("Transcript sealed:\n" + string(bytes.TrimSpace(seal)))
-	if r.opt.AfterSeal != nil {
-		if err := r.opt.AfterSeal(r.Dir, r.signer); err != nil {
-			r.token.Logout()
-			return fmt.Errorf("the ceremony is sealed, but: %w", err)
-		}
+	if err := r.afterSeal(r.signer); err != nil {
+		r.token.Logout()
+		return err
 	}
 	return r.token.Logout()
 }
+
+// afterSeal makes the derived evidence of a sealed ceremony. Its failure is an AfterSealError.
+func (r *Run) afterSeal(signer crypto.Signer) error {
+	if r.opt.AfterSeal == nil {
+		return nil
+	}
+	if err := r.opt.AfterSeal(r.Dir, signer); err != nil {
+		return &AfterSealError{Dir: r.Dir, Err: err}
+	}
+	return nil
+}
+
+// AfterSealError says a ceremony is sealed and its transcript safe, but what is derived from it
+// (the report, the bundle) could not be made; `keyrite resume DIR` makes it again.
+type AfterSealError struct {
+	Dir string
+	Err error
+}
+
+func (e *AfterSealError) Error() string {
+	return fmt.Sprintf("the ceremony is sealed and its transcript is safe, but its report and bundle were not made: %v; fix the cause and run `keyrite resume %s` to make them", e.Err, e.Dir)
+}
+
+func (e *AfterSealError) Unwrap() error { return e.Err }

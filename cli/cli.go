@@ -19,6 +19,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/atomicfile"
 	"github.com/keyrite/keyrite/reports"
 )
 
@@ -41,7 +42,8 @@ Usage:
   keyrite rehearse --transfer --out DIR
                                    ... moved to a second token: import job, export, import
   keyrite run SCRIPT --out DIR     run a ceremony script (HSM flags and inputs below)
-  keyrite resume DIR               continue an interrupted ceremony (same flags as it started)
+  keyrite resume DIR               continue an interrupted ceremony (same flags as it started),
+                                   or make a sealed one's missing or torn report and bundle
   keyrite inventory DIR            every key a folder of ceremonies created, moved or destroyed
   keyrite verify DIR|BUNDLE        check a ceremony's transcript, seal and outputs, or a bundle
   keyrite report DIR [--out FILE]  render the report from the sealed transcript again
@@ -137,6 +139,10 @@ func hint(err error) string {
 		return "the transcript was changed after it was written, or the write was interrupted; compare with the sealed copy in the evidence bundle"
 	case errors.As(err, &se):
 		return "fix the lines named above; nothing was sent to the HSM"
+	case atomicfile.IsNoSpace(err):
+		return "the disk is full. Everything recorded so far is kept whole; free space (or move the folder to a larger disk), then run `keyrite resume DIR` to continue"
+	case atomicfile.IsReadOnly(err):
+		return "the media is read-only. Everything recorded so far is kept whole; make it writable (or copy the folder to writable media), then run `keyrite resume DIR` to continue"
 	case hsm.Is(err, 0xA0): // CKR_PIN_INCORRECT
 		return "the PIN was not accepted; retry with the right PIN before the token locks"
 	}
@@ -453,6 +459,7 @@ func resume(args []string, env Env) error {
 	h.register(fs)
 	yes := fs.Bool("yes", false, "answer every confirmation yes (rehearsal tokens only)")
 	previous := fs.String("previous", "", "the sealed ceremony this one continues (as when it started)")
+	sharesDir := fs.String("shares-dir", "", "where share sheets go (as when it started; default DIR/shares)")
 	var x transferFlags
 	x.register(fs)
 	pos, err := parse(fs, args)
@@ -477,7 +484,7 @@ func resume(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	opt := ceremony.Options{Previous: *previous, AfterSeal: afterSeal(env)}
+	opt := ceremony.Options{Previous: *previous, SharesDir: *sharesDir, AfterSeal: afterSeal(env)}
 	closeTarget, err := x.apply(&opt, &h, ui.AskSecret)
 	if err != nil {
 		return err
@@ -520,15 +527,15 @@ func report_(args []string, env Env) error {
 	if len(pos) != 1 {
 		return usageError{"usage: keyrite report DIR [--out FILE]"}
 	}
+	if *out != "" {
+		return reports.WriteReportFile(pos[0], *out)
+	}
 	pdf, err := reports.RenderReport(pos[0])
 	if err != nil {
 		return err
 	}
-	if *out == "" {
-		_, err = env.Stdout.Write(pdf)
-		return err
-	}
-	return transcript.WriteFileExclusive(*out, pdf, 0o644)
+	_, err = env.Stdout.Write(pdf)
+	return err
 }
 
 // bundle signs a ceremony's evidence bundle with its transcript-signing key, found on the

@@ -202,7 +202,68 @@ func reopenIgnoringSeal(dir string) (*Writer, []Entry, error) {
 	s, _ := os.ReadFile(seal)
 	os.Remove(seal)
 	defer os.WriteFile(seal, s, 0o644)
-	return Reopen(filepath.Join(dir, FileName), fixedClock())
+	w, e, err := Reopen(filepath.Join(dir, FileName), fixedClock())
+	if w != nil {
+		w.sealed = false // an attacker's own writer has no such guard
+	}
+	return w, e, err
+}
+
+// TestNothingIsAppendedAfterClosed: once ceremony.closed is written, the writer refuses every
+// record, in the same process and after a Reopen (a seal that failed to be written).
+func TestNothingIsAppendedAfterClosed(t *testing.T) {
+	dir := sealedCeremony(t)
+	os.Remove(filepath.Join(dir, SealFileName))
+	before, _ := os.ReadFile(filepath.Join(dir, FileName))
+	w, _, err := Reopen(filepath.Join(dir, FileName), fixedClock())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if !w.Sealed() {
+		t.Fatal("a reopened closed transcript is not marked sealed")
+	}
+	if _, err := w.Append("x", "y", EventStepFailed, nil); !errors.Is(err, ErrSealed) {
+		t.Fatalf("append after closed: %v", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, FileName)); !bytes.Equal(before, after) {
+		t.Fatal("the transcript changed after ceremony.closed")
+	}
+}
+
+// TestFailedAppendLeavesWholeRecords: a record that cannot be written (here: the file is
+// read-only underneath the writer, as media turning read-only does) is cut off again, and the
+// writer refuses every later record, so the file always ends with a whole record.
+func TestFailedAppendLeavesWholeRecords(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, FileName)
+	w, err := Create(p, fixedClock(), "operator", Opening{CeremonyID: "fail-1", Type: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Append("s", "a", "note", nil); err != nil {
+		t.Fatal(err)
+	}
+	good, _ := os.ReadFile(p)
+	w.f.Close()
+	ro, err := os.Open(p) // writes to it fail with EBADF
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.f = ro
+	if _, err := w.Append("s", "a", "note", nil); err == nil {
+		t.Fatal("append to an unwritable file succeeded")
+	}
+	if _, err := w.Append("s", "a", EventStepFailed, nil); !errors.Is(err, ErrStopped) || w.Failed() == nil {
+		t.Fatalf("append after a failed write: %v", err)
+	}
+	w.Close()
+	if now, _ := os.ReadFile(p); !bytes.Equal(now, good) {
+		t.Fatal("the transcript changed after a failed write")
+	}
+	if _, err := Parse(good); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestReopenDiscardsTornRecord(t *testing.T) {

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/keyrite/keyrite/internal/atomicfile"
 )
 
 // Clock gives the wall time. Tests fix it; ceremonies use time.Now.
@@ -25,9 +27,20 @@ type Writer struct {
 	monoBase int64
 	next     uint64
 	prev     [32]byte
-	sealed   bool
+	size     int64 // bytes of whole records in the file
+	sealed   bool  // EventClosed was written: nothing may follow
+	failed   error // a write failed: the writer refuses every later record
 	observe  func(Entry)
 }
+
+// ErrSealed is returned by Append once the transcript is closed: nothing is ever appended
+// after EventClosed and the seal.
+var ErrSealed = errors.New("the transcript is closed and sealed; nothing may be appended to it")
+
+// ErrStopped wraps the error of every Append after one that could not be written (a full
+// disk, read-only media): the transcript holds every record before it, whole, and the
+// ceremony must stop and resume once the cause is fixed.
+var ErrStopped = errors.New("the transcript could not be written")
 
 // Observe calls f with every record already in the transcript, then with every record
 // appended from now on (once it is on disk). f must not call the Writer.
@@ -44,21 +57,23 @@ func (w *Writer) Observe(f func(Entry)) {
 }
 
 // Create makes a new transcript at path; it refuses to overwrite an existing file. The first
-// record is EventOpened with the given opening.
+// record is EventOpened with the given opening. The file appears atomically with that record
+// in it: a transcript is never empty.
 func Create(path string, now Clock, actor string, opening Opening) (*Writer, error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	w := &Writer{path: path, now: now, start: now()}
+	r, line, err := w.line("open", actor, EventOpened, opening)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.Create(path, append(line, '\n'), 0o644); err != nil {
+		return nil, fmt.Errorf("create transcript: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		return nil, fmt.Errorf("create transcript: %w", err)
 	}
-	if err := syncDir(filepath.Dir(path)); err != nil {
-		f.Close()
-		return nil, err
-	}
-	w := &Writer{f: f, path: path, now: now, start: now()}
-	if _, err := w.Append("open", actor, EventOpened, opening); err != nil {
-		f.Close()
-		return nil, err
-	}
+	w.f = f
+	w.committed(r, line)
 	return w, nil
 }
 
@@ -110,7 +125,8 @@ func Reopen(path string, now Clock) (*Writer, []Entry, error) {
 	if d := t.Sub(lastTime); d > 0 {
 		base += int64(d)
 	}
-	w := &Writer{f: f, path: path, now: now, start: t, monoBase: base, next: last.Seq + 1, prev: last.Hash}
+	w := &Writer{f: f, path: path, now: now, start: t, monoBase: base, next: last.Seq + 1, prev: last.Hash, size: good,
+		sealed: last.Event == EventClosed}
 	if torn != nil {
 		sum := sha256.Sum256(torn.Bytes)
 		if _, err := w.Append("resume", "keyrite", EventTornDiscarded, Discarded{len(torn.Bytes), hex.EncodeToString(sum[:])}); err != nil {
@@ -128,21 +144,45 @@ func mustRead(path string) []byte {
 }
 
 // Append writes one record and fsyncs it. data is marshalled as JSON; it must never hold a
-// secret. It returns the written entry.
+// secret. It returns the written entry. After EventClosed it refuses (ErrSealed); after a
+// write that failed (a full disk) it refuses every record (ErrStopped), and the failed
+// record's bytes are cut off again, so the file ends with a whole record.
 func (w *Writer) Append(step, actor, event string, data any) (Entry, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.sealed {
-		return Entry{}, errors.New("transcript is sealed")
+		return Entry{}, ErrSealed
+	}
+	if w.failed != nil {
+		return Entry{}, fmt.Errorf("%w: %w", ErrStopped, w.failed)
 	}
 	if w.f == nil {
 		return Entry{}, errors.New("transcript is closed")
 	}
+	r, line, err := w.line(step, actor, event, data)
+	if err != nil {
+		return Entry{}, err
+	}
+	if _, err := w.f.Write(append(line, '\n')); err != nil {
+		return Entry{}, w.fail(fmt.Errorf("append transcript record %d: %w (the ceremony must stop; resume after fixing the cause)", r.Seq, err))
+	}
+	if err := w.f.Sync(); err != nil {
+		return Entry{}, w.fail(fmt.Errorf("sync transcript record %d: %w (the ceremony must stop; resume after fixing the cause)", r.Seq, err))
+	}
+	e := w.committed(r, line)
+	if w.observe != nil {
+		w.observe(e)
+	}
+	return e, nil
+}
+
+// line builds the next record.
+func (w *Writer) line(step, actor, event string, data any) (Record, []byte, error) {
 	var raw json.RawMessage
 	if data != nil {
 		b, err := json.Marshal(data)
 		if err != nil {
-			return Entry{}, fmt.Errorf("transcript record %q: %w", event, err)
+			return Record{}, nil, fmt.Errorf("transcript record %q: %w", event, err)
 		}
 		raw = b
 	}
@@ -159,22 +199,43 @@ func (w *Writer) Append(step, actor, event string, data any) (Entry, error) {
 		Prev:   hex.EncodeToString(w.prev[:]),
 	}
 	line, err := json.Marshal(r)
-	if err != nil {
-		return Entry{}, err
-	}
-	if _, err := w.f.Write(append(line, '\n')); err != nil {
-		return Entry{}, fmt.Errorf("append transcript record %d: %w (the ceremony must stop; resume after fixing the cause)", r.Seq, err)
-	}
-	if err := w.f.Sync(); err != nil {
-		return Entry{}, fmt.Errorf("sync transcript record %d: %w (the ceremony must stop; resume after fixing the cause)", r.Seq, err)
-	}
+	return r, line, err
+}
+
+// committed advances the writer past a record that is on disk.
+func (w *Writer) committed(r Record, line []byte) Entry {
 	e := Entry{Record: r, Line: line, Hash: HashLine(line)}
 	w.next++
 	w.prev = e.Hash
-	if w.observe != nil {
-		w.observe(e)
+	w.size += int64(len(line)) + 1
+	if r.Event == EventClosed {
+		w.sealed = true
 	}
-	return e, nil
+	return e
+}
+
+// fail stops the writer after a record could not be written, cutting off whatever part of it
+// reached the file (cutting frees space, so it works on a full disk too).
+func (w *Writer) fail(err error) error {
+	if terr := w.f.Truncate(w.size); terr == nil {
+		w.f.Sync()
+	}
+	w.failed = err
+	return err
+}
+
+// Sealed reports whether EventClosed was written: nothing more may be appended.
+func (w *Writer) Sealed() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sealed
+}
+
+// Failed returns the error of the write that stopped the writer, or nil.
+func (w *Writer) Failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failed
 }
 
 // Head is the number of records written and the hash of the last one.
@@ -199,40 +260,14 @@ func (w *Writer) Close() error {
 	return err
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
-
-// WriteFileExclusive writes data to a new file and fsyncs it and its directory; it never
+// WriteFileExclusive writes data to a new file atomically (see package atomicfile); it never
 // overwrites an existing file.
 func WriteFileExclusive(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("write %s: the file already exists and Keyrite never overwrites an output; choose a new output folder", path)
+	if err := atomicfile.Create(path, data, perm); err != nil {
+		if errors.Is(err, atomicfile.ErrExist) {
+			return fmt.Errorf("write %s: the file already exists and Keyrite never overwrites an output", path)
 		}
-		return fmt.Errorf("write %s: %w", path, err)
+		return err
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(path)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
+	return nil
 }
