@@ -1,10 +1,9 @@
 // Package reports renders what auditors and custodians hold in their hands: the ceremony
 // report and the share sheets (PDF), and the evidence bundle.
 //
-// Guarantees: PDFs embed the Go fonts (BSD licence, golang.org/x/image/font/gofont), which
-// cover Latin, Greek and Cyrillic, so every participant's name renders; output is
-// deterministic (creation date taken from the ceremony, no random IDs), so the same input
-// gives the same bytes. The package is pure Go.
+// Guarantees: PDFs embed the fonts of package reports/fonts, and every string Renderable
+// accepts is drawn with real glyphs; output is deterministic (creation date taken from the
+// ceremony, no random IDs), so the same input gives the same bytes. The package is pure Go.
 package reports
 
 import (
@@ -12,11 +11,14 @@ import (
 	"time"
 
 	"github.com/go-pdf/fpdf"
-	"golang.org/x/image/font/gofont/gobold"
-	"golang.org/x/image/font/gofont/gomono"
-	"golang.org/x/image/font/gofont/gomonobold"
-	"golang.org/x/image/font/gofont/goregular"
+
+	"github.com/keyrite/keyrite/reports/fonts"
 )
+
+// Renderable reports whether every renderer Keyrite prints s with can draw it, naming the
+// first character that cannot be drawn (see fonts.Renderable). The pre-flight calls it on
+// every string a ceremony will show or print, before the HSM is touched.
+func Renderable(s string) error { return fonts.Renderable(s) }
 
 // Font families registered in every document.
 const (
@@ -27,12 +29,19 @@ const (
 // newDocument starts an A4 portrait PDF with Keyrite's fonts and a fixed creation date.
 func newDocument(title string, created time.Time) *fpdf.Fpdf {
 	pdf := fpdf.New("P", "mm", "A4", "")
-	// fpdf's subsetter patches glyph data in place: give it copies, or the first document
-	// changes the shared font bytes and the next one renders differently.
-	pdf.AddUTF8FontFromBytes(sans, "", bytes.Clone(goregular.TTF))
-	pdf.AddUTF8FontFromBytes(sans, "B", bytes.Clone(gobold.TTF))
-	pdf.AddUTF8FontFromBytes(mono, "", bytes.Clone(gomono.TTF))
-	pdf.AddUTF8FontFromBytes(mono, "B", bytes.Clone(gomonobold.TTF))
+	// fpdf's subsetter patches glyph data in place: Face.TTF gives it a copy, or the first
+	// document would change the shared font bytes and the next one render differently.
+	for _, f := range []struct {
+		family, style string
+		face          fonts.Style
+	}{{sans, "", fonts.Sans}, {sans, "B", fonts.SansBold}, {mono, "", fonts.Mono}, {mono, "B", fonts.MonoBold}} {
+		chain, err := fonts.Chain(f.face)
+		if err != nil {
+			pdf.SetError(err)
+			return pdf
+		}
+		pdf.AddUTF8FontFromBytes(f.family, f.style, chain[0].TTF())
+	}
 	pdf.SetTitle(title, true)
 	pdf.SetCreator("Keyrite", true)
 	pdf.SetCreationDate(created.UTC())

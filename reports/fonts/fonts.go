@@ -1,0 +1,131 @@
+// Package fonts holds the fonts Keyrite's PDFs embed and answers, without a PDF renderer,
+// whether they can draw a string: Renderable is the check the pre-flight runs on every
+// string a ceremony will print, before the HSM is touched.
+//
+// Guarantees: every font is embedded in the binary (go:embed or Go packages), so rendering
+// never depends on the machine's fonts and the same input gives the same bytes. A string
+// Renderable accepts is drawn by the reports package with real glyphs (no empty boxes) and
+// extracts (pdftotext) as the same string; a string it refuses is named by its first
+// character that cannot be drawn, as U+XXXX and its Unicode name.
+package fonts
+
+import (
+	"bytes"
+	"fmt"
+	"sync"
+
+	"github.com/go-text/typesetting/font"
+	"golang.org/x/image/font/gofont/gobold"
+	"golang.org/x/image/font/gofont/gomono"
+	"golang.org/x/image/font/gofont/gomonobold"
+	"golang.org/x/image/font/gofont/goregular"
+)
+
+// Style is a typeface style the documents use.
+type Style int
+
+// The four styles every document uses. A character must be drawable in each, because a name
+// appears in regular text, in bold headings and in the script's monospace appendix.
+const (
+	Sans Style = iota
+	SansBold
+	Mono
+	MonoBold
+	numStyles
+)
+
+// Face is one embedded font file.
+type Face struct {
+	// Family is the name a PDF document registers the font under; it is unique per file.
+	Family string
+	// Shaper is the parsed font, for shaping and coverage.
+	Shaper *font.Face
+	// PUA reports that glyph g is also reachable as the character PUABase+g in TTF's cmap,
+	// so that a shaped glyph with no character of its own can be drawn.
+	PUA bool
+
+	ttf []byte
+}
+
+// PUABase is the first private-use character that PUA faces map to their glyphs. Renderable
+// refuses private-use characters, so no text ever collides with these.
+const PUABase = 0xE000
+
+// maxPUAGlyphs is the number of glyphs the BMP's private-use area can address.
+const maxPUAGlyphs = 0xF8FF - PUABase + 1
+
+// TTF returns a copy of the font file a PDF embeds (a PDF writer may patch its copy).
+func (f *Face) TTF() []byte { return bytes.Clone(f.ttf) }
+
+// Covers reports whether the face has a glyph for r.
+func (f *Face) Covers(r rune) bool {
+	_, ok := f.Shaper.NominalGlyph(r)
+	return ok
+}
+
+type source struct {
+	family string
+	ttf    func() []byte
+}
+
+// chains lists, per style, the faces tried in order for each character.
+var chains = [numStyles][]source{
+	Sans:     {{"go", func() []byte { return goregular.TTF }}},
+	SansBold: {{"go-bold", func() []byte { return gobold.TTF }}},
+	Mono:     {{"gomono", func() []byte { return gomono.TTF }}},
+	MonoBold: {{"gomono-bold", func() []byte { return gomonobold.TTF }}},
+}
+
+var (
+	loadOnce sync.Once
+	loaded   [numStyles][]*Face
+	loadErr  error
+)
+
+// Chain returns the faces of style s, the first one being the style's own font and the
+// others the fallbacks for scripts it lacks.
+func Chain(s Style) ([]*Face, error) {
+	loadOnce.Do(load)
+	if loadErr != nil {
+		return nil, loadErr
+	}
+	return loaded[s], nil
+}
+
+func load() {
+	byFamily := map[string]*Face{}
+	for s, chain := range chains {
+		for _, src := range chain {
+			f, ok := byFamily[src.family]
+			if !ok {
+				var err error
+				if f, err = newFace(src.family, src.ttf()); err != nil {
+					loadErr = err
+					return
+				}
+				byFamily[src.family] = f
+			}
+			loaded[s] = append(loaded[s], f)
+		}
+	}
+}
+
+func newFace(family string, ttf []byte) (*Face, error) {
+	shaper, err := font.ParseTTF(bytes.NewReader(ttf))
+	if err != nil {
+		return nil, fmt.Errorf("embedded font %s: %w", family, err)
+	}
+	f := &Face{Family: family, Shaper: shaper, ttf: ttf}
+	tables, err := parseSFNT(ttf)
+	if err != nil {
+		return nil, fmt.Errorf("embedded font %s: %w", family, err)
+	}
+	if n := tables.numGlyphs(); n > 0 && n <= maxPUAGlyphs {
+		out, err := tables.withPUA(shaper, n)
+		if err != nil {
+			return nil, fmt.Errorf("embedded font %s: %w", family, err)
+		}
+		f.ttf, f.PUA = out, true
+	}
+	return f, nil
+}
