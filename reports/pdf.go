@@ -40,7 +40,7 @@ func newDocument(title string, created time.Time) *fpdf.Fpdf {
 			pdf.SetError(err)
 			return pdf
 		}
-		pdf.AddUTF8FontFromBytes(f.family, f.style, chain[0].TTF())
+		pdf.AddUTF8FontFromBytes(f.family, f.style, chain[0].OriginalTTF())
 	}
 	pdf.SetTitle(title, true)
 	pdf.SetCreator("Keyrite", true)

@@ -44,7 +44,7 @@ type Face struct {
 	// so that a shaped glyph with no character of its own can be drawn.
 	PUA bool
 
-	ttf []byte
+	ttf, original []byte
 }
 
 // PUABase is the first private-use character that PUA faces map to their glyphs. Renderable
@@ -56,6 +56,9 @@ const maxPUAGlyphs = 0xF8FF - PUABase + 1
 
 // TTF returns a copy of the font file a PDF embeds (a PDF writer may patch its copy).
 func (f *Face) TTF() []byte { return bytes.Clone(f.ttf) }
+
+// OriginalTTF returns a copy of the font file as shipped, without the private-use cmap.
+func (f *Face) OriginalTTF() []byte { return bytes.Clone(f.original) }
 
 // Covers reports whether the face has a glyph for r.
 func (f *Face) Covers(r rune) bool {
@@ -115,7 +118,7 @@ func newFace(family string, ttf []byte) (*Face, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded font %s: %w", family, err)
 	}
-	f := &Face{Family: family, Shaper: shaper, ttf: ttf}
+	f := &Face{Family: family, Shaper: shaper, ttf: ttf, original: ttf}
 	tables, err := parseSFNT(ttf)
 	if err != nil {
 		return nil, fmt.Errorf("embedded font %s: %w", family, err)
