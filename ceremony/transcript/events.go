@@ -43,6 +43,16 @@ type Opening struct {
 	Organization   string    `json:"organization,omitempty"`
 	Location       string    `json:"location,omitempty"`
 	RehearsalToken bool      `json:"rehearsal,omitempty"`
+	// Log is the evidence root's ceremony log as the ceremony opened (ceremony/ledger): absent
+	// when the ceremony folder is not in an evidence root.
+	Log *LogState `json:"log,omitempty"`
+}
+
+// LogState is a ceremony log's origin, size and RFC 6962 root hash (standard base64).
+type LogState struct {
+	Origin string `json:"origin"`
+	Size   int64  `json:"size"`
+	Root   string `json:"root"`
 }
 
 // Build identifies the Keyrite binary that wrote a transcript.
