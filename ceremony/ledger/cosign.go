@@ -155,4 +155,3 @@ func openAny(text []byte) (*note.Note, error) {
 
 // CheckpointOf parses a signed checkpoint's body without checking signatures.
 func CheckpointOf(text []byte) (tlogfmt.Checkpoint, error) { return parseCheckpointText(text) }
-

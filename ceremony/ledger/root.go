@@ -338,4 +338,3 @@ func HashFile(name string) (File, error) {
 	}
 	return File{Name: filepath.Base(name), Size: n, SHA256: sum}, nil
 }
-

@@ -111,5 +111,3 @@ func (v *verifier) Verify(msg, sig []byte) bool {
 	}
 	return false
 }
-
-
