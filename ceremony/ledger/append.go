@@ -109,7 +109,7 @@ func (l *Log) checkHistory() error {
 		return fmt.Errorf("ceremony log: %w", err)
 	}
 	for _, de := range des {
-		if strings.HasPrefix(de.Name(), ".tmp-") {
+		if strings.HasPrefix(de.Name(), ".") {
 			continue
 		}
 		text, err := readSmall(filepath.Join(l.root, Dir, "checkpoints", de.Name()), 64<<10)
@@ -143,6 +143,9 @@ func (l *Log) CheckCosigned() error {
 		return fmt.Errorf("ceremony log: %w", err)
 	}
 	for _, de := range des {
+		if strings.HasPrefix(de.Name(), ".") {
+			continue // a temporary file of a write a kill interrupted
+		}
 		text, err := readSmall(filepath.Join(l.root, Dir, "cosignatures", de.Name()), 64<<10)
 		if err != nil {
 			return fmt.Errorf("ceremony log: %w", err)
