@@ -152,7 +152,14 @@ func templates(spec KeySpec, id []byte) (*pkcs11.Mechanism, []*pkcs11.Attribute,
 	if unwrap && spec.Algorithm != RSA3072 && spec.Algorithm != RSA4096 {
 		return nil, nil, nil, fmt.Errorf("generate key %q: an unwrap key is RSA-3072 or RSA-4096, not %s", spec.Label, spec.Algorithm)
 	}
-	pub := append(common(false), pkcs11.NewAttribute(pkcs11.CKA_VERIFY, !unwrap), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_WRAP, unwrap))
+	// A signing key's public object says nothing about CKA_VERIFY or CKA_ENCRYPT: Keyrite
+	// verifies in Go, anyone may encrypt to a public key anyway, and some tokens derive both
+	// from the private key's usage and refuse a template that states them (tpm2-pkcs11 1.9
+	// fails CKA_VERIFY=true beside a private CKA_DECRYPT=false with CKR_GENERAL_ERROR).
+	pub := append(common(false), pkcs11.NewAttribute(pkcs11.CKA_WRAP, unwrap))
+	if unwrap {
+		pub = append(pub, pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false))
+	}
 	priv := append(common(true),
 		pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 		pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, spec.Extractable),

@@ -1,0 +1,38 @@
+package ceremony
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/hsm/tpm2test"
+)
+
+// TestTPM2 runs the ceremonies on a second, independent PKCS#11 implementation: tpm2-pkcs11
+// over a software TPM. One top-level test, because tpm2-pkcs11 reads its store and TPM from
+// the environment once per process.
+func TestTPM2(t *testing.T) {
+	tt := tpm2test.Start(t, "keyrite-tpm2")
+	m, err := hsm.Open(tt.Module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	b := Binding{Module: m, Token: hsm.Selector{Label: tt.Label},
+		PIN:   func() ([]byte, error) { return []byte(tt.UserPIN), nil },
+		SOPIN: func() ([]byte, error) { return []byte(tt.SOPIN), nil }}
+
+	root := filepath.Join(t.TempDir(), "root")
+	t.Run("root ceremony sealed and verified", func(t *testing.T) {
+		if err := Start(exampleScript(t), root, b, &scriptedUI{}, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		ev := events(verified(t, root))
+		for _, want := range []string{"hsm.identified", "key.generated", "certificate.issued", "transcript.signer", "ceremony.closed"} {
+			if !strings.Contains(ev, want) {
+				t.Errorf("transcript lacks %s", want)
+			}
+		}
+	})
+}
