@@ -203,6 +203,10 @@ type BundleResult struct {
 	Files    int
 	Withheld []string
 	Bytes    int64
+	// ReportNotRerendered is set when the bundle's report was rendered by another renderer
+	// version (Renderer): its bytes are bound by the signed manifest, but this version
+	// cannot re-render them for comparison. It says so in words for the verifier to print.
+	ReportNotRerendered string
 }
 
 type manifestLine struct {
@@ -344,15 +348,24 @@ func VerifyBundle(bundle io.Reader, work string) (*BundleResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got, err := os.ReadFile(filepath.Join(work, ReportFileName)); err != nil || !bytes.Equal(got, report) {
-		return nil, &BundleError{ReportFileName, "differs from the report the transcript renders to"}
+	// The report is bound by its hash in the signed manifest; re-rendering it is an extra
+	// check, possible only with the renderer that made it.
+	var notRerendered string
+	if got, err := os.ReadFile(filepath.Join(work, ReportFileName)); err != nil {
+		return nil, &BundleError{ReportFileName, "is missing"}
+	} else if !bytes.Equal(got, report) {
+		if by := rendererOf(got); by == Renderer {
+			return nil, &BundleError{ReportFileName, "differs from the report the transcript renders to"}
+		} else {
+			notRerendered = fmt.Sprintf("the report was rendered by %s, not %s: it is verified by its hash in the signed manifest, not re-rendered", by, Renderer)
+		}
 	}
 	var wl []string
 	for p := range withheld {
 		wl = append(wl, p)
 	}
 	sort.Strings(wl)
-	return &BundleResult{Ceremony: res, Files: len(toHash), Withheld: wl, Bytes: total}, nil
+	return &BundleResult{Ceremony: res, Files: len(toHash), Withheld: wl, Bytes: total, ReportNotRerendered: notRerendered}, nil
 }
 
 func parseManifest(m []byte, id string) (map[string]manifestLine, error) {

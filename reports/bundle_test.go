@@ -3,6 +3,11 @@ package reports_test
 import (
 	"archive/tar"
 	"bytes"
+	"crypto"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"fmt"
 	"io"
 	"path/filepath"
 	"strings"
@@ -128,5 +133,55 @@ func TestBundleTamperingIsNamed(t *testing.T) {
 				t.Fatalf("err = %v, want it to name %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A bundle whose report this renderer made must match the report the transcript renders to,
+// even when the manifest is re-signed over the changed report; a bundle this version made
+// verifies with nothing to report.
+func TestBundleReportOfThisRendererIsReRendered(t *testing.T) {
+	b := ceremonytest.Token(t)
+	s := ceremonytest.Script(t, "..", "root-quorum-ceremony.yaml")
+	dir := ceremonytest.RunOn(t, b, s, &ceremonytest.UI{}, ceremony.Options{})
+	signer := ceremonytest.Signer(t, b, s.Signer.Label)
+	var buf bytes.Buffer
+	if err := reports.WriteBundle(dir, &buf, signer); err != nil {
+		t.Fatal(err)
+	}
+	res, err := reports.VerifyBundle(bytes.NewReader(buf.Bytes()), t.TempDir())
+	if err != nil || res.ReportNotRerendered != "" {
+		t.Fatalf("fresh bundle: %v, %q", err, res.ReportNotRerendered)
+	}
+	es := untar(t, buf.Bytes())
+	var manifest, report *entry
+	for i := range es {
+		switch filepath.Base(es[i].name) {
+		case reports.ManifestName:
+			manifest = &es[i]
+		case reports.ReportFileName:
+			report = &es[i]
+		}
+	}
+	oldSum := sha256.Sum256(report.data)
+	report.data = append(bytes.Clone(report.data), "% changed\n"...)
+	newSum := sha256.Sum256(report.data)
+	oldLine := fmt.Sprintf("file %x %d ", oldSum, len(report.data)-len("% changed\n"))
+	if !bytes.Contains(manifest.data, []byte(oldLine)) {
+		t.Fatalf("manifest has no line %q", oldLine)
+	}
+	manifest.data = bytes.Replace(manifest.data, []byte(oldLine), []byte(fmt.Sprintf("file %x %d ", newSum, len(report.data))), 1)
+	digest := sha512.Sum384(manifest.data)
+	sig, err := signer.Sign(rand.Reader, digest[:], crypto.SHA384)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range es {
+		if filepath.Base(es[i].name) == reports.ManifestSigName {
+			es[i].data = sig
+		}
+	}
+	_, err = reports.VerifyBundle(bytes.NewReader(retar(es)), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "differs from the report the transcript renders to") {
+		t.Fatalf("a changed report of this renderer, manifest re-signed: err = %v", err)
 	}
 }

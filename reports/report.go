@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,6 +44,26 @@ func reportFrom(res *transcript.Result, dir string) ([]byte, error) {
 	return renderReport(c, string(script))
 }
 
+// Renderer names the report renderer's version; every report carries it in its PDF
+// keywords. Change it whenever the same transcript would render to other bytes, so that a
+// bundle made by an earlier version is not compared with this version's rendering.
+const Renderer = "keyrite-report/2"
+
+// rendererOf reads the renderer version a report carries, or says it carries none (reports
+// made before the version was recorded, which were "keyrite-report/1").
+func rendererOf(pdf []byte) string {
+	const key = "/Keywords (keyrite-report/"
+	i := bytes.Index(pdf, []byte(key))
+	if i < 0 {
+		return "keyrite-report/1"
+	}
+	rest := pdf[i+len("/Keywords ("):]
+	if j := bytes.IndexByte(rest, ')'); j > 0 && j < 64 {
+		return string(rest[:j])
+	}
+	return "an unknown renderer"
+}
+
 type page struct {
 	*fpdf.Fpdf
 	width, left float64
@@ -50,6 +71,7 @@ type page struct {
 
 func renderReport(c *Ceremony, script string) ([]byte, error) {
 	pdf := newDocument(fmt.Sprintf("Key ceremony report — %s", c.ID), c.Closed)
+	pdf.SetKeywords(Renderer, false)
 	pdf.AliasNbPages("{nb}")
 	p := &page{Fpdf: pdf}
 	w, _ := pdf.GetPageSize()
