@@ -473,7 +473,7 @@ func (r *RunScreen) finish(err error) {
 	r.OpenReport.Hide()
 	if err != nil {
 		r.Title.SetText("The ceremony stopped")
-		r.Outcome.SetText("What happened: " + err.Error() + "\n\nWhat to do: nothing recorded so far is lost. Fix the cause, then resume the ceremony; or verify the evidence to see exactly what was done.")
+		r.Outcome.SetText("What happened: " + err.Error() + "\n\nWhat to do: " + whatToDo(err))
 		r.Resume.Show()
 		return
 	}
@@ -491,6 +491,22 @@ func (r *RunScreen) finish(err error) {
 	if r.report != "" {
 		r.OpenReport.Show()
 	}
+}
+
+// whatToDo tells the people in the room how to go on after err stopped the ceremony.
+func whatToDo(err error) string {
+	const resume = " Nothing recorded so far is lost: then press Resume."
+	switch {
+	case errors.Is(err, hsm.ErrPINIncorrect):
+		return "the token did not accept the PIN. Check it with its holder (the token locks the PIN after a few wrong ones)." + resume
+	case errors.Is(err, hsm.ErrPINLocked):
+		return "the PIN is locked. The Security Officer must unblock it (set a new user PIN)." + resume
+	case errors.Is(err, hsm.ErrTokenNotPresent):
+		return "the token is not reachable. Connect it again (slot, cable, network HSM)." + resume
+	case errors.Is(err, hsm.ErrTokenInUse):
+		return "another ceremony is using this token; only one may at a time. Wait for it to finish, or stop it." + resume
+	}
+	return "nothing recorded so far is lost. Fix the cause, then resume the ceremony; or verify the evidence to see exactly what was done."
 }
 
 // ShareVisible reports whether a share is on screen right now.

@@ -143,8 +143,18 @@ func hint(err error) string {
 		return "the disk is full. Everything recorded so far is kept whole; free space (or move the folder to a larger disk), then run `keyrite resume DIR` to continue"
 	case atomicfile.IsReadOnly(err):
 		return "the media is read-only. Everything recorded so far is kept whole; make it writable (or copy the folder to writable media), then run `keyrite resume DIR` to continue"
-	case hsm.Is(err, 0xA0): // CKR_PIN_INCORRECT
-		return "the PIN was not accepted; retry with the right PIN before the token locks"
+	case errors.Is(err, hsm.ErrPINIncorrect):
+		return "the PIN was not accepted; run the same command again with the right PIN (the token locks the PIN after a few wrong ones)"
+	case errors.Is(err, hsm.ErrPINLocked):
+		return "the PIN is locked; the Security Officer must unblock it (set a new user PIN) before anyone goes on; an unfinished ceremony continues with `keyrite resume DIR`"
+	case errors.Is(err, hsm.ErrTokenNotPresent):
+		return "connect the token (check the slot, cable or network HSM) and list what the module sees with `keyrite tokens`; an unfinished ceremony continues with `keyrite resume DIR`"
+	case errors.Is(err, hsm.ErrTokenInUse):
+		return "only one ceremony may use a token at a time; wait for the other one to finish, or stop it, then run this again"
+	case errors.Is(err, hsm.ErrLabelTaken):
+		return "every key a ceremony creates needs a label that is free on the token; choose a new label in the script"
+	case errors.Is(err, hsm.ErrMechanismNotSupported):
+		return "this token cannot do what the script asks; choose another algorithm in the script, or an HSM that offers it (`keyrite tokens` lists the tokens)"
 	}
 	return ""
 }

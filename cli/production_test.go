@@ -132,3 +132,32 @@ func TestSignIntermediateFromTheCommandLine(t *testing.T) {
 		t.Fatal(stderr)
 	}
 }
+
+// A wrong PIN stops the run before anything is written, and the terminal says what to do.
+func TestWrongPINSaysWhatToDo(t *testing.T) {
+	store := t.TempDir()
+	r, err := hsm.PrepareRehearsal(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hsm.Open(hsm.SoftHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.EnsureToken(m, "wrong-pin"); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+	pinFile := filepath.Join(t.TempDir(), "pin")
+	os.WriteFile(pinFile, []byte("not-the-pin"), 0o600)
+	out := filepath.Join(t.TempDir(), "ceremony")
+	code, _, stderr := keyrite(t, strings.Repeat("yes\n", 10), "run", filepath.Join("..", "testdata", "root-ceremony.yaml"),
+		"--module", hsm.SoftHSMModule, "--token", "wrong-pin", "--pin-file", pinFile, "--out", out)
+	if code != 1 || !strings.Contains(stderr, "wrong PIN") || !strings.Contains(stderr, "hint: the PIN was not accepted; run the same command again with the right PIN") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Fatalf("a refused PIN left %s behind", out)
+	}
+}

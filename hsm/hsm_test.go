@@ -152,7 +152,7 @@ func TestWrongPINSaysSo(t *testing.T) {
 	defer tok.Close()
 	err = tok.Login(User, []byte("not-the-pin"))
 	var e *Error
-	if !errors.As(err, &e) || !Is(err, pkcs11.CKR_PIN_INCORRECT) || !strings.Contains(err.Error(), "wrong PIN") {
+	if !errors.As(err, &e) || !errors.Is(err, ErrPINIncorrect) || !Is(err, pkcs11.CKR_PIN_INCORRECT) || !strings.Contains(err.Error(), "wrong PIN") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -109,7 +109,7 @@ func (t *Token) GenerateKeyPair(spec KeySpec) (*KeyPair, error) {
 	if exists, err := t.HasLabel(spec.Label); err != nil {
 		return nil, err
 	} else if exists {
-		return nil, fmt.Errorf("generate key %q: token %q already holds an object with this label; Keyrite never generates over an existing key (choose another label)", spec.Label, t.Info.Label)
+		return nil, errorf(ErrLabelTaken, "generate key %q: token %q already holds an object with this label; Keyrite never generates over an existing key (choose another label)", spec.Label, t.Info.Label)
 	}
 	id, err := t.Random(16)
 	if err != nil {
@@ -224,7 +224,7 @@ func (t *Token) FindKeyPair(label string) (*KeyPair, error) {
 		return nil, wrap("find key", label, err)
 	}
 	if len(privs) != 1 || len(pubs) != 1 {
-		return nil, fmt.Errorf("find key %q on token %q: found %d private and %d public keys, want exactly one of each", label, t.Info.Label, len(privs), len(pubs))
+		return nil, errorf(ErrNotFound, "find key %q on token %q: found %d private and %d public keys, want exactly one of each", label, t.Info.Label, len(privs), len(pubs))
 	}
 	t.mu.Lock()
 	a, err := t.m.ctx.GetAttributeValue(t.session, privs[0], []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_ID, nil), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil)})

@@ -251,7 +251,7 @@ func (m *Module) Find(s Selector) (TokenInfo, error) {
 				names = append(names, t.String())
 			}
 		}
-		return TokenInfo{}, fmt.Errorf("no token with %s in %s; tokens present: %s", s, m.Path, orNone(names))
+		return TokenInfo{}, errorf(ErrTokenNotPresent, "no token with %s in %s; tokens present: %s (connect the token, or check the label or serial)", s, m.Path, orNone(names))
 	default:
 		return TokenInfo{}, fmt.Errorf("%d tokens match %s; select by serial as well", len(found), s)
 	}

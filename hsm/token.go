@@ -202,7 +202,7 @@ func (t *Token) findOne(tmpl []*pkcs11.Attribute, label string) (pkcs11.ObjectHa
 		return 0, wrap("find key", label, err)
 	}
 	if len(hs) != 1 {
-		return 0, fmt.Errorf("find key %q on token %q: %d objects match, want 1 (was it removed?)", label, t.Info.Label, len(hs))
+		return 0, errorf(ErrNotFound, "find key %q on token %q: %d objects match, want 1 (was it removed?)", label, t.Info.Label, len(hs))
 	}
 	return hs[0], nil
 }

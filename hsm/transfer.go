@@ -212,6 +212,9 @@ func (e *OAEPHashError) Error() string {
 
 func (e *OAEPHashError) Unwrap() error { return e.Err }
 
+// Is matches ErrMechanismNotSupported.
+func (e *OAEPHashError) Is(target error) bool { return target == ErrMechanismNotSupported }
+
 // unwrapWithRSA unwraps with the private key of k; a token that cannot do the OAEP hash gives
 // an *OAEPHashError.
 func (t *Token) unwrapWithRSA(k *KeyPair, mech *pkcs11.Mechanism, h OAEPHash, wrapped []byte, tmpl []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
@@ -397,7 +400,7 @@ func unwrapSelfTest(t *Token, k *KeyPair) error {
 		k.UnwrapHashes = append(k.UnwrapHashes, h)
 	}
 	if len(k.UnwrapHashes) == 0 {
-		return fmt.Errorf("pairwise unwrap test: token %q can unwrap with neither RSA-OAEP SHA-256 nor SHA-1", t.Info.Label)
+		return errorf(ErrMechanismNotSupported, "pairwise unwrap test: token %q can unwrap with neither RSA-OAEP SHA-256 nor SHA-1; use an HSM that does RSA-OAEP unwrapping", t.Info.Label)
 	}
 	return nil
 }
@@ -457,7 +460,7 @@ func (t *Token) FindSecretKey(label string) (*SecretKey, error) {
 		}
 	}
 	if len(match) != 1 {
-		return nil, fmt.Errorf("find key %q on token %q: found %d secret keys, want exactly one", label, t.Info.Label, len(match))
+		return nil, errorf(ErrNotFound, "find key %q on token %q: found %d secret keys, want exactly one", label, t.Info.Label, len(match))
 	}
 	k := match[0].key
 	t.mu.Lock()

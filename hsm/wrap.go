@@ -154,7 +154,7 @@ func (t *Token) UnwrapPrivateKey(kek *SecretKey, blob []byte, label string, pub 
 	if has, err := t.HasLabel(label); err != nil {
 		return nil, err
 	} else if has {
-		return nil, fmt.Errorf("unwrap key %q: token %q already holds an object with this label; nothing was imported", label, t.Info.Label)
+		return nil, errorf(ErrLabelTaken, "unwrap key %q: token %q already holds an object with this label; nothing was imported (choose another label, or destroy the old key in a ceremony first)", label, t.Info.Label)
 	}
 	keyType, pubTmpl, err := publicTemplate(pub)
 	if err != nil {
