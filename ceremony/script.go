@@ -239,6 +239,7 @@ func ParseScript(name string, src []byte) (*Script, error) {
 	}
 	v := validator{file: name, root: root.Content[0]}
 	s.validate(&v)
+	v.errs = append(v.errs, checkText(name, src, &root)...)
 	if len(v.errs) > 0 {
 		sort.SliceStable(v.errs, func(i, j int) bool { return v.errs[i].Line < v.errs[j].Line })
 		return nil, v.errs

@@ -73,6 +73,11 @@ Ceremony inputs (by script type):
 
 // Main runs one command and returns the exit code.
 func Main(args []string, env Env) int {
+	// Everything printed escapes what is not visible text, whatever its source (escape.go).
+	stdout, stderr := newEscaper(env.Stdout), newEscaper(env.Stderr)
+	defer stdout.flush()
+	defer stderr.flush()
+	env.Stdout, env.Stderr = stdout, stderr
 	if len(args) == 0 {
 		if env.GUI == nil {
 			fmt.Fprint(env.Stderr, usage)

@@ -78,11 +78,23 @@ func (t *terminalUI) Progress(what string, done, total int) {
 		if step := max(1, total/100); done%step != 0 && done != total {
 			return
 		}
-		fmt.Fprintf(t.out, "\r   %s: %d/%d", what, done, total)
+		t.carriageReturn()
+		fmt.Fprintf(t.out, "   %s: %d/%d", what, done, total)
 	} else {
-		fmt.Fprintf(t.out, "\r   %s …", what)
+		t.carriageReturn()
+		fmt.Fprintf(t.out, "   %s …", what)
 	}
 	t.progress = true
+}
+
+// carriageReturn moves to the start of the progress line: the one control character cli
+// writes on its own account, past the escaper.
+func (t *terminalUI) carriageReturn() {
+	if e, ok := t.out.(*escaper); ok {
+		e.raw("\r")
+		return
+	}
+	fmt.Fprint(t.out, "\r")
 }
 
 func (t *terminalUI) endProgress() {

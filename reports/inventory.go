@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
@@ -107,13 +109,24 @@ func Inventory(folders []transcript.Folder) *KeyInventory {
 	return inv
 }
 
+// oneLine quotes a value read from a transcript if it holds anything but visible text (a
+// newline, a control character), so that one value can never pass for a line of its own.
+func oneLine(s string) string {
+	for _, r := range s {
+		if !unicode.IsGraphic(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
+}
+
 func (inv *KeyInventory) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d keys\n", len(inv.Keys))
 	for _, k := range inv.Keys {
-		fmt.Fprintf(&b, "\n%s — %s\n  %s\n", k.Label, k.State, k.Identity)
+		fmt.Fprintf(&b, "\n%s — %s\n  %s\n", oneLine(k.Label), oneLine(k.State), oneLine(k.Identity))
 		for _, e := range k.Events {
-			fmt.Fprintf(&b, "  %s  %-34s %s on %s\n", e.Time[:19], e.Ceremony, e.What, e.Token)
+			fmt.Fprintf(&b, "  %s  %-34s %s on %s\n", oneLine(e.Time[:19]), oneLine(e.Ceremony), oneLine(e.What), oneLine(e.Token))
 		}
 	}
 	return b.String()

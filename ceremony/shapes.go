@@ -1,0 +1,284 @@
+package ceremony
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	zx509 "github.com/zmap/zcrypto/x509"
+	"github.com/zmap/zlint/v3"
+	"github.com/zmap/zlint/v3/lint"
+
+	"github.com/keyrite/keyrite/hsm"
+)
+
+// signerLintSources are the lint sources for the transcript signer: it signs transcripts, not
+// web traffic, so the CA/Browser Forum's TLS lints (which read a certificate without an
+// extended key usage as a TLS server's) do not apply to it.
+var signerLintSources = lint.SourceList{lint.RFC5280, lint.RFC3279, lint.RFC5480, lint.RFC8813}
+
+// The certificates and CRLs a ceremony issues are built by the functions in this file, once
+// in the pre-flight (with a throwaway serial and a throwaway issuer key of the real issuer's
+// key type, to be linted before the HSM is touched) and once for the HSM to sign: the shape
+// linted is the shape issued.
+
+// rootTemplate is the self-signed root certificate of profile c, valid from now.
+func rootTemplate(c CertProfile, serial *big.Int, now time.Time) *x509.Certificate {
+	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
+	subject := pkix.Name{CommonName: c.Subject.CommonName}
+	if c.Subject.Organization != "" {
+		subject.Organization = []string{c.Subject.Organization}
+	}
+	if c.Subject.Country != "" {
+		subject.Country = []string{c.Subject.Country}
+	}
+	t := &x509.Certificate{
+		SerialNumber: serial, Subject: subject, Issuer: subject,
+		NotBefore: notBefore, NotAfter: notBefore.Add(time.Duration(c.ValidityDays) * 24 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	if c.PathLen != nil {
+		t.MaxPathLen, t.MaxPathLenZero = *c.PathLen, *c.PathLen == 0
+	} else {
+		t.MaxPathLen = -1
+	}
+	return t
+}
+
+// signerTemplate is the transcript signer's certificate under root, valid days from now but
+// never past the root's end.
+func signerTemplate(root *x509.Certificate, days int, serial *big.Int, now time.Time) *x509.Certificate {
+	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
+	notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
+	if notAfter.After(root.NotAfter) {
+		notAfter = root.NotAfter
+	}
+	return &x509.Certificate{
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: root.Subject.CommonName + " Transcript Signer", Organization: root.Subject.Organization, Country: root.Subject.Country},
+		NotBefore:    notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+	}
+}
+
+// intermediateTemplate is the intermediate CA certificate for subject under root; it may not
+// outlive the root.
+func intermediateTemplate(in *IntermediateConfig, subject pkix.Name, root *x509.Certificate, serial *big.Int, now time.Time) (*x509.Certificate, error) {
+	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
+	notAfter := notBefore.Add(time.Duration(in.ValidityDays) * 24 * time.Hour)
+	if notAfter.After(root.NotAfter) {
+		return nil, fmt.Errorf("the intermediate would outlive the root (%s after %s): shorten intermediate.validity_days", notAfter.Format(time.DateOnly), root.NotAfter.Format(time.DateOnly))
+	}
+	return &x509.Certificate{
+		SerialNumber: serial, Subject: subject, NotBefore: notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+		MaxPathLen: in.PathLen, MaxPathLenZero: in.PathLen == 0,
+	}, nil
+}
+
+// crossTemplate is a cross-certificate for subject (with its key identifier ski) under an
+// issuer, valid days from now but never past the issuer's end.
+func crossTemplate(subject pkix.Name, ski []byte, issuer *x509.Certificate, days int, serial *big.Int, now time.Time) *x509.Certificate {
+	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
+	notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
+	if notAfter.After(issuer.NotAfter) {
+		notAfter = issuer.NotAfter
+	}
+	return &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: notBefore, NotAfter: notAfter, SubjectKeyId: ski,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true, MaxPathLen: -1}
+}
+
+// crlTemplate is CRL number c.Number listing revoked, issued now.
+func crlTemplate(c *CRLConfig, revoked []x509.RevocationListEntry, now time.Time) *x509.RevocationList {
+	now = now.UTC().Truncate(time.Second)
+	return &x509.RevocationList{Number: big.NewInt(c.Number), ThisUpdate: now, NextUpdate: now.Add(time.Duration(c.NextUpdateDays) * 24 * time.Hour),
+		RevokedCertificateEntries: revoked}
+}
+
+// throwawayFor makes a software key of algorithm alg, for a lint; never used to sign anything
+// that is kept.
+func throwawayFor(alg hsm.Algorithm) (crypto.Signer, error) {
+	switch alg {
+	case hsm.ECDSAP256:
+		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case hsm.ECDSAP384:
+		return ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case hsm.RSA3072:
+		return rsa.GenerateKey(rand.Reader, 3072)
+	case hsm.RSA4096:
+		return rsa.GenerateKey(rand.Reader, 4096)
+	case hsm.Ed25519:
+		_, k, err := ed25519.GenerateKey(rand.Reader)
+		return k, err
+	}
+	return nil, fmt.Errorf("lint: no throwaway key for algorithm %q", alg)
+}
+
+// algorithmOf is the hsm.Algorithm of a public key, for a throwaway key of its type.
+func algorithmOf(pub crypto.PublicKey) (hsm.Algorithm, error) {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256():
+			return hsm.ECDSAP256, nil
+		case elliptic.P384():
+			return hsm.ECDSAP384, nil
+		}
+	case *rsa.PublicKey:
+		switch k.N.BitLen() {
+		case 3072:
+			return hsm.RSA3072, nil
+		case 4096:
+			return hsm.RSA4096, nil
+		}
+	case ed25519.PublicKey:
+		return hsm.Ed25519, nil
+	}
+	return "", fmt.Errorf("lint: key type %T is not one Keyrite issues under", pub)
+}
+
+// stand-in returns a certificate with issuer's name, key identifier and usage, holding the
+// public half of key: the real issuer as x509.Create* sees it, for a throwaway signature.
+func standIn(issuer *x509.Certificate, key crypto.Signer) *x509.Certificate {
+	c := *issuer
+	c.PublicKey = key.Public()
+	return &c
+}
+
+// lintResult is what zlint said of one certificate or CRL.
+type lintResult struct {
+	Name     string              `json:"name"` // the output it becomes, e.g. "intermediate.pem"
+	Shape    string              `json:"shape"`
+	LintsRun int                 `json:"lints_run"`
+	Findings map[string][]string `json:"findings,omitempty"` // by status: notice, warn, error, fatal
+	Waived   []string            `json:"waived,omitempty"`
+}
+
+// waivedLints are the Baseline Requirements lints on CA certificates whose fields the script's
+// profiles cannot express yet (certificate policies, CRL distribution points): run, recorded
+// as waived, never hidden. Every other error or fatal finding refuses the ceremony.
+var waivedLints = map[string]string{
+	"e_sub_ca_certificate_policies_missing":    "profiles carry no certificate policies yet",
+	"e_sub_ca_crl_distribution_points_missing": "profiles carry no CRL distribution point yet",
+	"e_invalid_ca_certificate_policies":        "profiles carry no certificate policies yet",
+}
+
+// lintCertificate builds tmpl exactly as it will be issued, under issuer (nil: self-signed)
+// whose key is of type issuerAlg, for the subject key pub (nil: a throwaway of subjectAlg),
+// signs it with a throwaway key of the issuer's type and runs zlint over it.
+// sources limits the lint sources (nil: every source zlint has).
+func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, sources lint.SourceList) (lintResult, *x509.Certificate, error) {
+	key, err := throwawayFor(issuerAlg)
+	if err != nil {
+		return lintResult{}, nil, err
+	}
+	t := *tmpl
+	parent := &t
+	shape := "self-signed"
+	if issuer != nil {
+		parent = standIn(issuer, key)
+		shape = "issued by " + issuer.Subject.String()
+	}
+	if pub == nil {
+		if issuer == nil {
+			pub = key.Public()
+		} else {
+			sub, err := throwawayFor(subjectAlg)
+			if err != nil {
+				return lintResult{}, nil, err
+			}
+			pub = sub.Public()
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, &t, parent, pub, key)
+	if err != nil {
+		return lintResult{}, nil, fmt.Errorf("%s cannot be built: %w", name, err)
+	}
+	zc, err := zx509.ParseCertificate(der)
+	if err != nil {
+		return lintResult{}, nil, fmt.Errorf("%s: parse the test certificate: %w", name, err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	registry := lint.GlobalRegistry()
+	if sources != nil {
+		if registry, err = registry.Filter(lint.FilterOptions{IncludeSources: sources}); err != nil {
+			return lintResult{}, nil, err
+		}
+	}
+	return judge(name, shape, zlint.LintCertificateEx(zc, registry)), c, nil
+}
+
+// lintCRL builds the CRL tmpl exactly as issuer (of key type issuerAlg) will sign it, with a
+// throwaway key of that type, and runs zlint's CRL lints over it. A root's CRL covers CA
+// certificates: the Baseline Requirements allow it 12 months (zlint's default is 10 days).
+func lintCRL(name string, tmpl *x509.RevocationList, issuer *x509.Certificate, issuerAlg hsm.Algorithm) (lintResult, error) {
+	key, err := throwawayFor(issuerAlg)
+	if err != nil {
+		return lintResult{}, err
+	}
+	der, err := x509.CreateRevocationList(rand.Reader, tmpl, standIn(issuer, key), key)
+	if err != nil {
+		return lintResult{}, fmt.Errorf("%s cannot be built: %w", name, err)
+	}
+	return lintCRLBytes(name, "issued by "+issuer.Subject.String(), der)
+}
+
+// lintCRLBytes runs zlint's CRL lints over a DER CRL.
+func lintCRLBytes(name, shape string, der []byte) (lintResult, error) {
+	zc, err := zx509.ParseRevocationList(der)
+	if err != nil {
+		return lintResult{}, fmt.Errorf("%s: parse the CRL: %w", name, err)
+	}
+	registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{})
+	if err != nil {
+		return lintResult{}, err
+	}
+	cfg, err := lint.NewConfigFromString("[e_crl_next_update_invalid]\nSubscriberCRL = false\n")
+	if err != nil {
+		return lintResult{}, err
+	}
+	registry.SetConfiguration(cfg)
+	return judge(name, shape, zlint.LintRevocationListEx(zc, registry)), nil
+}
+
+// judge sorts zlint's findings by status, moving waived ones aside.
+func judge(name, shape string, res *zlint.ResultSet) lintResult {
+	out := lintResult{Name: name, Shape: shape, LintsRun: len(res.Results), Findings: map[string][]string{}}
+	for n, lr := range res.Results {
+		switch lr.Status {
+		case lint.Notice, lint.Warn, lint.Error, lint.Fatal:
+			if _, ok := waivedLints[n]; ok && lr.Status == lint.Error {
+				out.Waived = append(out.Waived, n)
+				continue
+			}
+			out.Findings[lr.Status.String()] = append(out.Findings[lr.Status.String()], n)
+		}
+	}
+	for _, v := range out.Findings {
+		sort.Strings(v)
+	}
+	sort.Strings(out.Waived)
+	return out
+}
+
+// refused returns the error and fatal findings of a lint, or nil.
+func (l lintResult) refused() []string {
+	return append(append([]string(nil), l.Findings["error"]...), l.Findings["fatal"]...)
+}
+
+func (l lintResult) err(field string) error {
+	if bad := l.refused(); len(bad) > 0 {
+		return fmt.Errorf("%s: %s (%s) fails lints %s; fix the profile in the script", field, l.Name, l.Shape, strings.Join(bad, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// escaper is the only way cli writes to a terminal: whatever it is given — a message, a
+// participant's name read from a transcript being verified, a token's label, a file name —
+// reaches the terminal with every character that is not visible text escaped as \x1b,
+// \u202e or \xff (invalid UTF-8). Newlines and tabs pass. So a name holding an ANSI escape
+// sequence cannot clear the terminal, set its title, move the cursor, or overwrite a line
+// with a fake "Verified", and a bidirectional override cannot reorder what is read.
+type escaper struct {
+	w       io.Writer
+	pending []byte // the start of a UTF-8 sequence split across writes
+}
+
+// newEscaper wraps w; a writer that already escapes is returned as it is.
+func newEscaper(w io.Writer) *escaper {
+	if e, ok := w.(*escaper); ok {
+		return e
+	}
+	return &escaper{w: w}
+}
+
+func (e *escaper) Write(p []byte) (int, error) {
+	b := append(e.pending, p...)
+	e.pending = nil
+	// Keep an incomplete UTF-8 sequence at the end for the next write.
+	if cut := incompleteTail(b); cut > 0 {
+		e.pending = append([]byte(nil), b[len(b)-cut:]...)
+		b = b[:len(b)-cut]
+	}
+	if _, err := io.WriteString(e.w, Escape(string(b))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// raw writes s unescaped: only for the terminal control cli itself emits (a carriage
+// return that redraws a progress line), never for text from elsewhere.
+func (e *escaper) raw(s string) { io.WriteString(e.w, s) }
+
+// flush writes what is left of a sequence that never completed, escaped.
+func (e *escaper) flush() {
+	if len(e.pending) > 0 {
+		io.WriteString(e.w, Escape(string(e.pending)))
+		e.pending = nil
+	}
+}
+
+// incompleteTail is the length of a truncated UTF-8 sequence at the end of b, or 0.
+func incompleteTail(b []byte) int {
+	for n := 1; n <= 3 && n <= len(b); n++ {
+		c := b[len(b)-n]
+		if c < 0x80 {
+			return 0
+		}
+		if utf8.RuneStart(c) {
+			if !utf8.FullRune(b[len(b)-n:]) {
+				return n
+			}
+			return 0
+		}
+	}
+	return 0
+}
+
+// Escape returns s with every character that is not visible text escaped, Go-style:
+// control characters (but newline and tab), bidirectional controls and other invisible
+// format characters, line separators, private-use and unassigned characters, and bytes that
+// are not UTF-8. A backslash is left as it is: escapes are for reading, not for parsing back.
+func Escape(s string) string {
+	clean := true
+	for _, r := range s {
+		if !visible(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case visible(r):
+			b.WriteString(s[i : i+n])
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case r <= 0xFFFF:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			fmt.Fprintf(&b, `\U%08x`, r)
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func visible(r rune) bool {
+	return r == '\n' || r == '\t' || (r != utf8.RuneError && unicode.IsGraphic(r))
+}
