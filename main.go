@@ -3,47 +3,51 @@
 package main
 
 import (
-	_ "embed"
+	"context"
+	"embed"
+	"fmt"
 	"os"
+	"os/signal"
+	"path"
+	"strings"
 
 	"github.com/keyrite/keyrite/app"
 	"github.com/keyrite/keyrite/cli"
 )
 
-var (
-	//go:embed testdata/root-ceremony.yaml
-	exampleRoot []byte
-	//go:embed testdata/root-quorum-ceremony.yaml
-	exampleQuorum []byte
-	//go:embed testdata/restore-ceremony.yaml
-	exampleRestore []byte
-	//go:embed testdata/region-root-ceremony.yaml
-	exampleRegionRoot []byte
-	//go:embed testdata/import-job-ceremony.yaml
-	exampleImportJob []byte
-	//go:embed testdata/export-ceremony.yaml
-	exampleExport []byte
-	//go:embed testdata/import-ceremony.yaml
-	exampleImport []byte
-	//go:embed testdata/migrate-ceremony.yaml
-	exampleMigrate []byte
-	//go:embed testdata/sign-intermediate-ceremony.yaml
-	exampleIntermediate []byte
-	//go:embed testdata/sign-crl-ceremony.yaml
-	exampleCRL []byte
-	//go:embed testdata/destroy-ceremony.yaml
-	exampleDestroy []byte
-	//go:embed testdata/rotate-ceremony.yaml
-	exampleRotate []byte
-)
+// The example scripts, one or more per ceremony type: testdata/NAME-ceremony.yaml is the
+// example NAME (a type's TypeInfo.Example names its own).
+//
+//go:embed testdata/*-ceremony.yaml
+var exampleFiles embed.FS
+
+func examples() map[string][]byte {
+	out := map[string][]byte{}
+	files, _ := exampleFiles.ReadDir("testdata")
+	for _, f := range files {
+		b, err := exampleFiles.ReadFile(path.Join("testdata", f.Name()))
+		if err == nil {
+			out[strings.TrimSuffix(f.Name(), "-ceremony.yaml")] = b
+		}
+	}
+	return out
+}
 
 func main() {
-	examples := map[string][]byte{"root": exampleRoot, "root-quorum": exampleQuorum, "restore": exampleRestore,
-		"region-root": exampleRegionRoot, "import-job": exampleImportJob, "export": exampleExport, "import": exampleImport, "migrate": exampleMigrate,
-		"sign-intermediate": exampleIntermediate, "sign-crl": exampleCRL, "destroy": exampleDestroy,
-		"rotate": exampleRotate}
+	ctx := context.Background()
+	if len(os.Args) > 1 {
+		// The first interrupt stops a ceremony at its next step or prompt (it can be
+		// resumed); a second one ends the process at once.
+		var stop context.CancelFunc
+		ctx, stop = signal.NotifyContext(ctx, os.Interrupt)
+		context.AfterFunc(ctx, func() {
+			stop()
+			fmt.Fprintln(os.Stderr, "\nkeyrite: stopping at the next step or prompt (interrupt again to stop at once; `keyrite resume` continues)")
+		})
+	}
+	ex := examples()
 	os.Exit(cli.Main(os.Args[1:], cli.Env{
-		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: examples,
-		GUI: func() error { return app.Run(examples) },
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: ex, Context: ctx,
+		GUI: func() error { return app.Run(ex) },
 	}))
 }

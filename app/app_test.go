@@ -21,13 +21,16 @@ import (
 func examples(t *testing.T) map[string][]byte {
 	t.Helper()
 	out := map[string][]byte{}
-	for _, name := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import", "migrate", "sign-intermediate", "sign-crl", "destroy", "rotate"} {
-		file := name + "-ceremony.yaml"
-		b, err := os.ReadFile(filepath.Join("..", "testdata", file))
+	files, err := filepath.Glob(filepath.Join("..", "testdata", "*-ceremony.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example scripts: %v", err)
+	}
+	for _, file := range files {
+		b, err := os.ReadFile(file)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[name] = b
+		out[strings.TrimSuffix(filepath.Base(file), "-ceremony.yaml")] = b
 	}
 	return out
 }
@@ -118,21 +121,26 @@ func waitFor(t *testing.T, ok func() bool) {
 // parses: nothing is offered that cannot be started.
 func TestEveryTemplateHasAScript(t *testing.T) {
 	a := newTestApp(t)
-	builtIn := map[string]string{TemplateRoot: "root", TemplateQuorum: "root-quorum", TemplateRestore: "restore"}
+	offered := map[string]bool{}
 	for _, tmpl := range a.Start.Template.Options {
+		offered[tmpl] = true
 		if tmpl == TemplateFile {
 			continue
 		}
-		name, ok := templateScripts[tmpl]
-		if !ok {
-			name, ok = builtIn[tmpl]
-		}
-		if !ok {
-			t.Errorf("%q is offered but names no example script", tmpl)
+		doAndWait(func() { a.Start.Template.SetSelected(tmpl) })
+		s, err := a.Start.script()
+		if err != nil {
+			t.Errorf("%s: %v", tmpl, err)
 			continue
 		}
-		if _, err := ceremony.ParseScript(name, a.Examples[name]); err != nil {
-			t.Errorf("%s: %v", tmpl, err)
+		if info, ok := a.Start.templates[tmpl]; ok && s.Type != info.Name {
+			t.Errorf("%s starts a %s ceremony, want %s", tmpl, s.Type, info.Name)
+		}
+	}
+	// Every registered ceremony type is offered.
+	for _, typ := range ceremony.Types() {
+		if !offered[typ.Title] {
+			t.Errorf("ceremony type %s is not offered", typ.Name)
 		}
 	}
 }
@@ -171,7 +179,7 @@ func TestOnlyAppImportsFyne(t *testing.T) {
 func TestDeviationWithReasonThenResume(t *testing.T) {
 	a := newTestApp(t)
 	out := filepath.Join(t.TempDir(), "ceremony")
-	a.Start.Template.SetSelected(TemplateRoot)
+	a.Start.Template.SetSelected(Template(ceremony.TypeRoot))
 	a.Start.Out.SetText(out)
 	test.Tap(a.Start.Review)
 	test.Tap(a.Review.Begin)
@@ -212,7 +220,7 @@ func TestDeviationWithReasonThenResume(t *testing.T) {
 func TestMigrationTemplate(t *testing.T) {
 	a := newTestApp(t)
 	root := filepath.Join(t.TempDir(), "root")
-	a.Start.Template.SetSelected(TemplateRoot)
+	a.Start.Template.SetSelected(Template(ceremony.TypeRoot))
 	a.Start.Out.SetText(root)
 	test.Tap(a.Start.Review)
 	test.Tap(a.Review.Begin)
@@ -238,7 +246,7 @@ func TestMigrationTemplate(t *testing.T) {
 
 	doAndWait(func() {
 		a.ShowStart()
-		a.Start.Template.SetSelected(TemplateMigrate)
+		a.Start.Template.SetSelected(Template(ceremony.TypeMigrate))
 		a.Start.Previous.SetText(root)
 		a.Start.Target.SetText("gui-migration-target")
 		out := filepath.Join(t.TempDir(), "migration")

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"crypto"
 	"errors"
 	"fmt"
@@ -22,7 +23,9 @@ import (
 )
 
 // RunScreen runs one ceremony: the current step in large type, one prompt at a time, and the
-// transcript growing beside it. It is the GUI's ceremony.UI.
+// transcript growing beside it. It is the GUI's ceremony.UI: the engine calls it from the
+// ceremony's goroutine (Progress also from its ticker), never from Fyne's; every widget change
+// goes through do, onto Fyne's goroutine, and the shared fields are guarded by mu or atomic.
 type RunScreen struct {
 	Content fyne.CanvasObject
 	Counter *widget.Label
@@ -71,7 +74,8 @@ type RunScreen struct {
 	p        *plan
 	replies  chan reply
 	running  atomic.Bool
-	revealed atomic.Bool // a share is on screen: no capture, no copy
+	revealed atomic.Bool        // a share is on screen: no capture, no copy
+	cancel   context.CancelFunc // stops the running ceremony at its next step or prompt
 	mu       sync.Mutex
 	records  []string
 	notes    []string
@@ -211,12 +215,19 @@ func (r *RunScreen) show(card *fyne.Container) {
 	}
 }
 
-// wait blocks the engine's goroutine until someone answers the card shown by setup.
-func (r *RunScreen) wait(setup func()) reply {
+// wait blocks the engine's goroutine until someone answers the card shown by setup, or ctx
+// is cancelled.
+func (r *RunScreen) wait(ctx context.Context, setup func()) (reply, error) {
 	do(func() { r.Busy.Hide(); setup() })
-	rp := <-r.replies
+	var rp reply
+	var err error
+	select {
+	case rp = <-r.replies:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
 	do(func() { r.show(nil) })
-	return rp
+	return rp, err
 }
 
 // Show implements ceremony.UI.
@@ -258,14 +269,17 @@ func (r *RunScreen) Progress(what string, done, total int) {
 }
 
 // Confirm implements ceremony.UI.
-func (r *RunScreen) Confirm(who, question string) error {
-	rp := r.wait(func() {
+func (r *RunScreen) Confirm(ctx context.Context, who, question string) error {
+	rp, err := r.wait(ctx, func() {
 		r.Question.SetText(question)
 		r.Reason.SetText("")
 		r.reasonRow.Hide()
 		r.show(r.QuestionCard)
 		r.a.Win.Canvas().Focus(r.Yes)
 	})
+	if err != nil {
+		return err
+	}
 	if !rp.ok {
 		return &ceremony.Declined{Reason: strings.TrimSpace(rp.text)}
 	}
@@ -273,13 +287,16 @@ func (r *RunScreen) Confirm(who, question string) error {
 }
 
 // AskSecret implements ceremony.UI: masked entry, never echoed, never copied.
-func (r *RunScreen) AskSecret(prompt string) ([]byte, error) {
-	rp := r.wait(func() {
+func (r *RunScreen) AskSecret(ctx context.Context, prompt string) ([]byte, error) {
+	rp, err := r.wait(ctx, func() {
 		r.SecretPrompt.SetText(prompt)
 		r.Secret.SetText("")
 		r.show(r.SecretCard)
 		r.a.Win.Canvas().Focus(r.Secret)
 	})
+	if err != nil {
+		return nil, err
+	}
 	if rp.text == "" {
 		return nil, errors.New("no PIN entered")
 	}
@@ -288,7 +305,7 @@ func (r *RunScreen) AskSecret(prompt string) ([]byte, error) {
 
 // RevealShare implements ceremony.UI: hidden until the custodian presses reveal, cleared
 // before the next custodian.
-func (r *RunScreen) RevealShare(c ceremony.Participant, number, total int, code string) error {
+func (r *RunScreen) RevealShare(ctx context.Context, c ceremony.Participant, number, total int, code string) error {
 	done := make(chan struct{})
 	do(func() {
 		r.RevealFor.SetText(fmt.Sprintf("Share %d of %d is for %s. Everyone else looks away. %s: check the printed sheet against the screen, then hide it.", number, total, c.Name, c.Name))
@@ -313,8 +330,18 @@ func (r *RunScreen) RevealShare(c ceremony.Participant, number, total int, code 
 		r.show(r.RevealCard)
 		r.a.Win.Canvas().Focus(r.Reveal)
 	})
-	<-done
-	return nil
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		do(func() {
+			r.Code.SetText("")
+			r.revealed.Store(false)
+			r.Reveal.OnTapped, r.Hide.OnTapped = nil, nil
+			r.show(nil)
+		})
+		return ctx.Err()
+	}
 }
 
 func groupRows(code string) string {
@@ -328,16 +355,19 @@ func groupRows(code string) string {
 
 // AskShare implements ceremony.UI: groups are checked as the custodian types; check runs on
 // submit and its refusal is shown without the share's content.
-func (r *RunScreen) AskShare(c ceremony.Participant, prompt string, check func(string) error) (string, error) {
+func (r *RunScreen) AskShare(ctx context.Context, c ceremony.Participant, prompt string, check func(string) error) (string, error) {
 	status := ""
 	for {
-		rp := r.wait(func() {
+		rp, err := r.wait(ctx, func() {
 			r.AskFor.SetText(prompt)
 			r.ShareEntry.SetText("")
 			r.ShareStatus.SetText(status)
 			r.show(r.AskCard)
 			r.a.Win.Canvas().Focus(r.ShareEntry)
 		})
+		if err != nil {
+			return "", err
+		}
 		if !rp.ok {
 			return "", fmt.Errorf("%s entered no share", c.Name)
 		}
@@ -361,20 +391,23 @@ func (r *RunScreen) launch(resume bool) {
 	}
 	r.show(nil)
 	r.Busy.Show()
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
 	go func() {
 		defer r.running.Store(false)
-		err := r.run(resume)
+		defer cancel()
+		err := r.run(ctx, resume)
 		do(func() { r.finish(err) })
 	}()
 }
 
-func (r *RunScreen) run(resume bool) error {
-	b, closeModule, err := r.binding(resume)
+func (r *RunScreen) run(ctx context.Context, resume bool) error {
+	b, closeModule, err := r.binding(ctx, resume)
 	if err != nil {
 		return err
 	}
 	defer closeModule()
-	opt := ceremony.Options{Previous: r.p.previous, OnRecord: r.onRecord,
+	opt := ceremony.Options{Previous: r.p.previous, OnRecord: r.onRecord, ShareSheet: shareSheet,
 		ImportJob: r.p.importJob, WrappingKey: r.p.wrappingKey, IssuedAt: r.p.issuedAt, AzureKEKID: r.p.azureKEK, Transfer: r.p.transfer, CSR: r.p.csr, Revoked: r.p.revoked,
 		AfterSeal: func(dir string, signer crypto.Signer) error {
 			report, _, err := reports.WriteEvidence(dir, signer)
@@ -382,7 +415,7 @@ func (r *RunScreen) run(resume bool) error {
 			return err
 		}}
 	if r.p.target != "" {
-		tb, closeTarget, err := r.targetBinding(b)
+		tb, closeTarget, err := r.targetBinding(ctx, b)
 		if err != nil {
 			return err
 		}
@@ -391,9 +424,9 @@ func (r *RunScreen) run(resume bool) error {
 	}
 	r.a.rememberCeremony(r.p.out)
 	if resume {
-		return ceremony.Resume(r.p.out, b, r, opt)
+		return ceremony.Resume(ctx, r.p.out, b, r, opt)
 	}
-	return ceremony.Start(r.p.scripts[0], r.p.out, b, r, opt)
+	return ceremony.Start(ctx, r.p.scripts[0], r.p.out, b, r, opt)
 }
 
 func (r *RunScreen) onRecord(e transcript.Entry) {
@@ -410,7 +443,7 @@ func (r *RunScreen) onRecord(e transcript.Entry) {
 
 // binding opens the HSM: the rehearsal store, or the module and token the user chose, with
 // PINs asked on screen.
-func (r *RunScreen) binding(resume bool) (ceremony.Binding, func(), error) {
+func (r *RunScreen) binding(ctx context.Context, resume bool) (ceremony.Binding, func(), error) {
 	if !r.p.real {
 		store, err := hsm.PrepareRehearsal(r.a.RehearsalDir)
 		if err != nil {
@@ -445,12 +478,12 @@ func (r *RunScreen) binding(resume bool) (ceremony.Binding, func(), error) {
 	}
 	sel := r.p.token
 	return ceremony.Binding{Module: m, Token: sel,
-		PIN:   func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("User PIN for token %s", sel)) },
-		SOPIN: func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("Security Officer PIN for token %s", sel)) }}, func() { m.Close() }, nil
+		PIN:   func() ([]byte, error) { return r.AskSecret(ctx, fmt.Sprintf("User PIN for token %s", sel)) },
+		SOPIN: func() ([]byte, error) { return r.AskSecret(ctx, fmt.Sprintf("Security Officer PIN for token %s", sel)) }}, func() { m.Close() }, nil
 }
 
 // targetBinding reaches a migration's second token through the same module.
-func (r *RunScreen) targetBinding(src ceremony.Binding) (ceremony.Binding, func(), error) {
+func (r *RunScreen) targetBinding(ctx context.Context, src ceremony.Binding) (ceremony.Binding, func(), error) {
 	label := r.p.target
 	if !r.p.real {
 		store, err := hsm.PrepareRehearsal(r.a.RehearsalDir)
@@ -463,7 +496,9 @@ func (r *RunScreen) targetBinding(src ceremony.Binding) (ceremony.Binding, func(
 		return ceremony.RehearsalBinding(src.Module, store, label), func() {}, nil
 	}
 	return ceremony.Binding{Module: src.Module, Token: hsm.Selector{Label: label},
-		PIN: func() ([]byte, error) { return r.AskSecret(fmt.Sprintf("User PIN for the target token %q", label)) }}, func() {}, nil
+		PIN: func() ([]byte, error) {
+			return r.AskSecret(ctx, fmt.Sprintf("User PIN for the target token %q", label))
+		}}, func() {}, nil
 }
 
 func (r *RunScreen) finish(err error) {
@@ -511,3 +546,16 @@ func whatToDo(err error) string {
 
 // ShareVisible reports whether a share is on screen right now.
 func (r *RunScreen) ShareVisible() bool { return r.revealed.Load() }
+
+// Stop cancels the running ceremony: it stops at its next step or prompt, recorded and
+// resumable. It does nothing when no ceremony runs.
+func (r *RunScreen) Stop() {
+	if c := r.cancel; c != nil && r.running.Load() {
+		c()
+	}
+}
+
+// shareSheet renders a custodian's share sheet as a PDF.
+func shareSheet(s ceremony.ShareSheet) ([]byte, error) {
+	return reports.RenderShareSheet(reports.ShareSheet(s))
+}

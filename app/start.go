@@ -18,25 +18,32 @@ import (
 	"github.com/keyrite/keyrite/hsm"
 )
 
-// Templates offered on the start screen.
+// The start screen offers one template per ceremony type (its TypeInfo.Title, starting from
+// its example script), and two of its own:
 const (
-	TemplateRoot         = "Root key ceremony"
-	TemplateQuorum       = "Root key with quorum backup (M-of-N)"
-	TemplateRestore      = "Restore a key from its quorum backup"
-	TemplateImportJob    = "Import job: this HSM's wrapping key for incoming keys"
-	TemplateExport       = "Export a key to another HSM or a cloud KMS (BYOK)"
-	TemplateImport       = "Import a key exported for this HSM"
-	TemplateMigrate      = "Bulk key migration to a second token"
-	TemplateIntermediate = "Intermediate CA signing from a CSR"
-	TemplateCRL          = "CRL signing by the root"
-	TemplateDestroy      = "Key destruction"
-	TemplateRotate       = "Root key rotation"
-	TemplateFile         = "Open a ceremony script file"
+	TemplateQuorum = "Root key with quorum backup (M-of-N)" // the root example with an M-of-N backup
+	TemplateFile   = "Open a ceremony script file"
 )
 
-// templateScripts names the example script each template starts from.
-var templateScripts = map[string]string{TemplateImportJob: "import-job", TemplateExport: "export", TemplateImport: "import", TemplateMigrate: "migrate", TemplateIntermediate: "sign-intermediate",
-	TemplateCRL: "sign-crl", TemplateDestroy: "destroy", TemplateRotate: "rotate"}
+// Template is the start screen's name for a ceremony type's template.
+func Template(typ string) string {
+	info, _ := ceremony.LookupType(typ)
+	return info.Title
+}
+
+// templates lists the start screen's templates, root and its quorum variant first, and the
+// ceremony type each registered one starts.
+func templates() ([]string, map[string]ceremony.TypeInfo) {
+	byTitle := map[string]ceremony.TypeInfo{}
+	options := []string{Template(ceremony.TypeRoot), TemplateQuorum}
+	for _, t := range ceremony.Types() {
+		byTitle[t.Title] = t
+		if t.Name != ceremony.TypeRoot {
+			options = append(options, t.Title)
+		}
+	}
+	return append(options, TemplateFile), byTitle
+}
 
 // Start is the first screen: which HSM, which ceremony, where its evidence goes.
 type Start struct {
@@ -67,6 +74,7 @@ type Start struct {
 	Recent         *widget.List
 	recent         []string
 	transferInputs *widget.Accordion
+	templates      map[string]ceremony.TypeInfo // by template title
 	a              *App
 }
 
@@ -85,7 +93,8 @@ func newStart(a *App) *Start {
 	s.Tokens = widget.NewLabel("")
 	s.Tokens.Wrapping = fyne.TextWrapWord
 	s.FindTokens = widget.NewButtonWithIcon("Find tokens", theme.SearchIcon(), s.findTokens)
-	options := []string{TemplateRoot, TemplateQuorum, TemplateRestore, TemplateIntermediate, TemplateCRL, TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateDestroy, TemplateRotate, TemplateFile}
+	options, byTitle := templates()
+	s.templates = byTitle
 	s.Template = widget.NewSelect(options, func(string) { s.updateTemplate() })
 	var counts []string
 	for i := 2; i <= 16; i++ {
@@ -189,9 +198,9 @@ func (s *Start) updateTemplate() {
 	enable(s.Threshold, t == TemplateQuorum)
 	enable(s.Total, t == TemplateQuorum)
 	enable(s.ScriptFile, t == TemplateFile)
-	_, transferTemplate := templateScripts[t]
-	enable(s.Previous, t == TemplateRestore || t == TemplateFile || transferTemplate)
-	if transferTemplate && s.transferInputs != nil {
+	info := s.templates[t]
+	enable(s.Previous, t == TemplateFile || info.Needs(ceremony.InputPrevious))
+	if s.transferInputs != nil && needsMore(info) {
 		s.transferInputs.Open(0)
 	}
 	if s.Out.Text == "" || strings.HasPrefix(filepath.Base(s.Out.Text), "ceremony-") {
@@ -296,30 +305,10 @@ func (s *Start) plan() (*plan, error) {
 	}
 	var script *ceremony.Script
 	var err error
-	switch s.Template.Selected {
-	case TemplateRoot:
-		script, err = ceremony.ParseScript("root-ceremony.yaml", s.a.Examples["root"])
-	case TemplateQuorum:
-		m, _ := strconv.Atoi(s.Threshold.Selected)
-		n, _ := strconv.Atoi(s.Total.Selected)
-		script, _, err = ceremony.QuorumExamples(s.a.Examples["root-quorum"], s.a.Examples["restore"], m, n)
-	case TemplateRestore:
-		script, err = ceremony.ParseScript("restore-ceremony.yaml", s.a.Examples["restore"])
-	case TemplateImportJob, TemplateExport, TemplateImport, TemplateMigrate, TemplateIntermediate, TemplateCRL, TemplateDestroy, TemplateRotate:
-		name := templateScripts[s.Template.Selected]
-		script, err = ceremony.ParseScript(name+"-ceremony.yaml", s.a.Examples[name])
-		if err == nil && script.Type == ceremony.TypeExport && (s.Provider.Selected != script.Export.Provider || s.Method.Text != "") {
-			script, err = script.WithExport(s.Provider.Selected, strings.TrimSpace(s.Method.Text))
-		}
-	case TemplateFile:
-		script, err = ceremony.LoadScript(strings.TrimSpace(s.ScriptFile.Text))
-	default:
-		return nil, fmt.Errorf("%q has no script in this version", s.Template.Selected)
-	}
-	if err != nil {
+	if script, err = s.script(); err != nil {
 		return nil, err
 	}
-	if script.Type != ceremony.TypeRoot && p.previous == "" {
+	if script.Info().Needs(ceremony.InputPrevious) && p.previous == "" {
 		return nil, fmt.Errorf("a %s ceremony continues an earlier one on the same key hierarchy: enter its folder", script.Type)
 	}
 	p.importJob, p.wrappingKey, p.azureKEK = strings.TrimSpace(s.ImportJob.Text), strings.TrimSpace(s.WrappingKey.Text), strings.TrimSpace(s.AzureKEK.Text)
@@ -330,11 +319,45 @@ func (s *Start) plan() (*plan, error) {
 			return nil, fmt.Errorf("issued at %q: write it as 2026-11-25T09:30:00Z", v)
 		}
 	}
-	if script.Type == ceremony.TypeMigrate && p.target == "" {
+	if script.Info().Needs(ceremony.InputTarget) && p.target == "" {
 		return nil, errors.New("a migration moves keys to a second token: enter its label")
 	}
 	p.scripts = []*ceremony.Script{script}
 	return p, nil
+}
+
+// script is the script of the chosen template: an example script, the quorum example for
+// M-of-N, or the file named.
+func (s *Start) script() (*ceremony.Script, error) {
+	switch s.Template.Selected {
+	case TemplateQuorum:
+		m, _ := strconv.Atoi(s.Threshold.Selected)
+		n, _ := strconv.Atoi(s.Total.Selected)
+		script, _, err := ceremony.QuorumExamples(s.a.Examples["root-quorum"], s.a.Examples["restore"], m, n)
+		return script, err
+	case TemplateFile:
+		return ceremony.LoadScript(strings.TrimSpace(s.ScriptFile.Text))
+	}
+	info, ok := s.templates[s.Template.Selected]
+	if !ok {
+		return nil, fmt.Errorf("%q has no script in this version", s.Template.Selected)
+	}
+	script, err := ceremony.ParseScript(info.Example+"-ceremony.yaml", s.a.Examples[info.Example])
+	if err == nil && script.Export != nil && (s.Provider.Selected != script.Export.Provider || s.Method.Text != "") {
+		script, err = script.WithExport(s.Provider.Selected, strings.TrimSpace(s.Method.Text))
+	}
+	return script, err
+}
+
+// needsMore reports whether a ceremony type takes inputs from the accordion (beyond the
+// earlier ceremony and the share sheets' folder).
+func needsMore(info ceremony.TypeInfo) bool {
+	for _, in := range info.Inputs {
+		if in != ceremony.InputPrevious && in != ceremony.InputSharesDir {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Start) review() {

@@ -37,7 +37,7 @@ func TestFailureAfterSealAppendsNothing(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
 	full := &os.PathError{Op: "write", Path: filepath.Join(dir, "report.pdf"), Err: syscall.ENOSPC}
-	err := Start(exampleScript(t), dir, b, &scriptedUI{}, Options{AfterSeal: func(string, crypto.Signer) error { return full }})
+	err := start(t, exampleScript(t), dir, b, &scriptedUI{}, Options{AfterSeal: func(string, crypto.Signer) error { return full }})
 	var ae *AfterSealError
 	if !errors.As(err, &ae) || !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("after-seal failure: %v", err)
@@ -51,7 +51,7 @@ func TestFailureAfterSealAppendsNothing(t *testing.T) {
 	}
 	sealed, _ := os.ReadFile(filepath.Join(dir, transcript.FileName))
 
-	if err := Resume(dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
+	if err := resume(t, dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
 		t.Fatalf("resume of a sealed ceremony: %v", err)
 	}
 	if now, _ := os.ReadFile(filepath.Join(dir, transcript.FileName)); !bytes.Equal(now, sealed) {
@@ -66,13 +66,13 @@ func TestFailureAfterSealAppendsNothing(t *testing.T) {
 func TestResumeReplacesTornDerivedFiles(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
+	if err := start(t, exampleScript(t), dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
 		t.Fatal(err)
 	}
 	res := verified(t, dir)
 	bundle := filepath.Join(dir, reports.BundleName(res.Opening.CeremonyID))
 	good, _ := os.ReadFile(bundle)
-	if err := Resume(dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
+	if err := resume(t, dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
 		t.Fatal(err)
 	}
 	if again, _ := os.ReadFile(bundle); !bytes.Equal(again, good) {
@@ -81,7 +81,7 @@ func TestResumeReplacesTornDerivedFiles(t *testing.T) {
 	os.WriteFile(bundle, good[:512], 0o644)
 	os.Remove(filepath.Join(dir, reports.ReportFileName))
 	os.WriteFile(filepath.Join(dir, ".report.pdf.keyrite-tmp-123"), []byte("torn"), 0o644)
-	if err := Resume(dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
+	if err := resume(t, dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
 		t.Fatal(err)
 	}
 	bundleVerifies(t, dir)
@@ -129,12 +129,12 @@ func TestResumeReplacesTornDerivedFiles(t *testing.T) {
 func TestResumeSealsAClosedTranscript(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, Options{}); err != nil {
+	if err := start(t, exampleScript(t), dir, b, &scriptedUI{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	os.Remove(filepath.Join(dir, transcript.SealFileName))
 	before, _ := os.ReadFile(filepath.Join(dir, transcript.FileName))
-	if err := Resume(dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
+	if err := resume(t, dir, b, &scriptedUI{}, Options{AfterSeal: writeEvidence}); err != nil {
 		t.Fatalf("resume of a closed, unsealed ceremony: %v", err)
 	}
 	if after, _ := os.ReadFile(filepath.Join(dir, transcript.FileName)); !bytes.Equal(before, after) {

@@ -18,7 +18,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/quorum"
-	"github.com/keyrite/keyrite/reports"
 )
 
 // BackupMeta describes a wrapped backup of a key: what it is, how it was wrapped and how to
@@ -52,7 +51,7 @@ func backupSteps(s *Script) []step {
 		{id: "split-backup-key", title: "Create and split the backup key", actorRole: "administrator", witness: true, volatile: true,
 			explain: fmt.Sprintf("A fresh AES-256 key-encryption key (KEK) comes from the HSM's random number generator. It is split %d-of-%d among the custodians; every %d of them are checked to rebuild it. It exists only in memory.", s.Backup.Threshold, len(s.People("custodian")), s.Backup.Threshold),
 			run:     func(r *Run) error { return r.newSplit(s.Backup.Threshold) }},
-		{id: "hand-out-shares", title: "Hand out the shares", actorRole: "administrator", volatile: true,
+		{id: "hand-out-shares", title: "Hand out the shares", actorRole: "administrator", volatile: true, sheets: true,
 			explain: "Each custodian in turn receives their share sheet. Only that custodian looks at it.",
 			run:     (*Run).handOutShares},
 		{id: "confirm-shares", title: "Confirm every share", actorRole: "administrator", volatile: true,
@@ -112,7 +111,7 @@ func (r *Run) handOutShares() error {
 			name = fmt.Sprintf("%s-share-%02d-of-%02d.pdf", r.Script.ID, sh.Number, sh.Total)
 		}
 		code := sh.Code()
-		pdf, err := reports.RenderShareSheet(reports.ShareSheet{
+		pdf, err := r.opt.ShareSheet(ShareSheet{
 			CeremonyID: r.Script.ID, Organization: r.Script.Organization, KeyLabel: label, Custodian: c.Name, Role: c.Role,
 			Number: sh.Number, Threshold: sh.Threshold, Total: sh.Total, KCV: r.kcv.String(), Bag: c.Bag, Date: r.Clock(), Code: code,
 		})
@@ -122,7 +121,7 @@ func (r *Run) handOutShares() error {
 		if err := transcript.WriteFileExclusive(filepath.Join(r.sharesDir(), name), pdf, 0o600); err != nil {
 			return err
 		}
-		if err := r.UI.RevealShare(c, sh.Number, sh.Total, code); err != nil {
+		if err := r.UI.RevealShare(r.ctx, c, sh.Number, sh.Total, code); err != nil {
 			return fmt.Errorf("hand share %d to %s: %w", sh.Number, c.Name, err)
 		}
 		if _, err := r.record("share.issued", map[string]any{"custodian": c.Name, "number": sh.Number, "of": sh.Total, "threshold": sh.Threshold, "sheet": name, "bag": c.Bag}); err != nil {
@@ -136,7 +135,7 @@ func (r *Run) confirmShares() error {
 	for i, c := range r.Script.People("custodian") {
 		want := r.shares[i]
 		attempts := 0
-		_, err := r.UI.AskShare(c, fmt.Sprintf("%s: type share %d of %d from your sheet to confirm it", c.Name, want.Number, want.Total), func(code string) error {
+		_, err := r.UI.AskShare(r.ctx, c, fmt.Sprintf("%s: type share %d of %d from your sheet to confirm it", c.Name, want.Number, want.Total), func(code string) error {
 			got, err := quorum.ParseCode(code)
 			if err != nil {
 				if !errors.Is(err, quorum.ErrIncomplete) {
@@ -325,4 +324,25 @@ func (m *BackupMeta) publicKey() (crypto.PublicKey, error) {
 		return nil, errors.New("the backup's public key is not PEM")
 	}
 	return x509.ParsePKIXPublicKey(b.Bytes)
+}
+
+// BackupConfig splits a backup KEK among the script's custodians (role "custodian"), any
+// Threshold of whom can restore the root key.
+type BackupConfig struct {
+	Threshold int `yaml:"threshold"`
+}
+
+// validateQuorum checks a threshold against the script's custodians and the people a KEK
+// installation needs.
+func (s *Script) validateQuorum(v *validator, path string, threshold int) {
+	n := len(s.People("custodian"))
+	if n < quorum.MinThreshold || n > quorum.MaxShares {
+		v.errorf("participants", "a quorum needs %d to %d custodians, has %d", quorum.MinThreshold, quorum.MaxShares, n)
+	}
+	if threshold < quorum.MinThreshold || threshold > n {
+		v.errorf(path, "%d must be between %d and the number of custodians (%d)", threshold, quorum.MinThreshold, n)
+	}
+	if len(s.People("security-officer")) == 0 {
+		v.errorf("participants", "needs a security-officer: only the Security Officer may install the trusted wrapping key")
+	}
 }

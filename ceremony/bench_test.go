@@ -41,7 +41,7 @@ func BenchmarkMigrate1000(b *testing.B) {
 		keys, _ := src.SecretKeys("dek-")
 		b.StartTimer()
 
-		start := time.Now()
+		began := time.Now()
 		for _, k := range keys {
 			blob, err := src.WrapSecretKey(wk, k.Key())
 			if err != nil {
@@ -57,16 +57,16 @@ func BenchmarkMigrate1000(b *testing.B) {
 				b.Fatal("check values differ")
 			}
 		}
-		bare := time.Since(start)
+		bare := time.Since(began)
 		src.Close()
 		dst.Close()
 
-		start = time.Now()
+		began = time.Now()
 		dir := filepath.Join(b.TempDir(), "migration")
-		if err := Start(loadTestScript(b, "migrate-ceremony.yaml"), dir, srcRoot.b, &scriptedUI{}, Options{Previous: srcRoot.dir, Target: &keyriteTarget}); err != nil {
+		if err := start(b, loadTestScript(b, "migrate-ceremony.yaml"), dir, srcRoot.b, &scriptedUI{}, Options{Previous: srcRoot.dir, Target: &keyriteTarget}); err != nil {
 			b.Fatal(err)
 		}
-		keyrite := time.Since(start)
+		keyrite := time.Since(began)
 		b.StopTimer()
 		b.ReportMetric(float64(n)/bare.Seconds(), "bare-keys/s")
 		b.ReportMetric(float64(n)/keyrite.Seconds(), "keyrite-keys/s")
@@ -79,7 +79,7 @@ func BenchmarkMigrate1000(b *testing.B) {
 func rootForBench(b *testing.B) hierarchy {
 	bd := freshToken(b)
 	dir := filepath.Join(b.TempDir(), "root")
-	if err := Start(loadTestScript(b, "root-ceremony.yaml"), dir, bd, &scriptedUI{}, Options{}); err != nil {
+	if err := start(b, loadTestScript(b, "root-ceremony.yaml"), dir, bd, &scriptedUI{}, Options{}); err != nil {
 		b.Fatal(err)
 	}
 	return hierarchy{dir, bd, nil}

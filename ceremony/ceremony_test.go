@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/reports"
 )
 
 // scriptedUI answers yes to everything except questions containing one of decline. It plays
@@ -27,7 +29,7 @@ type scriptedUI struct {
 	notes     []string
 }
 
-func (u *scriptedUI) RevealShare(c Participant, number, total int, code string) error {
+func (u *scriptedUI) RevealShare(_ context.Context, c Participant, number, total int, code string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.shares == nil {
@@ -37,7 +39,7 @@ func (u *scriptedUI) RevealShare(c Participant, number, total int, code string) 
 	return nil
 }
 
-func (u *scriptedUI) AskShare(c Participant, prompt string, check func(string) error) (string, error) {
+func (u *scriptedUI) AskShare(_ context.Context, c Participant, prompt string, check func(string) error) (string, error) {
 	u.mu.Lock()
 	tries := append(append([]string(nil), u.typeFirst[c.Name]...), u.shares[c.Name])
 	u.mu.Unlock()
@@ -56,16 +58,18 @@ func (u *scriptedUI) AskShare(c Participant, prompt string, check func(string) e
 	return "", errors.New("custodian gave up")
 }
 
-func (u *scriptedUI) Show(Screen)                      {}
-func (u *scriptedUI) Progress(string, int, int)        {}
-func (u *scriptedUI) AskSecret(string) ([]byte, error) { return nil, errors.New("no secrets in tests") }
+func (u *scriptedUI) Show(Screen)               {}
+func (u *scriptedUI) Progress(string, int, int) {}
+func (u *scriptedUI) AskSecret(context.Context, string) ([]byte, error) {
+	return nil, errors.New("no secrets in tests")
+}
 func (u *scriptedUI) Note(s string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.notes = append(u.notes, s)
 }
 
-func (u *scriptedUI) Confirm(who, q string) error {
+func (u *scriptedUI) Confirm(_ context.Context, who, q string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.asked = append(u.asked, q)
@@ -75,6 +79,24 @@ func (u *scriptedUI) Confirm(who, q string) error {
 		}
 	}
 	return nil
+}
+
+// start runs Start with the test's context and the real share-sheet renderer.
+func start(t testing.TB, s *Script, dir string, b Binding, ui UI, opt Options) error {
+	return Start(t.Context(), s, dir, b, ui, withSheets(opt))
+}
+
+// resume runs Resume with the test's context and the real share-sheet renderer.
+func resume(t testing.TB, dir string, b Binding, ui UI, opt Options) error {
+	return Resume(t.Context(), dir, b, ui, withSheets(opt))
+}
+
+// withSheets renders share sheets as the app and the CLI do, with reports.RenderShareSheet.
+func withSheets(opt Options) Options {
+	if opt.ShareSheet == nil {
+		opt.ShareSheet = func(s ShareSheet) ([]byte, error) { return reports.RenderShareSheet(reports.ShareSheet(s)) }
+	}
+	return opt
 }
 
 var (
@@ -148,7 +170,7 @@ func events(res *transcript.Result) string {
 func TestRootCeremony(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	if err := Start(exampleScript(t), dir, b, &scriptedUI{}, Options{}); err != nil {
+	if err := start(t, exampleScript(t), dir, b, &scriptedUI{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	res := verified(t, dir)
@@ -165,7 +187,7 @@ func TestRootCeremony(t *testing.T) {
 func TestResumeAfterWitnessDeclined(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	err := Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Generate the root key" happen`}}, Options{})
+	err := start(t, exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Generate the root key" happen`}}, Options{})
 	if !errors.Is(err, ErrDeclined) {
 		t.Fatalf("Start: %v", err)
 	}
@@ -173,7 +195,7 @@ func TestResumeAfterWitnessDeclined(t *testing.T) {
 		t.Fatalf("unfinished ceremony: %v", err)
 	}
 	ui := &scriptedUI{}
-	if err := Resume(dir, b, ui, Options{}); err != nil {
+	if err := resume(t, dir, b, ui, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	ev := events(verified(t, dir))
@@ -192,7 +214,7 @@ func TestResumeAfterWitnessDeclined(t *testing.T) {
 func TestResumeAfterCrashMidStep(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Self-sign the root certificate" happen`}}, Options{})
+	start(t, exampleScript(t), dir, b, &scriptedUI{decline: []string{`did "Self-sign the root certificate" happen`}}, Options{})
 	// Cut the transcript back to just after "step.started" of generate-root-key: the state
 	// a crash inside C_GenerateKeyPair leaves (the key exists, the transcript never says so).
 	p := filepath.Join(dir, transcript.FileName)
@@ -208,7 +230,7 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 	f.Close()
 
 	before, _ := os.ReadFile(p)
-	err := Resume(dir, b, &scriptedUI{decline: []string{"Destroy them"}}, Options{})
+	err := resume(t, dir, b, &scriptedUI{decline: []string{"Destroy them"}}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "declined to destroy") {
 		t.Fatalf("declined cleanup: %v", err)
 	}
@@ -223,7 +245,7 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 		t.Fatal("declined resume rewrote earlier records")
 	}
 
-	if err := Resume(dir, b, &scriptedUI{}, Options{}); err != nil {
+	if err := resume(t, dir, b, &scriptedUI{}, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	ev := events(verified(t, dir))
@@ -237,9 +259,9 @@ func TestResumeAfterCrashMidStep(t *testing.T) {
 func TestResumeRefusesAnotherToken(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
-	Start(exampleScript(t), dir, b, &scriptedUI{decline: []string{"Generate the root key"}}, Options{})
+	start(t, exampleScript(t), dir, b, &scriptedUI{decline: []string{"Generate the root key"}}, Options{})
 	other := freshToken(t)
-	err := Resume(dir, other, &scriptedUI{}, Options{})
+	err := resume(t, dir, other, &scriptedUI{}, Options{})
 	if err == nil || !strings.Contains(err.Error(), "connect the original token") {
 		t.Fatalf("resume on another token: %v", err)
 	}
@@ -287,7 +309,7 @@ func TestDeclineRecordsReason(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "c")
 	ui := &reasonUI{scriptedUI: scriptedUI{}, reason: "the HSM serial on screen differs from the label on the device"}
-	err := Start(exampleScript(t), dir, b, ui, Options{})
+	err := start(t, exampleScript(t), dir, b, ui, Options{})
 	if !errors.Is(err, ErrDeclined) {
 		t.Fatalf("err = %v", err)
 	}
@@ -302,7 +324,7 @@ type reasonUI struct {
 	reason string
 }
 
-func (u *reasonUI) Confirm(who, q string) error {
+func (u *reasonUI) Confirm(_ context.Context, who, q string) error {
 	if strings.Contains(q, `did "Generate the root key" happen`) {
 		return &Declined{Reason: u.reason}
 	}

@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/hex"
@@ -36,7 +37,11 @@ type Options struct {
 	// AfterSeal runs once the transcript is sealed, while the token is still logged in, with
 	// the transcript-signing key: the report and evidence bundle are made here.
 	AfterSeal func(dir string, signer crypto.Signer) error
-	// OnRecord sees every transcript record as it is written, for a UI to show.
+	// ShareSheet renders a custodian's share sheet (a PDF, by reports.RenderShareSheet in
+	// the app and the CLI). Ceremonies that hand out shares refuse to start without it.
+	ShareSheet func(ShareSheet) ([]byte, error)
+	// OnRecord sees every transcript record as it is written, for a UI to show. It is called
+	// on the ceremony's goroutine.
 	OnRecord func(transcript.Entry)
 
 	// Transfer inputs. ImportJob is a sealed import-job ceremony folder (an export to another
@@ -61,6 +66,7 @@ type Run struct {
 	Dir     string
 	UI      UI
 	Clock   transcript.Clock
+	ctx     context.Context
 	opt     Options
 	binding Binding
 	w       *transcript.Writer
@@ -84,6 +90,8 @@ type Run struct {
 
 	// Confirmations taken before the HSM was touched, recorded once the transcript exists.
 	early []earlyRecord
+	// closed: a resumed transcript was closed but not sealed; the resume only seals it.
+	closed bool
 
 	secret *hsm.SecretKey // an exported secret key
 	// A rotation's new root.
@@ -108,6 +116,7 @@ type step struct {
 	volatile bool
 	labels   []string
 	outputs  []string
+	sheets   bool // it renders share sheets (Options.ShareSheet)
 	run      func(*Run) error
 	// restore reloads what a completed step produced when a ceremony resumes.
 	restore func(*Run, []transcript.Entry) error
@@ -116,53 +125,27 @@ type step struct {
 // ScriptFileName is the name of the script's copy inside a ceremony folder.
 const ScriptFileName = "script.yaml"
 
-// Start runs a new ceremony from script into dir, which must not exist or be empty.
-func Start(script *Script, dir string, b Binding, ui UI, opt Options) (err error) {
-	if opt.Clock == nil {
-		opt.Clock = time.Now
-	}
+// Start runs a new ceremony from script into dir, which must not exist or be empty. Nothing
+// is written and the HSM is not changed until prepare has checked everything that can be
+// checked without a secret. Cancelling ctx stops the ceremony at the next step or wait; what
+// was recorded stays, and Resume continues it.
+func Start(ctx context.Context, script *Script, dir string, b Binding, ui UI, opt Options) (err error) {
 	if err := CheckNewDir(dir); err != nil {
 		return err
 	}
-	r := &Run{Script: script, Dir: dir, UI: ui, Clock: opt.Clock, opt: opt, binding: b}
-	r.steps = stepsFor(script)
-	var prev *transcript.Previous
-	if script.Type != TypeRoot {
-		if opt.Previous == "" {
-			return fmt.Errorf("a %s ceremony continues an earlier one on the same key hierarchy: name its folder (--previous DIR)", script.Type)
-		}
-		needBackup := script.Type == TypeRestore || script.Type == TypeReshare
-		if r.previous, err = loadPrevious(opt.Previous, needBackup); err != nil {
-			return err
-		}
-		prev = &transcript.Previous{CeremonyID: r.previous.result.Opening.CeremonyID, Checkpoint: r.previous.result.Seal.Text}
-	}
-	if err := r.preflightInputs(); err != nil {
-		return err
-	}
-	// The people in the room and the clock are confirmed before the HSM is touched.
-	if err := r.rollCall(); err != nil {
-		return err
-	}
-	if err := r.connect(); err != nil {
-		return err
-	}
+	r := newRun(ctx, script, dir, b, ui, opt)
 	defer r.disconnect()
-	// Pre-flight: nothing may already carry a label this ceremony creates. Checked before the
-	// folder or transcript exist, so a refused run leaves no trace and changes nothing.
-	for _, s := range r.steps {
-		for _, l := range s.labels {
-			if has, err := r.token.HasLabel(l); err != nil {
-				return err
-			} else if has {
-				return fmt.Errorf("token %q already holds a key labelled %q: this ceremony was already run on this token, or the label is taken; nothing was done (choose a new label in the script)", r.token.Info.Label, l)
-			}
-		}
+	if err := r.prepare(nil); err != nil {
+		return err
+	}
+	var prev *transcript.Previous
+	if r.previous != nil {
+		prev = &transcript.Previous{CeremonyID: r.previous.result.Opening.CeremonyID, Checkpoint: r.previous.result.Seal.Text}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create ceremony folder: %w", err)
 	}
-	r.w, err = transcript.Create(filepath.Join(dir, transcript.FileName), opt.Clock, r.actor("administrator"), transcript.Opening{
+	r.w, err = transcript.Create(filepath.Join(dir, transcript.FileName), r.Clock, r.actor("administrator"), transcript.Opening{
 		CeremonyID: script.ID, Type: script.Type, Keyrite: ThisBuild(),
 		ScriptFile: ScriptFileName, ScriptSHA256: hex.EncodeToString(script.SHA256[:]),
 		ModulePath: b.Module.Path, ModuleSHA256: hex.EncodeToString(b.Module.SHA256[:]),
@@ -178,18 +161,109 @@ func Start(script *Script, dir string, b Binding, ui UI, opt Options) (err error
 	return r.runFrom(0)
 }
 
+// newRun makes the run of script into dir; its steps come from the script's type.
+func newRun(ctx context.Context, script *Script, dir string, b Binding, ui UI, opt Options) *Run {
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	return &Run{Script: script, Dir: dir, UI: ui, Clock: opt.Clock, ctx: ctx, opt: opt, binding: b, steps: typeOf(script.Type).steps(script)}
+}
+
+// prepare is the one path Start and Resume share before the first record: it loads and
+// verifies the earlier ceremony this one continues, checks the type's run-time inputs, holds
+// the roll call and the clock, opens the token(s) and logs in, and checks the token: for a
+// new ceremony (entries nil) that it holds none of the labels the ceremony creates, for a
+// resumed one (entries: its transcript) that it is the token the ceremony ran on. Whatever
+// it refuses leaves no trace: nothing is written and nothing on the token changes.
+func (r *Run) prepare(entries []transcript.Entry) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	t := typeOf(r.Script.Type)
+	if err := r.loadPrevious(t, entries != nil); err != nil {
+		return err
+	}
+	r.xfer = &transferInputs{files: map[string][]byte{}, migrated: map[string]string{}}
+	if t.inputs != nil {
+		if err := t.inputs(r); err != nil {
+			return err
+		}
+	}
+	if entries != nil && t.resumed != nil {
+		t.resumed(r, entries)
+	}
+	if err := r.checkRenderers(); err != nil {
+		return err
+	}
+	// The people in the room and the clock are confirmed before the HSM is touched (not for
+	// a closed transcript that only needs its seal: nobody acts any more).
+	if !r.closed {
+		if err := r.rollCall(); err != nil {
+			return err
+		}
+	}
+	if err := r.connect(); err != nil {
+		return err
+	}
+	if entries != nil {
+		return r.checkSameToken(entries)
+	}
+	return r.checkLabelsFree()
+}
+
+// loadPrevious verifies the sealed ceremony this one continues, if its type continues one.
+func (r *Run) loadPrevious(t *ceremonyType, resuming bool) (err error) {
+	if t.previous == noPrevious {
+		return nil
+	}
+	if r.opt.Previous == "" {
+		if resuming {
+			return fmt.Errorf("resume a %s ceremony with the inputs it started with (--previous DIR and the rest)", r.Script.Type)
+		}
+		return fmt.Errorf("a %s ceremony continues an earlier one on the same key hierarchy: name its folder (--previous DIR)", r.Script.Type)
+	}
+	r.previous, err = loadPrevious(r.opt.Previous, t.previous == previousBackup)
+	return err
+}
+
+// checkRenderers checks that what the ceremony will render was given: the share sheets of
+// a ceremony that hands out shares.
+func (r *Run) checkRenderers() error {
+	for _, s := range r.steps {
+		if s.sheets && r.opt.ShareSheet == nil {
+			return errors.New("this ceremony hands out share sheets, but no share-sheet renderer was given (Options.ShareSheet); nothing was done")
+		}
+	}
+	return nil
+}
+
+// checkLabelsFree checks that nothing on the token already carries a label this ceremony
+// creates.
+func (r *Run) checkLabelsFree() error {
+	for _, s := range r.steps {
+		for _, l := range s.labels {
+			if has, err := r.token.HasLabel(l); err != nil {
+				return err
+			} else if has {
+				return fmt.Errorf("token %q already holds a key labelled %q: this ceremony was already run on this token, or the label is taken; nothing was done (choose a new label in the script)", r.token.Info.Label, l)
+			}
+		}
+	}
+	return nil
+}
+
 // rollCall asks every participant to confirm they are present in their role, and a witness
 // to confirm the machine's clock. Nothing is written yet: a refusal leaves no trace.
 func (r *Run) rollCall() error {
 	for _, p := range r.Script.Participants {
-		if err := r.UI.Confirm(p.Name, fmt.Sprintf("Roll call: is %s present, acting as %s?", p.Name, p.Role)); err != nil {
+		if err := r.UI.Confirm(r.ctx, p.Name, fmt.Sprintf("Roll call: is %s present, acting as %s?", p.Name, p.Role)); err != nil {
 			return fmt.Errorf("roll call: %s is not confirmed present; nothing was done (%w)", p.Name, err)
 		}
 		r.early = append(r.early, earlyRecord{"participant.present", map[string]any{"name": p.Name, "role": p.Role, "confirmed_at": r.Clock().UTC().Format(time.RFC3339Nano)}})
 	}
 	now := r.Clock().UTC()
 	w := r.Script.People("witness")[0]
-	if err := r.UI.Confirm(w.Name, fmt.Sprintf("Clock: the machine's clock reads %s UTC. Witness %s: does it match the wall clock?", now.Format("2006-01-02 15:04:05"), w.Name)); err != nil {
+	if err := r.UI.Confirm(r.ctx, w.Name, fmt.Sprintf("Clock: the machine's clock reads %s UTC. Witness %s: does it match the wall clock?", now.Format("2006-01-02 15:04:05"), w.Name)); err != nil {
 		return fmt.Errorf("clock not confirmed: set the machine's clock and start again; nothing was done (%w)", err)
 	}
 	r.early = append(r.early, earlyRecord{"clock.confirmed", map[string]any{"machine_time": now.Format(time.RFC3339), "witness": w.Name}})
@@ -210,39 +284,6 @@ func CheckNewDir(dir string) error {
 		return fmt.Errorf("folder %s is not empty: Keyrite never overwrites a ceremony's outputs; choose a new folder (an unfinished ceremony continues with `keyrite resume FOLDER`)", dir)
 	}
 	return nil
-}
-
-// stepsFor lists a script's steps.
-func stepsFor(s *Script) []step {
-	switch s.Type {
-	case TypeRestore:
-		return restoreSteps(s)
-	case TypeReshare:
-		return reshareSteps(s)
-	case TypeImportJob:
-		return importJobSteps(s)
-	case TypeExport:
-		return exportSteps(s)
-	case TypeImport:
-		return importSteps(s)
-	case TypeMigrate:
-		return migrateSteps(s)
-	case TypeIntermediate:
-		return intermediateSteps(s)
-	case TypeDestroy:
-		return destroySteps(s)
-	case TypeCRL:
-		return crlSteps(s)
-	case TypeRotate:
-		return rotateSteps(s)
-	}
-	steps := rootSteps(s)
-	if s.Backup != nil {
-		// The backup steps run after the transcript signer exists and before the close.
-		closing := steps[len(steps)-1]
-		steps = append(append(steps[:len(steps)-1], backupSteps(s)...), closing)
-	}
-	return steps
 }
 
 // RehearsalBinding binds to the rehearsal token label in store; its PINs come from the store.
@@ -300,6 +341,9 @@ func (r *Run) disconnect() {
 func (r *Run) runFrom(first int) error {
 	for i := first; i < len(r.steps); i++ {
 		s := r.steps[i]
+		if err := r.ctx.Err(); err != nil {
+			return fmt.Errorf("the ceremony was stopped before step %q: %w; resume it to continue", s.id, err)
+		}
 		r.current = s.id
 		r.UI.Show(Screen{Step: s.id, Title: s.title, Explain: s.explain, Actor: r.actor(s.actorRole), Number: i + 1, Total: len(r.steps)})
 		if _, err := r.record(transcript.EventStepStarted, map[string]any{"title": s.title, "actor": r.actor(s.actorRole), "witness_required": s.witness}); err != nil {
@@ -343,7 +387,7 @@ func (r *Run) stepFailed(s step, err error) error {
 
 func (r *Run) witnessConfirms(s step) error {
 	w := r.Script.People("witness")[0]
-	if err := r.UI.Confirm(w.Name, fmt.Sprintf("Witness %s: did %q happen as shown on the screen?", w.Name, s.title)); err != nil {
+	if err := r.UI.Confirm(r.ctx, w.Name, fmt.Sprintf("Witness %s: did %q happen as shown on the screen?", w.Name, s.title)); err != nil {
 		r.record("witness.declined", map[string]string{"witness": w.Name, "reason": reasonOf(err)})
 		return fmt.Errorf("witness %s did not confirm the step: %w", w.Name, err)
 	}

@@ -31,7 +31,7 @@ func TestTokenRemovedAtEveryCall(t *testing.T) {
 					return nil
 				})
 				dir := filepath.Join(t.TempDir(), "c")
-				err := Start(loadTestScript(t, "root-quorum-ceremony.yaml"), dir, faulty, &scriptedUI{}, Options{})
+				err := start(t, loadTestScript(t, "root-quorum-ceremony.yaml"), dir, faulty, &scriptedUI{}, Options{})
 				if seen < nth {
 					t.Skipf("the ceremony makes only %d %s calls", seen, call)
 				}
@@ -42,7 +42,7 @@ func TestTokenRemovedAtEveryCall(t *testing.T) {
 				if _, perr := transcript.Parse(data); perr != nil {
 					t.Fatalf("the transcript is damaged after the removal: %v", perr)
 				}
-				if err := Resume(dir, b, &scriptedUI{}, Options{}); err != nil {
+				if err := resume(t, dir, b, &scriptedUI{}, Options{}); err != nil {
 					t.Fatalf("resume after reconnecting: %v", err)
 				}
 				verified(t, dir)

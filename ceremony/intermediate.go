@@ -19,6 +19,35 @@ import (
 	"github.com/keyrite/keyrite/hsm"
 )
 
+// TypeIntermediate has the root sign an intermediate CA from its certificate request.
+const TypeIntermediate = "sign-intermediate"
+
+func init() {
+	register(ceremonyType{
+		TypeInfo: TypeInfo{Name: TypeIntermediate, Title: "Intermediate CA signing from a CSR", Example: "sign-intermediate", Inputs: []Input{InputCSR},
+			Description: "The intermediate CA's certificate request is checked, its profile linted, and the root signs it; the certificate must chain to the root."},
+		previous: previousSealed,
+		validate: (*Script).validateIntermediate,
+		steps:    intermediateSteps,
+		inputs:   (*Run).intermediateInputs,
+	})
+}
+
+// intermediateInputs reads and checks the certificate request before the HSM is touched.
+func (r *Run) intermediateInputs() error {
+	if r.opt.CSR == "" {
+		return errors.New("the root signs an intermediate CA from its certificate signing request: give it (--csr FILE)")
+	}
+	b, err := os.ReadFile(r.opt.CSR)
+	if err != nil {
+		return fmt.Errorf("read the certificate request: %w", err)
+	}
+	if _, err := readCSR(b); err != nil {
+		return fmt.Errorf("certificate request %s: %w; nothing was done", r.opt.CSR, err)
+	}
+	return nil
+}
+
 const (
 	csrFile          = "intermediate.csr"
 	intermediatePEM  = "intermediate.pem"
@@ -161,4 +190,32 @@ func (r *Run) readEntries() []transcript.Entry {
 	data, _ := os.ReadFile(r.w.Path())
 	entries, _ := transcript.Parse(data)
 	return entries
+}
+
+// IntermediateConfig is the profile the root signs an intermediate (issuing) CA with; the
+// subject and key come from the CSR.
+type IntermediateConfig struct {
+	RootKey      string `yaml:"root_key"` // the root key's label on the token
+	ValidityDays int    `yaml:"validity_days"`
+	PathLen      int    `yaml:"path_length"`
+}
+
+func (s *Script) validateIntermediate(v *validator) {
+	in := s.Intermediate
+	if in == nil {
+		v.errorf("intermediate", "a sign-intermediate ceremony needs an intermediate section")
+		return
+	}
+	if s.Key.Label != "" || s.Backup != nil || s.Restore != nil || s.Reshare != nil || s.ImportJob != nil || s.Export != nil || s.Import != nil || s.Migrate != nil {
+		v.errorf("type", "a sign-intermediate ceremony has only an intermediate section")
+	}
+	if !labelRE.MatchString(in.RootKey) {
+		v.errorf("intermediate.root_key", "%q must be the root key's label on the token", in.RootKey)
+	}
+	if in.ValidityDays < 1 || in.ValidityDays > 15*366 {
+		v.errorf("intermediate.validity_days", "%d must be between 1 and %d", in.ValidityDays, 15*366)
+	}
+	if in.PathLen < 0 || in.PathLen > 4 {
+		v.errorf("intermediate.path_length", "%d must be between 0 and 4", in.PathLen)
+	}
 }

@@ -71,7 +71,7 @@ func backedUp(t *testing.T, edit func(*Script)) (string, *scriptedUI, Binding) {
 		s = edited(t, s, edit)
 	}
 	ui := &scriptedUI{}
-	if err := Start(s, dir, b, ui, Options{}); err != nil {
+	if err := start(t, s, dir, b, ui, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(ui.shares) != 5 {
@@ -103,7 +103,7 @@ func TestEveryThreeOfFiveRestore(t *testing.T) {
 			for k := j + 1; k < 5; k++ {
 				ui := &scriptedUI{shares: holders.shares}
 				dir := filepath.Join(t.TempDir(), "restore")
-				if err := Start(restoreBy(t, custodians[i], custodians[j], custodians[k]), dir, freshToken(t), ui, Options{Previous: backup}); err != nil {
+				if err := start(t, restoreBy(t, custodians[i], custodians[j], custodians[k]), dir, freshToken(t), ui, Options{Previous: backup}); err != nil {
 					t.Fatalf("restore with %s, %s, %s: %v", custodians[i], custodians[j], custodians[k], err)
 				}
 				if got := restoredSPKI(t, dir); got != meta.SPKISHA256 {
@@ -192,7 +192,7 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 			ui := &scriptedUI{shares: held, typeFirst: tc.typeFirst}
 			target := freshToken(t)
 			dir := filepath.Join(t.TempDir(), "restore")
-			err := Start(restoreBy(t, tc.present...), dir, target, ui, Options{Previous: backup})
+			err := start(t, restoreBy(t, tc.present...), dir, target, ui, Options{Previous: backup})
 			if tc.wantErr == nil && err != nil {
 				t.Fatalf("restore: %v", err)
 			}
@@ -221,7 +221,7 @@ func TestRestoreRefusesDamagedBackupOrTakenLabel(t *testing.T) {
 			defer os.WriteFile(blob, orig, 0o644)
 			target := freshToken(t)
 			dir := filepath.Join(t.TempDir(), "restore")
-			err := Start(restoreBy(t, custodians[:3]...), dir, target, &scriptedUI{shares: holders.shares}, Options{Previous: backup})
+			err := start(t, restoreBy(t, custodians[:3]...), dir, target, &scriptedUI{shares: holders.shares}, Options{Previous: backup})
 			if err == nil || !strings.Contains(err.Error(), "example-root-2026.wrapped") {
 				t.Fatalf("err = %v", err)
 			}
@@ -235,7 +235,7 @@ func TestRestoreRefusesDamagedBackupOrTakenLabel(t *testing.T) {
 		tok := openLoggedIn(t, target)
 		tok.GenerateKeyPair(hsm.KeySpec{Label: "example-root-2026", Algorithm: hsm.ECDSAP256})
 		tok.Close()
-		err := Start(restoreBy(t, custodians[:3]...), filepath.Join(t.TempDir(), "r"), target, &scriptedUI{shares: holders.shares}, Options{Previous: backup})
+		err := start(t, restoreBy(t, custodians[:3]...), filepath.Join(t.TempDir(), "r"), target, &scriptedUI{shares: holders.shares}, Options{Previous: backup})
 		if err == nil || !strings.Contains(err.Error(), `already holds a key labelled "example-root-2026"`) {
 			t.Fatalf("err = %v", err)
 		}
@@ -250,7 +250,7 @@ func TestReshareMakesOldSharesUseless(t *testing.T) {
 	backup, holders, source := backedUp(t, nil)
 	ui := &scriptedUI{shares: copyMap(holders.shares)}
 	reshare := filepath.Join(t.TempDir(), "reshare")
-	if err := Start(loadTestScript(t, "reshare-ceremony.yaml"), reshare, source, ui, Options{Previous: backup}); err != nil {
+	if err := start(t, loadTestScript(t, "reshare-ceremony.yaml"), reshare, source, ui, Options{Previous: backup}); err != nil {
 		t.Fatal(err)
 	}
 	verified(t, reshare)
@@ -260,7 +260,7 @@ func TestReshareMakesOldSharesUseless(t *testing.T) {
 	}
 	// 2 of the 3 new shares restore the key.
 	restore := func(t *testing.T, shares map[string]string, who ...string) error {
-		return Start(restoreBy(t, who...), filepath.Join(t.TempDir(), "restore"), freshToken(t), &scriptedUI{shares: shares}, Options{Previous: reshare})
+		return start(t, restoreBy(t, who...), filepath.Join(t.TempDir(), "restore"), freshToken(t), &scriptedUI{shares: shares}, Options{Previous: reshare})
 	}
 	if err := restore(t, ui.shares, newHolders[1], newHolders[2]); err != nil {
 		t.Fatalf("restore with new shares: %v", err)
@@ -291,7 +291,7 @@ func TestSharesAndKEKNeverLeak(t *testing.T) {
 	backup, holders, _ := backedUp(t, nil)
 	ui := &scriptedUI{shares: holders.shares}
 	restore := filepath.Join(t.TempDir(), "restore")
-	if err := Start(restoreBy(t, custodians[:3]...), restore, freshToken(t), ui, Options{Previous: backup}); err != nil {
+	if err := start(t, restoreBy(t, custodians[:3]...), restore, freshToken(t), ui, Options{Previous: backup}); err != nil {
 		t.Fatal(err)
 	}
 	meta := readMeta(t, backup)
@@ -343,11 +343,11 @@ func TestBackupResumeVoidsShares(t *testing.T) {
 	b := freshToken(t)
 	dir := filepath.Join(t.TempDir(), "backup")
 	first := &scriptedUI{decline: []string{`did "Back up the root key" happen`}}
-	if err := Start(loadTestScript(t, "root-quorum-ceremony.yaml"), dir, b, first, Options{}); !errors.Is(err, ErrDeclined) {
+	if err := start(t, loadTestScript(t, "root-quorum-ceremony.yaml"), dir, b, first, Options{}); !errors.Is(err, ErrDeclined) {
 		t.Fatalf("Start: %v", err)
 	}
 	second := &scriptedUI{}
-	if err := Resume(dir, b, second, Options{}); err != nil {
+	if err := resume(t, dir, b, second, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	res := verified(t, dir)

@@ -15,6 +15,20 @@ import (
 	"github.com/keyrite/keyrite/quorum"
 )
 
+// TypeRestore restores a backed-up key into another token, from M shares.
+const TypeRestore = "restore"
+
+func init() {
+	register(ceremonyType{
+		TypeInfo: TypeInfo{Name: TypeRestore, Title: "Restore a key from its quorum backup", Example: "restore",
+			Description: "M custodians type their shares; the rebuilt key-encryption key unwraps the backed-up key into this token, where it must sign under the original public key."},
+		previous: previousBackup,
+		validate: (*Script).validateRestore,
+		steps:    restoreSteps,
+		labels:   func(s *Script) []string { return []string{s.Restore.Label, s.Signer.Label} },
+	})
+}
+
 func restoreSteps(s *Script) []step {
 	root := rootSteps(s)
 	open, signer, closing := root[0], root[3], root[4]
@@ -31,32 +45,6 @@ func restoreSteps(s *Script) []step {
 		signer,
 		closing,
 	}
-}
-
-func reshareSteps(s *Script) []step {
-	root := rootSteps(s)
-	open, closing := root[0], root[4]
-	backup := backupSteps(&Script{Backup: &BackupConfig{Threshold: s.Reshare.Threshold}, Participants: s.Participants})
-	var holders []Participant
-	for _, name := range s.Reshare.OldShareHolders {
-		for _, p := range s.Participants {
-			if p.Name == name {
-				holders = append(holders, p)
-			}
-		}
-	}
-	wrap := backup[3]
-	wrap.title = "Back up the key again under the new KEK"
-	wrap.outputs = nil // named after the previous backup's key at run time; see Run.stepOutputs
-	wrap.run = func(r *Run) error {
-		if err := r.wrapBackup(r.root); err != nil {
-			return err
-		}
-		_, err := r.record("backup.superseded", map[string]any{"previous_ceremony": r.previous.meta.CeremonyID, "previous_blob_sha256": r.previous.meta.BlobSHA256,
-			"note": "shares of the previous backup no longer open the current backup; destroy the previous wrapped blob and its share sheets"})
-		return err
-	}
-	return []step{open, verifyBackupStep(), collectSharesStep(holders), rebuildKEKStep(), backup[0], backup[1], backup[2], wrap, closing}
 }
 
 func verifyBackupStep() step {
@@ -108,24 +96,6 @@ func (r *Run) verifyBackup() error {
 	return nil
 }
 
-// reshareKeys finds, on this token, the key the backup protects and the transcript signer of
-// the backup ceremony, and checks both against the recorded public keys. On a resume (entries
-// given) the signer is the one this transcript already recorded.
-func (r *Run) reshareKeys(entries []transcript.Entry) error {
-	k, err := r.token.FindKeyPair(r.backup.KeyLabel)
-	if err != nil {
-		return fmt.Errorf("a reshare runs on the token that holds the key: %w", err)
-	}
-	if fp, _ := fingerprint.OfPublicKey(k.Public()); fp.Hex() != r.backup.SPKISHA256 {
-		return fmt.Errorf("key %q on token %q is not the backed-up key (fingerprint %s, backup %s)", k.Label, r.token.Info.Label, fp.Hex(), r.backup.SPKISHA256)
-	}
-	r.root = k
-	if entries != nil {
-		return r.reloadSigner(entries)
-	}
-	return r.adoptSigner(r.previous.signer)
-}
-
 func (r *Run) expect() quorum.Expect {
 	m := r.backup
 	return quorum.Expect{CeremonyID: m.CeremonyID, Threshold: m.Threshold, Total: m.Shares, KCV: m.KEKKCV}
@@ -146,7 +116,7 @@ func (r *Run) collectShares(holders []Participant) error {
 		}
 		var share *quorum.Share
 		refusals := 0
-		_, err := r.UI.AskShare(h, fmt.Sprintf("%s: type your share of the backup of %q", h.Name, r.backup.KeyLabel), func(code string) error {
+		_, err := r.UI.AskShare(r.ctx, h, fmt.Sprintf("%s: type your share of the backup of %q", h.Name, r.backup.KeyLabel), func(code string) error {
 			s, err := quorum.ParseCode(code)
 			if err == nil {
 				if err = e.Accept(s, accepted); err != nil {
@@ -259,3 +229,23 @@ func (r *Run) unwrapBackup() error {
 }
 
 func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
+
+// RestoreConfig imports a backed-up key into this ceremony's token.
+type RestoreConfig struct {
+	Label string `yaml:"label"` // the restored key's label on the target token
+}
+
+func (s *Script) validateRestore(v *validator) {
+	s.validateSignerDays(v, false)
+	if s.Restore == nil {
+		v.errorf("restore", "a restore ceremony needs a restore section")
+		return
+	}
+	v.label("restore.label", s.Restore.Label)
+	if len(s.People("custodian")) < quorum.MinThreshold {
+		v.errorf("participants", "a restore needs the custodians who will enter their shares (at least %d)", quorum.MinThreshold)
+	}
+	if s.Backup != nil || s.Reshare != nil || s.Key.Label != "" {
+		v.errorf("type", "a restore ceremony has only a restore section (no key, backup or reshare)")
+	}
+}

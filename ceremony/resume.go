@@ -1,15 +1,15 @@
 package ceremony
 
 import (
+	"context"
 	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
-	"time"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
@@ -20,115 +20,52 @@ import (
 // completed steps are reloaded and their keys checked against the recorded fingerprints; the
 // step that was in flight is cleaned up (objects it may have created and files it did not
 // record are removed, after the administrator and a witness confirm) and run again.
-func Resume(dir string, b Binding, ui UI, opt Options) error {
-	if opt.Clock == nil {
-		opt.Clock = time.Now
-	}
-	clock := opt.Clock
+//
+// A sealed ceremony is not continued: what is derived from it (report, bundle) is made
+// again (finishSealed). A closed one whose seal was not written is sealed with the same
+// checkpoint, recording nothing.
+//
+// Everything that can refuse a resume (an inconsistent transcript, a changed script, missing
+// inputs, the roll call, another token) is checked before the transcript is reopened: a
+// refused resume leaves no trace. Cancelling ctx stops it as it stops Start.
+func Resume(ctx context.Context, dir string, b Binding, ui UI, opt Options) error {
 	if _, err := os.Stat(filepath.Join(dir, transcript.SealFileName)); err == nil {
 		return finishSealed(dir, b, opt)
 	}
 	if _, err := atomicfile.RemoveStale(dir); err != nil {
 		return fmt.Errorf("resume %s: %w", dir, err)
 	}
-	src, err := os.ReadFile(filepath.Join(dir, ScriptFileName))
+	script, entries, err := readUnsealed(dir)
 	if err != nil {
-		return fmt.Errorf("resume %s: the ceremony's script copy is missing (%v); the ceremony cannot be resumed and must be run again in a new folder", dir, err)
+		return err
 	}
-	w, entries, err := transcript.Reopen(filepath.Join(dir, transcript.FileName), clock)
+	r := newRun(ctx, script, dir, b, ui, opt)
+	defer r.disconnect()
+	// Closed but not sealed: nobody acts any more, so there is no roll call either.
+	r.closed = entries[len(entries)-1].Event == transcript.EventClosed
+	first := 0
+	if !r.closed {
+		if first, err = r.resumePoint(entries); err != nil {
+			return err
+		}
+	}
+	if err := r.prepare(entries); err != nil {
+		return err
+	}
+	w, entries, err := transcript.Reopen(filepath.Join(dir, transcript.FileName), r.Clock)
 	if err != nil {
 		return err
 	}
 	defer w.Close()
-	var opening transcript.Opening
-	if err := entries[0].DecodeData(&opening); err != nil {
-		return err
-	}
-	if sum := sha256.Sum256(src); hex.EncodeToString(sum[:]) != opening.ScriptSHA256 {
-		return fmt.Errorf("resume %s: %s differs from the script the ceremony opened with; restore the original", dir, ScriptFileName)
-	}
-	script, err := ParseScript(ScriptFileName, src)
-	if err != nil {
-		return err
-	}
-	r := &Run{Script: script, Dir: dir, UI: ui, Clock: clock, opt: opt, binding: b, w: w, steps: stepsFor(script)}
+	r.w = w
 	if opt.OnRecord != nil {
 		w.Observe(opt.OnRecord)
 	}
-	if script.Type != TypeRoot {
-		// A resumed ceremony takes the same inputs it started with, checked again.
-		if opt.Previous == "" {
-			return fmt.Errorf("resume a %s ceremony with the inputs it started with (--previous DIR and the rest)", script.Type)
-		}
-		if r.previous, err = loadPrevious(opt.Previous, script.Type == TypeRestore || script.Type == TypeReshare); err != nil {
-			return err
-		}
-		if err := r.preflightInputs(); err != nil {
-			return err
-		}
-		for _, e := range entries {
-			var d map[string]string
-			if e.Event == "key.migrated" && json.Unmarshal(e.Data, &d) == nil {
-				r.xfer.migrated[d["label"]] = d["kcv"]
-			}
-		}
-	}
-	if !w.Sealed() {
-		if err := r.rollCall(); err != nil {
-			return err
-		}
-	}
-	if err := r.connect(); err != nil {
-		return err
-	}
-	defer r.disconnect()
-	if err := r.checkSameToken(entries); err != nil {
-		return err
-	}
 	if w.Sealed() {
-		// Closed, but the seal was not written (a kill or a full disk between the two): seal
-		// the same checkpoint now. Nothing is recorded: nothing may follow ceremony.closed.
-		for _, s := range r.steps {
-			if s.restore != nil {
-				if err := s.restore(r, entries); err != nil {
-					return fmt.Errorf("resume: reload step %q to seal: %w", s.id, err)
-				}
-			}
-		}
-		if r.signer == nil {
-			return fmt.Errorf("resume %s: the transcript is closed but names no transcript signer to seal it with", dir)
-		}
-		ui.Note(fmt.Sprintf("Ceremony %s closed but was not sealed; sealing it now.", script.ID))
-		return r.seal()
+		return r.sealClosed(entries)
 	}
-
-	done, inFlight := progress(entries)
-	r.current = "resume"
-	resumption := transcript.Resumption{InFlightStep: inFlight, Decision: "continue"}
-	if _, err := r.record(transcript.EventResumed, resumption); err != nil {
+	if err := r.recordResumption(entries); err != nil {
 		return err
-	}
-	ui.Note(fmt.Sprintf("Resuming ceremony %s: %d step(s) completed%s.", script.ID, len(done), inFlightNote(inFlight)))
-	if _, err := r.record("hsm.login", map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
-		return err
-	}
-	for _, e := range r.early { // who is in the room for the rest of the ceremony
-		if _, err := r.record(e.event, e.data); err != nil {
-			return err
-		}
-	}
-	r.early = nil
-	first := len(r.steps)
-	for i, s := range r.steps {
-		if !done[s.id] {
-			first = i
-			break
-		}
-	}
-	for _, s := range r.steps[first:] {
-		if done[s.id] {
-			return fmt.Errorf("resume: step %q is recorded as completed after an incomplete step; the transcript is inconsistent", s.id)
-		}
 	}
 	// Steps whose results lived only in memory (a KEK, shares) are run again if the step that
 	// used them did not complete; shares already handed out are void.
@@ -158,6 +95,102 @@ func Resume(dir string, b Binding, ui UI, opt Options) error {
 		}
 	}
 	return r.runFrom(first)
+}
+
+// readUnsealed reads an unsealed ceremony's transcript (without its torn tail, if the last
+// write was cut) and its script copy, which must be the script the transcript opened with.
+// It writes nothing.
+func readUnsealed(dir string) (*Script, []transcript.Entry, error) {
+	if _, err := os.Stat(filepath.Join(dir, transcript.SealFileName)); err == nil {
+		return nil, nil, fmt.Errorf("ceremony %s is already sealed; there is nothing to resume (`keyrite verify %s` checks it)", dir, dir)
+	}
+	src, err := os.ReadFile(filepath.Join(dir, ScriptFileName))
+	if err != nil {
+		return nil, nil, fmt.Errorf("resume %s: the ceremony's script copy is missing (%v); the ceremony cannot be resumed and must be run again in a new folder", dir, err)
+	}
+	path := filepath.Join(dir, transcript.FileName)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reopen transcript: %w", err)
+	}
+	entries, perr := transcript.Parse(data)
+	var torn *transcript.TornError
+	if perr != nil && !errors.As(perr, &torn) {
+		return nil, nil, fmt.Errorf("reopen transcript %s: %w", path, perr)
+	}
+	if len(entries) == 0 {
+		return nil, nil, fmt.Errorf("reopen transcript %s: no complete record; start the ceremony again", path)
+	}
+	var opening transcript.Opening
+	if err := entries[0].DecodeData(&opening); err != nil {
+		return nil, nil, err
+	}
+	if sum := sha256.Sum256(src); hex.EncodeToString(sum[:]) != opening.ScriptSHA256 {
+		return nil, nil, fmt.Errorf("resume %s: %s differs from the script the ceremony opened with; restore the original", dir, ScriptFileName)
+	}
+	script, err := ParseScript(ScriptFileName, src)
+	if err != nil {
+		return nil, nil, err
+	}
+	return script, entries, nil
+}
+
+// sealClosed seals a transcript that was closed but not sealed (a kill or a full disk
+// between the two) with the same checkpoint. Nothing is recorded: nothing may follow
+// ceremony.closed.
+func (r *Run) sealClosed(entries []transcript.Entry) error {
+	for _, s := range r.steps {
+		if s.restore != nil {
+			if err := s.restore(r, entries); err != nil {
+				return fmt.Errorf("resume: reload step %q to seal: %w", s.id, err)
+			}
+		}
+	}
+	if r.signer == nil {
+		return fmt.Errorf("resume %s: the transcript is closed but names no transcript signer to seal it with", r.Dir)
+	}
+	r.UI.Note(fmt.Sprintf("Ceremony %s closed but was not sealed; sealing it now.", r.Script.ID))
+	return r.seal()
+}
+
+// resumePoint finds the first step to run again, and refuses a transcript that records a
+// step completed after one that was not.
+func (r *Run) resumePoint(entries []transcript.Entry) (int, error) {
+	done, _ := progress(entries)
+	first := len(r.steps)
+	for i, s := range r.steps {
+		if !done[s.id] {
+			first = i
+			break
+		}
+	}
+	for _, s := range r.steps[first:] {
+		if done[s.id] {
+			return 0, fmt.Errorf("resume: step %q is recorded as completed after an incomplete step; the transcript is inconsistent", s.id)
+		}
+	}
+	return first, nil
+}
+
+// recordResumption records that the ceremony resumed, the login, and who is in the room.
+func (r *Run) recordResumption(entries []transcript.Entry) error {
+	done, inFlight := progress(entries)
+	r.current = "resume"
+	resumption := transcript.Resumption{InFlightStep: inFlight, Decision: "continue"}
+	if _, err := r.record(transcript.EventResumed, resumption); err != nil {
+		return err
+	}
+	r.UI.Note(fmt.Sprintf("Resuming ceremony %s: %d step(s) completed%s.", r.Script.ID, len(done), inFlightNote(inFlight)))
+	if _, err := r.record("hsm.login", map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
+		return err
+	}
+	for _, e := range r.early { // who is in the room for the rest of the ceremony
+		if _, err := r.record(e.event, e.data); err != nil {
+			return err
+		}
+	}
+	r.early = nil
+	return nil
 }
 
 // finishSealed makes again what is derived from a sealed ceremony (its report and bundle,
@@ -356,7 +389,7 @@ func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 func (r *Run) confirmCleanup(question string, what map[string]any) ([]string, error) {
 	var names []string
 	for _, p := range []Participant{r.Script.People("administrator")[0], r.Script.People("witness")[0]} {
-		if err := r.UI.Confirm(p.Name, p.Name+": "+question); err != nil {
+		if err := r.UI.Confirm(r.ctx, p.Name, p.Name+": "+question); err != nil {
 			what["by"], what["reason"] = p.Name, reasonOf(err)
 			r.record("cleanup.declined", what)
 			return nil, fmt.Errorf("%s declined to destroy what the transcript cannot vouch for", p.Name)

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
@@ -27,6 +28,31 @@ import (
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
 )
+
+// TypeRoot generates a root key, its self-signed certificate and the transcript signer; with
+// a backup section, also the quorum backup of the root key.
+const TypeRoot = "root"
+
+func init() {
+	register(ceremonyType{
+		TypeInfo: TypeInfo{Name: TypeRoot, Title: "Root key ceremony", Example: "root", Inputs: []Input{InputSharesDir},
+			Description: "The HSM generates a root key; the root self-signs its certificate and certifies the transcript signer. With a backup section the root key is also backed up M-of-N among the custodians."},
+		validate: (*Script).validateRoot,
+		steps:    rootCeremonySteps,
+		labels:   func(s *Script) []string { return []string{s.Key.Label, s.Signer.Label} },
+	})
+}
+
+// rootCeremonySteps are a root ceremony's steps: with a backup, the backup steps run after
+// the transcript signer exists and before the close.
+func rootCeremonySteps(s *Script) []step {
+	steps := rootSteps(s)
+	if s.Backup != nil {
+		closing := steps[len(steps)-1]
+		steps = append(append(steps[:len(steps)-1], backupSteps(s)...), closing)
+	}
+	return steps
+}
 
 const (
 	stepOpen  = "open"
@@ -161,7 +187,8 @@ func (r *Run) generateKey(label string, alg hsm.Algorithm, extractable bool, pur
 func (r *Run) generate(spec hsm.KeySpec, purpose string) (*hsm.KeyPair, error) {
 	label := spec.Label
 	done := make(chan struct{})
-	go func() { // generation can take seconds (RSA-4096); keep the room informed
+	var ticking sync.WaitGroup
+	ticking.Go(func() { // generation can take seconds (RSA-4096); keep the room informed
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -172,9 +199,10 @@ func (r *Run) generate(spec hsm.KeySpec, purpose string) (*hsm.KeyPair, error) {
 				r.UI.Progress("Generating "+label, 0, 0)
 			}
 		}
-	}()
+	})
 	k, err := r.token.GenerateKeyPair(spec)
 	close(done)
+	ticking.Wait() // no Progress after this: the UI is the ceremony goroutine's again
 	if err != nil {
 		return nil, err
 	}
@@ -428,7 +456,7 @@ func (r *Run) close() error {
 	}
 	if bags := r.Script.Equipment.Bags; len(bags) > 0 {
 		w := r.Script.People("witness")[0]
-		if err := r.UI.Confirm(w.Name, fmt.Sprintf("Witness %s: are the tamper-evident bags %s sealed, with these numbers?", w.Name, strings.Join(bags, ", "))); err != nil {
+		if err := r.UI.Confirm(r.ctx, w.Name, fmt.Sprintf("Witness %s: are the tamper-evident bags %s sealed, with these numbers?", w.Name, strings.Join(bags, ", "))); err != nil {
 			r.record("bags.disputed", map[string]any{"bags": bags, "witness": w.Name, "reason": reasonOf(err)})
 			return fmt.Errorf("tamper-evident bags not confirmed: %w", err)
 		}
@@ -489,3 +517,56 @@ func (e *AfterSealError) Error() string {
 }
 
 func (e *AfterSealError) Unwrap() error { return e.Err }
+
+// KeyConfig is the root key to generate.
+type KeyConfig struct {
+	Label     string `yaml:"label"`
+	Algorithm string `yaml:"algorithm"`
+	Backup    bool   `yaml:"backup"` // extractable, only under a trusted wrapping key
+}
+
+// CertProfile is the root certificate's profile.
+type CertProfile struct {
+	Subject      Subject `yaml:"subject"`
+	ValidityDays int     `yaml:"validity_days"`
+	PathLen      *int    `yaml:"path_length"`
+}
+
+// Subject is an X.509 distinguished name.
+type Subject struct {
+	CommonName   string `yaml:"common_name"`
+	Organization string `yaml:"organization"`
+	Country      string `yaml:"country"`
+}
+
+func (s *Script) validateRoot(v *validator) {
+	v.label("key.label", s.Key.Label)
+	v.algorithm("key.algorithm", s.Key.Algorithm)
+	s.validateSignerDays(v, true)
+	c := s.Certificate
+	if strings.TrimSpace(c.Subject.CommonName) == "" {
+		v.errorf("certificate.subject.common_name", "is required")
+	}
+	if c.Subject.Country != "" && (len(c.Subject.Country) != 2 || strings.ToUpper(c.Subject.Country) != c.Subject.Country) {
+		v.errorf("certificate.subject.country", "%q must be a two-letter upper-case ISO 3166 code", c.Subject.Country)
+	}
+	if c.ValidityDays < 1 || c.ValidityDays > 25*366 {
+		v.errorf("certificate.validity_days", "%d must be between 1 and %d", c.ValidityDays, 25*366)
+	}
+	if c.PathLen != nil && (*c.PathLen < 0 || *c.PathLen > 8) {
+		v.errorf("certificate.path_length", "%d must be between 0 and 8", *c.PathLen)
+	}
+	if s.Restore != nil || s.Reshare != nil {
+		v.errorf("type", "a root ceremony has no restore or reshare section")
+	}
+	if s.Backup != nil || s.Key.Backup {
+		if !s.Key.Backup {
+			v.errorf("key.backup", "must be true when the script has a backup section")
+		}
+		if s.Backup == nil {
+			v.errorf("key.backup", "a key generated for backup needs a backup section with its threshold")
+		} else {
+			s.validateQuorum(v, "backup.threshold", s.Backup.Threshold)
+		}
+	}
+}

@@ -7,12 +7,51 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
 )
+
+// TypeRotate replaces the root by a new one, cross-certified both ways.
+const TypeRotate = "rotate"
+
+func init() {
+	register(ceremonyType{
+		TypeInfo: TypeInfo{Name: TypeRotate, Title: "Root key rotation", Example: "rotate",
+			Description: "A new root key and transcript signer replace the old; the two roots cross-certify each other, and later ceremonies belong to the new hierarchy."},
+		previous: previousSealed,
+		validate: (*Script).validateRotate,
+		steps:    rotateSteps,
+		labels:   func(s *Script) []string { return []string{s.Rotate.NewKey, s.Rotate.NewSigner} },
+	})
+}
+
+func (s *Script) validateRotate(v *validator) {
+	r := s.Rotate
+	if r == nil {
+		v.errorf("rotate", "a rotate ceremony needs a rotate section")
+		return
+	}
+	v.label("rotate.old_key", r.OldKey)
+	v.label("rotate.new_key", r.NewKey)
+	v.label("rotate.new_transcript_signer", r.NewSigner)
+	v.algorithm("rotate.algorithm", r.Algorithm)
+	if r.NewKey == r.OldKey || r.NewSigner == s.Signer.Label {
+		v.errorf("rotate", "the new root key and transcript signer need labels of their own")
+	}
+	if r.SignerDays < 1 || r.SignerDays > s.Certificate.ValidityDays {
+		v.errorf("rotate.new_signer_validity_days", "%d must be between 1 and the new root's validity (%d)", r.SignerDays, s.Certificate.ValidityDays)
+	}
+	if r.CrossDays < 1 || r.CrossDays > 10*366 {
+		v.errorf("rotate.cross_certificate_validity_days", "%d must be between 1 and %d", r.CrossDays, 10*366)
+	}
+	if strings.TrimSpace(s.Certificate.Subject.CommonName) == "" || s.Certificate.ValidityDays < 1 {
+		v.errorf("certificate", "the new root's profile needs a subject common name and validity_days")
+	}
+}
 
 // EventRootRotated records that a ceremony introduced a new root and its transcript signer;
 // its data is a Rotation. Ceremonies that continue it belong to the new hierarchy.
@@ -145,4 +184,14 @@ func rotationOf(res *transcript.Result) *Rotation {
 		}
 	}
 	return nil
+}
+
+// RotateConfig replaces the root: the old root key (on this token, signing) and the new one.
+type RotateConfig struct {
+	OldKey     string `yaml:"old_key"`
+	NewKey     string `yaml:"new_key"`
+	Algorithm  string `yaml:"algorithm"`
+	NewSigner  string `yaml:"new_transcript_signer"` // the new hierarchy's transcript signer
+	SignerDays int    `yaml:"new_signer_validity_days"`
+	CrossDays  int    `yaml:"cross_certificate_validity_days"`
 }

@@ -39,7 +39,7 @@ func TestRotateRoot(t *testing.T) {
 		s.Signer.Label = "example-root-2031-transcript"
 	})
 	crl := filepath.Join(t.TempDir(), "crl")
-	if err := Start(crlScript, crl, root.b, &scriptedUI{}, Options{Previous: rot}); err != nil {
+	if err := start(t, crlScript, crl, root.b, &scriptedUI{}, Options{Previous: rot}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -11,9 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/keyrite/keyrite/ceremony/transfer"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/keyrite/keyrite/quorum"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -66,125 +64,6 @@ type Equipment struct {
 	Laptop string   `yaml:"laptop" json:"laptop"`
 	Bags   []string `yaml:"bags,omitempty" json:"bags"`
 }
-
-// KeyConfig is the root key to generate.
-type KeyConfig struct {
-	Label     string `yaml:"label"`
-	Algorithm string `yaml:"algorithm"`
-	Backup    bool   `yaml:"backup"` // extractable, only under a trusted wrapping key
-}
-
-// BackupConfig splits a backup KEK among the script's custodians (role "custodian"), any
-// Threshold of whom can restore the root key.
-type BackupConfig struct {
-	Threshold int `yaml:"threshold"`
-}
-
-// RestoreConfig imports a backed-up key into this ceremony's token.
-type RestoreConfig struct {
-	Label string `yaml:"label"` // the restored key's label on the target token
-}
-
-// ReshareConfig replaces a backup's shares: the listed holders of old shares rebuild the old
-// KEK, then a new KEK is split among the script's custodians and the key is wrapped again.
-type ReshareConfig struct {
-	Threshold       int      `yaml:"threshold"`
-	OldShareHolders []string `yaml:"old_share_holders"`
-}
-
-// CertProfile is the root certificate's profile.
-type CertProfile struct {
-	Subject      Subject `yaml:"subject"`
-	ValidityDays int     `yaml:"validity_days"`
-	PathLen      *int    `yaml:"path_length"`
-}
-
-// Subject is an X.509 distinguished name.
-type Subject struct {
-	CommonName   string `yaml:"common_name"`
-	Organization string `yaml:"organization"`
-	Country      string `yaml:"country"`
-}
-
-// SignerConfig is the transcript-signing key the root certifies.
-type SignerConfig struct {
-	Label        string `yaml:"label"`
-	ValidityDays int    `yaml:"validity_days"`
-}
-
-// ImportJobConfig makes this token's wrapping key for imports (its local root of trust for
-// keys arriving from elsewhere).
-type ImportJobConfig struct {
-	Label      string `yaml:"label"`
-	Algorithm  string `yaml:"algorithm"` // rsa-3072 or rsa-4096
-	ValidHours int    `yaml:"valid_hours"`
-}
-
-// ExportConfig exports one key, wrapped for a provider or another HSM.
-type ExportConfig struct {
-	Key      string `yaml:"key"`      // the key's label on this token
-	Provider string `yaml:"provider"` // pkcs11, aws-kms, gcp-kms, azure-key-vault
-	Method   string `yaml:"method"`   // the provider's import method; empty: its preferred one
-}
-
-// ImportConfig imports a key exported for this token's import job.
-type ImportConfig struct {
-	Label string `yaml:"label"` // the imported key's label on this token
-}
-
-// MigrateConfig moves many secret keys from this token to a target token.
-type MigrateConfig struct {
-	Keys string `yaml:"keys"` // label prefix of the secret keys to move
-}
-
-// IntermediateConfig is the profile the root signs an intermediate (issuing) CA with; the
-// subject and key come from the CSR.
-type IntermediateConfig struct {
-	RootKey      string `yaml:"root_key"` // the root key's label on the token
-	ValidityDays int    `yaml:"validity_days"`
-	PathLen      int    `yaml:"path_length"`
-}
-
-// DestroyConfig names the key a destruction ceremony destroys, and why.
-type DestroyConfig struct {
-	Key    string `yaml:"key"`
-	Reason string `yaml:"reason"`
-}
-
-// RotateConfig replaces the root: the old root key (on this token, signing) and the new one.
-type RotateConfig struct {
-	OldKey     string `yaml:"old_key"`
-	NewKey     string `yaml:"new_key"`
-	Algorithm  string `yaml:"algorithm"`
-	NewSigner  string `yaml:"new_transcript_signer"` // the new hierarchy's transcript signer
-	SignerDays int    `yaml:"new_signer_validity_days"`
-	CrossDays  int    `yaml:"cross_certificate_validity_days"`
-}
-
-// CRLConfig is the certificate revocation list the root signs.
-type CRLConfig struct {
-	RootKey        string `yaml:"root_key"`
-	Number         int64  `yaml:"number"` // the CRL number; each CRL's is higher than the last
-	NextUpdateDays int    `yaml:"next_update_days"`
-}
-
-// Types of ceremony a script may declare.
-const (
-	TypeRoot         = "root"              // root key, certificate, transcript signer; with backup: also the quorum backup
-	TypeRestore      = "restore"           // a backed-up key into another token, from M shares
-	TypeReshare      = "reshare"           // new shares (new custodians or threshold) for an existing backup
-	TypeImportJob    = "import-job"        // an unwrap-only wrapping key for imports into this token
-	TypeExport       = "export"            // one key out, for a cloud KMS or another HSM's import job
-	TypeImport       = "import"            // one key in, exported for this token's import job
-	TypeMigrate      = "migrate"           // many secret keys from this token to another, reconciled
-	TypeIntermediate = "sign-intermediate" // the root signs an intermediate CA from its CSR
-	TypeDestroy      = "destroy"           // a key is destroyed on the HSM, provably
-	TypeCRL          = "sign-crl"          // the root signs a certificate revocation list
-	TypeRotate       = "rotate"            // a new root replaces the old, cross-certified both ways
-)
-
-// Types lists the ceremony types.
-var Types = []string{TypeRoot, TypeRestore, TypeReshare, TypeImportJob, TypeExport, TypeImport, TypeMigrate, TypeIntermediate, TypeDestroy, TypeCRL, TypeRotate}
 
 // FieldError is one problem in a script, at a line, named by its field path.
 type FieldError struct {
@@ -317,11 +196,23 @@ func (v *validator) errorf(path, format string, a ...any) {
 var labelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 func (s *Script) validate(v *validator) {
+	s.validateHeader(v)
+	s.validateParticipants(v)
+	if t := typeOf(s.Type); t != nil {
+		t.validate(s, v)
+	}
+	if v.label("transcript_signer.label", s.Signer.Label) && (s.Signer.Label == s.Key.Label || (s.Restore != nil && s.Signer.Label == s.Restore.Label)) {
+		v.errorf("transcript_signer.label", "must differ from the key's label")
+	}
+}
+
+// validateHeader checks what names the ceremony: version, type, id, organization, location.
+func (s *Script) validateHeader(v *validator) {
 	if s.Version != 1 {
 		v.errorf("version", "must be 1, got %d", s.Version)
 	}
-	if !contains(Types, s.Type) {
-		v.errorf("type", "%q is not a ceremony type (want one of %s)", s.Type, strings.Join(Types, ", "))
+	if typeOf(s.Type) == nil {
+		v.errorf("type", "%q is not a ceremony type (want one of %s)", s.Type, strings.Join(typeNames(), ", "))
 	}
 	if !labelRE.MatchString(s.ID) {
 		v.errorf("id", "%q must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit", s.ID)
@@ -332,6 +223,10 @@ func (s *Script) validate(v *validator) {
 	if strings.TrimSpace(s.Location) == "" {
 		v.errorf("location", "is required (where the ceremony takes place)")
 	}
+}
+
+// validateParticipants checks the people in the room and the equipment's bags.
+func (s *Script) validateParticipants(v *validator) {
 	roles := map[string]int{}
 	names := map[string]bool{}
 	for i, p := range s.Participants {
@@ -358,158 +253,20 @@ func (s *Script) validate(v *validator) {
 			v.errorf(fmt.Sprintf("equipment.bags.%d", i), "tamper-evident bag number is empty")
 		}
 	}
-	switch s.Type {
-	case TypeRoot:
-		s.validateRoot(v)
-	case TypeRestore:
-		s.validateRestore(v)
-	case TypeReshare:
-		s.validateReshare(v)
-	case TypeImportJob, TypeExport, TypeImport, TypeMigrate:
-		s.validateTransfer(v)
-	case TypeIntermediate:
-		s.validateIntermediate(v)
-	case TypeDestroy:
-		if s.Destroy == nil || !labelRE.MatchString(s.Destroy.Key) {
-			v.errorf("destroy.key", "name the label of the key to destroy")
-		} else if s.Destroy.Key == s.Signer.Label {
-			v.errorf("destroy.key", "%q is the transcript signer that seals this ceremony; it cannot destroy itself", s.Destroy.Key)
-		}
-		if s.Destroy != nil && strings.TrimSpace(s.Destroy.Reason) == "" {
-			v.errorf("destroy.reason", "say why the key is destroyed (it is recorded)")
-		}
-	case TypeRotate:
-		r := s.Rotate
-		if r == nil {
-			v.errorf("rotate", "a rotate ceremony needs a rotate section")
-			break
-		}
-		v.label("rotate.old_key", r.OldKey)
-		v.label("rotate.new_key", r.NewKey)
-		v.label("rotate.new_transcript_signer", r.NewSigner)
-		if !contains(algNames(), r.Algorithm) {
-			v.errorf("rotate.algorithm", "%q is not one of %s", r.Algorithm, strings.Join(algNames(), ", "))
-		}
-		if r.NewKey == r.OldKey || r.NewSigner == s.Signer.Label {
-			v.errorf("rotate", "the new root key and transcript signer need labels of their own")
-		}
-		if r.SignerDays < 1 || r.SignerDays > s.Certificate.ValidityDays {
-			v.errorf("rotate.new_signer_validity_days", "%d must be between 1 and the new root's validity (%d)", r.SignerDays, s.Certificate.ValidityDays)
-		}
-		if r.CrossDays < 1 || r.CrossDays > 10*366 {
-			v.errorf("rotate.cross_certificate_validity_days", "%d must be between 1 and %d", r.CrossDays, 10*366)
-		}
-		if strings.TrimSpace(s.Certificate.Subject.CommonName) == "" || s.Certificate.ValidityDays < 1 {
-			v.errorf("certificate", "the new root's profile needs a subject common name and validity_days")
-		}
-	case TypeCRL:
-		c := s.CRL
-		if c == nil {
-			v.errorf("crl", "a sign-crl ceremony needs a crl section")
-			break
-		}
-		if !labelRE.MatchString(c.RootKey) {
-			v.errorf("crl.root_key", "%q must be the root key's label on the token", c.RootKey)
-		}
-		if c.Number < 1 {
-			v.errorf("crl.number", "%d: the CRL number must be positive and higher than the last CRL's", c.Number)
-		}
-		if c.NextUpdateDays < 1 || c.NextUpdateDays > 365 {
-			v.errorf("crl.next_update_days", "%d must be between 1 and 365 (12 months for a CRL of CA certificates)", c.NextUpdateDays)
-		}
-	}
-	if v.label("transcript_signer.label", s.Signer.Label) && (s.Signer.Label == s.Key.Label || (s.Restore != nil && s.Signer.Label == s.Restore.Label)) {
-		v.errorf("transcript_signer.label", "must differ from the key's label")
-	}
-	if s.Type != TypeRoot && s.Type != TypeRestore {
-		// The other ceremonies continue a hierarchy whose signer already exists on the token.
-	} else if s.Signer.ValidityDays < 1 || (s.Type == TypeRoot && s.Signer.ValidityDays > s.Certificate.ValidityDays) {
+}
+
+// validateSignerDays checks the validity of a transcript signer the ceremony creates: at
+// least a day and, if capped, at most the root's validity.
+func (s *Script) validateSignerDays(v *validator, capped bool) {
+	if s.Signer.ValidityDays < 1 || (capped && s.Signer.ValidityDays > s.Certificate.ValidityDays) {
 		v.errorf("transcript_signer.validity_days", "%d must be at least 1 and at most the root's validity (%d)", s.Signer.ValidityDays, s.Certificate.ValidityDays)
 	}
 }
 
-func (s *Script) validateRoot(v *validator) {
-	v.label("key.label", s.Key.Label)
-	if !contains(algNames(), s.Key.Algorithm) {
-		v.errorf("key.algorithm", "%q is not one of %s", s.Key.Algorithm, strings.Join(algNames(), ", "))
-	}
-	c := s.Certificate
-	if strings.TrimSpace(c.Subject.CommonName) == "" {
-		v.errorf("certificate.subject.common_name", "is required")
-	}
-	if c.Subject.Country != "" && (len(c.Subject.Country) != 2 || strings.ToUpper(c.Subject.Country) != c.Subject.Country) {
-		v.errorf("certificate.subject.country", "%q must be a two-letter upper-case ISO 3166 code", c.Subject.Country)
-	}
-	if c.ValidityDays < 1 || c.ValidityDays > 25*366 {
-		v.errorf("certificate.validity_days", "%d must be between 1 and %d", c.ValidityDays, 25*366)
-	}
-	if c.PathLen != nil && (*c.PathLen < 0 || *c.PathLen > 8) {
-		v.errorf("certificate.path_length", "%d must be between 0 and 8", *c.PathLen)
-	}
-	if s.Restore != nil || s.Reshare != nil {
-		v.errorf("type", "a root ceremony has no restore or reshare section")
-	}
-	if s.Backup != nil || s.Key.Backup {
-		if !s.Key.Backup {
-			v.errorf("key.backup", "must be true when the script has a backup section")
-		}
-		if s.Backup == nil {
-			v.errorf("key.backup", "a key generated for backup needs a backup section with its threshold")
-		} else {
-			s.validateQuorum(v, "backup.threshold", s.Backup.Threshold)
-		}
-	}
-}
-
-// validateQuorum checks a threshold against the script's custodians and the people a KEK
-// installation needs.
-func (s *Script) validateQuorum(v *validator, path string, threshold int) {
-	n := len(s.People("custodian"))
-	if n < quorum.MinThreshold || n > quorum.MaxShares {
-		v.errorf("participants", "a quorum needs %d to %d custodians, has %d", quorum.MinThreshold, quorum.MaxShares, n)
-	}
-	if threshold < quorum.MinThreshold || threshold > n {
-		v.errorf(path, "%d must be between %d and the number of custodians (%d)", threshold, quorum.MinThreshold, n)
-	}
-	if len(s.People("security-officer")) == 0 {
-		v.errorf("participants", "needs a security-officer: only the Security Officer may install the trusted wrapping key")
-	}
-}
-
-func (s *Script) validateRestore(v *validator) {
-	if s.Restore == nil {
-		v.errorf("restore", "a restore ceremony needs a restore section")
-		return
-	}
-	v.label("restore.label", s.Restore.Label)
-	if len(s.People("custodian")) < quorum.MinThreshold {
-		v.errorf("participants", "a restore needs the custodians who will enter their shares (at least %d)", quorum.MinThreshold)
-	}
-	if s.Backup != nil || s.Reshare != nil || s.Key.Label != "" {
-		v.errorf("type", "a restore ceremony has only a restore section (no key, backup or reshare)")
-	}
-}
-
-func (s *Script) validateReshare(v *validator) {
-	if s.Reshare == nil {
-		v.errorf("reshare", "a reshare ceremony needs a reshare section")
-		return
-	}
-	s.validateQuorum(v, "reshare.threshold", s.Reshare.Threshold)
-	names := map[string]bool{}
-	for _, p := range s.Participants {
-		names[p.Name] = true
-	}
-	if len(s.Reshare.OldShareHolders) < quorum.MinThreshold {
-		v.errorf("reshare.old_share_holders", "list the holders of the old shares who are present (at least %d)", quorum.MinThreshold)
-	}
-	for i, h := range s.Reshare.OldShareHolders {
-		if !names[h] {
-			v.errorf(fmt.Sprintf("reshare.old_share_holders.%d", i), "%q is not a participant", h)
-		}
-	}
-	if s.Backup != nil || s.Restore != nil || s.Key.Label != "" {
-		v.errorf("type", "a reshare ceremony has only a reshare section (no key, backup or restore)")
+// algorithm checks a key algorithm named at path.
+func (v *validator) algorithm(path, value string) {
+	if !contains(algNames(), value) {
+		v.errorf(path, "%q is not one of %s", value, strings.Join(algNames(), ", "))
 	}
 }
 
@@ -543,102 +300,20 @@ func (s *Script) People(role string) []Participant {
 
 // Labels lists the token labels the ceremony will create.
 func (s *Script) Labels() []string {
-	var out []string
-	switch s.Type {
-	case TypeRoot:
-		out = append(out, s.Key.Label, s.Signer.Label)
-	case TypeRestore:
-		out = append(out, s.Restore.Label, s.Signer.Label)
-	case TypeImportJob:
-		out = append(out, s.ImportJob.Label)
-	case TypeImport:
-		out = append(out, s.Import.Label)
-	case TypeRotate:
-		out = append(out, s.Rotate.NewKey, s.Rotate.NewSigner)
+	if t := typeOf(s.Type); t != nil && t.labels != nil {
+		return t.labels(s)
 	}
-	return out
+	return nil
 }
 
-func (s *Script) validateTransfer(v *validator) {
-	sections := 0
-	for _, set := range []bool{s.ImportJob != nil, s.Export != nil, s.Import != nil, s.Migrate != nil, s.Backup != nil, s.Restore != nil, s.Reshare != nil, s.Key.Label != ""} {
-		if set {
-			sections++
-		}
-	}
-	if sections != 1 {
-		v.errorf("type", "a %s ceremony has exactly one section, %s", s.Type, strings.ReplaceAll(s.Type, "-", "_"))
-	}
-	switch s.Type {
-	case TypeImportJob:
-		j := s.ImportJob
-		if j == nil {
-			v.errorf("import_job", "is required")
-			return
-		}
-		v.label("import_job.label", j.Label)
-		if j.Algorithm != string(hsm.RSA3072) && j.Algorithm != string(hsm.RSA4096) {
-			v.errorf("import_job.algorithm", "%q: an import job's wrapping key is rsa-3072 or rsa-4096", j.Algorithm)
-		}
-		if j.ValidHours < 1 || j.ValidHours > 24*365 {
-			v.errorf("import_job.valid_hours", "%d must be between 1 and %d", j.ValidHours, 24*365)
-		}
-	case TypeExport:
-		e := s.Export
-		if e == nil {
-			v.errorf("export", "is required")
-			return
-		}
-		if !labelRE.MatchString(e.Key) {
-			v.errorf("export.key", "%q must be the label of a key on the token", e.Key)
-		}
-		known := false
-		for _, p := range transfer.Providers {
-			known = known || string(p) == e.Provider
-		}
-		if !known {
-			v.errorf("export.provider", "%q is not one of %v", e.Provider, transfer.Providers)
-		} else if e.Method != "" {
-			spec, found := transfer.Specs[transfer.Provider(e.Provider)], false
-			var err error
-			for _, bits := range spec.RSABits {
-				if _, err = spec.Method(e.Method, bits); err == nil {
-					found = true
-				}
-			}
-			if !found {
-				v.errorf("export.method", "%v", err)
-			}
-		}
-	case TypeImport:
-		if s.Import == nil {
-			v.errorf("import", "is required")
-		} else if !labelRE.MatchString(s.Import.Label) {
-			v.errorf("import.label", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Import.Label)
-		}
-	case TypeMigrate:
-		if s.Migrate == nil || strings.TrimSpace(s.Migrate.Keys) == "" {
-			v.errorf("migrate.keys", "name the label prefix of the keys to move")
-		}
-	}
+// Info describes the script's ceremony type.
+func (s *Script) Info() TypeInfo {
+	info, _ := LookupType(s.Type)
+	return info
 }
 
-func (s *Script) validateIntermediate(v *validator) {
-	in := s.Intermediate
-	if in == nil {
-		v.errorf("intermediate", "a sign-intermediate ceremony needs an intermediate section")
-		return
-	}
-	if s.Key.Label != "" || s.Backup != nil || s.Restore != nil || s.Reshare != nil || s.ImportJob != nil || s.Export != nil || s.Import != nil || s.Migrate != nil {
-		v.errorf("type", "a sign-intermediate ceremony has only an intermediate section")
-	}
-	if !labelRE.MatchString(in.RootKey) {
-		v.errorf("intermediate.root_key", "%q must be the root key's label on the token", in.RootKey)
-	}
-	if in.ValidityDays < 1 || in.ValidityDays > 15*366 {
-		v.errorf("intermediate.validity_days", "%d must be between 1 and %d", in.ValidityDays, 15*366)
-	}
-	if in.PathLen < 0 || in.PathLen > 4 {
-		v.errorf("intermediate.path_length", "%d must be between 0 and 4", in.PathLen)
-	}
+// SignerConfig is the transcript-signing key the root certifies.
+type SignerConfig struct {
+	Label        string `yaml:"label"`
+	ValidityDays int    `yaml:"validity_days"`
 }

@@ -25,7 +25,7 @@ func TestTPM2(t *testing.T) {
 
 	root := filepath.Join(t.TempDir(), "root")
 	t.Run("root ceremony sealed and verified", func(t *testing.T) {
-		if err := Start(exampleScript(t), root, b, &scriptedUI{}, Options{}); err != nil {
+		if err := start(t, exampleScript(t), root, b, &scriptedUI{}, Options{}); err != nil {
 			t.Fatal(err)
 		}
 		ev := events(verified(t, root))

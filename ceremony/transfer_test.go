@@ -31,7 +31,7 @@ func rootOn(t *testing.T, script string) hierarchy {
 	b := freshToken(t)
 	ui := &scriptedUI{}
 	dir := filepath.Join(t.TempDir(), "root")
-	if err := Start(loadTestScript(t, script), dir, b, ui, Options{}); err != nil {
+	if err := start(t, loadTestScript(t, script), dir, b, ui, Options{}); err != nil {
 		t.Fatal(err)
 	}
 	return hierarchy{dir, b, ui}
@@ -40,7 +40,7 @@ func rootOn(t *testing.T, script string) hierarchy {
 func run(t *testing.T, script string, b Binding, opt Options) (string, error) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), strings.TrimSuffix(script, "-ceremony.yaml"))
-	return dir, Start(loadTestScript(t, script), dir, b, &scriptedUI{}, opt)
+	return dir, start(t, loadTestScript(t, script), dir, b, &scriptedUI{}, opt)
 }
 
 func mustRun(t *testing.T, script string, b Binding, opt Options) string {
@@ -98,7 +98,7 @@ func TestProviderExportsOpenInGo(t *testing.T) {
 				s.Export = &ExportConfig{Key: "example-root-2026", Provider: c.provider, Method: c.method}
 			})
 			dir := filepath.Join(t.TempDir(), "export")
-			err := Start(s, dir, src.b, &scriptedUI{}, Options{Previous: src.dir, WrappingKey: wk, IssuedAt: time.Now().Add(-time.Hour),
+			err := start(t, s, dir, src.b, &scriptedUI{}, Options{Previous: src.dir, WrappingKey: wk, IssuedAt: time.Now().Add(-time.Hour),
 				AzureKEKID: "https://example.vault.azure.net/keys/kek/0123456789abcdef"})
 			if err != nil {
 				t.Fatal(err)
@@ -152,7 +152,7 @@ func TestTransferRefusesBadInput(t *testing.T) {
 		wk := filepath.Join(t.TempDir(), "wk.pem")
 		os.WriteFile(wk, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
 		s := edited(t, loadTestScript(t, "export-ceremony.yaml"), func(s *Script) { s.Export.Provider = "aws-kms" })
-		err := Start(s, filepath.Join(t.TempDir(), "x"), src.b, &scriptedUI{}, Options{Previous: src.dir, WrappingKey: wk, IssuedAt: time.Now().Add(-25 * time.Hour)})
+		err := start(t, s, filepath.Join(t.TempDir(), "x"), src.b, &scriptedUI{}, Options{Previous: src.dir, WrappingKey: wk, IssuedAt: time.Now().Add(-25 * time.Hour)})
 		if err == nil || !strings.Contains(err.Error(), "expired") {
 			t.Fatalf("err = %v", err)
 		}
@@ -259,7 +259,7 @@ func TestMigrationResumesWithoutDuplicates(t *testing.T) {
 		tok.DestroyLabel(fmt.Sprintf("dek-%05d", i))
 	}
 	tok.Close()
-	if err := Resume(dir2, src2.b, &scriptedUI{}, opt2); err != nil {
+	if err := resume(t, dir2, src2.b, &scriptedUI{}, opt2); err != nil {
 		t.Fatal(err)
 	}
 	res := verified(t, dir2)
@@ -302,7 +302,7 @@ func TestSecretKeyTransfer(t *testing.T) {
 		})
 		dir := filepath.Join(t.TempDir(), "export")
 		opt.Previous = src.dir
-		if err := Start(s, dir, src.b, &scriptedUI{}, opt); err != nil {
+		if err := start(t, s, dir, src.b, &scriptedUI{}, opt); err != nil {
 			t.Fatal(err)
 		}
 		return dir
@@ -314,7 +314,7 @@ func TestSecretKeyTransfer(t *testing.T) {
 	}
 	s := edited(t, loadTestScript(t, "import-ceremony.yaml"), func(s *Script) { s.Import.Label = "dek-00000" })
 	imp := filepath.Join(t.TempDir(), "import")
-	if err := Start(s, imp, dst.b, &scriptedUI{}, Options{Previous: job, Transfer: exp}); err != nil {
+	if err := start(t, s, imp, dst.b, &scriptedUI{}, Options{Previous: job, Transfer: exp}); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := os.ReadFile(filepath.Join(imp, transcript.FileName))

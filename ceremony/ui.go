@@ -10,7 +10,11 @@
 // operator's and a witness's confirmation, and the rest runs.
 package ceremony
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // Screen is what a step shows the room.
 type Screen struct {
@@ -23,24 +27,52 @@ type Screen struct {
 }
 
 // UI is how the engine reaches the people in the room.
+//
+// The engine calls a UI from one goroutine at a time: the ceremony's own (the one that called
+// Start or Resume), except Progress, which it may also call from a goroutine of its own while
+// the HSM works (generating a key); the engine joins that goroutine before it calls the UI
+// again. An implementation that shares state with other goroutines (a GUI's event loop)
+// synchronises that itself.
+//
+// The methods that wait for a person take the ceremony's context: when it is cancelled they
+// return promptly with ctx.Err() (or an error wrapping it), and the ceremony stops as after any
+// failed step, ready to be resumed.
 type UI interface {
 	// Show presents the step about to run.
 	Show(Screen)
 	// Note tells the room a result (a fingerprint, a file written). Never a secret.
 	Note(text string)
 	// Confirm asks one person a yes/no question; a "no" returns ErrDeclined.
-	Confirm(who, question string) error
+	Confirm(ctx context.Context, who, question string) error
 	// AskSecret asks for a secret (a PIN) with masked entry; the caller zeroes the result.
-	AskSecret(prompt string) ([]byte, error)
-	// Progress reports long work; total 0 means unknown.
+	AskSecret(ctx context.Context, prompt string) ([]byte, error)
+	// Progress reports long work; total 0 means unknown. It must not block.
 	Progress(what string, done, total int)
 	// RevealShare shows one custodian their share code, to them alone, and clears it before
 	// returning. A UI that cannot show a secret safely hands over the printed sheet instead.
-	RevealShare(custodian Participant, number, total int, code string) error
+	RevealShare(ctx context.Context, custodian Participant, number, total int, code string) error
 	// AskShare asks a custodian to type a share code. check is called as they type and on
 	// submit; its error names the wrong group. AskShare returns once check accepts the code,
 	// or an error if the custodian gives up. The caller zeroes nothing: codes are strings.
-	AskShare(custodian Participant, prompt string, check func(code string) error) (string, error)
+	AskShare(ctx context.Context, custodian Participant, prompt string, check func(code string) error) (string, error)
+}
+
+// ShareSheet is what one custodian's printed share sheet says. The engine hands it to
+// Options.ShareSheet to render; it holds the share code, a secret: a renderer writes it
+// nowhere but into the sheet it returns.
+type ShareSheet struct {
+	CeremonyID   string
+	Organization string
+	KeyLabel     string
+	Custodian    string
+	Role         string
+	Number       int
+	Threshold    int
+	Total        int
+	KCV          string // with its method, e.g. "1A2B3C (AES-CMAC of a zero block)"
+	Bag          string // tamper-evident bag number, if assigned
+	Date         time.Time
+	Code         string // the share code; the only secret on the sheet
 }
 
 // ErrDeclined is returned by UI.Confirm when the person answered no.

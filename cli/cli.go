@@ -6,6 +6,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"crypto"
 	"path/filepath"
 	"time"
@@ -30,9 +31,31 @@ type Env struct {
 	// Examples are the example scripts, by name: "root", "root-quorum", "restore".
 	Examples map[string][]byte
 	GUI      func() error
+	// Context cancels a running ceremony (the process's interrupt signal); nil: never.
+	Context context.Context
 }
 
-const usage = `Keyrite runs HSM key ceremonies and proves them afterwards.
+func (env Env) ctx() context.Context {
+	if env.Context == nil {
+		return context.Background()
+	}
+	return env.Context
+}
+
+// options completes a ceremony's options with what the CLI renders: share sheets, and the
+// report and evidence bundle after the seal.
+func (env Env) options(opt ceremony.Options) ceremony.Options {
+	opt.ShareSheet = shareSheet
+	opt.AfterSeal = afterSeal(env)
+	return opt
+}
+
+// shareSheet renders a share sheet as a PDF.
+func shareSheet(s ceremony.ShareSheet) ([]byte, error) {
+	return reports.RenderShareSheet(reports.ShareSheet(s))
+}
+
+const usageText = `Keyrite runs HSM key ceremonies and proves them afterwards.
 
 Usage:
   keyrite                          open the desktop app
@@ -59,17 +82,44 @@ HSM flags:
   --so-pin-file FILE, --so-pin-fd N   the Security Officer's PIN, likewise
   --rehearsal        use Keyrite's own SoftHSM2 rehearsal store (--rehearsal-dir DIR)
 
-Ceremony inputs (by script type):
-  --previous DIR     the sealed ceremony this one continues (every type but root)
-  --shares-dir DIR   where share sheets go (root with backup, reshare; default OUT/shares)
-  --import-job DIR   export to another HSM: its sealed import-job ceremony
-  --wrapping-key F   export to a cloud KMS: the provider's wrapping public key (PEM),
-                     with --issued-at TIME (RFC 3339) and, for Azure, --azure-kek-id ID
-  --transfer DIR     import: the sealed export ceremony
-  --target-token L   migrate: the target token (same module; --target-pin-file FILE)
-  --csr FILE         sign-intermediate: the intermediate CA's certificate request
-  --revoked FILE     sign-crl: revoked serials, one "serial-hex [reason]" per line
-`
+Ceremony types (the script's "type"; example scripts in testdata/TYPE-ceremony.yaml):
+%s
+Ceremony inputs (which types need them):
+%s`
+
+// inputHelp says what each run-time input flag gives, as the usage lists it.
+var inputHelp = map[ceremony.Input]string{
+	ceremony.InputPrevious:    "--previous DIR     the sealed ceremony this one continues",
+	ceremony.InputSharesDir:   "--shares-dir DIR   where share sheets go (default OUT/shares)",
+	ceremony.InputImportJob:   "--import-job DIR   export to another HSM: its sealed import-job ceremony",
+	ceremony.InputWrappingKey: "--wrapping-key F   export to a cloud KMS: the provider's wrapping public key (PEM),\n                     with --issued-at TIME (RFC 3339) and, for Azure, --azure-kek-id ID",
+	ceremony.InputTransfer:    "--transfer DIR     import: the sealed export ceremony",
+	ceremony.InputTarget:      "--target-token L   the target token (same module; --target-pin-file FILE)",
+	ceremony.InputCSR:         "--csr FILE         the intermediate CA's certificate request",
+	ceremony.InputRevoked:     "--revoked FILE     revoked serials, one \"serial-hex [reason]\" per line",
+}
+
+// inputOrder is the order the usage lists the inputs in.
+var inputOrder = []ceremony.Input{ceremony.InputPrevious, ceremony.InputSharesDir, ceremony.InputImportJob, ceremony.InputWrappingKey,
+	ceremony.InputTransfer, ceremony.InputTarget, ceremony.InputCSR, ceremony.InputRevoked}
+
+// usage is the help text; its types and inputs come from the ceremony types' registry.
+func usage() string {
+	var types, inputs strings.Builder
+	for _, t := range ceremony.Types() {
+		fmt.Fprintf(&types, "  %-18s %s\n", t.Name, t.Title)
+	}
+	for _, in := range inputOrder {
+		var who []string
+		for _, t := range ceremony.Types() {
+			if t.Needs(in) {
+				who = append(who, t.Name)
+			}
+		}
+		fmt.Fprintf(&inputs, "  %s\n                     (%s)\n", inputHelp[in], strings.Join(who, ", "))
+	}
+	return fmt.Sprintf(usageText, types.String(), inputs.String())
+}
 
 // Main runs one command and returns the exit code.
 func Main(args []string, env Env) int {
@@ -80,7 +130,7 @@ func Main(args []string, env Env) int {
 	env.Stdout, env.Stderr = stdout, stderr
 	if len(args) == 0 {
 		if env.GUI == nil {
-			fmt.Fprint(env.Stderr, usage)
+			fmt.Fprint(env.Stderr, usage())
 			return 2
 		}
 		return report(env, env.GUI())
@@ -104,10 +154,10 @@ func Main(args []string, env Env) int {
 	case "inventory":
 		err = inventory(args[1:], env)
 	case "help", "-h", "--help":
-		fmt.Fprint(env.Stdout, usage)
+		fmt.Fprint(env.Stdout, usage())
 		return 0
 	default:
-		fmt.Fprint(env.Stderr, usage)
+		fmt.Fprint(env.Stderr, usage())
 		return report(env, fmt.Errorf("unknown command %q", args[0]))
 	}
 	return report(env, err)
@@ -273,6 +323,11 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// asker asks for a PIN at a masked prompt, for a binding.
+func (t *terminalUI) asker(ctx context.Context) func(string) ([]byte, error) {
+	return func(prompt string) ([]byte, error) { return t.AskSecret(ctx, prompt) }
+}
+
 func (env Env) ui(auto bool) *terminalUI {
 	return &terminalUI{in: bufio.NewReader(env.Stdin), out: env.Stdout, auto: auto}
 }
@@ -302,18 +357,18 @@ func run(args []string, env Env) error {
 		return err
 	}
 	ui := env.ui(*yes)
-	b, done, err := h.binding(ui.AskSecret)
+	b, done, err := h.binding(ui.asker(env.ctx()))
 	if err != nil {
 		return err
 	}
 	defer done()
-	opt := ceremony.Options{Previous: *previous, SharesDir: *sharesDir, AfterSeal: afterSeal(env)}
-	closeTarget, err := x.apply(&opt, &h, ui.AskSecret)
+	opt := env.options(ceremony.Options{Previous: *previous, SharesDir: *sharesDir})
+	closeTarget, err := x.apply(&opt, &h, ui.asker(env.ctx()))
 	if err != nil {
 		return err
 	}
 	defer closeTarget()
-	if err := ceremony.Start(script, *out, b, ui, opt); err != nil {
+	if err := ceremony.Start(env.ctx(), script, *out, b, ui, opt); err != nil {
 		return err
 	}
 	return printVerified(env, *out)
@@ -365,7 +420,7 @@ func rehearse(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if err := ceremony.Start(script, *out, b, ui, ceremony.Options{AfterSeal: afterSeal(env)}); err != nil {
+	if err := ceremony.Start(env.ctx(), script, *out, b, ui, env.options(ceremony.Options{})); err != nil {
 		return err
 	}
 	return printVerified(env, *out)
@@ -392,14 +447,14 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 	}
 	backupDir, restoreDir := filepath.Join(out, "backup"), filepath.Join(out, "restore")
 	shares := filepath.Join(out, "shares")
-	if err := ceremony.Start(backupScript, backupDir, src, ui, ceremony.Options{SharesDir: shares, AfterSeal: afterSeal(env)}); err != nil {
+	if err := ceremony.Start(env.ctx(), backupScript, backupDir, src, ui, env.options(ceremony.Options{SharesDir: shares})); err != nil {
 		return err
 	}
 	dst, err := rehearsalBinding(env, m, store, rehearsalToken+"-region", restoreScript)
 	if err != nil {
 		return err
 	}
-	if err := ceremony.Start(restoreScript, restoreDir, dst, ui, ceremony.Options{Previous: backupDir, AfterSeal: afterSeal(env)}); err != nil {
+	if err := ceremony.Start(env.ctx(), restoreScript, restoreDir, dst, ui, env.options(ceremony.Options{Previous: backupDir})); err != nil {
 		return err
 	}
 	ui.held = nil
@@ -447,8 +502,7 @@ func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehears
 		if err != nil {
 			return err
 		}
-		st.opt.AfterSeal = afterSeal(env)
-		if err := ceremony.Start(s, dir(fmt.Sprintf("%d-%s", i+1, st.script)), st.b, ui, st.opt); err != nil {
+		if err := ceremony.Start(env.ctx(), s, dir(fmt.Sprintf("%d-%s", i+1, st.script)), st.b, ui, env.options(st.opt)); err != nil {
 			return fmt.Errorf("%s: %w", st.script, err)
 		}
 	}
@@ -494,18 +548,18 @@ func resume(args []string, env Env) error {
 		}
 	}
 	ui := env.ui(*yes)
-	b, done, err := h.binding(ui.AskSecret)
+	b, done, err := h.binding(ui.asker(env.ctx()))
 	if err != nil {
 		return err
 	}
 	defer done()
-	opt := ceremony.Options{Previous: *previous, SharesDir: *sharesDir, AfterSeal: afterSeal(env)}
-	closeTarget, err := x.apply(&opt, &h, ui.AskSecret)
+	opt := env.options(ceremony.Options{Previous: *previous, SharesDir: *sharesDir})
+	closeTarget, err := x.apply(&opt, &h, ui.asker(env.ctx()))
 	if err != nil {
 		return err
 	}
 	defer closeTarget()
-	if err := ceremony.Resume(pos[0], b, ui, opt); err != nil {
+	if err := ceremony.Resume(env.ctx(), pos[0], b, ui, opt); err != nil {
 		return err
 	}
 	return printVerified(env, pos[0])
@@ -584,7 +638,7 @@ func bundle(args []string, env Env) error {
 		h.token, h.serial = token.Label, token.Serial
 	}
 	ui := env.ui(false)
-	b, done, err := h.binding(ui.AskSecret)
+	b, done, err := h.binding(ui.asker(env.ctx()))
 	if err != nil {
 		return err
 	}

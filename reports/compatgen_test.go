@@ -55,7 +55,8 @@ func TestGenerateCompatFixtures(t *testing.T) {
 			_, _, err := reports.WriteEvidence(d, signer)
 			return err
 		}
-		if err := ceremony.Start(s, dir, b, ui, opt); err != nil {
+		opt.ShareSheet = func(s ceremony.ShareSheet) ([]byte, error) { return reports.RenderShareSheet(reports.ShareSheet(s)) }
+		if err := ceremony.Start(t.Context(), s, dir, b, ui, opt); err != nil {
 			t.Fatal(err)
 		}
 	}

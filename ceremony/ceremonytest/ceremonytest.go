@@ -4,6 +4,7 @@
 package ceremonytest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -23,12 +24,14 @@ type UI struct {
 	Notes  []string
 }
 
-func (u *UI) Show(ceremony.Screen)             {}
-func (u *UI) Progress(string, int, int)        {}
-func (u *UI) Confirm(string, string) error     { return nil }
-func (u *UI) AskSecret(string) ([]byte, error) { return nil, errors.New("no secrets asked in tests") }
-func (u *UI) Note(s string)                    { u.mu.Lock(); u.Notes = append(u.Notes, s); u.mu.Unlock() }
-func (u *UI) RevealShare(c ceremony.Participant, _, _ int, code string) error {
+func (u *UI) Show(ceremony.Screen)                          {}
+func (u *UI) Progress(string, int, int)                     {}
+func (u *UI) Confirm(context.Context, string, string) error { return nil }
+func (u *UI) AskSecret(context.Context, string) ([]byte, error) {
+	return nil, errors.New("no secrets asked in tests")
+}
+func (u *UI) Note(s string) { u.mu.Lock(); u.Notes = append(u.Notes, s); u.mu.Unlock() }
+func (u *UI) RevealShare(_ context.Context, c ceremony.Participant, _, _ int, code string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.Shares == nil {
@@ -37,7 +40,7 @@ func (u *UI) RevealShare(c ceremony.Participant, _, _ int, code string) error {
 	u.Shares[c.Name] = code
 	return nil
 }
-func (u *UI) AskShare(c ceremony.Participant, _ string, check func(string) error) (string, error) {
+func (u *UI) AskShare(_ context.Context, c ceremony.Participant, _ string, check func(string) error) (string, error) {
 	u.mu.Lock()
 	code := u.Shares[c.Name]
 	u.mu.Unlock()
@@ -98,11 +101,16 @@ func Run(t testing.TB, s *ceremony.Script, ui ceremony.UI, opt ceremony.Options)
 	return RunOn(t, Token(t), s, ui, opt)
 }
 
-// RunOn runs script on the given token into a new folder and returns the folder.
+// RunOn runs script on the given token into a new folder and returns the folder. Without
+// opt.ShareSheet, share sheets are TextSheet's plain text (this package cannot import the
+// PDF renderer, whose tests use it).
 func RunOn(t testing.TB, b ceremony.Binding, s *ceremony.Script, ui ceremony.UI, opt ceremony.Options) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), s.ID)
-	if err := ceremony.Start(s, dir, b, ui, opt); err != nil {
+	if opt.ShareSheet == nil {
+		opt.ShareSheet = TextSheet
+	}
+	if err := ceremony.Start(t.Context(), s, dir, b, ui, opt); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -121,4 +129,9 @@ func Signer(t testing.TB, b ceremony.Binding, label string) *hsm.KeyPair {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TextSheet renders a share sheet as plain text, a stand-in for the PDF in tests.
+func TextSheet(s ceremony.ShareSheet) ([]byte, error) {
+	return fmt.Appendf(nil, "Share %d of %d (any %d) of ceremony %s for %s\nKCV %s\n%s\n", s.Number, s.Total, s.Threshold, s.CeremonyID, s.Custodian, s.KCV, s.Code), nil
 }

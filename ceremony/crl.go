@@ -14,69 +14,39 @@ import (
 	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
+
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
-
-	"github.com/keyrite/keyrite/ceremony/fingerprint"
-	"github.com/keyrite/keyrite/quorum"
 )
 
-func destroySteps(s *Script) []step {
-	root := rootSteps(s)
-	d := s.Destroy
-	return []step{root[0], continueStep(),
-		{id: "identify-key", title: "Identify the key to destroy", actorRole: "administrator", witness: true,
-			explain: fmt.Sprintf("The key %q is read from the HSM: its fingerprint or check value is recorded, so the transcript proves which key was destroyed.", d.Key),
-			run:     (*Run).identifyKey},
-		{id: "destroy-key", title: "Destroy the key", actorRole: "security-officer", witness: true,
-			explain: fmt.Sprintf("The key %q is destroyed on the HSM (reason: %s), and the HSM is checked to hold it no longer. This cannot be undone.", d.Key, d.Reason),
-			run:     (*Run).destroyKey},
-		root[4]}
+// TypeCRL has the root sign a certificate revocation list.
+const TypeCRL = "sign-crl"
+
+func init() {
+	register(ceremonyType{
+		TypeInfo: TypeInfo{Name: TypeCRL, Title: "CRL signing by the root", Example: "sign-crl", Inputs: []Input{InputRevoked},
+			Description: "The root signs a certificate revocation list of the revoked serials, linted before it is written."},
+		previous: previousSealed,
+		validate: (*Script).validateCRL,
+		steps:    crlSteps,
+	})
 }
 
-func (r *Run) identifyKey() error {
-	label := r.Script.Destroy.Key
-	data := map[string]any{"label": label}
-	if k, err := r.token.FindKeyPair(label); err == nil {
-		fp, _ := fingerprint.OfPublicKey(k.Public())
-		data["kind"], data["algorithm"], data["spki_sha256"], data["spki_sha256_words"] = "key pair", k.Algorithm, fp.Hex(), fp.Words()
-		r.UI.Note(fmt.Sprintf("Key %q, %s.\nSPKI SHA-256: %s\nRead aloud: %s", label, k.Algorithm, fp.Grouped(), fp.Words()))
-	} else if sk, serr := r.token.FindSecretKey(label); serr == nil {
-		kcv, kerr := sk.CheckValueECB()
-		if kerr != nil {
-			kcv = "unavailable (" + kerr.Error() + ")"
-		}
-		data["kind"], data["kcv"], data["kcv_method"] = "secret key", kcv, quorum.KCVECB
-		r.UI.Note(fmt.Sprintf("Secret key %q, check value %s (%s).", label, kcv, quorum.KCVECB))
-	} else {
-		return fmt.Errorf("no key labelled %q on token %q: %v; nothing was destroyed", label, r.token.Info.Label, err)
+func (s *Script) validateCRL(v *validator) {
+	c := s.CRL
+	if c == nil {
+		v.errorf("crl", "a sign-crl ceremony needs a crl section")
+		return
 	}
-	_, err := r.record("key.identified", data)
-	return err
-}
-
-func (r *Run) destroyKey() error {
-	d := r.Script.Destroy
-	so := r.Script.People("security-officer")
-	who := r.actor("administrator")
-	if len(so) > 0 {
-		if err := r.UI.Confirm(so[0].Name, fmt.Sprintf("%s: destroy key %q now? This cannot be undone.", so[0].Name, d.Key)); err != nil {
-			r.record("destruction.declined", map[string]string{"by": so[0].Name, "reason": reasonOf(err)})
-			return fmt.Errorf("%s did not confirm the destruction: %w", so[0].Name, err)
-		}
-		who = so[0].Name
+	if !labelRE.MatchString(c.RootKey) {
+		v.errorf("crl.root_key", "%q must be the root key's label on the token", c.RootKey)
 	}
-	n, err := r.token.DestroyLabel(d.Key)
-	if err != nil {
-		return err
+	if c.Number < 1 {
+		v.errorf("crl.number", "%d: the CRL number must be positive and higher than the last CRL's", c.Number)
 	}
-	if has, err := r.token.HasLabel(d.Key); err != nil || has {
-		return fmt.Errorf("key %q is still on the token after destruction (%v): stop and investigate", d.Key, err)
+	if c.NextUpdateDays < 1 || c.NextUpdateDays > 365 {
+		v.errorf("crl.next_update_days", "%d must be between 1 and 365 (12 months for a CRL of CA certificates)", c.NextUpdateDays)
 	}
-	_, err = r.record("key.destroyed", map[string]any{"label": d.Key, "objects": n, "reason": d.Reason, "confirmed_by": who,
-		"token_serial": r.token.Info.Serial, "verified_absent": true})
-	r.UI.Note(fmt.Sprintf("Key %q destroyed (%d objects); the HSM no longer holds it.", d.Key, n))
-	return err
 }
 
 func crlSteps(s *Script) []step {
@@ -198,4 +168,11 @@ func (r *Run) signCRL() error {
 	}
 	r.UI.Note(fmt.Sprintf("CRL number %d signed: %d revoked, next update %s.", c.Number, len(revoked), tmpl.NextUpdate.Format(time.DateOnly)))
 	return r.writeOutput("root.crl.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
+}
+
+// CRLConfig is the certificate revocation list the root signs.
+type CRLConfig struct {
+	RootKey        string `yaml:"root_key"`
+	Number         int64  `yaml:"number"` // the CRL number; each CRL's is higher than the last
+	NextUpdateDays int    `yaml:"next_update_days"`
 }

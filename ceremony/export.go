@@ -1,0 +1,295 @@
+package ceremony
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/transfer"
+	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/quorum"
+)
+
+// TypeExport exports one key, for a cloud KMS or another HSM's import job.
+const TypeExport = "export"
+
+func init() {
+	register(ceremonyType{
+		TypeInfo: TypeInfo{Name: TypeExport, Title: "Export a key to another HSM or a cloud KMS (BYOK)", Example: "export", Inputs: []Input{InputImportJob, InputWrappingKey},
+			Description: "One extractable key leaves the HSM wrapped for another HSM's import job or a cloud KMS's wrapping key, in the layout the provider imports."},
+		previous: previousSealed,
+		validate: (*Script).validateExport,
+		steps:    exportSteps,
+		inputs:   (*Run).exportInputs,
+	})
+}
+
+func (s *Script) validateExport(v *validator) {
+	s.onlySection(v)
+	e := s.Export
+	if e == nil {
+		v.errorf("export", "is required")
+		return
+	}
+	if !labelRE.MatchString(e.Key) {
+		v.errorf("export.key", "%q must be the label of a key on the token", e.Key)
+	}
+	known := false
+	for _, p := range transfer.Providers {
+		known = known || string(p) == e.Provider
+	}
+	if !known {
+		v.errorf("export.provider", "%q is not one of %v", e.Provider, transfer.Providers)
+	} else if e.Method != "" {
+		spec, found := transfer.Specs[transfer.Provider(e.Provider)], false
+		var err error
+		for _, bits := range spec.RSABits {
+			if _, err = spec.Method(e.Method, bits); err == nil {
+				found = true
+			}
+		}
+		if !found {
+			v.errorf("export.method", "%v", err)
+		}
+	}
+}
+
+// exportInputs checks, before the HSM is touched, what the key is wrapped for: the import
+// job of another HSM, or a cloud provider's wrapping key.
+func (r *Run) exportInputs() error {
+	in, e := r.xfer, r.Script.Export
+	p := transfer.Provider(e.Provider)
+	spec := transfer.Specs[p]
+	var err error
+	if p == transfer.PKCS11 {
+		err = r.exportToImportJob()
+	} else {
+		err = r.exportToProvider(p)
+	}
+	if err != nil {
+		return err
+	}
+	in.method, err = spec.Method(e.Method, in.wrappingKey.N.BitLen())
+	return err
+}
+
+func (r *Run) exportToImportJob() error {
+	in := r.xfer
+	if r.opt.ImportJob == "" {
+		return errors.New("an export to another HSM is wrapped for its import job: name the import-job ceremony's folder (--import-job DIR)")
+	}
+	job, pub, files, err := loadImportJob(r.opt.ImportJob)
+	if err != nil {
+		return err
+	}
+	if r.Clock().After(job.Expires) {
+		return fmt.Errorf("import job %s expired at %s: the target must run a new import-job ceremony; nothing was exported", job.CeremonyID, job.Expires.UTC().Format(time.RFC3339))
+	}
+	in.job, in.wrappingKey, in.issued = job, pub, job.Created
+	for name, b := range files {
+		in.files[path.Join("import-job", name)] = b
+	}
+	return nil
+}
+
+func (r *Run) exportToProvider(p transfer.Provider) error {
+	in := r.xfer
+	if r.opt.WrappingKey == "" {
+		return fmt.Errorf("an export to %s is wrapped for the provider's wrapping public key: give it (--wrapping-key FILE)", p)
+	}
+	b, err := os.ReadFile(r.opt.WrappingKey)
+	if err != nil {
+		return fmt.Errorf("read the wrapping key: %w", err)
+	}
+	pub, err := parseRSAPublicKey(b)
+	if err != nil {
+		return fmt.Errorf("wrapping key %s: %w", r.opt.WrappingKey, err)
+	}
+	if err := transfer.Specs[p].CheckWrappingKey(pub, r.opt.IssuedAt, r.Clock()); err != nil {
+		return err
+	}
+	if p == transfer.Azure && r.opt.AzureKEKID == "" {
+		_, err := transfer.File(p, nil, "", "")
+		return err
+	}
+	in.wrappingKey, in.issued = pub, r.opt.IssuedAt
+	in.files["wrapping-key.pem"] = b
+	return nil
+}
+
+// ExportConfig exports one key, wrapped for a provider or another HSM.
+type ExportConfig struct {
+	Key      string `yaml:"key"`      // the key's label on this token
+	Provider string `yaml:"provider"` // pkcs11, aws-kms, gcp-kms, azure-key-vault
+	Method   string `yaml:"method"`   // the provider's import method; empty: its preferred one
+}
+
+func exportSteps(s *Script) []step {
+	root := rootSteps(s)
+	e := s.Export
+	return []step{root[0], continueStep(),
+		{id: "check-key", title: "Check the key may leave", actorRole: "administrator",
+			explain: fmt.Sprintf("The key %q is read from the HSM with its attributes; a key generated non-extractable never leaves.", e.Key),
+			run:     (*Run).checkExportable},
+		{id: "export-key", title: "Export the key", actorRole: "security-officer", witness: true,
+			explain: fmt.Sprintf("The Security Officer has the HSM make an ephemeral AES-256 key, trusted to wrap; it is wrapped with RSA-OAEP under the %s wrapping key and wraps %q (RFC 5649), in the layout %s imports.", e.Provider, e.Key, e.Provider),
+			run:     (*Run).exportKey},
+		root[4]}
+}
+
+func (r *Run) checkExportable() error {
+	label := r.Script.Export.Key
+	k, err := r.token.FindKeyPair(label)
+	if err != nil {
+		// Not a key pair: an AES secret key, checked by its check value.
+		sk, serr := r.token.FindSecretKey(label)
+		if serr != nil {
+			return fmt.Errorf("no key pair or secret key %q on token %q: %v; %v", label, r.token.Info.Label, err, serr)
+		}
+		if _, err := r.record("key.checked", map[string]any{"label": label, "kind": "secret", "attributes": sk.Attributes}); err != nil {
+			return err
+		}
+		if !sk.Attributes["CKA_EXTRACTABLE"] {
+			return fmt.Errorf("key %q was generated non-extractable (CKA_EXTRACTABLE=false): it was never meant to leave this HSM, and cannot; nothing was exported", label)
+		}
+		r.secret = sk
+		return nil
+	}
+	fp, _ := fingerprint.OfPublicKey(k.Public())
+	if _, err := r.record("key.checked", map[string]any{"label": label, "algorithm": k.Algorithm, "spki_sha256": fp.Hex(), "attributes": k.Attributes}); err != nil {
+		return err
+	}
+	if !k.Attributes["CKA_EXTRACTABLE"] {
+		return fmt.Errorf("key %q was generated non-extractable (CKA_EXTRACTABLE=false): it was never meant to leave this HSM, and cannot; nothing was exported", label)
+	}
+	r.root = k
+	return nil
+}
+
+func (r *Run) exportKey() error {
+	in, e := r.xfer, r.Script.Export
+	provider := transfer.Provider(e.Provider)
+	if r.root == nil && r.secret == nil { // resumed after check-key
+		if err := r.checkExportable(); err != nil {
+			return err
+		}
+	}
+	key := r.root
+	methods := []transfer.Method{in.method}
+	if provider == transfer.PKCS11 {
+		// Between two Keyrite HSMs, use the best OAEP hash the import job's token accepted.
+		methods = nil
+		for _, h := range in.job.OAEPHashes {
+			m, _ := transfer.Specs[transfer.PKCS11].Method("CKM_RSA_AES_KEY_WRAP/OAEP-"+string(h), in.wrappingKey.N.BitLen())
+			methods = append(methods, m)
+		}
+	}
+	if err := r.asSO(); err != nil {
+		return err
+	}
+	tk, err := r.token.GenerateTransportKey("export-transport")
+	if err != nil {
+		r.relogin()
+		return err
+	}
+	wk, err := r.token.ImportWrappingKey(in.wrappingKey, "export-wrapping-key")
+	if err != nil {
+		tk.Destroy()
+		r.relogin()
+		return err
+	}
+	defer tk.Destroy()
+	defer wk.Destroy()
+	if err := r.relogin(); err != nil {
+		return err
+	}
+	var head []byte
+	var method transfer.Method
+	for _, m := range methods {
+		head, err = r.token.WrapUnderRSA(wk, tk, hsm.OAEPHash(m.OAEPHash))
+		var he *hsm.OAEPHashError
+		if errors.As(err, &he) && provider == transfer.PKCS11 {
+			continue // try the import job's next hash
+		}
+		method = m
+		break
+	}
+	if err != nil {
+		var he *hsm.OAEPHashError
+		if errors.As(err, &he) {
+			var alt []string
+			for _, m := range transfer.Specs[provider].Methods {
+				if m.OAEPHash != in.method.OAEPHash {
+					alt = append(alt, strings.ReplaceAll(m.Name, "%d", fmt.Sprint(in.wrappingKey.N.BitLen())))
+				}
+			}
+			return fmt.Errorf("%w; request the wrapping key from %s for another method it documents (%s) and export again; nothing was exported", err, provider, strings.Join(alt, ", "))
+		}
+		return err
+	}
+	var tail []byte
+	if r.secret != nil {
+		tail, err = r.token.WrapSecretKey(tk, r.secret)
+	} else {
+		tail, err = r.token.WrapPrivateKey(tk, key)
+	}
+	if err != nil {
+		return err
+	}
+	blob := append(head, tail...)
+	file, err := transfer.File(provider, blob, r.opt.AzureKEKID, "Keyrite "+Version+"; "+r.token.Info.Manufacturer+" "+r.token.Info.Model+" firmware "+r.token.Info.Firmware)
+	if err != nil {
+		return err
+	}
+	spec := transfer.Specs[provider]
+	label := r.Script.Export.Key
+	name := path.Join("export", label+spec.Extension)
+	if err := os.MkdirAll(filepath.Join(r.Dir, "export"), 0o755); err != nil {
+		return err
+	}
+	if err := r.writeOutput(name, file); err != nil {
+		return err
+	}
+	wfp, _ := fingerprint.OfPublicKey(in.wrappingKey)
+	meta := transfer.Metadata{Format: transfer.MetadataFormat, Provider: provider, Method: method.Name, OAEPHash: method.OAEPHash,
+		Mechanism: "CKM_RSA_AES_KEY_WRAP, composed from CKM_RSA_PKCS_OAEP and CKM_AES_KEY_WRAP_PAD in the HSM", KeyLabel: label,
+		WrappingKeySPKI: wfp.Hex(), WrappingKeyBits: in.wrappingKey.N.BitLen(), WrappingIssued: in.issued,
+		File: name, FileSHA256: sha256Hex(file), AzureKEKID: r.opt.AzureKEKID, ExportedAt: r.Clock().UTC().Truncate(time.Second), SourceCeremonyID: r.Script.ID}
+	identity := map[string]any{}
+	if r.secret != nil {
+		kcv, err := r.secret.CheckValueECB()
+		if err != nil {
+			return fmt.Errorf("%w (a secret key is identified by its check value, which needs CKA_ENCRYPT)", err)
+		}
+		meta.KeyKind, meta.Algorithm, meta.Payload, meta.KCV, meta.KCVMethod = "secret", "aes", "raw key bytes", kcv, quorum.KCVECB
+		identity["kcv"], identity["kcv_method"] = kcv, quorum.KCVECB
+	} else {
+		fp, _ := fingerprint.OfPublicKey(key.Public())
+		meta.KeyKind, meta.Algorithm, meta.Payload, meta.SPKISHA256 = "private", string(key.Algorithm), "PKCS #8 PrivateKeyInfo", fp.Hex()
+		meta.PublicKey = string(publicKeyPEM(key))
+		identity["spki_sha256"] = fp.Hex()
+	}
+	if spec.Validity > 0 {
+		meta.WrappingExpires = in.issued.Add(spec.Validity)
+	}
+	if in.job != nil {
+		meta.ImportJob, meta.ImportJobKey, meta.WrappingExpires = in.job.CeremonyID, in.job.KeyLabel, in.job.Expires
+	}
+	mb, _ := json.MarshalIndent(meta, "", "  ")
+	if err := r.writeOutput(path.Join("export", label+"."+string(provider)+".json"), append(mb, '\n')); err != nil {
+		return err
+	}
+	for k, v := range map[string]any{"label": label, "kind": meta.KeyKind, "provider": provider, "method": method.Name, "oaep_hash": method.OAEPHash,
+		"wrapping_key_spki_sha256": wfp.Hex(), "file": name, "file_sha256": meta.FileSHA256, "bytes": len(file)} {
+		identity[k] = v
+	}
+	_, err = r.record("key.exported", identity)
+	r.UI.Note(fmt.Sprintf("Key %q exported for %s (%s) into %s.", label, provider, method.Name, name))
+	return err
+}

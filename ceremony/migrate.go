@@ -1,0 +1,248 @@
+package ceremony
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/quorum"
+)
+
+// TypeMigrate moves many secret keys from this token to another, reconciled.
+const TypeMigrate = "migrate"
+
+func init() {
+	register(ceremonyType{
+		TypeInfo: TypeInfo{Name: TypeMigrate, Title: "Bulk key migration to a second token", Example: "migrate", Inputs: []Input{InputTarget},
+			Description: "Every secret key with the script's label prefix moves to a second token under a transport key; check values on both sides must match, and a reconciliation lists them all."},
+		previous: previousSealed,
+		validate: (*Script).validateMigrate,
+		steps:    migrateSteps,
+		inputs: func(r *Run) error {
+			if r.opt.Target == nil {
+				return errors.New("a migration moves keys to a second token: name it (--target-token LABEL)")
+			}
+			return nil
+		},
+		resumed: func(r *Run, entries []transcript.Entry) {
+			for _, e := range entries {
+				var d map[string]string
+				if e.Event == "key.migrated" && json.Unmarshal(e.Data, &d) == nil {
+					r.xfer.migrated[d["label"]] = d["kcv"]
+				}
+			}
+		},
+	})
+}
+
+func (s *Script) validateMigrate(v *validator) {
+	s.onlySection(v)
+	if s.Migrate == nil || strings.TrimSpace(s.Migrate.Keys) == "" {
+		v.errorf("migrate.keys", "name the label prefix of the keys to move")
+	}
+}
+
+// MigrateConfig moves many secret keys from this token to a target token.
+type MigrateConfig struct {
+	Keys string `yaml:"keys"` // label prefix of the secret keys to move
+}
+
+func migrateSteps(s *Script) []step {
+	root := rootSteps(s)
+	return []step{root[0], continueStep(),
+		{id: "establish-transport", title: "Set up the transport key", actorRole: "security-officer", witness: true, volatile: true,
+			explain: "A fresh AES-256 transport key from the source HSM's random number generator is installed as a trusted wrap-only key on the source (by the Security Officer) and as an unwrap-only key on the target. It exists in the clear only in memory, only now.",
+			run:     (*Run).establishTransport},
+		{id: "migrate-keys", title: "Move the keys", actorRole: "administrator",
+			explain: fmt.Sprintf("Every secret key labelled %q… is wrapped on the source and unwrapped on the target, non-extractable; its check values on both sides must match. One record per key: an interrupted move continues where it stopped.", s.Migrate.Keys),
+			run:     (*Run).migrateKeys},
+		{id: "reconcile", title: "Reconcile", actorRole: "administrator", witness: true, outputs: []string{"reconciliation.csv"},
+			explain: "Every key on both HSMs is listed with its check value; all must match.",
+			run:     (*Run).reconcile},
+		root[4]}
+}
+
+func (r *Run) establishTransport() error {
+	value, err := r.token.Random(32)
+	if err != nil {
+		return err
+	}
+	defer quorum.ZeroKey(value)
+	kcv, _ := quorum.CheckValue(value, quorum.KCVCMAC)
+	if err := r.asSO(); err != nil {
+		return err
+	}
+	src, err := r.token.ImportKEK(value, "migration-transport", hsm.WrapOnly)
+	if err != nil {
+		r.relogin()
+		return err
+	}
+	if err := r.relogin(); err != nil {
+		return err
+	}
+	dst, err := r.target.ImportKEK(value, "migration-transport", hsm.UnwrapOnly)
+	if err != nil {
+		return err
+	}
+	r.xfer.transport = [2]*hsm.SecretKey{src, dst}
+	_, err = r.record("transport.established", map[string]any{"kcv": kcv, "source_token": r.token.Info.Serial, "target_token": r.target.Info.Serial,
+		"source_attributes": src.Attributes, "target_attributes": dst.Attributes})
+	return err
+}
+
+// migrationKeys lists the keys the migration moves: those on the source, sorted by label, and
+// those already on the target by label. A label the target holds twice is refused: no check
+// value could say which of the two is the migrated key.
+func (r *Run) migrationKeys() ([]hsm.SecretKeyInfo, map[string]hsm.SecretKeyInfo, error) {
+	prefix := r.Script.Migrate.Keys
+	srcKeys, err := r.token.SecretKeys(prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	sort.Slice(srcKeys, func(i, j int) bool { return srcKeys[i].Label < srcKeys[j].Label })
+	dstKeys, err := r.target.SecretKeys(prefix)
+	if err != nil {
+		return nil, nil, err
+	}
+	dst := map[string]hsm.SecretKeyInfo{}
+	for _, k := range dstKeys {
+		if _, dup := dst[k.Label]; dup {
+			return nil, nil, fmt.Errorf("the target holds key %q twice", k.Label)
+		}
+		dst[k.Label] = k
+	}
+	return srcKeys, dst, nil
+}
+
+func (r *Run) migrateKeys() error {
+	srcKeys, onTarget, err := r.migrationKeys()
+	if err != nil {
+		return err
+	}
+	moved := r.xfer.migrated
+	if _, err := r.record("migration.started", map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(onTarget)}); err != nil {
+		return err
+	}
+	src, dst := r.xfer.transport[0], r.xfer.transport[1]
+	for i, k := range srcKeys {
+		r.UI.Progress("Moving keys", i, len(srcKeys))
+		if _, done := moved[k.Label]; done {
+			continue
+		}
+		kcv, err := k.Key().CheckValueECB()
+		if err != nil {
+			return err
+		}
+		note := ""
+		t, onTgt := onTarget[k.Label]
+		if onTgt {
+			// Moved before an interruption, not yet recorded: it must be the same key.
+			tk, err := t.Key().CheckValueECB()
+			if err != nil {
+				// Half-written by the interruption: the transcript cannot vouch for it.
+				if err := r.destroyUnverifiable(k.Label, err); err != nil {
+					return err
+				}
+				onTgt = false
+			} else if tk != kcv {
+				return fmt.Errorf("the target already holds a different key labelled %q (check value %s, source %s): stop and investigate", k.Label, tk, kcv)
+			} else {
+				note = "found on the target after an interruption; check values match"
+			}
+		}
+		if !onTgt {
+			blob, err := r.token.WrapSecretKey(src, k.Key())
+			if err != nil {
+				return err
+			}
+			nk, err := r.target.UnwrapDEK(dst, blob, hsm.DEKSpec{Label: k.Label, ID: k.ID})
+			if err != nil {
+				return err
+			}
+			tk, err := nk.CheckValueECB()
+			if err != nil {
+				return err
+			}
+			if tk != kcv {
+				return fmt.Errorf("key %q arrived with check value %s, the source has %s", k.Label, tk, kcv)
+			}
+		}
+		data := map[string]string{"label": k.Label, "id": hex.EncodeToString(k.ID), "kcv": kcv, "kcv_method": quorum.KCVECB}
+		if note != "" {
+			data["note"] = note
+		}
+		if _, err := r.record("key.migrated", data); err != nil {
+			return err
+		}
+		moved[k.Label] = kcv
+	}
+	r.UI.Progress("Moving keys", len(srcKeys), len(srcKeys))
+	r.UI.Note(fmt.Sprintf("%d keys moved.", len(srcKeys)))
+	return nil
+}
+
+func (r *Run) reconcile() error {
+	srcKeys, dst, err := r.migrationKeys()
+	if err != nil {
+		return err
+	}
+	var csv bytes.Buffer
+	csv.WriteString("label,id,source_kcv,target_kcv,kcv_method,match\n")
+	matching, missing, differ := 0, []string{}, []string{}
+	for _, k := range srcKeys {
+		skcv, err := k.Key().CheckValueECB()
+		if err != nil {
+			return err
+		}
+		tkcv := ""
+		if t, ok := dst[k.Label]; ok {
+			if tkcv, err = t.Key().CheckValueECB(); err != nil {
+				return err
+			}
+		}
+		ok := tkcv == skcv
+		switch {
+		case ok:
+			matching++
+		case tkcv == "":
+			missing = append(missing, k.Label)
+		default:
+			differ = append(differ, k.Label)
+		}
+		fmt.Fprintf(&csv, "%s,%x,%s,%s,%s,%v\n", k.Label, k.ID, skcv, tkcv, quorum.KCVECB, ok)
+	}
+	if err := r.writeOutput("reconciliation.csv", csv.Bytes()); err != nil {
+		return err
+	}
+	if _, err := r.record("reconciliation", map[string]any{"source_keys": len(srcKeys), "target_keys": len(dst), "matching": matching, "missing": missing, "different": differ}); err != nil {
+		return err
+	}
+	r.UI.Note(fmt.Sprintf("Reconciliation: %d of %d keys match on both HSMs.", matching, len(srcKeys)))
+	if len(missing)+len(differ) > 0 || len(dst) != len(srcKeys) {
+		return fmt.Errorf("reconciliation failed: %d missing, %d different, %d keys on the target for %d on the source", len(missing), len(differ), len(dst), len(srcKeys))
+	}
+	return nil
+}
+
+// destroyUnverifiable removes, with the administrator's and a witness's consent, a target
+// object an interruption left half-written, so the key can be moved again.
+func (r *Run) destroyUnverifiable(label string, cause error) error {
+	q := fmt.Sprintf("The target holds an object labelled %q that the interruption left unreadable (%v). Destroy it and move the key again?", label, cause)
+	confirmedBy, err := r.confirmCleanup(q, map[string]any{"label": label})
+	if err != nil {
+		return fmt.Errorf("%w (the unreadable object %q on the target); the migration stops here and can be resumed", err, label)
+	}
+	n, err := r.target.DestroyLabel(label)
+	if err != nil {
+		return err
+	}
+	_, err = r.record("cleanup.destroyed", map[string]any{"label": label, "objects": n, "token_serial": r.target.Info.Serial, "confirmed_by": confirmedBy,
+		"reason": "left unreadable on the target by an interruption: " + cause.Error()})
+	return err
+}
