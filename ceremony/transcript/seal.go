@@ -1,7 +1,6 @@
 package transcript
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -11,11 +10,14 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/mod/sumdb/note"
 )
 
 // SealFileName is the seal's name inside a ceremony folder.
@@ -126,7 +128,58 @@ func signatureHash(pub crypto.PublicKey) (crypto.Hash, error) {
 	return 0, fmt.Errorf("unsupported key type %T", pub)
 }
 
-// SealCheckpoint signs c with signer and returns the seal text.
+// noteSigner signs a checkpoint as a golang.org/x/mod/sumdb/note Signer: the note's key hash
+// is the seal's key ID, and the signature is the one Seal.Verify checks.
+type noteSigner struct {
+	name   string
+	id     [4]byte
+	hash   crypto.Hash
+	signer crypto.Signer
+}
+
+func (s *noteSigner) Name() string    { return s.name }
+func (s *noteSigner) KeyHash() uint32 { return binary.BigEndian.Uint32(s.id[:]) }
+func (s *noteSigner) Sign(msg []byte) ([]byte, error) {
+	digest := msg
+	if s.hash != 0 {
+		h := s.hash.New()
+		h.Write(msg)
+		digest = h.Sum(nil)
+	}
+	return s.signer.Sign(rand.Reader, digest, s.hash)
+}
+
+// noteVerifier checks a seal's signature as a note Verifier, with the transcript signer's
+// public key: ECDSA (P-256, P-384, P-521), RSA PKCS #1 v1.5 or Ed25519.
+type noteVerifier struct {
+	name string
+	id   [4]byte
+	hash crypto.Hash
+	pub  crypto.PublicKey
+}
+
+func (v *noteVerifier) Name() string    { return v.name }
+func (v *noteVerifier) KeyHash() uint32 { return binary.BigEndian.Uint32(v.id[:]) }
+func (v *noteVerifier) Verify(msg, sig []byte) bool {
+	digest := msg
+	if v.hash != 0 {
+		h := v.hash.New()
+		h.Write(msg)
+		digest = h.Sum(nil)
+	}
+	switch k := v.pub.(type) {
+	case *ecdsa.PublicKey:
+		return ecdsa.VerifyASN1(k, digest, sig)
+	case *rsa.PublicKey:
+		return rsa.VerifyPKCS1v15(k, v.hash, digest, sig) == nil
+	case ed25519.PublicKey:
+		return ed25519.Verify(k, digest, sig)
+	}
+	return false
+}
+
+// SealCheckpoint signs c with signer and returns the seal text: a signed note
+// (golang.org/x/mod/sumdb/note) whose text is the checkpoint body.
 func SealCheckpoint(c Checkpoint, name string, signer crypto.Signer) ([]byte, error) {
 	if name == "" || strings.ContainsAny(name, " \n+") || !utf8.ValidString(name) {
 		return nil, fmt.Errorf("seal signer name %q must be non-empty with no spaces or '+'", name)
@@ -139,25 +192,11 @@ func SealCheckpoint(c Checkpoint, name string, signer crypto.Signer) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	body := c.Body()
-	msg := body
-	if h != 0 {
-		d := h.New()
-		d.Write(body)
-		msg = d.Sum(nil)
-	}
-	sig, err := signer.Sign(rand.Reader, msg, h)
+	seal, err := note.Sign(&note.Note{Text: string(c.Body())}, &noteSigner{name: name, id: id, hash: h, signer: signer})
 	if err != nil {
 		return nil, fmt.Errorf("seal transcript: sign checkpoint: %w", err)
 	}
-	var b bytes.Buffer
-	b.Write(body)
-	b.WriteString("\n— ")
-	b.WriteString(name)
-	b.WriteByte(' ')
-	b.WriteString(base64.StdEncoding.EncodeToString(append(id[:], sig...)))
-	b.WriteByte('\n')
-	return b.Bytes(), nil
+	return seal, nil
 }
 
 // ParseSeal parses a seal's text. It does not check the signature: see Seal.Verify.
@@ -189,7 +228,8 @@ func ParseSeal(text []byte) (*Seal, error) {
 	return &Seal{Checkpoint: c, Text: s, SignerName: f[1], KeyID: [4]byte(raw[:4]), Signature: raw[4:]}, nil
 }
 
-// Verify checks the seal's signature with pub.
+// Verify checks the seal's signature with pub through note.Open: the seal must be a
+// well-formed signed note whose one signature is by pub under the seal's signer name.
 func (s *Seal) Verify(pub crypto.PublicKey) error {
 	id, err := KeyID(pub)
 	if err != nil {
@@ -202,23 +242,8 @@ func (s *Seal) Verify(pub crypto.PublicKey) error {
 	if err != nil {
 		return err
 	}
-	body := s.Body()
-	msg := body
-	if h != 0 {
-		d := h.New()
-		d.Write(body)
-		msg = d.Sum(nil)
-	}
-	ok := false
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		ok = ecdsa.VerifyASN1(k, msg, s.Signature)
-	case *rsa.PublicKey:
-		ok = rsa.VerifyPKCS1v15(k, h, msg, s.Signature) == nil
-	case ed25519.PublicKey:
-		ok = ed25519.Verify(k, msg, s.Signature)
-	}
-	if !ok {
+	n, err := note.Open([]byte(s.Text), note.VerifierList(&noteVerifier{name: s.SignerName, id: id, hash: h, pub: pub}))
+	if err != nil || len(n.Sigs) != 1 || len(n.UnverifiedSigs) != 0 || n.Text != string(s.Body()) {
 		return errors.New("seal signature does not verify: the checkpoint or the signature was altered")
 	}
 	return nil
