@@ -12,9 +12,6 @@ import (
 	"github.com/keyrite/keyrite/internal/atomicfile"
 )
 
-// BundleName is the evidence bundle's file name for a ceremony.
-func BundleName(ceremonyID string) string { return "evidence-" + ceremonyID + ".tar" }
-
 // WriteEvidence makes the report and the evidence bundle in a sealed ceremony's folder,
 // signing the bundle's manifest with the transcript signer. They are derived from the sealed
 // transcript, so this is idempotent and can be run again at any time (`keyrite resume`): a

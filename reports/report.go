@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,10 +14,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
-
-// ReportFileName is the report's name inside a ceremony folder. It is written after the seal,
-// from the sealed transcript, so it is not itself an output the transcript names.
-const ReportFileName = "report.pdf"
 
 // RenderReport renders the auditor's report of the ceremony in dir, which must verify. The
 // report holds only what the transcript holds (and the script, which the transcript binds by
@@ -45,24 +40,17 @@ func reportFrom(res *transcript.Result, dir string) ([]byte, error) {
 }
 
 // Renderer names the report renderer's version; every report carries it in its PDF
-// keywords. Change it whenever the same transcript would render to other bytes, so that a
-// bundle made by an earlier version is not compared with this version's rendering.
+// keywords, and every bundle in its signed manifest. Change it whenever the same transcript
+// would render to other bytes: a verifier renders a bundle's report again only when it runs
+// the version that made it, and checks every other by its hash in the manifest.
 const Renderer = "keyrite-report/2"
 
-// rendererOf reads the renderer version a report carries, or says it carries none (reports
-// made before the version was recorded, which were "keyrite-report/1").
-func rendererOf(pdf []byte) string {
-	const key = "/Keywords (keyrite-report/"
-	i := bytes.Index(pdf, []byte(key))
-	if i < 0 {
-		return "keyrite-report/1"
-	}
-	rest := pdf[i+len("/Keywords ("):]
-	if j := bytes.IndexByte(rest, ')'); j > 0 && j < 64 {
-		return string(rest[:j])
-	}
-	return "an unknown renderer"
-}
+// rendererVersion is Renderer; a test changes it, with reportTitle, to stand for a later
+// Keyrite whose template changed.
+var rendererVersion = Renderer
+
+// reportTitle heads every report.
+var reportTitle = "Key ceremony report"
 
 type page struct {
 	*fpdf.Fpdf
@@ -70,8 +58,8 @@ type page struct {
 }
 
 func renderReport(c *Ceremony, script string) ([]byte, error) {
-	pdf := newDocument(fmt.Sprintf("Key ceremony report — %s", c.ID), c.Closed)
-	pdf.SetKeywords(Renderer, false)
+	pdf := newDocument(fmt.Sprintf("%s — %s", reportTitle, c.ID), c.Closed)
+	pdf.SetKeywords(rendererVersion, false)
 	pdf.AliasNbPages("{nb}")
 	p := &page{Fpdf: pdf}
 	w, _ := pdf.GetPageSize()
@@ -157,7 +145,7 @@ func (p *page) cover(c *Ceremony) {
 	p.AddPage()
 	p.Ln(20)
 	p.SetFont(sans, "B", 24)
-	p.MultiCell(p.width, 11, "Key ceremony report", "", "L", false)
+	p.MultiCell(p.width, 11, reportTitle, "", "L", false)
 	p.SetFont(sans, "", 15)
 	title := c.Title
 	if title == "" {

@@ -45,25 +45,35 @@ func VerifyTree(dir string, opt Options) ([]Folder, error) {
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s holds no %s and no ceremony folders", dir, FileName)
 	}
+	if err := CheckChains(out); err != nil {
+		return nil, err
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Result.Entries[0].Time < out[j].Result.Entries[0].Time })
+	return out, nil
+}
+
+// CheckChains checks the links between verified ceremonies: a ceremony that names a previous
+// one in the set must quote its seal exactly, and chain to the same root unless the previous
+// ceremony recorded a rotation to its root.
+func CheckChains(folders []Folder) error {
 	byID := map[string]*Result{}
-	for _, f := range out {
+	for _, f := range folders {
 		byID[f.Result.Opening.CeremonyID] = f.Result
 	}
-	for _, f := range out {
+	for _, f := range folders {
 		p := f.Result.Opening.Previous
 		if p == nil {
 			continue
 		}
 		prev, ok := byID[p.CeremonyID]
 		if ok && prev.Seal.Text != p.Checkpoint {
-			return nil, fmt.Errorf("%s: it continues ceremony %s, but quotes a seal that differs from that ceremony's seal", filepath.Base(f.Dir), p.CeremonyID)
+			return fmt.Errorf("%s: it continues ceremony %s, but quotes a seal that differs from that ceremony's seal", filepath.Base(f.Dir), p.CeremonyID)
 		}
 		if ok && prev.RootSPKI != f.Result.RootSPKI && !rotatedTo(prev, f.Result.RootSPKI.Hex()) {
-			return nil, fmt.Errorf("%s: its signer chains to another root than ceremony %s, which recorded no rotation to it", filepath.Base(f.Dir), p.CeremonyID)
+			return fmt.Errorf("%s: its signer chains to another root than ceremony %s, which recorded no rotation to it", filepath.Base(f.Dir), p.CeremonyID)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Result.Entries[0].Time < out[j].Result.Entries[0].Time })
-	return out, nil
+	return nil
 }
 
 // SummaryTree describes a verified tree.

@@ -18,6 +18,12 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 )
 
+// Limits on what Verify reads.
+const (
+	maxSeal       = 64 << 10
+	maxTranscript = 1 << 32
+)
+
 // Options tune Verify.
 type Options struct {
 	// RootSPKI, when set, is the SHA-256 of the root's SubjectPublicKeyInfo (hex) that the
@@ -53,7 +59,7 @@ type Result struct {
 // certificate chain, and the SHA-256 and size of every output file the transcript names. The
 // error names the first record or file that is wrong.
 func Verify(dir string, opt Options) (*Result, error) {
-	data, err := os.ReadFile(filepath.Join(dir, FileName))
+	data, err := ReadFileMax(filepath.Join(dir, FileName), maxTranscript)
 	if err != nil {
 		return nil, fmt.Errorf("read transcript: %w", err)
 	}
@@ -68,7 +74,7 @@ func Verify(dir string, opt Options) (*Result, error) {
 	if err := entries[0].DecodeData(&res.Opening); err != nil {
 		return nil, &RecordError{0, 1, err.Error()}
 	}
-	sealText, err := os.ReadFile(filepath.Join(dir, SealFileName))
+	sealText, err := ReadFileMax(filepath.Join(dir, SealFileName), maxSeal)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("transcript is not sealed: the ceremony did not close (records 0 to %d are intact; `keyrite resume %s` continues it)", len(entries)-1, dir)
 	}
@@ -213,7 +219,7 @@ func (res *Result) checkOutputs(dir string, opt Options) error {
 		h, known := opt.Hashed[l.at]
 		sum, size, err := h.SHA256, h.Size, error(nil)
 		if !known {
-			sum, size, err = HashFile(filepath.Join(dir, filepath.FromSlash(l.at)))
+			sum, size, err = hashFileMax(filepath.Join(dir, filepath.FromSlash(l.at)), l.Size)
 		}
 		if err != nil {
 			return fmt.Errorf("output %s (record %d): %w", l.at, l.seq, err)
@@ -234,17 +240,30 @@ func CheckOutputName(name string) error {
 	return nil
 }
 
-// HashFile returns the SHA-256 and size of a file.
+// HashFile returns the SHA-256 and size of a regular file.
 func HashFile(name string) ([32]byte, int64, error) {
-	f, err := os.Open(name)
+	return hashFileMax(name, -1)
+}
+
+// hashFileMax hashes a regular file, reading no more than max+1 bytes when max >= 0: a file
+// larger than its record says is found without reading it all.
+func hashFileMax(name string, max int64) ([32]byte, int64, error) {
+	f, err := OpenRegular(name)
 	if err != nil {
 		return [32]byte{}, 0, err
 	}
 	defer f.Close()
+	var r io.Reader = f
+	if max >= 0 {
+		r = io.LimitReader(f, max+1)
+	}
 	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, err := io.Copy(h, r)
 	if err != nil {
 		return [32]byte{}, 0, err
+	}
+	if max >= 0 && n > max {
+		return [32]byte{}, n, fmt.Errorf("the file is larger than the %d bytes recorded", max)
 	}
 	return [32]byte(h.Sum(nil)), n, nil
 }

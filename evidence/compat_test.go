@@ -1,4 +1,4 @@
-package reports_test
+package evidence_test
 
 import (
 	"archive/tar"
@@ -10,8 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyrite/keyrite/ceremony/transcript"
-	"github.com/keyrite/keyrite/reports"
+	"github.com/keyrite/keyrite/evidence"
 )
 
 // compatTrees are the committed fixture trees: evidence written by earlier versions.
@@ -72,15 +71,21 @@ func bundlesIn(t *testing.T, tree string) []string {
 // TestCompatFixturesVerify: evidence written by every earlier version verifies, folder and bundle.
 func TestCompatFixturesVerify(t *testing.T) {
 	for _, tree := range compatTrees(t) {
-		if _, err := transcript.VerifyTree(tree, transcript.Options{}); err != nil {
+		folders, err := evidence.VerifyTree(tree, evidence.Options{})
+		if err != nil {
 			t.Errorf("%s: %v", tree, err)
+		}
+		for _, f := range folders {
+			if !strings.Contains(f.Report, "report.pdf equals the bundle's") {
+				t.Errorf("%s: report and bundle not checked: %q", f.Dir, f.Report)
+			}
 		}
 		for _, b := range bundlesIn(t, tree) {
 			f, err := os.Open(b)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := reports.VerifyBundle(f, t.TempDir()); err != nil {
+			if _, err := evidence.VerifyBundleFile(f, t.TempDir(), evidence.Options{}); err != nil {
 				t.Errorf("%s: %v", b, err)
 			}
 			f.Close()
@@ -92,12 +97,12 @@ func TestCompatFixturesVerify(t *testing.T) {
 func flip(b []byte) { b[len(b)/2] ^= 0x01 }
 
 // TestCompatFixturesRefuseOneByteChange changes one byte of each file of each fixture folder
-// that the transcript vouches for, and of each member of each bundle: every change is refused.
+// (the report and the bundle too), and of each member of each bundle: every change is refused.
 func TestCompatFixturesRefuseOneByteChange(t *testing.T) {
 	for _, tree := range compatTrees(t) {
 		var files []string
 		filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && d.Name() != reports.ReportFileName && !strings.HasPrefix(d.Name(), "evidence-") {
+			if err == nil && !d.IsDir() {
 				rel, _ := filepath.Rel(tree, p)
 				files = append(files, rel)
 			}
@@ -110,7 +115,7 @@ func TestCompatFixturesRefuseOneByteChange(t *testing.T) {
 				b, _ := os.ReadFile(p)
 				flip(b)
 				os.WriteFile(p, b, 0o644)
-				if _, err := transcript.VerifyTree(dir, transcript.Options{}); err == nil {
+				if _, err := evidence.VerifyTree(dir, evidence.Options{}); err == nil {
 					t.Fatal("verified after a one-byte change")
 				}
 			})
@@ -121,7 +126,7 @@ func TestCompatFixturesRefuseOneByteChange(t *testing.T) {
 				t.Run(filepath.Base(bundle)+"/"+m.name, func(t *testing.T) {
 					b := bytes.Clone(orig)
 					b[m.offset+m.size/2] ^= 0x01
-					if _, err := reports.VerifyBundle(bytes.NewReader(b), t.TempDir()); err == nil {
+					if _, err := evidence.VerifyBundle(bytes.NewReader(b), int64(len(b)), t.TempDir(), evidence.Options{}); err == nil {
 						t.Fatal("verified after a one-byte change")
 					}
 				})

@@ -1,7 +1,6 @@
-package reports
+package evidence
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strconv"
@@ -32,10 +31,23 @@ type KeyEvent struct {
 
 // inventoryEvents maps transcript events to what happened to the key and the state after.
 var inventoryEvents = map[string][2]string{
-	"key.generated": {"generated", "active"}, "key.restored": {"restored from its backup", "active"},
-	"key.imported": {"imported", "active"}, "key.wrapped": {"backed up under a split KEK", ""},
-	"key.exported": {"exported", ""}, "key.migrated": {"migrated to the target token", "active"},
-	"key.destroyed": {"destroyed", "destroyed"}, "key.state": {"state changed", ""},
+	transcript.EventKeyGenerated: {"generated", "active"}, transcript.EventKeyRestored: {"restored from its backup", "active"},
+	transcript.EventKeyImported: {"imported", "active"}, transcript.EventKeyWrapped: {"backed up under a split KEK", ""},
+	transcript.EventKeyExported: {"exported", ""}, transcript.EventKeyMigrated: {"migrated to the target token", "active"},
+	transcript.EventKeyDestroyed: {"destroyed", "destroyed"}, transcript.EventKeyState: {"state changed", ""},
+}
+
+// keyFacts is what the inventory reads from any key record: the union of the fields the
+// key events' schema types carry that it shows.
+type keyFacts struct {
+	Label      string `json:"label"`
+	SPKISHA256 string `json:"spki_sha256"`
+	KCV        string `json:"kcv"`
+	KCVMethod  string `json:"kcv_method"`
+	State      string `json:"state"`
+	Reason     string `json:"reason"`
+	Purpose    string `json:"purpose"`
+	Provider   string `json:"provider"`
 }
 
 // Inventory builds the key inventory of verified ceremonies.
@@ -49,44 +61,42 @@ func Inventory(folders []transcript.Folder) *KeyInventory {
 	var all []stamped
 	for _, f := range folders {
 		token := ""
-		for _, e := range f.Result.Entries {
-			var d map[string]any
-			json.Unmarshal(e.Data, &d)
-			if e.Event == "hsm.identified" {
-				if t, ok := d["token"].(map[string]any); ok && d["role"] != "target" {
-					token = fmt.Sprintf("%v (serial %v)", t["label"], t["serial"])
+		for i := range f.Result.Entries {
+			e := &f.Result.Entries[i]
+			if e.Event == transcript.EventHSMIdentified {
+				if h, err := transcript.Data[transcript.HSMIdentified](&e.Record); err == nil && h.Role != "target" {
+					token = fmt.Sprintf("%s (serial %s)", h.Token.Label, h.Token.Serial)
 				}
 			}
 			m, ok := inventoryEvents[e.Event]
 			if !ok {
 				continue
 			}
-			label, _ := d["label"].(string)
-			if label == "" {
+			d, err := transcript.Data[keyFacts](&e.Record)
+			if err != nil || d.Label == "" {
 				continue
 			}
 			identity := ""
-			if v, _ := d["spki_sha256"].(string); v != "" {
-				identity = "SPKI SHA-256 " + v
-			} else if v, _ := d["kcv"].(string); v != "" {
-				method, _ := d["kcv_method"].(string)
-				identity = fmt.Sprintf("KCV %s (%s)", v, method)
+			if d.SPKISHA256 != "" {
+				identity = "SPKI SHA-256 " + d.SPKISHA256
+			} else if d.KCV != "" {
+				identity = fmt.Sprintf("KCV %s (%s)", d.KCV, d.KCVMethod)
 			}
 			what, state := m[0], m[1]
-			if e.Event == "key.state" {
-				state, _ = d["state"].(string)
+			if e.Event == transcript.EventKeyState {
+				state = d.State
 				what = "now " + state
-				if why, _ := d["reason"].(string); why != "" {
-					what += ": " + why
+				if d.Reason != "" {
+					what += ": " + d.Reason
 				}
 			}
-			if p, _ := d["purpose"].(string); p != "" {
-				what += ", " + p
+			if d.Purpose != "" {
+				what += ", " + d.Purpose
 			}
-			if p, _ := d["provider"]; p != nil {
-				what += fmt.Sprintf(" for %v", p)
+			if d.Provider != "" {
+				what += " for " + d.Provider
 			}
-			all = append(all, stamped{KeyEvent{e.Time, f.Result.Opening.CeremonyID, token, what}, label, identity, state})
+			all = append(all, stamped{KeyEvent{e.Time, f.Result.Opening.CeremonyID, token, what}, d.Label, identity, state})
 		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return all[i].Time < all[j].Time })
