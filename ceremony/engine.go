@@ -133,6 +133,10 @@ func Start(ctx context.Context, script *Script, dir string, b Binding, ui UI, op
 	if err := CheckNewDir(dir); err != nil {
 		return err
 	}
+	logState, err := openingLog(dir)
+	if err != nil {
+		return err
+	}
 	r := newRun(ctx, script, dir, b, ui, opt)
 	defer r.disconnect()
 	if err := r.prepare(nil); err != nil {
@@ -150,6 +154,7 @@ func Start(ctx context.Context, script *Script, dir string, b Binding, ui UI, op
 		ScriptFile: ScriptFileName, ScriptSHA256: hex.EncodeToString(script.SHA256[:]),
 		ModulePath: b.Module.Path, ModuleSHA256: hex.EncodeToString(b.Module.SHA256[:]),
 		Organization: script.Organization, Location: script.Location, RehearsalToken: b.Rehearsal, Previous: prev,
+		Log: logState,
 	})
 	if err != nil {
 		return err

@@ -201,7 +201,7 @@ func finishSealed(dir string, b Binding, opt Options) error {
 	if err != nil {
 		return fmt.Errorf("ceremony %s is sealed but does not verify, so nothing is made from it: %w", dir, err)
 	}
-	if opt.AfterSeal == nil {
+	if opt.AfterSeal == nil && EvidenceRoot(dir) == "" {
 		return nil
 	}
 	if _, err := atomicfile.RemoveStale(dir); err != nil {
@@ -219,8 +219,13 @@ func finishSealed(dir string, b Binding, opt Options) error {
 	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(res.Signer.PublicKey) {
 		return fmt.Errorf("key %q on token %q is not the transcript signer that sealed %s", res.Seal.SignerName, tok.Info.Label, dir)
 	}
-	if err := opt.AfterSeal(dir, k); err != nil {
+	if err := logSealed(dir, k); err != nil {
 		return &AfterSealError{Dir: dir, Err: err}
+	}
+	if opt.AfterSeal != nil {
+		if err := opt.AfterSeal(dir, k); err != nil {
+			return &AfterSealError{Dir: dir, Err: err}
+		}
 	}
 	return tok.Logout()
 }

@@ -496,6 +496,9 @@ func (r *Run) seal() error {
 
 // afterSeal makes the derived evidence of a sealed ceremony. Its failure is an AfterSealError.
 func (r *Run) afterSeal(signer crypto.Signer) error {
+	if err := logSealed(r.Dir, signer); err != nil {
+		return &AfterSealError{Dir: r.Dir, Err: err}
+	}
 	if r.opt.AfterSeal == nil {
 		return nil
 	}
