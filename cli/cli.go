@@ -15,9 +15,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/keyrite/keyrite/ceremony"
+	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/internal/atomicfile"
@@ -72,6 +74,18 @@ Usage:
   keyrite report DIR [--out FILE]  render the report from the sealed transcript again
   keyrite bundle DIR [--out FILE]  write the signed evidence bundle (HSM flags below)
   keyrite tokens                   list the tokens a module offers (HSM flags below)
+  keyrite log init ROOT NAME       make ROOT an evidence root with a ceremony log
+  keyrite log show ROOT            list the ceremony log's entries
+  keyrite verify ROOT [--witness KEY.pub]... [--against COPY]
+                                   check a whole evidence root: every ceremony, the log,
+                                   the witnesses' cosignatures, another copy of it
+  keyrite cosign --key KEY [--state FILE] ROOT
+                                   a witness cosigns the log's newest checkpoint
+                                   (--generate NAME --out PREFIX makes a witness key)
+  keyrite attach ROOT DIR FILE... [--copy]
+                                   log outside evidence (videos, HSM audit log) by hash
+  keyrite timestamp BUNDLE --tsa URL [--tsa-ca FILE]
+                                   add an RFC 3161 timestamp over a bundle's manifest
 
 HSM flags:
   --hsm URI          RFC 7512 URI, e.g. "pkcs11:token=Root?module-path=/usr/lib/x.so&pin-source=file:/run/pin"
@@ -153,6 +167,14 @@ func Main(args []string, env Env) int {
 		err = bundle(args[1:], env)
 	case "inventory":
 		err = inventory(args[1:], env)
+	case "log":
+		err = logCommand(args[1:], env)
+	case "cosign":
+		err = cosign(args[1:], env)
+	case "attach":
+		err = attach(args[1:], env)
+	case "timestamp":
+		err = timestampCmd(args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage())
 		return 0
@@ -666,14 +688,30 @@ func bundle(args []string, env Env) error {
 func verify(args []string, env Env) error {
 	fs := newFlagSet("verify", env)
 	root := fs.String("root", "", "SHA-256 of the root's public key (SPKI) the transcript must chain to, from the paper report")
+	var witnesses listFlag
+	fs.Var(&witnesses, "witness", "an evidence root's newest checkpoint must be cosigned by this witness (its .pub file); repeatable")
+	against := fs.String("against", "", "another copy of the evidence root (the archive's) to check against this one")
+	tsaCA := fs.String("tsa-ca", "", "a bundle's timestamp (BUNDLE.tsr) must come from a TSA certified by this CA (PEM)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{"usage: keyrite verify DIR [--root SPKI-SHA256]"}
+		return usageError{"usage: keyrite verify DIR|BUNDLE|EVIDENCE-ROOT [--root SPKI-SHA256] [--witness FILE]... [--against COPY]"}
 	}
-	return VerifyCommand(env.Stdout, pos[0], *root)
+	if ledger.IsRoot(pos[0]) {
+		return verifyRoot(env.Stdout, pos[0], *root, witnesses, *against)
+	}
+	if len(witnesses) > 0 || *against != "" {
+		return fmt.Errorf("%s is not an evidence root (it has no ceremony log): --witness and --against apply to evidence roots", pos[0])
+	}
+	if err := VerifyCommand(env.Stdout, pos[0], *root); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(pos[0]); err == nil && fi.Mode().IsRegular() {
+		return verifyTimestamp(env.Stdout, pos[0], *tsaCA)
+	}
+	return nil
 }
 
 // VerifyCommand is `keyrite verify`.

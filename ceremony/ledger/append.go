@@ -53,11 +53,11 @@ func Append(dir string, e Entry, s note.Signer) (int64, error) {
 	}
 	data := e.Marshal()
 	if e.Kind == KindCeremony {
-		if i := l.Find(e.Ceremony); i >= 0 {
+		if i := l.Find(e.Folder); i >= 0 {
 			if bytes.Equal(l.entries[i], data) {
 				return i, nil
 			}
-			return 0, fmt.Errorf("ceremony log: ceremony %s is logged already (entry %d) with another folder or seal", e.Ceremony, i)
+			return 0, fmt.Errorf("ceremony log: folder %s is logged already (entry %d) with another ceremony or seal", e.Folder, i)
 		}
 	}
 	old := l.Size()

@@ -29,6 +29,7 @@
 //
 //	keyrite-log-entry/v1
 //	attachment <ceremony id>
+//	folder <the ceremony's folder, as its own entry names it>
 //	file <SHA-256 hex> <size> <name>
 //	...
 //
@@ -229,10 +230,12 @@ func (l *Log) ConsistencyProof(n, m int64) (tlog.TreeProof, error) {
 	return tlog.ProveTree(m, n, l.hashReader())
 }
 
-// Find returns the index of the ceremony entry for ceremony id, or -1.
-func (l *Log) Find(id string) int64 {
+// Find returns the index of the ceremony entry for the ceremony folder (slash-separated,
+// relative to the evidence root), or -1. Ceremony IDs need not be unique (a script rehearsed
+// twice); folders are.
+func (l *Log) Find(folder string) int64 {
 	for i, e := range l.entries {
-		if c, err := ParseEntry(e); err == nil && c.Ceremony == id && c.Kind == KindCeremony {
+		if c, err := ParseEntry(e); err == nil && c.Folder == folder && c.Kind == KindCeremony {
 			return int64(i)
 		}
 	}
@@ -249,7 +252,7 @@ const (
 type Entry struct {
 	Kind     string // KindCeremony or KindAttachment
 	Ceremony string
-	Folder   string // a ceremony's folder in the evidence root, slash-separated
+	Folder   string // the ceremony's folder in the evidence root, slash-separated
 	Seal     [32]byte
 	Files    []File // an attachment's files
 }
@@ -269,7 +272,7 @@ func (e Entry) Marshal() []byte {
 	case KindCeremony:
 		fmt.Fprintf(&b, "ceremony %s\nfolder %s\nseal %s\n", e.Ceremony, e.Folder, b64(e.Seal[:]))
 	case KindAttachment:
-		fmt.Fprintf(&b, "attachment %s\n", e.Ceremony)
+		fmt.Fprintf(&b, "attachment %s\nfolder %s\n", e.Ceremony, e.Folder)
 		for _, f := range e.Files {
 			fmt.Fprintf(&b, "file %x %d %s\n", f.SHA256, f.Size, f.Name)
 		}
@@ -299,7 +302,12 @@ func ParseEntry(data []byte) (Entry, error) {
 		}
 		e.Folder, e.Seal = folder, [32]byte(h)
 	case KindAttachment:
-		for _, ln := range lines[2:] {
+		folder, ok := strings.CutPrefix(lines[min(2, len(lines)-1)], "folder ")
+		if !ok || len(lines) < 4 {
+			return e, errors.New("an attachment entry names its ceremony's folder and at least one file")
+		}
+		e.Folder = folder
+		for _, ln := range lines[3:] {
 			f := strings.SplitN(ln, " ", 4)
 			if len(f) != 4 || f[0] != "file" {
 				return e, fmt.Errorf("attachment line %q is not \"file <sha256> <size> <name>\"", ln)

@@ -116,7 +116,13 @@ func TestAppendOpenAcrossTiles(t *testing.T) {
 	e := entry(7)
 	e.Seal[0] ^= 1
 	if _, err := Append(dir, e, s); err == nil || !strings.Contains(err.Error(), "logged already") {
-		t.Fatalf("a ceremony logged twice with different seals: %v", err)
+		t.Fatalf("a folder logged twice with different seals: %v", err)
+	}
+	// The same ceremony ID in another folder (a script rehearsed twice) is another ceremony.
+	e = entry(7)
+	e.Folder = "again/0007"
+	if idx, err := Append(dir, e, s); err != nil || idx != n {
+		t.Fatalf("same ID, other folder: %d, %v", idx, err)
 	}
 	// Inclusion proofs.
 	for _, i := range []int64{0, 255, 256, 269} {
@@ -260,14 +266,14 @@ func TestCompareCopies(t *testing.T) {
 }
 
 func TestEntryParse(t *testing.T) {
-	a := Entry{Kind: KindAttachment, Ceremony: "root-2026", Files: []File{{Name: "camera 1.mp4", Size: 12, SHA256: sha256.Sum256([]byte("x"))}}}
+	a := Entry{Kind: KindAttachment, Ceremony: "root-2026", Folder: "2026/root", Files: []File{{Name: "camera 1.mp4", Size: 12, SHA256: sha256.Sum256([]byte("x"))}}}
 	for _, e := range []Entry{entry(1), a} {
 		got, err := ParseEntry(e.Marshal())
 		if err != nil || !bytes.Equal(got.Marshal(), e.Marshal()) {
 			t.Fatalf("round trip %q: %v", e.Marshal(), err)
 		}
 	}
-	for _, bad := range []string{"", "keyrite-log-entry/v1\n", "keyrite-log-entry/v1\nceremony x\nfolder a\nseal AAAA\n", "keyrite-log-entry/v1\nattachment x\n", "keyrite-log-entry/v1\nother x\n"} {
+	for _, bad := range []string{"", "keyrite-log-entry/v1\n", "keyrite-log-entry/v1\nceremony x\nfolder a\nseal AAAA\n", "keyrite-log-entry/v1\nattachment x\n", "keyrite-log-entry/v1\nattachment x\nfolder y\n", "keyrite-log-entry/v1\nother x\n"} {
 		if _, err := ParseEntry([]byte(bad)); err == nil {
 			t.Errorf("ParseEntry(%q) accepted", bad)
 		}
@@ -276,7 +282,7 @@ func TestEntryParse(t *testing.T) {
 
 func FuzzParseEntry(f *testing.F) {
 	f.Add(entry(1).Marshal())
-	f.Add([]byte("keyrite-log-entry/v1\nattachment a\nfile 00 1 x\n"))
+	f.Add([]byte("keyrite-log-entry/v1\nattachment a\nfolder b\nfile 00 1 x\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		e, err := ParseEntry(b)
 		if err == nil && !bytes.Equal(e.Marshal(), b) {

@@ -19,7 +19,7 @@ import (
 )
 
 // AttachmentsDir holds copies of attached files inside an evidence root, one folder per
-// ceremony: attachments/<ceremony id>/<name>. Files recorded by hash only may live elsewhere.
+// ceremony: attachments/<ceremony folder>/<name>. Files recorded by hash only may live elsewhere.
 const AttachmentsDir = "attachments"
 
 // Present is a sealed, verified ceremony found in an evidence root.
@@ -86,6 +86,7 @@ type RootReport struct {
 type AttachmentState struct {
 	Index    int64
 	Ceremony string
+	Folder   string
 	Files    []File
 	Checked  []string // files present in attachments/<ceremony>/ and matching their hash
 	Absent   []string // files recorded by hash only
@@ -181,12 +182,12 @@ func (l *Log) checkLogged(i int64, e Entry, byFolder map[string]*Present) (*Pres
 }
 
 func (l *Log) checkAttachment(i int64, e Entry) (AttachmentState, error) {
-	a := AttachmentState{Index: i, Ceremony: e.Ceremony, Files: e.Files}
-	if l.Find(e.Ceremony) < 0 || l.Find(e.Ceremony) > i {
-		return a, fmt.Errorf("ceremony log: entry %d attaches files to ceremony %s, which is not logged before it", i, e.Ceremony)
+	a := AttachmentState{Index: i, Ceremony: e.Ceremony, Folder: e.Folder, Files: e.Files}
+	if j := l.Find(e.Folder); j < 0 || j > i {
+		return a, fmt.Errorf("ceremony log: entry %d attaches files to ceremony %s in %s, which is not logged before it", i, e.Ceremony, e.Folder)
 	}
 	for _, f := range e.Files {
-		name := filepath.Join(l.root, AttachmentsDir, e.Ceremony, f.Name)
+		name := filepath.Join(l.root, AttachmentsDir, filepath.FromSlash(e.Folder), f.Name)
 		sum, size, err := hashRegular(name, f.Size)
 		if errors.Is(err, fs.ErrNotExist) {
 			a.Absent = append(a.Absent, f.Name)
