@@ -6,9 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/ledger"
@@ -50,9 +48,9 @@ func logCommand(args []string, env Env) error {
 			}
 			switch e.Kind {
 			case ledger.KindCeremony:
-				fmt.Fprintf(env.Stdout, "%4d  ceremony %s in %s\n", i, printable(e.Ceremony), printable(e.Folder))
+				fmt.Fprintf(env.Stdout, "%4d  ceremony %s in %s\n", i, Escape(e.Ceremony), Escape(e.Folder))
 			default:
-				fmt.Fprintf(env.Stdout, "%4d  %d attached file(s) for ceremony %s\n", i, len(e.Files), printable(e.Ceremony))
+				fmt.Fprintf(env.Stdout, "%4d  %d attached file(s) for ceremony %s\n", i, len(e.Files), Escape(e.Ceremony))
 			}
 		}
 		return nil
@@ -87,7 +85,7 @@ func cosign(args []string, env Env) error {
 		if err := atomicfile.Create(*out+".pub", []byte(vkey+"\n"), 0o644); err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "Witness key %s: private key %s.key (keep it with the witness), verifier key %s.pub (give it to whoever verifies with --witness).\n", printable(*generate), *out, *out)
+		fmt.Fprintf(env.Stdout, "Witness key %s: private key %s.key (keep it with the witness), verifier key %s.pub (give it to whoever verifies with --witness).\n", Escape(*generate), *out, *out)
 		return nil
 	}
 	if *key == "" || len(pos) != 1 {
@@ -137,7 +135,7 @@ func attach(args []string, env Env) error {
 			return err
 		}
 		if strings.ContainsAny(f.Name, "\n\r") || !printableOnly(f.Name) {
-			return fmt.Errorf("attachment %s: its name has characters that cannot be printed; rename it", printable(f.Name))
+			return fmt.Errorf("attachment %s: its name has characters that cannot be printed; rename it", Escape(f.Name))
 		}
 		e.Files = append(e.Files, f)
 	}
@@ -163,27 +161,13 @@ func attach(args []string, env Env) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.Stdout, "Logged %d file(s) for ceremony %s as entry %d of the ceremony log.\n", len(e.Files), printable(e.Ceremony), i)
+		fmt.Fprintf(env.Stdout, "Logged %d file(s) for ceremony %s as entry %d of the ceremony log.\n", len(e.Files), Escape(e.Ceremony), i)
 		return nil
 	})
 }
 
-func printableOnly(s string) bool { return printable(s) == s }
+func printableOnly(s string) bool { return Escape(s) == s }
 
-// printable escapes what a terminal would act on or hide: control characters (ANSI escapes),
-// bidi overrides and other invisible format characters, as Go escapes them.
-func printable(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if unicode.IsPrint(r) || r == ' ' {
-			b.WriteRune(r)
-		} else {
-			q := strconv.QuoteRune(r)
-			b.WriteString(q[1 : len(q)-1])
-		}
-	}
-	return b.String()
-}
 
 func copyAttachment(from, to string) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
@@ -257,15 +241,15 @@ func verifyRoot(out io.Writer, dir, rootSPKI string, witnessFiles []string, agai
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Evidence root %s: ceremony log %s, %d entries; its newest checkpoint is signed by a transcript signer of the ceremonies below.\n", dir, printable(rep.Origin), rep.Size)
+	fmt.Fprintf(out, "Evidence root %s: ceremony log %s, %d entries; its newest checkpoint is signed by a transcript signer of the ceremonies below.\n", dir, Escape(rep.Origin), rep.Size)
 	for _, p := range rep.Ceremonies {
-		fmt.Fprintf(out, "  logged and present: %s (%s), seal %s, root %s\n", printable(p.Result.Opening.CeremonyID), printable(p.Folder), p.Result.Seal.ShortHash(), p.Result.RootSPKI.Hex())
+		fmt.Fprintf(out, "  logged and present: %s (%s), seal %s, root %s\n", Escape(p.Result.Opening.CeremonyID), Escape(p.Folder), p.Result.Seal.ShortHash(), p.Result.RootSPKI.Hex())
 	}
 	for _, a := range rep.Attachments {
-		fmt.Fprintf(out, "  attachment (entry %d) for %s: %d file(s) checked by hash, %d recorded by hash only\n", a.Index, printable(a.Ceremony), len(a.Checked), len(a.Absent))
+		fmt.Fprintf(out, "  attachment (entry %d) for %s: %d file(s) checked by hash, %d recorded by hash only\n", a.Index, Escape(a.Ceremony), len(a.Checked), len(a.Absent))
 	}
 	for _, c := range rep.Cosigners {
-		fmt.Fprintf(out, "Cosigned by witness %s.\n", printable(c))
+		fmt.Fprintf(out, "Cosigned by witness %s.\n", Escape(c))
 	}
 	if against != "" {
 		missing, short, long, err := ledger.CompareCopies(dir, against)
@@ -277,7 +261,7 @@ func verifyRoot(out io.Writer, dir, rootSPKI string, witnessFiles []string, agai
 		} else {
 			fmt.Fprintf(out, "%s is a consistent prefix of %s and lacks %d entries:\n", short, long, len(missing))
 			for _, e := range missing {
-				fmt.Fprintf(out, "  %s %s\n", e.Kind, printable(e.Ceremony))
+				fmt.Fprintf(out, "  %s %s\n", e.Kind, Escape(e.Ceremony))
 			}
 		}
 	}

@@ -65,7 +65,7 @@ func timestampCmd(args []string, env Env) error {
 	if err := atomicfile.Create(name, der, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "Timestamped %s at %s by %s: %s\n", pos[0], ts.Time.UTC().Format(time.RFC3339), printable(tsaName(ts)), name)
+	fmt.Fprintf(env.Stdout, "Timestamped %s at %s by %s: %s\n", pos[0], ts.Time.UTC().Format(time.RFC3339), Escape(tsaName(ts)), name)
 	return nil
 }
 
@@ -132,7 +132,7 @@ func verifyTimestamp(out io.Writer, bundle, caFile string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", bundle+TimestampSuffix, err)
 	}
-	fmt.Fprintf(out, "Timestamp: the signed MANIFEST existed at %s (RFC 3161, %s).\n", ts.Time.UTC().Format(time.RFC3339), printable(tsaName(ts)))
+	fmt.Fprintf(out, "Timestamp: the signed MANIFEST existed at %s (RFC 3161, %s).\n", ts.Time.UTC().Format(time.RFC3339), Escape(tsaName(ts)))
 	if caFile == "" {
 		fmt.Fprintln(out, "The time-stamping authority's certificate was not checked: give its CA with --tsa-ca.")
 	}

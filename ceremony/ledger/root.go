@@ -108,12 +108,6 @@ func VerifyRoot(dir string, opt transcript.Options, witnesses []note.Verifier) (
 		return nil, err
 	}
 	rep := &RootReport{Origin: l.origin, Size: l.Size()}
-	if err := l.checkSignedBy(present, witnesses, rep); err != nil {
-		return nil, err
-	}
-	if err := l.CheckCosigned(); err != nil {
-		return nil, err
-	}
 	byFolder := map[string]*Present{}
 	for i := range present {
 		byFolder[present[i].Folder] = &present[i]
@@ -149,6 +143,13 @@ func VerifyRoot(dir string, opt transcript.Options, witnesses []note.Verifier) (
 	if len(unlogged) > 0 {
 		sort.Strings(unlogged)
 		return nil, fmt.Errorf("not in the ceremony log: %s — a ceremony was added to the evidence root, or its folder renamed", strings.Join(unlogged, ", "))
+	}
+	// Signatures last, so that a ceremony deleted with its signer is named as missing.
+	if err := l.checkSignedBy(present, witnesses, rep); err != nil {
+		return nil, err
+	}
+	if err := l.CheckCosigned(); err != nil {
+		return nil, err
 	}
 	return rep, nil
 }
@@ -233,8 +234,11 @@ func (l *Log) checkSignedBy(present []Present, witnesses []note.Verifier, rep *R
 		return nil
 	}
 	cos, err := readSmall(filepath.Join(l.root, Dir, "cosignatures", fmt.Sprint(l.Size())), 64<<10)
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("witness %s did not cosign the newest checkpoint (%d entries): no witness has cosigned it yet (`keyrite cosign`)", witnesses[0].Name(), l.Size())
+	}
 	if err != nil {
-		return fmt.Errorf("no witness cosigned the newest checkpoint (%d entries): %w", l.Size(), err)
+		return err
 	}
 	for _, w := range witnesses {
 		n, err := note.Open(cos, note.VerifierList(append([]note.Verifier{w}, signers...)...))
