@@ -463,6 +463,9 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 	if err != nil {
 		return err
 	}
+	if err := ledger.Init(out, "keyrite-rehearsal"); err != nil {
+		return err
+	}
 	src, err := rehearsalBinding(env, m, store, rehearsalToken, backupScript)
 	if err != nil {
 		return err
@@ -493,6 +496,9 @@ func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehears
 	}
 	srcRoot, err := parse("root-quorum")
 	if err != nil {
+		return err
+	}
+	if err := ledger.Init(out, "keyrite-rehearsal"); err != nil {
 		return err
 	}
 	src, err := rehearsalBinding(env, m, store, rehearsalToken, srcRoot)

@@ -100,7 +100,10 @@ func cosign(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	check := func(dir string) error { _, err := ledger.VerifyRoot(dir, opt, nil); return err }
+	check := func(dir string) error {
+		_, err := ledger.VerifyRoot(dir, func(d string) (*transcript.Result, error) { return transcript.Verify(d, opt) }, nil)
+		return err
+	}
 	n, err := ledger.Cosign(pos[0], check, string(skey), *state)
 	if err != nil {
 		return err
@@ -167,7 +170,6 @@ func attach(args []string, env Env) error {
 }
 
 func printableOnly(s string) bool { return Escape(s) == s }
-
 
 func copyAttachment(from, to string) error {
 	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
@@ -237,33 +239,17 @@ func verifyRoot(out io.Writer, dir, rootSPKI string, witnessFiles []string, agai
 		}
 		witnesses = append(witnesses, v)
 	}
-	rep, err := ledger.VerifyRoot(dir, opt, witnesses)
+	rep, err := ledger.VerifyRoot(dir, func(d string) (*transcript.Result, error) { return transcript.Verify(d, opt) }, witnesses)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "Evidence root %s: ceremony log %s, %d entries; its newest checkpoint is signed by a transcript signer of the ceremonies below.\n", dir, Escape(rep.Origin), rep.Size)
-	for _, p := range rep.Ceremonies {
-		fmt.Fprintf(out, "  logged and present: %s (%s), seal %s, root %s\n", Escape(p.Result.Opening.CeremonyID), Escape(p.Folder), p.Result.Seal.ShortHash(), p.Result.RootSPKI.Hex())
-	}
-	for _, a := range rep.Attachments {
-		fmt.Fprintf(out, "  attachment (entry %d) for %s: %d file(s) checked by hash, %d recorded by hash only\n", a.Index, Escape(a.Ceremony), len(a.Checked), len(a.Absent))
-	}
-	for _, c := range rep.Cosigners {
-		fmt.Fprintf(out, "Cosigned by witness %s.\n", Escape(c))
-	}
+	rep.Write(out, Escape)
 	if against != "" {
 		missing, short, long, err := ledger.CompareCopies(dir, against)
 		if err != nil {
 			return err
 		}
-		if len(missing) == 0 {
-			fmt.Fprintf(out, "The copy %s holds the same log (consistency proven).\n", against)
-		} else {
-			fmt.Fprintf(out, "%s is a consistent prefix of %s and lacks %d entries:\n", short, long, len(missing))
-			for _, e := range missing {
-				fmt.Fprintf(out, "  %s %s\n", e.Kind, Escape(e.Ceremony))
-			}
-		}
+		ledger.WriteComparison(out, against, missing, short, long, Escape)
 	}
 	if rootSPKI == "" {
 		fmt.Fprintln(out, "Trust rests on the root fingerprints above: compare each with the paper record, or verify with --root.")

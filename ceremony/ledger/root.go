@@ -29,10 +29,14 @@ type Present struct {
 	Seal   []byte // transcript.seal as stored
 }
 
+// FolderVerifier verifies one ceremony folder (e.g. transcript.Verify with options, or the
+// evidence package's strict folder check).
+type FolderVerifier func(dir string) (*transcript.Result, error)
+
 // Ceremonies finds every ceremony folder below root (any depth; a ceremony folder's own
-// subfolders are not searched) and verifies each with opt. A folder that holds a seal but no
+// subfolders are not searched) and verifies each with verify. A folder that holds a seal but no
 // transcript is an error, as is any ceremony that does not verify.
-func Ceremonies(root string, opt transcript.Options) ([]Present, error) {
+func Ceremonies(root string, verify FolderVerifier) ([]Present, error) {
 	var out []Present
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -53,7 +57,7 @@ func Ceremonies(root string, opt transcript.Options) ([]Present, error) {
 		case errT != nil:
 			return nil
 		}
-		res, err := transcript.Verify(p, opt)
+		res, err := verify(p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", rel, err)
 		}
@@ -92,18 +96,18 @@ type AttachmentState struct {
 	Absent   []string // files recorded by hash only
 }
 
-// VerifyRoot verifies the evidence root dir as a whole: every ceremony in it (with opt), the
+// VerifyRoot verifies the evidence root dir as a whole: every ceremony in it (with verify), the
 // ceremony log's tiles and its newest checkpoint, signed by the transcript signer of a ceremony
 // present and verified; every logged ceremony is present with the seal the log recorded, every
 // present ceremony is logged; each ceremony's opening quotes a state of this very log; every
 // attached file present matches its hash; and each of witnesses cosigned the newest checkpoint.
 // The error names the ceremony or entry that is wrong.
-func VerifyRoot(dir string, opt transcript.Options, witnesses []note.Verifier) (*RootReport, error) {
+func VerifyRoot(dir string, verify FolderVerifier, witnesses []note.Verifier) (*RootReport, error) {
 	l, err := Open(dir)
 	if err != nil {
 		return nil, err
 	}
-	present, err := Ceremonies(dir, opt)
+	present, err := Ceremonies(dir, verify)
 	if err != nil {
 		return nil, err
 	}
@@ -218,12 +222,16 @@ func (l *Log) checkSignedBy(present []Present, witnesses []note.Verifier, rep *R
 		return nil
 	}
 	var signers []note.Verifier
+	seen := map[string]bool{}
 	for _, p := range present {
 		v, err := SignerVerifier(p.Result)
 		if err != nil {
 			return err
 		}
-		signers = append(signers, v)
+		if k := fmt.Sprintf("%s+%08x", v.Name(), v.KeyHash()); !seen[k] { // ceremonies of one hierarchy share a signer
+			seen[k] = true
+			signers = append(signers, v)
+		}
 	}
 	n, err := note.Open(l.signed, note.VerifierList(signers...))
 	if err != nil {
@@ -342,4 +350,30 @@ func HashFile(name string) (File, error) {
 		return File{}, fmt.Errorf("%s changed while it was read", name)
 	}
 	return File{Name: filepath.Base(name), Size: n, SHA256: sum}, nil
+}
+
+// Write prints the report for people; every name from the evidence passes escape.
+func (r *RootReport) Write(w io.Writer, escape func(string) string) {
+	fmt.Fprintf(w, "Evidence root: ceremony log %s, %d entries; its newest checkpoint is signed by the transcript signer of a ceremony below.\n", escape(r.Origin), r.Size)
+	for _, p := range r.Ceremonies {
+		fmt.Fprintf(w, "  logged and present: %s (%s), seal %s, root %s\n", escape(p.Result.Opening.CeremonyID), escape(p.Folder), p.Result.Seal.ShortHash(), p.Result.RootSPKI.Hex())
+	}
+	for _, a := range r.Attachments {
+		fmt.Fprintf(w, "  attachment (entry %d) for %s: %d file(s) checked by hash, %d recorded by hash only\n", a.Index, escape(a.Ceremony), len(a.Checked), len(a.Absent))
+	}
+	for _, c := range r.Cosigners {
+		fmt.Fprintf(w, "Cosigned by witness %s.\n", escape(c))
+	}
+}
+
+// WriteComparison prints what CompareCopies found.
+func WriteComparison(w io.Writer, other string, missing []Entry, short, long string, escape func(string) string) {
+	if len(missing) == 0 {
+		fmt.Fprintf(w, "The copy %s holds the same log (consistency proven).\n", escape(other))
+		return
+	}
+	fmt.Fprintf(w, "%s is a consistent prefix of %s and lacks %d entries:\n", escape(short), escape(long), len(missing))
+	for _, e := range missing {
+		fmt.Fprintf(w, "  %s %s (%s)\n", e.Kind, escape(e.Ceremony), escape(e.Folder))
+	}
 }
