@@ -650,45 +650,17 @@ func bundle(args []string, env Env) error {
 		return usageError{"usage: keyrite bundle DIR [--out FILE] [HSM flags]"}
 	}
 	dir := pos[0]
-	res, err := transcript.Verify(dir, transcript.Options{})
-	if err != nil {
-		return err
-	}
-	token, err := ceremony.TokenOf(dir)
-	if err != nil {
-		return err
-	}
-	signer := res.Seal.SignerName // Verify checked it is the transcript's signer
-	if h.module == "" && h.uri == "" && res.Opening.RehearsalToken {
-		h.rehearsal = true
-	}
-	if h.token == "" && h.serial == "" {
-		h.token, h.serial = token.Label, token.Serial
-	}
-	ui := env.ui(false)
-	b, done, err := h.binding(ui.asker(env.ctx()))
-	if err != nil {
-		return err
-	}
-	defer done()
-	tok, err := b.Open()
-	if err != nil {
-		return err
-	}
-	defer tok.Close()
-	k, err := tok.FindKeyPair(signer)
-	if err != nil {
-		return err
-	}
-	name := *out
-	if name == "" {
-		name = filepath.Join(dir, reports.BundleName(res.Opening.CeremonyID))
-	}
-	if err := reports.WriteBundleFile(dir, name, k); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "Evidence bundle: %s\n", name)
-	return nil
+	return withCeremonySigner(dir, h, env, func(res *transcript.Result, k crypto.Signer) error {
+		name := *out
+		if name == "" {
+			name = filepath.Join(dir, reports.BundleName(res.Opening.CeremonyID))
+		}
+		if err := reports.WriteBundleFile(dir, name, k); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Evidence bundle: %s\n", name)
+		return nil
+	})
 }
 
 func verify(args []string, env Env) error {

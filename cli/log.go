@@ -200,7 +200,7 @@ func withCeremonySigner(dir string, h hsmFlags, env Env, f func(*transcript.Resu
 	if h.token == "" && h.serial == "" {
 		h.token, h.serial = token.Label, token.Serial
 	}
-	b, done, err := h.binding(env.ui(false).AskSecret)
+	b, done, err := h.binding(env.ui(false).asker(env.ctx()))
 	if err != nil {
 		return err
 	}
