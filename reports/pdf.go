@@ -27,21 +27,8 @@ const (
 )
 
 // newDocument starts an A4 portrait PDF with Keyrite's fonts and a fixed creation date.
-func newDocument(title string, created time.Time) *fpdf.Fpdf {
-	pdf := fpdf.New("P", "mm", "A4", "")
-	// fpdf's subsetter patches glyph data in place: Face.TTF gives it a copy, or the first
-	// document would change the shared font bytes and the next one render differently.
-	for _, f := range []struct {
-		family, style string
-		face          fonts.Style
-	}{{sans, "", fonts.Sans}, {sans, "B", fonts.SansBold}, {mono, "", fonts.Mono}, {mono, "B", fonts.MonoBold}} {
-		chain, err := fonts.Chain(f.face)
-		if err != nil {
-			pdf.SetError(err)
-			return pdf
-		}
-		pdf.AddUTF8FontFromBytes(f.family, f.style, chain[0].OriginalTTF())
-	}
+func newDocument(title string, created time.Time) *doc {
+	pdf := newDoc(fpdf.New("P", "mm", "A4", ""))
 	pdf.SetTitle(title, true)
 	pdf.SetCreator("Keyrite", true)
 	pdf.SetCreationDate(created.UTC())
@@ -53,7 +40,7 @@ func newDocument(title string, created time.Time) *fpdf.Fpdf {
 	return pdf
 }
 
-func output(pdf *fpdf.Fpdf) ([]byte, error) {
+func output(pdf *doc) ([]byte, error) {
 	var b bytes.Buffer
 	if err := pdf.Output(&b); err != nil {
 		return nil, err

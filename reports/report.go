@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/boombuler/barcode/qr"
-	"github.com/go-pdf/fpdf"
 	"github.com/go-pdf/fpdf/contrib/barcode"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
@@ -43,7 +42,7 @@ func reportFrom(res *transcript.Result, dir string) ([]byte, error) {
 // keywords, and every bundle in its signed manifest. Change it whenever the same transcript
 // would render to other bytes: a verifier renders a bundle's report again only when it runs
 // the version that made it, and checks every other by its hash in the manifest.
-const Renderer = "keyrite-report/2"
+const Renderer = "keyrite-report/3"
 
 // rendererVersion is Renderer; a test changes it, with reportTitle, to stand for a later
 // Keyrite whose template changed.
@@ -53,7 +52,7 @@ var rendererVersion = Renderer
 var reportTitle = "Key ceremony report"
 
 type page struct {
-	*fpdf.Fpdf
+	*doc
 	width, left float64
 }
 
@@ -61,7 +60,7 @@ func renderReport(c *Ceremony, script string) ([]byte, error) {
 	pdf := newDocument(fmt.Sprintf("%s — %s", reportTitle, c.ID), c.Closed)
 	pdf.SetKeywords(rendererVersion, false)
 	pdf.AliasNbPages("{nb}")
-	p := &page{Fpdf: pdf}
+	p := &page{doc: pdf}
 	w, _ := pdf.GetPageSize()
 	l, _, r, _ := pdf.GetMargins()
 	p.width, p.left = w-l-r, l

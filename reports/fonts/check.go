@@ -38,6 +38,10 @@ func Describe(r rune) string {
 
 func category(r rune) string {
 	switch {
+	case unicode.Is(unicode.Han, r) && unicode.Is(unicode.Lo, r):
+		return fmt.Sprintf("CJK UNIFIED IDEOGRAPH-%04X", r)
+	case r >= 0xAC00 && r <= 0xD7A3:
+		return hangulName(r)
 	case unicode.Is(unicode.Cc, r):
 		return "control character"
 	case unicode.Is(unicode.Co, r):
@@ -49,8 +53,11 @@ func category(r rune) string {
 }
 
 // Renderable reports whether every renderer Keyrite prints s with can draw it: each
-// character has a glyph in every style of the PDFs' fonts (regular, bold, monospace) and,
-// where a script needs shaping, the shaper supports it. The terminal escapes anything it
+// character has a glyph in every style of the PDFs' fonts (regular, bold, monospace), and a
+// combining mark is in the font of the letter it sits on. The fonts cover Latin (the Go
+// fonts' WGL4 set), Greek, Cyrillic, Hebrew, Arabic, Devanagari, Chinese, Japanese and
+// Korean; the reports package shapes Hebrew, Arabic and Devanagari with HarfBuzz and lays
+// right-to-left text out in visual order. The terminal escapes anything it
 // cannot print, so it accepts every string. Refused always, whatever the fonts: invalid
 // UTF-8, control characters (newline and tab included), unassigned and private-use
 // characters, bidirectional controls and every other invisible format character, except the
@@ -66,6 +73,7 @@ func Renderable(s string) error {
 		faces[st] = c
 	}
 	var prev rune = -1
+	var base [numStyles]*Face // the face each style draws the last letter with
 	for i, r := range s {
 		if r == utf8.RuneError {
 			if _, n := utf8.DecodeRuneInString(s[i:]); n <= 1 {
@@ -76,8 +84,15 @@ func Renderable(s string) error {
 			return &Unrenderable{Rune: r, Offset: i, Reason: why}
 		}
 		if r != zwj && r != zwnj {
+			mark := unicode.In(r, unicode.Mn, unicode.Mc, unicode.Me)
 			for st := range faces {
-				if !covered(faces[st], r) {
+				if mark {
+					if base[st] == nil || !base[st].Covers(r) {
+						return &Unrenderable{Rune: r, Offset: i, Reason: "the font that draws the letter before it has no such mark to place on it"}
+					}
+					continue
+				}
+				if base[st] = pick(faces[st], r); base[st] == nil {
 					return &Unrenderable{Rune: r, Offset: i, Reason: "no font embedded in the PDFs has a glyph for it"}
 				}
 			}
@@ -87,16 +102,17 @@ func Renderable(s string) error {
 	return nil
 }
 
-func covered(chain []*Face, r rune) bool {
+// pick is the face of chain that draws r, the first that has it, or nil.
+func pick(chain []*Face, r rune) *Face {
 	if r > 0xFFFF { // the PDF writer encodes characters as single UTF-16 code units
-		return false
+		return nil
 	}
 	for _, f := range chain {
 		if f.Covers(r) {
-			return true
+			return f
 		}
 	}
-	return false
+	return nil
 }
 
 const (
@@ -159,4 +175,14 @@ func assigned(r rune) bool {
 		}
 	}
 	return false
+}
+
+// hangulName is a precomposed Hangul syllable's Unicode name, which the standard derives
+// from its jamo rather than lists.
+func hangulName(r rune) string {
+	lead := []string{"G", "GG", "N", "D", "DD", "R", "M", "B", "BB", "S", "SS", "", "J", "JJ", "C", "K", "T", "P", "H"}
+	vowel := []string{"A", "AE", "YA", "YAE", "EO", "E", "YEO", "YE", "O", "WA", "WAE", "OE", "YO", "U", "WEO", "WE", "WI", "YU", "EU", "YI", "I"}
+	tail := []string{"", "G", "GG", "GS", "N", "NJ", "NH", "D", "L", "LG", "LM", "LB", "LS", "LT", "LP", "LH", "M", "B", "BS", "S", "SS", "NG", "J", "C", "K", "T", "P", "H"}
+	i := int(r - 0xAC00)
+	return "HANGUL SYLLABLE " + lead[i/588] + vowel[i%588/28] + tail[i%28]
 }

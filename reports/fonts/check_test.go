@@ -10,6 +10,7 @@ func TestRenderableAccepts(t *testing.T) {
 	for _, s := range []string{
 		"", "Łukasz Wróbel", "Zoë Ångström", "Χριστίνα Παπαδοπούλου", "Ирина Смирнова-Кузнецова",
 		"Example Root CA 2026", "TEB-2026-0001", "Ærøskøbing",
+		"דוד כהן", "שָׁלוֹם", "محمد عبد الله", "می‌خواهم", "王秀英", "山田　太郎", "김민준", "अनिल कुमार शर्मा", "क्‍ष",
 	} {
 		if err := Renderable(s); err != nil {
 			t.Errorf("Renderable(%q) = %v", s, err)
@@ -32,6 +33,10 @@ func TestRenderableRefusesNamingTheCharacter(t *testing.T) {
 		{"\u0301acute first", "U+0301 COMBINING ACUTE ACCENT"},
 		{"bad \xff byte", "invalid UTF-8 at byte 4"},
 		{"unassigned \U0003FFFD", "U+3FFFD"},
+		{"Zoe\u0308", "U+0308 COMBINING DIAERESIS"},
+		{"𠮷野", "U+20BB7"},
+		{"王\u3400", "U+3400 CJK UNIFIED IDEOGRAPH-3400"},
+		{"ק\u0651", "U+0651 ARABIC SHADDA"},
 	} {
 		err := Renderable(c.in)
 		var u *Unrenderable
@@ -82,6 +87,18 @@ func TestCmapFormat4RoundTrips(t *testing.T) {
 					t.Fatalf("%s: U+%04X maps to glyph %d, want %d", f.Family, PUABase+g, g2, g)
 				}
 			}
+		}
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	for r, want := range map[rune]string{
+		0xD7A3: `"힣" (U+D7A3 HANGUL SYLLABLE HIH)`, 0xAC00: `"가" (U+AC00 HANGUL SYLLABLE GA)`,
+		0x738B: `"王" (U+738B CJK UNIFIED IDEOGRAPH-738B)`, 0x202E: "U+202E RIGHT-TO-LEFT OVERRIDE",
+		0x05D3: `"ד" (U+05D3 HEBREW LETTER DALET)`, 0x07: "U+0007 control character",
+	} {
+		if got := Describe(r); got != want {
+			t.Errorf("Describe(%U) = %s, want %s", r, got, want)
 		}
 	}
 }

@@ -11,7 +11,10 @@ package fonts
 
 import (
 	"bytes"
+	"compress/gzip"
+	_ "embed"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/go-text/typesetting/font"
@@ -68,16 +71,56 @@ func (f *Face) Covers(r rune) bool {
 
 type source struct {
 	family string
-	ttf    func() []byte
+	ttf    func() ([]byte, error)
 }
 
-// chains lists, per style, the faces tried in order for each character.
-var chains = [numStyles][]source{
-	Sans:     {{"go", func() []byte { return goregular.TTF }}},
-	SansBold: {{"go-bold", func() []byte { return gobold.TTF }}},
-	Mono:     {{"gomono", func() []byte { return gomono.TTF }}},
-	MonoBold: {{"gomono-bold", func() []byte { return gomonobold.TTF }}},
+// The fallback fonts; README.md in this folder says where each comes from and its licence.
+var (
+	//go:embed NotoSansHebrew-Regular.ttf
+	hebrew []byte
+	//go:embed NotoSansHebrew-Bold.ttf
+	hebrewBold []byte
+	//go:embed NotoSansArabic-Regular.ttf
+	arabic []byte
+	//go:embed NotoSansArabic-Bold.ttf
+	arabicBold []byte
+	//go:embed NotoSansDevanagari-Regular.ttf
+	devanagari []byte
+	//go:embed NotoSansDevanagari-Bold.ttf
+	devanagariBold []byte
+	//go:embed wqy-microhei.ttc.gz
+	cjkGzip []byte
+)
+
+func fixed(b []byte) func() ([]byte, error) { return func() ([]byte, error) { return b, nil } }
+
+func gunzip(b []byte) func() ([]byte, error) {
+	return func() ([]byte, error) {
+		r, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(r)
+	}
 }
+
+// chains lists, per style, the faces tried in order for each character: the style's own
+// font (the Go fonts: Latin, Greek, Cyrillic), then Hebrew, Arabic, Devanagari and the
+// CJK fallback (Chinese, Japanese, Korean; it has no bold, so bold text uses it as is).
+var chains = func() [numStyles][]source {
+	fallback := func(bold bool) []source {
+		if bold {
+			return []source{{"hebrew-bold", fixed(hebrewBold)}, {"arabic-bold", fixed(arabicBold)}, {"devanagari-bold", fixed(devanagariBold)}, {"cjk", gunzip(cjkGzip)}}
+		}
+		return []source{{"hebrew", fixed(hebrew)}, {"arabic", fixed(arabic)}, {"devanagari", fixed(devanagari)}, {"cjk", gunzip(cjkGzip)}}
+	}
+	return [numStyles][]source{
+		Sans:     append([]source{{"go", fixed(goregular.TTF)}}, fallback(false)...),
+		SansBold: append([]source{{"go-bold", fixed(gobold.TTF)}}, fallback(true)...),
+		Mono:     append([]source{{"gomono", fixed(gomono.TTF)}}, fallback(false)...),
+		MonoBold: append([]source{{"gomono-bold", fixed(gomonobold.TTF)}}, fallback(true)...),
+	}
+}()
 
 var (
 	loadOnce sync.Once
@@ -101,8 +144,12 @@ func load() {
 		for _, src := range chain {
 			f, ok := byFamily[src.family]
 			if !ok {
-				var err error
-				if f, err = newFace(src.family, src.ttf()); err != nil {
+				ttf, err := src.ttf()
+				if err != nil {
+					loadErr = fmt.Errorf("embedded font %s: %w", src.family, err)
+					return
+				}
+				if f, err = newFace(src.family, ttf); err != nil {
 					loadErr = err
 					return
 				}
@@ -113,16 +160,20 @@ func load() {
 	}
 }
 
-func newFace(family string, ttf []byte) (*Face, error) {
+func newFace(family string, file []byte) (*Face, error) {
+	tables, err := parseSFNT(file)
+	if err != nil {
+		return nil, fmt.Errorf("embedded font %s: %w", family, err)
+	}
+	ttf := file
+	if string(file[:4]) == "ttcf" { // a collection: PDFs embed its first font on its own
+		ttf = tables.bytes()
+	}
 	shaper, err := font.ParseTTF(bytes.NewReader(ttf))
 	if err != nil {
 		return nil, fmt.Errorf("embedded font %s: %w", family, err)
 	}
 	f := &Face{Family: family, Shaper: shaper, ttf: ttf, original: ttf}
-	tables, err := parseSFNT(ttf)
-	if err != nil {
-		return nil, fmt.Errorf("embedded font %s: %w", family, err)
-	}
 	if n := tables.numGlyphs(); n > 0 && n <= maxPUAGlyphs {
 		out, err := tables.withPUA(shaper, n)
 		if err != nil {

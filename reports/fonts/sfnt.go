@@ -16,17 +16,28 @@ type sfnt struct {
 	tables  map[string][]byte
 }
 
+// parseSFNT reads a TrueType file or, from a collection, its first font.
 func parseSFNT(b []byte) (*sfnt, error) {
 	if len(b) < 12 {
 		return nil, errors.New("not a TrueType file")
 	}
-	f := &sfnt{version: binary.BigEndian.Uint32(b), tables: map[string][]byte{}}
-	n := int(binary.BigEndian.Uint16(b[4:]))
-	if len(b) < 12+16*n {
+	dir := 0
+	if string(b[:4]) == "ttcf" {
+		if len(b) < 16 || binary.BigEndian.Uint32(b[8:]) == 0 {
+			return nil, errors.New("empty font collection")
+		}
+		dir = int(binary.BigEndian.Uint32(b[12:]))
+		if dir+12 > len(b) {
+			return nil, errors.New("font collection's first font lies outside the file")
+		}
+	}
+	f := &sfnt{version: binary.BigEndian.Uint32(b[dir:]), tables: map[string][]byte{}}
+	n := int(binary.BigEndian.Uint16(b[dir+4:]))
+	if len(b) < dir+12+16*n {
 		return nil, errors.New("truncated table directory")
 	}
 	for i := 0; i < n; i++ {
-		rec := b[12+16*i:]
+		rec := b[dir+12+16*i:]
 		tag := string(rec[:4])
 		off, length := binary.BigEndian.Uint32(rec[8:]), binary.BigEndian.Uint32(rec[12:])
 		if uint64(off)+uint64(length) > uint64(len(b)) {
