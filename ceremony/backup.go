@@ -17,6 +17,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/hsm/keycheck"
 	"github.com/keyrite/keyrite/quorum"
 )
 
@@ -24,20 +25,20 @@ import (
 // check the KEK rebuilt from shares. It is written beside the wrapped blob and recorded in the
 // transcript. It holds no secret.
 type BackupMeta struct {
-	Format     string     `json:"format"` // "keyrite-backup/v1"
-	CeremonyID string     `json:"ceremony_id"`
-	KeyLabel   string     `json:"key_label"`
-	Algorithm  string     `json:"algorithm"`
-	SPKISHA256 string     `json:"spki_sha256"`
-	PublicKey  string     `json:"public_key"` // PEM
-	Mechanism  string     `json:"mechanism"`
-	Payload    string     `json:"payload"`
-	KEKKCV     quorum.KCV `json:"kek_kcv"`
-	Threshold  int        `json:"threshold"`
-	Shares     int        `json:"shares"`
-	BlobFile   string     `json:"blob_file"`
-	BlobSHA256 string     `json:"blob_sha256"`
-	BlobSize   int        `json:"blob_size"`
+	Format     string       `json:"format"` // "keyrite-backup/v1"
+	CeremonyID string       `json:"ceremony_id"`
+	KeyLabel   string       `json:"key_label"`
+	Algorithm  string       `json:"algorithm"`
+	SPKISHA256 string       `json:"spki_sha256"`
+	PublicKey  string       `json:"public_key"` // PEM
+	Mechanism  string       `json:"mechanism"`
+	Payload    string       `json:"payload"`
+	KEKKCV     keycheck.KCV `json:"kek_kcv"`
+	Threshold  int          `json:"threshold"`
+	Shares     int          `json:"shares"`
+	BlobFile   string       `json:"blob_file"`
+	BlobSHA256 string       `json:"blob_sha256"`
+	BlobSize   int          `json:"blob_size"`
 }
 
 const backupFormat = "keyrite-backup/v1"
@@ -73,7 +74,7 @@ func (r *Run) newSplit(threshold int) error {
 		return err
 	}
 	r.kek = kek
-	if r.kcv, err = quorum.CheckValue(kek, quorum.KCVCMAC); err != nil {
+	if r.kcv, err = keycheck.Compute(kek, keycheck.MethodCMAC); err != nil {
 		return err
 	}
 	if _, err := r.record("kek.generated", map[string]any{"source": "token random number generator", "token_serial": r.token.Info.Serial, "bits": 8 * len(kek), "kcv": r.kcv}); err != nil {

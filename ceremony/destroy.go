@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
-	"github.com/keyrite/keyrite/quorum"
+	"github.com/keyrite/keyrite/hsm/keycheck"
 )
 
 // TypeDestroy destroys a key on the HSM, provably.
@@ -57,8 +57,8 @@ func (r *Run) identifyKey() error {
 		if kerr != nil {
 			kcv = "unavailable (" + kerr.Error() + ")"
 		}
-		data["kind"], data["kcv"], data["kcv_method"] = "secret key", kcv, quorum.KCVECB
-		r.UI.Note(fmt.Sprintf("Secret key %q, check value %s (%s).", label, kcv, quorum.KCVECB))
+		data["kind"], data["kcv"], data["kcv_method"] = "secret key", kcv, keycheck.MethodECB
+		r.UI.Note(fmt.Sprintf("Secret key %q, check value %s (%s).", label, kcv, keycheck.MethodECB))
 	} else {
 		return fmt.Errorf("no key labelled %q on token %q: %v; nothing was destroyed", label, r.token.Info.Label, err)
 	}

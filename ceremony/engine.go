@@ -14,6 +14,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/hsm/keycheck"
 	"github.com/keyrite/keyrite/quorum"
 )
 
@@ -82,7 +83,7 @@ type Run struct {
 
 	// The quorum steps' state. kek and shares are secrets: zeroed as soon as they are used.
 	kek      []byte
-	kcv      quorum.KCV
+	kcv      keycheck.KCV
 	shares   []*quorum.Share
 	previous *previousCeremony
 	backup   *BackupMeta

@@ -13,7 +13,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transfer"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/keyrite/keyrite/quorum"
+	"github.com/keyrite/keyrite/hsm/keycheck"
 )
 
 // TypeExport exports one key, for a cloud KMS or another HSM's import job.
@@ -267,8 +267,8 @@ func (r *Run) exportKey() error {
 		if err != nil {
 			return fmt.Errorf("%w (a secret key is identified by its check value, which needs CKA_ENCRYPT)", err)
 		}
-		meta.KeyKind, meta.Algorithm, meta.Payload, meta.KCV, meta.KCVMethod = "secret", "aes", "raw key bytes", kcv, quorum.KCVECB
-		identity["kcv"], identity["kcv_method"] = kcv, quorum.KCVECB
+		meta.KeyKind, meta.Algorithm, meta.Payload, meta.KCV, meta.KCVMethod = "secret", "aes", "raw key bytes", kcv, keycheck.MethodECB
+		identity["kcv"], identity["kcv_method"] = kcv, keycheck.MethodECB
 	} else {
 		fp, _ := fingerprint.OfPublicKey(key.Public())
 		meta.KeyKind, meta.Algorithm, meta.Payload, meta.SPKISHA256 = "private", string(key.Algorithm), "PKCS #8 PrivateKeyInfo", fp.Hex()

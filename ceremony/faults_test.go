@@ -8,8 +8,7 @@ import (
 	"testing"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
-	"github.com/keyrite/keyrite/hsm"
-	"github.com/miekg/pkcs11"
+	"github.com/keyrite/keyrite/hsm/hsmtest"
 )
 
 // The token is removed in the middle of a quorum ceremony, at each state-changing call in
@@ -22,10 +21,10 @@ func TestTokenRemovedAtEveryCall(t *testing.T) {
 				b := freshToken(t)
 				seen := 0
 				faulty := b
-				faulty.Module = hsm.WithFaults(b.Module, func(c string) error {
+				faulty.Module = hsmtest.WithFaults(b.Module, func(c string) error {
 					if c == call {
 						if seen++; seen == nth {
-							return pkcs11.Error(pkcs11.CKR_DEVICE_REMOVED)
+							return hsmtest.ErrDeviceRemoved
 						}
 					}
 					return nil

@@ -17,7 +17,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/ceremony/transfer"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/keyrite/keyrite/quorum"
+	"github.com/keyrite/keyrite/hsm/keycheck"
 )
 
 // TypeImport imports one key, exported for this token's import job.
@@ -183,13 +183,13 @@ func (r *Run) importSecret(tk *hsm.SecretKey, wrapped []byte, label string) erro
 	kcv, err := key.CheckValueECB()
 	if err == nil && kcv != in.meta.KCV {
 		key.Destroy()
-		err = fmt.Errorf("imported key %q has check value %s (%s), the export recorded %s: it was destroyed", label, kcv, quorum.KCVECB, in.meta.KCV)
+		err = fmt.Errorf("imported key %q has check value %s (%s), the export recorded %s: it was destroyed", label, kcv, keycheck.MethodECB, in.meta.KCV)
 	}
 	if err != nil {
 		return err
 	}
-	_, err = r.record("key.imported", map[string]any{"label": label, "kind": "secret", "kcv": kcv, "kcv_method": quorum.KCVECB,
+	_, err = r.record("key.imported", map[string]any{"label": label, "kind": "secret", "kcv": kcv, "kcv_method": keycheck.MethodECB,
 		"matches_export": true, "attributes_forced": "CKA_SENSITIVE=true, CKA_EXTRACTABLE=false"})
-	r.UI.Note(fmt.Sprintf("Key %q imported; its check value %s (%s of a zero block) equals the exported key's.", label, kcv, quorum.KCVECB))
+	r.UI.Note(fmt.Sprintf("Key %q imported; its check value %s (%s of a zero block) equals the exported key's.", label, kcv, keycheck.MethodECB))
 	return err
 }

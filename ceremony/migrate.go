@@ -11,6 +11,7 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/hsm/keycheck"
 	"github.com/keyrite/keyrite/quorum"
 )
 
@@ -74,7 +75,7 @@ func (r *Run) establishTransport() error {
 		return err
 	}
 	defer quorum.ZeroKey(value)
-	kcv, _ := quorum.CheckValue(value, quorum.KCVCMAC)
+	kcv, _ := keycheck.Compute(value, keycheck.MethodCMAC)
 	if err := r.asSO(); err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func (r *Run) migrateKeys() error {
 				return fmt.Errorf("key %q arrived with check value %s, the source has %s", k.Label, tk, kcv)
 			}
 		}
-		data := map[string]string{"label": k.Label, "id": hex.EncodeToString(k.ID), "kcv": kcv, "kcv_method": quorum.KCVECB}
+		data := map[string]string{"label": k.Label, "id": hex.EncodeToString(k.ID), "kcv": kcv, "kcv_method": keycheck.MethodECB}
 		if note != "" {
 			data["note"] = note
 		}
@@ -215,7 +216,7 @@ func (r *Run) reconcile() error {
 		default:
 			differ = append(differ, k.Label)
 		}
-		fmt.Fprintf(&csv, "%s,%x,%s,%s,%s,%v\n", k.Label, k.ID, skcv, tkcv, quorum.KCVECB, ok)
+		fmt.Fprintf(&csv, "%s,%x,%s,%s,%s,%v\n", k.Label, k.ID, skcv, tkcv, keycheck.MethodECB, ok)
 	}
 	if err := r.writeOutput("reconciliation.csv", csv.Bytes()); err != nil {
 		return err

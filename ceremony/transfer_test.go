@@ -16,7 +16,8 @@ import (
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/ceremony/transfer"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/keyrite/keyrite/quorum"
+	"github.com/keyrite/keyrite/hsm/keycheck"
+	"github.com/keyrite/keyrite/hsm/keywrap"
 )
 
 // hierarchy is a key hierarchy's first ceremony on its own token.
@@ -107,7 +108,7 @@ func TestProviderExportsOpenInGo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pkcs8, err := transfer.Method{Name: meta.Method, OAEPHash: meta.OAEPHash}.Unwrap(provider, blob)
+			pkcs8, err := keywrap.UnwrapRSAAES(provider, transfer.HashOf(meta.OAEPHash), blob)
 			if err != nil {
 				t.Fatalf("Go cannot open the %s export: %v", c.provider, err)
 			}
@@ -331,11 +332,11 @@ func TestSecretKeyTransfer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := transfer.Method{Name: meta.Method, OAEPHash: meta.OAEPHash}.Unwrap(provider, blob)
+	raw, err := keywrap.UnwrapRSAAES(provider, transfer.HashOf(meta.OAEPHash), blob)
 	if err != nil || len(raw) != 32 {
 		t.Fatalf("Go cannot open the AWS export of a secret key: %v (%d bytes)", err, len(raw))
 	}
-	if kcv, _ := quorum.CheckValue(raw, quorum.KCVECB); kcv.Value != meta.KCV {
+	if kcv, _ := keycheck.Compute(raw, keycheck.MethodECB); kcv.Value != meta.KCV {
 		t.Fatalf("key material check value %s, recorded %s", kcv.Value, meta.KCV)
 	}
 }

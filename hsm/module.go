@@ -28,40 +28,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/keyrite/keyrite/hsm/internal/seam"
 	"github.com/miekg/pkcs11"
 )
 
 // p11 is the narrow seam of PKCS#11 calls Keyrite makes; *pkcs11.Ctx satisfies it. Tests wrap
-// the real module to make any one call fail.
-type p11 interface {
-	Initialize(...pkcs11.InitializeOption) error
-	Finalize() error
-	GetInfo() (pkcs11.Info, error)
-	GetSlotList(tokenPresent bool) ([]uint, error)
-	GetTokenInfo(slotID uint) (pkcs11.TokenInfo, error)
-	GetMechanismList(slotID uint) ([]*pkcs11.Mechanism, error)
-	InitToken(slotID uint, pin string, label string) error
-	OpenSession(slotID uint, flags uint) (pkcs11.SessionHandle, error)
-	CloseSession(sh pkcs11.SessionHandle) error
-	Login(sh pkcs11.SessionHandle, userType uint, pin string) error
-	Logout(sh pkcs11.SessionHandle) error
-	InitPIN(sh pkcs11.SessionHandle, pin string) error
-	FindObjectsInit(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) error
-	FindObjects(sh pkcs11.SessionHandle, max int) ([]pkcs11.ObjectHandle, bool, error)
-	FindObjectsFinal(sh pkcs11.SessionHandle) error
-	GetAttributeValue(sh pkcs11.SessionHandle, o pkcs11.ObjectHandle, a []*pkcs11.Attribute) ([]*pkcs11.Attribute, error)
-	GenerateKeyPair(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, public, private []*pkcs11.Attribute) (pkcs11.ObjectHandle, pkcs11.ObjectHandle, error)
-	GenerateKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error)
-	CreateObject(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) (pkcs11.ObjectHandle, error)
-	DestroyObject(sh pkcs11.SessionHandle, oh pkcs11.ObjectHandle) error
-	SignInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
-	Sign(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
-	EncryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error
-	Encrypt(sh pkcs11.SessionHandle, message []byte) ([]byte, error)
-	WrapKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, wrappingkey, key pkcs11.ObjectHandle) ([]byte, error)
-	UnwrapKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, unwrappingkey pkcs11.ObjectHandle, wrappedkey []byte, a []*pkcs11.Attribute) (pkcs11.ObjectHandle, error)
-	GenerateRandom(sh pkcs11.SessionHandle, length int) ([]byte, error)
-}
+// the real module to make any one call fail (hsm/hsmtest, through WithSeam).
+type p11 = seam.Ctx
 
 // Module is a loaded PKCS#11 library.
 type Module struct {
@@ -141,6 +114,18 @@ func openWith(path string, ctx p11, raw *pkcs11.Ctx) (*Module, error) {
 		Version:      fmt.Sprintf("%d.%d", info.LibraryVersion.Major, info.LibraryVersion.Minor),
 		Cryptoki:     fmt.Sprintf("%d.%d", info.CryptokiVersion.Major, info.CryptokiVersion.Minor),
 	}}, nil
+}
+
+// WithSeam returns a copy of m whose PKCS#11 calls go through wrap(m's calls). Only packages
+// under hsm can name the seam's type: hsm/hsmtest uses it to make chosen calls fail in tests.
+// The copy never finalises the module; close m itself. It is a function, not a method, so
+// that the linker drops it from a binary that never calls it.
+func WithSeam(m *Module, wrap func(seam.Ctx) seam.Ctx) *Module {
+	c := *m
+	c.ctx = wrap(m.ctx)
+	c.raw = nil
+	c.closed = true
+	return &c
 }
 
 // Close releases the module; the last Close of a path finalises it. Tokens opened from it

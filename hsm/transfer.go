@@ -11,7 +11,7 @@ import (
 	"math/big"
 	"strings"
 
-	"github.com/keyrite/keyrite/quorum"
+	"github.com/keyrite/keyrite/hsm/keycheck"
 	"github.com/miekg/pkcs11"
 )
 
@@ -440,7 +440,7 @@ func unwrapSelfTestWith(t *Token, k *KeyPair, oaep OAEPHash) error {
 	if err != nil {
 		return err
 	}
-	outside, _ := quorum.CheckValue(secret, quorum.KCVECB)
+	outside, _ := keycheck.Compute(secret, keycheck.MethodECB)
 	if inside != outside.Value {
 		return errors.New("pairwise unwrap test: the token unwrapped a different key")
 	}

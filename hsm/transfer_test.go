@@ -9,7 +9,8 @@ import (
 	"testing"
 
 	"github.com/keyrite/keyrite/ceremony/transfer"
-	"github.com/keyrite/keyrite/quorum"
+	"github.com/keyrite/keyrite/hsm/keycheck"
+	"github.com/keyrite/keyrite/hsm/keywrap"
 	"github.com/miekg/pkcs11"
 )
 
@@ -58,7 +59,7 @@ func TestExportIsStandardLayout(t *testing.T) {
 			}
 		}
 		blob := exportComposed(t, tok, &provider.PublicKey, OAEPHash(method.OAEPHash), key)
-		pkcs8, err := method.Unwrap(provider, blob)
+		pkcs8, err := keywrap.UnwrapRSAAES(provider, transfer.HashOf(method.OAEPHash), blob)
 		if err != nil {
 			t.Fatalf("%s: Go cannot open the token's export: %v", p, err)
 		}
@@ -177,9 +178,9 @@ func TestWrapThenDecryptIsRefusedByPolicy(t *testing.T) {
 		t.Logf("wrap-then-decrypt did not complete on this token (%v); the policy still refuses the key", werr)
 		return
 	}
-	kcv, _ := victim.CheckValueECB()
-	if got, _ := quorum.CheckValue(plain, quorum.KCVECB); got.Value != kcv {
+	check, _ := victim.CheckValueECB()
+	if got, _ := keycheck.Compute(plain, keycheck.MethodECB); got.Value != check {
 		t.Fatalf("decrypted %d bytes that are not the victim key", len(plain))
 	}
-	t.Logf("on SoftHSM, wrap-then-decrypt revealed a sensitive key (KCV %s): the reason for the policy", kcv)
+	t.Logf("on SoftHSM, wrap-then-decrypt revealed a sensitive key (KCV %s): the reason for the policy", check)
 }

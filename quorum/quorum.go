@@ -20,6 +20,8 @@ import (
 	"sort"
 
 	"github.com/hashicorp/vault/shamir"
+
+	"github.com/keyrite/keyrite/hsm/keycheck"
 )
 
 // Limits on a split.
@@ -103,7 +105,7 @@ type Expect struct {
 	CeremonyID string
 	Threshold  int
 	Total      int
-	KCV        KCV
+	KCV        keycheck.KCV
 }
 
 // Errors a Combine can return; each is wrapped with the details.
@@ -154,7 +156,7 @@ func (e Expect) Combine(shares []*Share) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("combine shares: %w", err)
 	}
-	got, err := CheckValue(kek, e.KCV.Method)
+	got, err := keycheck.Compute(kek, e.KCV.Method)
 	if err != nil {
 		zero(kek)
 		return nil, err

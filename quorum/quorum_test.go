@@ -1,58 +1,14 @@
 package quorum
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/keyrite/keyrite/hsm/keycheck"
 )
-
-func TestCMACVectors(t *testing.T) {
-	f, err := os.Open("testdata/aes-cmac.txt")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		fs := strings.Fields(line)
-		key, _ := hex.DecodeString(fs[0])
-		var msg []byte
-		if fs[1] != "-" {
-			msg, _ = hex.DecodeString(fs[1])
-		}
-		got, err := CMAC(key, msg)
-		if err != nil || hex.EncodeToString(got) != fs[2] {
-			t.Errorf("vector %d: CMAC = %x, %v; want %s", n+1, got, err, fs[2])
-		}
-		n++
-	}
-	if n != 6 {
-		t.Fatalf("read %d vectors, want 6", n)
-	}
-}
-
-func TestKCVMethodsDiffer(t *testing.T) {
-	key, _ := hex.DecodeString("603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4")
-	cmac, _ := CheckValue(key, KCVCMAC)
-	ecb, _ := CheckValue(key, KCVECB)
-	// CMAC of the zero block under this key: from CMAC above; ECB: AES-256 of zero block.
-	if cmac.Value == ecb.Value || cmac.Equal(ecb) || len(cmac.Value) != 6 {
-		t.Fatalf("cmac %v ecb %v", cmac, ecb)
-	}
-	if !strings.Contains(cmac.String(), "AES-CMAC") {
-		t.Fatalf("KCV string %q does not name its method", cmac)
-	}
-}
 
 func newKEK(t *testing.T) []byte {
 	k := make([]byte, KEKSize)
@@ -70,7 +26,7 @@ func TestSplitCombineEverySubset(t *testing.T) {
 		if want := binomial(mn[1], mn[0]); checked != want {
 			t.Errorf("%d-of-%d: self-test checked %d subsets, want %d", mn[0], mn[1], checked, want)
 		}
-		kcv, _ := CheckValue(kek, KCVCMAC)
+		kcv, _ := keycheck.Compute(kek, keycheck.MethodCMAC)
 		e := Expect{CeremonyID: "c1", Threshold: mn[0], Total: mn[1], KCV: kcv}
 		// Through the human code and back.
 		var parsed []*Share
@@ -102,7 +58,7 @@ func TestCombineRefusesBadShares(t *testing.T) {
 	other, _, _ := Split(newKEK(t), 3, 5, "ceremony-b")
 	twoOfThree, _, _ := Split(kek, 2, 3, "ceremony-a")
 	sameCeremonyOtherKEK, _, _ := Split(newKEK(t), 3, 5, "ceremony-a")
-	kcv, _ := CheckValue(kek, KCVCMAC)
+	kcv, _ := keycheck.Compute(kek, keycheck.MethodCMAC)
 	e := Expect{CeremonyID: "ceremony-a", Threshold: 3, Total: 5, KCV: kcv}
 	tests := []struct {
 		name   string

@@ -3,26 +3,19 @@
 // target key wrapped with AES key wrap with padding, RFC 5649), the parameters each provider
 // documents, the file each provider expects, and the metadata Keyrite records beside it.
 //
-// It is pure Go. Wrapping happens inside the HSM; Unwrap here exists so a test, or an auditor
-// holding a test key, can check that an exported file is the standard layout and not merely
-// something Keyrite can read back.
+// It is pure Go. Wrapping happens inside the HSM; the layout is opened in Go only by tests and
+// offline tools (hsm/keywrap.UnwrapRSAAES), which the keyrite binary does not link.
 package transfer
 
 import (
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"strings"
 	"time"
-
-	"github.com/keyrite/keyrite/hsm/keywrap"
 )
 
 // Provider is where an exported key goes.
@@ -94,13 +87,6 @@ func HashOf(name string) crypto.Hash {
 	return crypto.SHA256
 }
 
-func newHash(name string) hash.Hash {
-	if name == "SHA-1" {
-		return sha1.New()
-	}
-	return sha256.New()
-}
-
 // CheckWrappingKey refuses a wrapping key the provider would not have issued, or one that has
 // expired: issued is when the provider issued it (downloaded with the import token, or the
 // import job's creation), zero if unknown.
@@ -121,36 +107,6 @@ func (s Spec) CheckWrappingKey(pub *rsa.PublicKey, issued, now time.Time) error 
 		}
 	}
 	return nil
-}
-
-// Unwrap opens a CKM_RSA_AES_KEY_WRAP blob with the RSA private key, in Go.
-func (m Method) Unwrap(priv *rsa.PrivateKey, blob []byte) ([]byte, error) {
-	k := priv.Size()
-	if len(blob) < k+16 {
-		return nil, fmt.Errorf("transfer blob is %d bytes; it must hold a %d-byte RSA block and a wrapped key (truncated?)", len(blob), k)
-	}
-	aesKey, err := rsa.DecryptOAEP(newHash(m.OAEPHash), nil, priv, blob[:k], nil)
-	if err != nil {
-		return nil, fmt.Errorf("RSA-OAEP (%s): %w (another wrapping key, another hash, or a damaged blob)", m.OAEPHash, err)
-	}
-	defer clear(aesKey)
-	return keywrap.UnwrapPad(aesKey, blob[k:])
-}
-
-// Wrap builds a CKM_RSA_AES_KEY_WRAP blob in Go: tests use it to check an HSM's export.
-func (m Method) Wrap(pub *rsa.PublicKey, payload []byte) ([]byte, error) {
-	aesKey := make([]byte, 32)
-	rand.Read(aesKey)
-	defer clear(aesKey)
-	head, err := rsa.EncryptOAEP(newHash(m.OAEPHash), rand.Reader, pub, aesKey, nil)
-	if err != nil {
-		return nil, err
-	}
-	tail, err := keywrap.WrapPad(aesKey, payload)
-	if err != nil {
-		return nil, err
-	}
-	return append(head, tail...), nil
 }
 
 // Metadata describes an exported key; it is written beside the file and recorded in the

@@ -68,7 +68,7 @@ func TestProviderLayouts(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				blob, err := method.Wrap(&priv.PublicKey, pkcs8)
+				blob, err := keywrap.WrapRSAAES(&priv.PublicKey, HashOf(method.OAEPHash), pkcs8)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -114,7 +114,7 @@ func TestProviderLayouts(t *testing.T) {
 				if err != nil || !bytes.Equal(back, blob) {
 					t.Fatalf("Blob: %v", err)
 				}
-				if got, err := method.Unwrap(priv, blob); err != nil || !bytes.Equal(got, pkcs8) {
+				if got, err := keywrap.UnwrapRSAAES(priv, HashOf(method.OAEPHash), blob); err != nil || !bytes.Equal(got, pkcs8) {
 					t.Fatalf("Unwrap: %v", err)
 				}
 			}
@@ -152,17 +152,17 @@ func TestWrappingKeyChecks(t *testing.T) {
 func TestUnwrapRefusesDamage(t *testing.T) {
 	priv := rsaKey(t, 3072)
 	m256, _ := Specs[PKCS11].Method("", 3072)
-	blob, _ := m256.Wrap(&priv.PublicKey, []byte("0123456789abcdef0123456789abcdef"))
+	blob, _ := keywrap.WrapRSAAES(&priv.PublicKey, HashOf(m256.OAEPHash), []byte("0123456789abcdef0123456789abcdef"))
 	for name, bad := range map[string][]byte{
 		"truncated":             blob[:len(blob)-8],
 		"cut into the RSA part": blob[:100],
 		"flipped":               append(bytes.Clone(blob[:len(blob)-1]), blob[len(blob)-1]^1),
 	} {
-		if _, err := m256.Unwrap(priv, bad); err == nil {
+		if _, err := keywrap.UnwrapRSAAES(priv, HashOf(m256.OAEPHash), bad); err == nil {
 			t.Errorf("%s: unwrapped", name)
 		}
 	}
-	if _, err := (Method{OAEPHash: "SHA-1"}).Unwrap(priv, blob); err == nil {
+	if _, err := keywrap.UnwrapRSAAES(priv, HashOf("SHA-1"), blob); err == nil {
 		t.Error("SHA-256 blob opened as SHA-1")
 	}
 }

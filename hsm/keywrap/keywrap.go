@@ -1,15 +1,22 @@
-// Package keywrap implements AES key wrap (RFC 3394) and AES key wrap with padding (RFC 5649,
-// NIST SP 800-38F KWP) in pure Go. Keyrite wraps keys inside the HSM; this package exists to
-// check what the HSM produced against the standard, and to unwrap a transfer file in tests
-// and offline tools without trusting the token that wrote it.
+// Package keywrap implements AES key wrap (RFC 3394), AES key wrap with padding (RFC 5649,
+// NIST SP 800-38F KWP) and the CKM_RSA_AES_KEY_WRAP layout in pure Go. Keyrite wraps keys
+// inside the HSM; this package exists to check what the HSM produced against the standard, and
+// to unwrap a transfer file in tests and offline tools without trusting the token that wrote
+// it. The keyrite binary does not link it (a test in hsm/hsmtest checks).
 package keywrap
 
 import (
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
+	"crypto/rsa"
+	_ "crypto/sha1" // the OAEP hashes providers document
+	_ "crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
+	"fmt"
 )
 
 var (
@@ -141,4 +148,37 @@ func unwrapCore(b cipher.Block, wrapped []byte) (a, p []byte) {
 	}
 	clear(buf)
 	return r[:8], r[8:]
+}
+
+// UnwrapRSAAES opens a CKM_RSA_AES_KEY_WRAP blob (an AES-256 key wrapped with RSA-OAEP using
+// oaepHash for the hash and MGF1, then the payload wrapped under it with RFC 5649) with priv.
+func UnwrapRSAAES(priv *rsa.PrivateKey, oaepHash crypto.Hash, blob []byte) ([]byte, error) {
+	k := priv.Size()
+	if len(blob) < k+16 {
+		return nil, fmt.Errorf("transfer blob is %d bytes; it must hold a %d-byte RSA block and a wrapped key (truncated?)", len(blob), k)
+	}
+	aesKey, err := rsa.DecryptOAEP(oaepHash.New(), nil, priv, blob[:k], nil)
+	if err != nil {
+		return nil, fmt.Errorf("RSA-OAEP (%v): %w (another wrapping key, another hash, or a damaged blob)", oaepHash, err)
+	}
+	defer clear(aesKey)
+	return UnwrapPad(aesKey, blob[k:])
+}
+
+// WrapRSAAES builds a CKM_RSA_AES_KEY_WRAP blob for pub: tests use it to check an HSM's import.
+func WrapRSAAES(pub *rsa.PublicKey, oaepHash crypto.Hash, payload []byte) ([]byte, error) {
+	aesKey := make([]byte, 32)
+	if _, err := rand.Read(aesKey); err != nil {
+		return nil, err
+	}
+	defer clear(aesKey)
+	head, err := rsa.EncryptOAEP(oaepHash.New(), rand.Reader, pub, aesKey, nil)
+	if err != nil {
+		return nil, err
+	}
+	tail, err := WrapPad(aesKey, payload)
+	if err != nil {
+		return nil, err
+	}
+	return append(head, tail...), nil
 }

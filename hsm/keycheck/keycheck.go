@@ -1,4 +1,10 @@
-package quorum
+// Package keycheck computes key check values of AES keys in pure Go, with the standard library
+// only: AES-CMAC (NIST SP 800-38B, RFC 4493) and the AES-ECB check value PKCS#11 tokens report.
+// A KCV identifies a key without revealing it; every KCV carries its method's name, because
+// the two methods give different values for the same key. The package is a leaf: hsm, quorum
+// and ceremony use it, and it imports nothing of Keyrite. Known-answer tests: RFC 4493 and
+// SP 800-38B vectors in testdata, and check values computed independently with OpenSSL.
+package keycheck
 
 import (
 	"crypto/aes"
@@ -11,11 +17,11 @@ import (
 // KCV methods. Every KCV Keyrite shows or prints carries its method's name: the two differ for
 // the same key.
 const (
-	// KCVCMAC is the leftmost 3 bytes of AES-CMAC over a zero block (PCI PIN, ANSI X9.24-1).
-	KCVCMAC = "AES-CMAC"
-	// KCVECB is the leftmost 3 bytes of AES-ECB encryption of a zero block: what PKCS#11
+	// MethodCMAC is the leftmost 3 bytes of AES-CMAC over a zero block (PCI PIN, ANSI X9.24-1).
+	MethodCMAC = "AES-CMAC"
+	// MethodECB is the leftmost 3 bytes of AES-ECB encryption of a zero block: what PKCS#11
 	// tokens report as CKA_CHECK_VALUE for AES keys.
-	KCVECB = "AES-ECB"
+	MethodECB = "AES-ECB"
 )
 
 // KCV is a key check value with the name of its method.
@@ -31,14 +37,14 @@ func (k KCV) Equal(o KCV) bool {
 	return k.Method == o.Method && subtle.ConstantTimeCompare([]byte(strings.ToUpper(k.Value)), []byte(strings.ToUpper(o.Value))) == 1
 }
 
-// CheckValue computes key's KCV by method.
-func CheckValue(key []byte, method string) (KCV, error) {
+// Compute computes key's KCV by method.
+func Compute(key []byte, method string) (KCV, error) {
 	var out []byte
 	var err error
 	switch method {
-	case KCVCMAC:
+	case MethodCMAC:
 		out, err = CMAC(key, make([]byte, aes.BlockSize))
-	case KCVECB:
+	case MethodECB:
 		var b interface{ Encrypt(dst, src []byte) }
 		b, err = aes.NewCipher(key)
 		if err == nil {
