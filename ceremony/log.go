@@ -13,7 +13,7 @@ import (
 
 // LogProofFileName is the ceremony's inclusion proof in its evidence root's ceremony log
 // (c2sp.org/tlog-proof), written into the ceremony folder after the seal.
-const LogProofFileName = "ceremony-log.proof"
+const LogProofFileName = ledger.ProofFileName
 
 // EvidenceRoot is the evidence root the ceremony folder dir belongs to: its parent folder when
 // that holds a ceremony log (`keyrite log init`), else "".

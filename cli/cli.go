@@ -21,6 +21,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/internal/atomicfile"
 	"github.com/keyrite/keyrite/reports"
@@ -677,13 +678,8 @@ func verify(args []string, env Env) error {
 	if len(pos) != 1 {
 		return usageError{"usage: keyrite verify DIR|BUNDLE|EVIDENCE-ROOT [--root SPKI-SHA256] [--witness FILE]... [--against COPY]"}
 	}
-	if ledger.IsRoot(pos[0]) {
-		return verifyRoot(env.Stdout, pos[0], *root, witnesses, *against)
-	}
-	if len(witnesses) > 0 || *against != "" {
-		return fmt.Errorf("%s is not an evidence root (it has no ceremony log): --witness and --against apply to evidence roots", pos[0])
-	}
-	if err := VerifyCommand(env.Stdout, pos[0], *root); err != nil {
+	opt := evidence.Options{Root: *root, Renderer: reports.ReportRenderer, Witnesses: witnesses, Against: *against}
+	if err := evidence.VerifyPath(env.Stdout, pos[0], opt); err != nil {
 		return err
 	}
 	if fi, err := os.Stat(pos[0]); err == nil && fi.Mode().IsRegular() {

@@ -11,8 +11,9 @@ import (
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/internal/atomicfile"
-	"golang.org/x/mod/sumdb/note"
+	"github.com/keyrite/keyrite/reports"
 )
 
 // logCommand is `keyrite log init ROOT NAME` and `keyrite log show ROOT`.
@@ -96,12 +97,8 @@ func cosign(args []string, env Env) error {
 		return err
 	}
 	defer clear(skey)
-	opt, err := verifyOptions(*root)
-	if err != nil {
-		return err
-	}
 	check := func(dir string) error {
-		_, err := ledger.VerifyRoot(dir, func(d string) (*transcript.Result, error) { return transcript.Verify(d, opt) }, nil)
+		_, err := evidence.VerifyRoot(dir, evidence.Options{Root: *root, Renderer: reports.ReportRenderer}, nil)
 		return err
 	}
 	n, err := ledger.Cosign(pos[0], check, string(skey), *state)
@@ -218,56 +215,6 @@ func withCeremonySigner(dir string, h hsmFlags, env Env, f func(*transcript.Resu
 		return fmt.Errorf("key %q on the token is not the transcript signer that sealed %s", res.Seal.SignerName, dir)
 	}
 	return f(res, k)
-}
-
-// verifyRoot verifies a whole evidence root: every ceremony, the ceremony log, the witnesses'
-// cosignatures, and another copy of the root against this one.
-func verifyRoot(out io.Writer, dir, rootSPKI string, witnessFiles []string, against string) error {
-	opt, err := verifyOptions(rootSPKI)
-	if err != nil {
-		return err
-	}
-	var witnesses []note.Verifier
-	for _, f := range witnessFiles {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		v, err := ledger.WitnessVerifier(string(b))
-		if err != nil {
-			return err
-		}
-		witnesses = append(witnesses, v)
-	}
-	rep, err := ledger.VerifyRoot(dir, func(d string) (*transcript.Result, error) { return transcript.Verify(d, opt) }, witnesses)
-	if err != nil {
-		return err
-	}
-	rep.Write(out, Escape)
-	if against != "" {
-		missing, short, long, err := ledger.CompareCopies(dir, against)
-		if err != nil {
-			return err
-		}
-		ledger.WriteComparison(out, against, missing, short, long, Escape)
-	}
-	if rootSPKI == "" {
-		fmt.Fprintln(out, "Trust rests on the root fingerprints above: compare each with the paper record, or verify with --root.")
-	}
-	return nil
-}
-
-// verifyOptions turns a --root value into transcript options.
-func verifyOptions(root string) (transcript.Options, error) {
-	if root == "" {
-		return transcript.Options{}, nil
-	}
-	// Every form Keyrite prints: grouped ("634C 83A1 …"), with colons, any case.
-	spki := strings.ToLower(strings.NewReplacer(" ", "", ":", "", "\u2026", "").Replace(root))
-	if len(spki) != 64 || strings.Trim(spki, "0123456789abcdef") != "" {
-		return transcript.Options{}, fmt.Errorf("--root %q is not the 64 hex digits of a SHA-256 (spaces and colons may group them)", root)
-	}
-	return transcript.Options{RootSPKI: spki}, nil
 }
 
 // listFlag is a repeatable string flag.

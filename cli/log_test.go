@@ -66,7 +66,7 @@ func verifyRootFails(t *testing.T, root, want string, extra ...string) {
 func TestEvidenceRootDetectsEveryChange(t *testing.T) {
 	root, stores := evidenceRoot(t, "first", "second")
 	code, out, errb := keyrite(t, "", "verify", root)
-	if code != 0 || !strings.Contains(out, "2 entries") || !strings.Contains(out, "first") || !strings.Contains(out, "compare each with the paper record") {
+	if code != 0 || !strings.Contains(out, "2 entries") || !strings.Contains(out, "first") || !strings.Contains(out, "paper record") {
 		t.Fatalf("verify root: %d\n%s\n%s", code, out, errb)
 	}
 	for _, name := range []string{"first", "second"} {
@@ -84,6 +84,19 @@ func TestEvidenceRootDetectsEveryChange(t *testing.T) {
 	if !strings.Contains(strings.SplitN(string(tr), "\n", 2)[0], `"size":1,"root":"`+b64(h[:])) {
 		t.Fatalf("the second ceremony's opening does not record the log before it:\n%.600s", tr)
 	}
+
+	// The bundle carries the inclusion proof; a folder verified on its own checks it too.
+	bundle := filepath.Join(root, "second", "evidence-example-root-2026.tar")
+	if code, out, errb := keyrite(t, "", "verify", bundle); code != 0 || !strings.Contains(out, "Ceremony log: logged as entry 1 of ceremony log keyrite.ceremony-log/example.org/root-ca") {
+		t.Fatalf("verify bundle: %d\n%s\n%s", code, out, errb)
+	}
+	proofFile := filepath.Join(root, "second", ceremony.LogProofFileName)
+	good, _ := os.ReadFile(proofFile)
+	os.WriteFile(proofFile, []byte(strings.Replace(string(good), "index 1", "index 0", 1)), 0o644)
+	if code, _, errb := keyrite(t, "", "verify", filepath.Join(root, "second")); code == 0 || !strings.Contains(errb, ceremony.LogProofFileName) {
+		t.Fatalf("a changed inclusion proof passed: %s", errb)
+	}
+	os.WriteFile(proofFile, good, 0o644)
 
 	moved := filepath.Join(t.TempDir(), "moved")
 	t.Run("deleted", func(t *testing.T) {

@@ -20,12 +20,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
 
 // An evidence bundle is one tar archive for the auditor. Every entry lies under
 // "<ceremony id>/": first MANIFEST and MANIFEST.sig, then the transcript, its seal, the report,
-// every output the transcript names except wrapped key material (withheld: the auditor needs to
+// its ceremony log inclusion proof when it has one (ceremony-log.proof), every output the
+// transcript names except wrapped key material (withheld: the auditor needs to
 // know it exists and its hash, not to hold the encrypted key), and the public keys:
 //
 //	MANIFEST      "keyrite-bundle/v2 <ceremony id>", then "renderer <version>" (the report
@@ -165,6 +167,14 @@ func bundleFiles(res *transcript.Result, dir string, report []byte) ([]bundleFil
 		add(name, b)
 	}
 	add(ReportFileName, report)
+	if proof, err := readLogProof(dir); err != nil {
+		return nil, err
+	} else if proof != nil {
+		if _, err := checkLogProof(proof, res); err != nil {
+			return nil, err
+		}
+		add(ledger.ProofFileName, proof)
+	}
 	for _, o := range res.Outputs {
 		if strings.HasPrefix(o.File, "shares/") {
 			return nil, fmt.Errorf("output %s is under shares/: share sheets never go into a bundle", o.File)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
 
@@ -15,6 +16,7 @@ import (
 type Folder struct {
 	transcript.Folder
 	Report string // "" when the folder holds neither report.pdf nor a bundle
+	Log    string // where its inclusion proof puts it in a ceremony log; "" without one
 }
 
 // Tree is a verified set of ceremony folders, oldest first.
@@ -34,6 +36,9 @@ func (t Tree) reports() string {
 	for _, f := range t {
 		if f.Report != "" {
 			fmt.Fprintf(&b, "%s: %s\n", filepath.Base(f.Dir), f.Report)
+		}
+		if f.Log != "" {
+			fmt.Fprintf(&b, "%s: %s\n", filepath.Base(f.Dir), f.Log)
 		}
 	}
 	return b.String()
@@ -97,8 +102,9 @@ func looksLikeCeremony(dir string) bool {
 }
 
 // VerifyFolder verifies one ceremony folder strictly: its transcript, seal and outputs; that it
-// holds nothing else but the report and bundle Keyrite writes after the seal, both checked
-// against the bundle's signed manifest; and that every entry is a regular file or a folder.
+// holds nothing else but what Keyrite writes after the seal — the report and bundle, checked
+// against the bundle's signed manifest, and its ceremony log inclusion proof, checked against
+// its seal and transcript signer; and that every entry is a regular file or a folder.
 func VerifyFolder(dir string, opt Options) (Folder, error) {
 	root, err := ParseRoot(opt.Root)
 	if err != nil {
@@ -124,6 +130,14 @@ func VerifyFolder(dir string, opt Options) (Folder, error) {
 		case listed[p]:
 		case p == ReportFileName || p == bundle:
 			derived = append(derived, p)
+		case p == ledger.ProofFileName:
+			proof, err := readLogProof(dir)
+			if err != nil {
+				return Folder{}, err
+			}
+			if f.Log, err = checkLogProof(proof, res); err != nil {
+				return Folder{}, err
+			}
 		case strings.HasPrefix(p, "shares/"):
 			return Folder{}, fmt.Errorf("%s: a share sheet lies in the evidence folder; share sheets go to their custodians and never stay with the evidence (move shares/ out before the folder is verified or handed on)", Printable(p))
 		default:

@@ -9,6 +9,7 @@ import (
 	"unicode"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
 
@@ -38,7 +39,8 @@ func ParseRoot(s string) (string, error) {
 }
 
 // VerifyPath verifies what an auditor was handed and writes a summary to out: a regular file
-// is an evidence bundle, a folder is a ceremony or a folder of chained ceremonies. Everything
+// is an evidence bundle, a folder with a ceremony log is an evidence root (verified as a whole
+// against its log), any other folder is a ceremony or a folder of chained ceremonies. Everything
 // printed from the evidence is escaped (Printable).
 func VerifyPath(out io.Writer, path string, opt Options) error {
 	root, err := ParseRoot(opt.Root)
@@ -52,6 +54,10 @@ func VerifyPath(out io.Writer, path string, opt Options) error {
 	}
 	var summary string
 	switch {
+	case fi.IsDir() && ledger.IsRoot(path):
+		return verifyRoot(out, path, opt)
+	case opt.Against != "" || len(opt.Witnesses) > 0:
+		return fmt.Errorf("%s is not an evidence root (it has no ceremony log): --witness and --against apply to evidence roots", Printable(path))
 	case fi.IsDir():
 		folders, err := VerifyTree(path, opt)
 		if err != nil {
@@ -66,6 +72,9 @@ func VerifyPath(out io.Writer, path string, opt Options) error {
 		}
 		summary = fmt.Sprintf("Bundle verified: manifest signed by the transcript signer; %d files, %d bytes, all as listed; withheld: %s\n", res.Files, res.Bytes, strings.Join(res.Withheld, ", "))
 		summary += transcript.Summary(res.Ceremony) + "Report: " + res.Report + "\n"
+		if res.Log != "" {
+			summary += "Ceremony log: " + res.Log + "\n"
+		}
 		summary += trustLine(res.Ceremony.Root.Subject.CommonName, res.Ceremony.RootSPKI, root)
 	default:
 		return fmt.Errorf("verify %s: not a folder or a regular file (%s); only regular files are read", Printable(path), fi.Mode().Type())

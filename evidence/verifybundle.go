@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
 
@@ -39,6 +40,11 @@ type Options struct {
 	// Renderer, if set, renders the report again when the bundle was written by the same
 	// renderer version.
 	Renderer Renderer
+	// Witnesses are files of witness verifier keys: an evidence root's newest checkpoint must
+	// be cosigned by each (keyrite cosign).
+	Witnesses []string
+	// Against is another copy of an evidence root to check against this one.
+	Against string
 }
 
 // BundleResult is what VerifyBundle found.
@@ -51,6 +57,9 @@ type BundleResult struct {
 	// Report says how report.pdf was checked: by its hash in the signed manifest, and
 	// whether it was rendered again.
 	Report string
+	// Log says where the ceremony's inclusion proof puts it in its evidence root's ceremony
+	// log; "" when the bundle carries none.
+	Log string
 }
 
 // member is one file of a bundle: where its data lies in the archive.
@@ -110,6 +119,15 @@ func VerifyBundle(r io.ReaderAt, size int64, work string, opt Options) (*BundleR
 		return nil, err
 	}
 	out := &BundleResult{Ceremony: res, Manifest: b.manifest, Files: len(b.members), Report: report}
+	if _, ok := b.manifest.Files[ledger.ProofFileName]; ok {
+		proof, err := os.ReadFile(filepath.Join(work, ledger.ProofFileName))
+		if err != nil {
+			return nil, err
+		}
+		if out.Log, err = checkLogProof(proof, res); err != nil {
+			return nil, err
+		}
+	}
 	for p := range withheld {
 		out.Withheld = append(out.Withheld, p)
 	}
@@ -240,7 +258,7 @@ func (b *indexed) checkHashes(hashes map[string]transcript.Hashed) error {
 // seal, the script (for a re-render) and certificates. Everything else is only hashed.
 func unpacked(name string) bool {
 	switch name {
-	case transcript.FileName, transcript.SealFileName, "script.yaml":
+	case transcript.FileName, transcript.SealFileName, "script.yaml", ledger.ProofFileName:
 		return true
 	}
 	return strings.HasSuffix(name, ".pem") || strings.HasSuffix(name, ".der")
@@ -342,6 +360,9 @@ func checkManifestAgainstTranscript(m *Manifest, res *transcript.Result) error {
 		}
 		expected[p] = true
 	}
+	if e, ok := m.Files[ledger.ProofFileName]; ok && !e.Withheld {
+		expected[ledger.ProofFileName] = true // checked with the transcript signer below
+	}
 	for _, o := range res.Outputs {
 		e, ok := m.Files[o.File]
 		if !ok || e.SHA256 != o.SHA256 || e.Size != o.Size {
@@ -356,7 +377,7 @@ func checkManifestAgainstTranscript(m *Manifest, res *transcript.Result) error {
 	}
 	for p := range m.Files {
 		if !expected[p] {
-			return &BundleError{p, "is in the manifest but is neither the transcript, its seal, the report, an output the transcript records nor a public key it records"}
+			return &BundleError{p, "is in the manifest but is neither the transcript, its seal, the report, its ceremony log proof, an output the transcript records nor a public key it records"}
 		}
 	}
 	return nil

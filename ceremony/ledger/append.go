@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -168,25 +169,51 @@ func (l *Log) CheckCosigned() error {
 	return nil
 }
 
-// Proof is a ceremony's inclusion proof in c2sp.org/tlog-proof form: the entry's index, the
-// Merkle audit path to the checkpoint's tree, and the signed checkpoint.
+// ProofFileName is a ceremony's inclusion proof in its evidence root's ceremony log, written
+// into the ceremony folder after the seal and carried in its evidence bundle.
+const ProofFileName = "ceremony-log.proof"
+
+// Proof is entry i's inclusion proof in c2sp.org/tlog-proof form: the entry itself as the
+// proof's extra data, its index, the Merkle audit path, and the checkpoint signed when it was
+// appended (log/checkpoints/<i+1>, signed by the appending ceremony's transcript signer). It
+// stands on its own: a ceremony folder or bundle copied out of its evidence root still proves
+// it was logged, and a proof made again is the same bytes.
 func (l *Log) Proof(i int64) ([]byte, error) {
-	if len(l.signed) == 0 {
-		return nil, fmt.Errorf("ceremony log: nothing is signed yet")
+	if i < 0 || i >= l.Size() {
+		return nil, fmt.Errorf("ceremony log: no entry %d", i)
 	}
-	c, err := parseCheckpointText(l.signed)
+	signed, err := readSmall(filepath.Join(l.root, Dir, "checkpoints", strconv.FormatInt(i+1, 10)), 64<<10)
+	if err != nil {
+		return nil, fmt.Errorf("ceremony log: the checkpoint signed when entry %d was appended: %w", i, err)
+	}
+	p, err := l.InclusionProof(i, i+1)
 	if err != nil {
 		return nil, err
 	}
-	p, err := l.InclusionProof(i, int64(c.Size))
-	if err != nil {
-		return nil, err
-	}
-	tp := proof.TLogProof{Index: uint64(i), Checkpoint: l.signed}
+	tp := proof.TLogProof{Index: uint64(i), Checkpoint: signed, ExtraData: l.entries[i]}
 	for _, h := range p {
 		tp.Hashes = append(tp.Hashes, [32]byte(h))
 	}
 	return tp.Marshal(), nil
+}
+
+// CheckCeremonyProof checks a ceremony's own inclusion proof (ProofFileName): the entry it
+// carries is the ceremony id with this very seal, the checkpoint is signed by signer (the
+// ceremony's transcript signer), and the audit path leads from the entry to its root hash.
+func CheckCeremonyProof(text []byte, id string, seal []byte, signer note.Verifier) (index int64, origin string, err error) {
+	var tp proof.TLogProof
+	if err := tp.Unmarshal(text); err != nil {
+		return 0, "", fmt.Errorf("log proof: %w", err)
+	}
+	e, err := ParseEntry(tp.ExtraData)
+	if err != nil || e.Kind != KindCeremony {
+		return 0, "", fmt.Errorf("log proof: it does not carry a ceremony entry (%v)", err)
+	}
+	if e.Ceremony != id || e.Seal != sha256.Sum256(seal) {
+		return 0, "", fmt.Errorf("log proof: it proves ceremony %s with another seal, not this ceremony", e.Ceremony)
+	}
+	i, cp, err := CheckProof(text, tp.ExtraData, note.VerifierList(signer))
+	return i, cp.Origin, err
 }
 
 // CheckProof checks a c2sp.org/tlog-proof for entry against verifiers: the checkpoint must be
