@@ -219,6 +219,16 @@ func TestCosignAndCopies(t *testing.T) {
 	if code, _, errb := keyrite(t, "", "verify", root, "--witness", keys+".pub"); code != 0 {
 		t.Fatal(errb)
 	}
+	// The auditor's pure-Go verifier checks the root, its witness and the archive the same way.
+	verifier := filepath.Join(t.TempDir(), "keyrite-verify")
+	build := exec.Command("go", "build", "-o", verifier, "../cmd/keyrite-verify")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 build: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(verifier, "--witness", keys+".pub", "--against", archive, root).CombinedOutput(); err != nil || !strings.Contains(string(out), "Cosigned by witness auditor.example.com") || !strings.Contains(string(out), "lacks 1 entries") {
+		t.Fatalf("keyrite-verify: %v\n%s", err, out)
+	}
 	// The witness refuses a log that is not an extension of what it cosigned.
 	other, _ := evidenceRoot(t, "x")
 	if code, _, errb := keyrite(t, "", "cosign", "--key", keys+".key", "--state", state, other); code == 0 || !strings.Contains(errb, "stop and investigate") {
