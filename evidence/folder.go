@@ -114,7 +114,7 @@ func VerifyFolder(dir string, opt Options) (Folder, error) {
 	if err != nil {
 		return Folder{}, err
 	}
-	res, err := transcript.Verify(dir, transcript.Options{RootSPKI: root})
+	res, err := transcript.Verify(dir, transcript.Options{RootSPKI: root, Lean: opt.Renderer == nil})
 	if err != nil {
 		return Folder{}, err
 	}

@@ -101,7 +101,7 @@ func VerifyBundle(r io.ReaderAt, size int64, work string, opt Options) (*BundleR
 			known[p] = hashes[p]
 		}
 	}
-	res, err := transcript.Verify(work, transcript.Options{Withheld: withheld, Hashed: known, RootSPKI: root})
+	res, err := transcript.Verify(work, transcript.Options{Withheld: withheld, Hashed: known, RootSPKI: root, Lean: opt.Renderer == nil})
 	if err != nil {
 		return nil, fmt.Errorf("the bundle's transcript: %w", err)
 	}

@@ -16,11 +16,9 @@ package transcript
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // FormatVersion is the value of every record's "v" field.
@@ -88,8 +86,9 @@ type TornError struct {
 
 func (e *TornError) Unwrap() error { return ErrTorn }
 
-// parseLine decodes one line strictly: unknown fields and trailing data are errors.
-func parseLine(line []byte) (Record, error) {
+// parseLineJSON decodes one line strictly with encoding/json: unknown fields and trailing
+// data are errors.
+func parseLineJSON(line []byte) (Record, error) {
 	var r Record
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
@@ -106,56 +105,20 @@ func parseLine(line []byte) (Record, error) {
 // monotonic time. It returns the good entries before the first bad one, and an error naming the
 // bad one (a *TornError when the only problem is an unterminated last line).
 func Parse(data []byte) ([]Entry, error) {
-	var entries []Entry
-	prev := ZeroHash
-	var prevMono int64
-	for lineNo := 1; len(data) > 0; lineNo++ {
-		seq := uint64(len(entries))
+	entries := make([]Entry, 0, bytes.Count(data, []byte{'\n'}))
+	var c chain
+	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
-			return entries, &TornError{
-				RecordError: RecordError{seq, lineNo, "the file ends inside this record (an interrupted write); it is not trusted"},
-				Bytes:       data,
-			}
+			return entries, tornAt(c.seq, data)
 		}
 		line := data[:i]
 		data = data[i+1:]
-		bad := func(format string, a ...any) error {
-			return &RecordError{seq, lineNo, fmt.Sprintf(format, a...)}
-		}
-		r, err := parseLine(line)
+		e, err := c.next(line, len(data) == 0)
 		if err != nil {
-			if len(data) == 0 && !json.Valid(line) {
-				// An unparsable last line is most likely a write cut short and then
-				// followed by a newline from a later append; report it as torn.
-				return entries, &TornError{RecordError: RecordError{seq, lineNo, err.Error() + "; it is not trusted"}, Bytes: append(line, '\n')}
-			}
-			return entries, bad("%v", err)
+			return entries, err
 		}
-		switch {
-		case r.V != FormatVersion:
-			return entries, bad("format version %d, want %d", r.V, FormatVersion)
-		case r.Seq != seq:
-			return entries, bad("sequence number %d, want %d (a record was removed, duplicated or moved)", r.Seq, seq)
-		case r.Prev != hex.EncodeToString(prev[:]):
-			return entries, bad("previous-record hash does not match record %d (a record before it was changed, removed or reordered)", int64(seq)-1)
-		}
-		t, err := time.Parse(time.RFC3339Nano, r.Time)
-		if err != nil || t.Location() != time.UTC || r.Time[len(r.Time)-1] != 'Z' {
-			return entries, bad("time %q is not RFC 3339 UTC", r.Time)
-		}
-		if r.MonoNS < prevMono {
-			return entries, bad("monotonic time goes back from %d ns to %d ns", prevMono, r.MonoNS)
-		}
-		if r.Step == "" || r.Event == "" {
-			return entries, bad("step and event must not be empty")
-		}
-		if seq == 0 && r.Event != EventOpened {
-			return entries, bad("first record must be %q, got %q", EventOpened, r.Event)
-		}
-		e := Entry{Record: r, Line: line, Hash: HashLine(line)}
 		entries = append(entries, e)
-		prev, prevMono = e.Hash, r.MonoNS
 	}
 	return entries, nil
 }

@@ -9,7 +9,7 @@ import (
 func Summary(res *Result) string {
 	var b strings.Builder
 	first, last := res.Entries[0], res.Entries[len(res.Entries)-1]
-	fmt.Fprintf(&b, "Verified: ceremony %s (%s), %d records, opened %s, closed %s\n", res.Opening.CeremonyID, res.Opening.Type, len(res.Entries), first.Time, last.Time)
+	fmt.Fprintf(&b, "Verified: ceremony %s (%s), %d records, opened %s, closed %s\n", res.Opening.CeremonyID, res.Opening.Type, res.Records, first.Time, last.Time)
 	fmt.Fprintf(&b, "Sealed by %q, certified by %q\n", res.Signer.Subject.CommonName, res.Root.Subject.CommonName)
 	fmt.Fprintf(&b, "Root public key SHA-256: %s\n", res.RootSPKI.Grouped())
 	fmt.Fprintf(&b, "  read aloud: %s\n", res.RootSPKI.Words())

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path"
 	"path/filepath"
@@ -19,10 +20,7 @@ import (
 )
 
 // Limits on what Verify reads.
-const (
-	maxSeal       = 64 << 10
-	maxTranscript = 1 << 32
-)
+const maxSeal = 64 << 10
 
 // Options tune Verify.
 type Options struct {
@@ -36,6 +34,10 @@ type Options struct {
 	// Hashed gives the SHA-256 and size of outputs the caller has already read (an evidence
 	// bundle hashes its files as it unpacks them), so they are not read a second time.
 	Hashed map[string]Hashed
+	// Lean keeps in Result.Entries only the records verification itself needs (the opening
+	// and closing, signers, rotations and key records), so memory does not grow with the
+	// number of records. Readers that need every record (the report) leave it false.
+	Lean bool
 }
 
 // Hashed is a file's SHA-256 and size, computed by the caller.
@@ -53,40 +55,49 @@ type Result struct {
 	Root     *x509.Certificate
 	RootSPKI fingerprint.SPKI
 	Outputs  []Output
+	// Records is the number of records; Entries holds them all unless Options.Lean.
+	Records uint64
+
+	first, last, signer Entry
+	files               []Entry // output and superseded records, in order
 }
 
 // Verify checks the ceremony folder dir: the chain of records, the seal and its signer's
 // certificate chain, and the SHA-256 and size of every output file the transcript names. The
-// error names the first record or file that is wrong.
+// error names the first record or file that is wrong. The transcript is read as a stream, and
+// never past the record after the last one the seal covers.
 func Verify(dir string, opt Options) (*Result, error) {
-	data, err := ReadFileMax(filepath.Join(dir, FileName), maxTranscript)
+	f, err := OpenRegular(filepath.Join(dir, FileName))
 	if err != nil {
 		return nil, fmt.Errorf("read transcript: %w", err)
 	}
-	entries, err := Parse(data)
+	defer f.Close()
+	sealText, sealErr := ReadFileMax(filepath.Join(dir, SealFileName), maxSeal)
+	limit := uint64(math.MaxUint64)
+	if sealErr == nil {
+		if s, err := ParseSeal(sealText); err == nil {
+			limit = s.Count + 1 // one more shows a record added after the seal
+		}
+	}
+	res, err := scan(f, limit, opt.Lean)
 	if err != nil {
 		return nil, err
 	}
-	if len(entries) == 0 {
-		return nil, errors.New("transcript is empty")
-	}
-	res := &Result{Entries: entries}
-	if err := entries[0].DecodeData(&res.Opening); err != nil {
+	if err := res.first.DecodeData(&res.Opening); err != nil {
 		return nil, &RecordError{0, 1, err.Error()}
 	}
-	sealText, err := ReadFileMax(filepath.Join(dir, SealFileName), maxSeal)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("transcript is not sealed: the ceremony did not close (records 0 to %d are intact; `keyrite resume %s` continues it)", len(entries)-1, dir)
+	if errors.Is(sealErr, os.ErrNotExist) {
+		return nil, fmt.Errorf("transcript is not sealed: the ceremony did not close (records 0 to %d are intact; `keyrite resume %s` continues it)", res.Records-1, dir)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read seal: %w", err)
+	if sealErr != nil {
+		return nil, fmt.Errorf("read seal: %w", sealErr)
 	}
 	seal, err := ParseSeal(sealText)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", SealFileName, err)
 	}
 	res.Seal = seal
-	if err := checkAgainstSeal(entries, seal, res.Opening.CeremonyID); err != nil {
+	if err := res.checkAgainstSeal(); err != nil {
 		return nil, err
 	}
 	if err := res.checkSigner(opt); err != nil {
@@ -98,19 +109,56 @@ func Verify(dir string, opt Options) (*Result, error) {
 	return res, res.checkOutputs(dir, opt)
 }
 
-func checkAgainstSeal(entries []Entry, seal *Seal, id string) error {
-	n := uint64(len(entries))
-	if seal.CeremonyID != id {
-		return fmt.Errorf("%s: seal is for ceremony %q, transcript is ceremony %q", SealFileName, seal.CeremonyID, id)
+// scan reads at most limit records from r, keeping every entry, or only those the
+// verification itself needs when lean.
+func scan(r io.Reader, limit uint64, lean bool) (*Result, error) {
+	res := &Result{}
+	sc := NewScanner(r)
+	for res.Records < limit && sc.Scan() {
+		e := sc.Entry()
+		res.Records++
+		switch e.Event {
+		case EventOutput, EventSuperseded:
+			res.files = append(res.files, e)
+		case EventSigner:
+			res.signer = e
+		}
+		if e.Seq == 0 {
+			res.first = e
+		}
+		res.last = e
+		if !lean || keptWhenLean[e.Event] {
+			res.Entries = append(res.Entries, e)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if res.Records == 0 {
+		return nil, errors.New("transcript is empty")
+	}
+	return res, nil
+}
+
+// keptWhenLean are the records a lean Verify keeps: the opening and closing, signers and
+// rotations (chains between ceremonies), and key records (a bundle's public keys).
+var keptWhenLean = map[string]bool{
+	EventOpened: true, EventClosed: true, EventSigner: true, EventRootRotated: true,
+	EventKeyGenerated: true, EventKeyRestored: true, EventKeyImported: true,
+}
+
+func (res *Result) checkAgainstSeal() error {
+	seal, n := res.Seal, res.Records
+	if seal.CeremonyID != res.Opening.CeremonyID {
+		return fmt.Errorf("%s: seal is for ceremony %q, transcript is ceremony %q", SealFileName, seal.CeremonyID, res.Opening.CeremonyID)
 	}
 	if n > seal.Count {
-		e := entries[seal.Count]
-		return &RecordError{e.Seq, int(e.Seq) + 1, fmt.Sprintf("record was added after the seal (the seal covers %d records)", seal.Count)}
+		return &RecordError{seal.Count, int(seal.Count) + 1, fmt.Sprintf("record was added after the seal (the seal covers %d records)", seal.Count)}
 	}
 	if n < seal.Count {
 		return &RecordError{n, int(n) + 1, fmt.Sprintf("record is missing: the seal covers %d records, the transcript has %d (records were removed or the file was cut short)", seal.Count, n)}
 	}
-	last := entries[n-1]
+	last := res.last
 	if last.Hash != seal.Head {
 		return &RecordError{last.Seq, int(last.Seq) + 1, "last record does not match the seal's head hash (it was altered)"}
 	}
@@ -121,14 +169,9 @@ func checkAgainstSeal(entries []Entry, seal *Seal, id string) error {
 }
 
 func (res *Result) checkSigner(opt Options) error {
-	var sig *Entry
 	var data Signer
-	for i := range res.Entries {
-		if res.Entries[i].Event == EventSigner {
-			sig = &res.Entries[i]
-		}
-	}
-	if sig == nil {
+	sig := &res.signer
+	if sig.Event != EventSigner {
 		return errors.New("transcript names no signer (no " + EventSigner + " record)")
 	}
 	bad := func(format string, a ...any) error {
@@ -153,7 +196,7 @@ func (res *Result) checkSigner(opt Options) error {
 	for _, c := range certs[1 : len(certs)-1] {
 		inter.AddCert(c)
 	}
-	closed, _ := time.Parse(time.RFC3339Nano, res.Entries[len(res.Entries)-1].Time)
+	closed, _ := time.Parse(time.RFC3339Nano, res.last.Time)
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: closed, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return bad("signer certificate does not chain to the root at the time of closing: %v", err)
 	}
@@ -176,7 +219,7 @@ func (res *Result) checkOutputs(dir string, opt Options) error {
 	}
 	var outputs []*located
 	current := map[string]*located{} // output name -> its live record
-	for _, e := range res.Entries {
+	for _, e := range res.files {
 		bad := func(format string, a ...any) error {
 			return &RecordError{e.Seq, int(e.Seq) + 1, fmt.Sprintf(format, a...)}
 		}

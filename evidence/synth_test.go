@@ -1,0 +1,160 @@
+package evidence_test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/evidence"
+)
+
+// synth describes a sealed ceremony made in software, in the shape Keyrite writes: no HSM, no
+// renderer (its "report" is a fixed text recorded by renderer test/1).
+type synth struct {
+	id       string
+	rootCN   string
+	steps    int      // three records each
+	files    int      // outputs data-NN.bin
+	size     int64    // bytes each
+	extra    []string // more output names, one byte each
+	noBundle bool
+}
+
+// fakeReport stands for the report a renderer would draw.
+var fakeReport = []byte("%PDF-1.4 a report rendered by test/1\n")
+
+// make writes the ceremony into a new folder under parent (a new temporary folder when "") and
+// returns the folder and the transcript signer's key.
+func (s synth) make(t testing.TB, parent string) (string, *ecdsa.PrivateKey) {
+	t.Helper()
+	if s.id == "" {
+		s.id = "synthetic"
+	}
+	if s.rootCN == "" {
+		s.rootCN = "Synthetic Root"
+	}
+	if parent == "" {
+		parent = t.TempDir()
+	}
+	dir := filepath.Join(parent, s.id)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rootKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	sigKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	mk := func(key *ecdsa.PrivateKey, parent *x509.Certificate, pkey *ecdsa.PrivateKey, cn string, ca bool) *x509.Certificate {
+		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
+			NotAfter: time.Now().Add(time.Hour), IsCA: ca, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
+		if parent == nil {
+			parent, pkey = tmpl, key
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, pkey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := x509.ParseCertificate(der)
+		return c
+	}
+	root := mk(rootKey, nil, nil, s.rootCN, true)
+	signer := mk(sigKey, root, rootKey, "Synthetic Signer", false)
+	w, err := transcript.Create(filepath.Join(dir, transcript.FileName), time.Now, "Operator (administrator)", transcript.Opening{CeremonyID: s.id, Type: "root", ScriptFile: "script.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	output := func(name string, write func(io.Writer)) {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(f)
+		f.Close()
+		sum, n, _ := transcript.HashFile(p)
+		if _, err := w.Append("files", "Operator (administrator)", transcript.EventOutput, transcript.Output{File: name, SHA256: hex.EncodeToString(sum[:]), Size: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	certPEM := func(c *x509.Certificate) []byte {
+		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	output("script.yaml", func(f io.Writer) { f.Write([]byte("version: 1\n")) })
+	output("transcript-signer.pem", func(f io.Writer) { f.Write(certPEM(signer)) })
+	output("root.pem", func(f io.Writer) { f.Write(certPEM(root)) })
+	for i := 0; i < s.steps; i++ {
+		id := fmt.Sprintf("step-%d", i)
+		w.Append(id, "Operator (administrator)", transcript.EventStepStarted, transcript.StepStart{Title: fmt.Sprintf("Step %d", i), Actor: "Operator (administrator)"})
+		w.Append(id, "Witness (witness)", transcript.EventWitnessConfirmed, transcript.Witnessing{Witness: "Witness"})
+		w.Append(id, "Operator (administrator)", transcript.EventStepCompleted, nil)
+	}
+	for i := 0; i < s.files; i++ {
+		output(fmt.Sprintf("data-%02d.bin", i), func(f io.Writer) { io.CopyN(f, rand.Reader, s.size) })
+	}
+	for _, name := range s.extra {
+		output(name, func(f io.Writer) { f.Write([]byte("x")) })
+	}
+	w.Append("signer", "Operator (administrator)", transcript.EventSigner, transcript.Signer{Name: "synthetic-signer", Certificate: string(certPEM(signer)) + string(certPEM(root))})
+	w.Append("close", "Operator (administrator)", transcript.EventClosed, transcript.Closing{Result: "completed"})
+	n, head := w.Head()
+	w.Close()
+	seal, err := transcript.SealCheckpoint(transcript.Checkpoint{CeremonyID: s.id, Count: n, Head: head}, "synthetic-signer", sigKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, transcript.SealFileName), seal, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !s.noBundle {
+		res, err := transcript.Verify(dir, transcript.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Create(filepath.Join(dir, evidence.BundleName(s.id)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := evidence.WriteBundle(res, dir, fakeReport, "test/1", f, sigKey); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		os.WriteFile(filepath.Join(dir, evidence.ReportFileName), fakeReport, 0o644)
+	}
+	return dir, sigKey
+}
+
+// fakeRenderer renders fakeReport, as version test/1 or another.
+type fakeRenderer string
+
+func (r fakeRenderer) Version() string { return string(r) }
+func (r fakeRenderer) Render(*transcript.Result, string) ([]byte, error) {
+	if r == "test/1" {
+		return fakeReport, nil
+	}
+	return []byte("%PDF-1.4 another template\n"), nil
+}
+
+// within fails the test if f does not return in time: a verifier must never block.
+func within(t *testing.T, d time.Duration, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatalf("still running after %v: the verifier blocked", d)
+		return nil
+	}
+}
