@@ -178,7 +178,8 @@ func newRun(ctx context.Context, script *Script, dir string, b Binding, ui UI, o
 // prepare is the one path Start and Resume share before the first record: it loads and
 // verifies the earlier ceremony this one continues, checks the type's run-time inputs, holds
 // the roll call and the clock, opens the token(s) and logs in, and checks the token: for a
-// new ceremony (entries nil) that it holds none of the labels the ceremony creates, for a
+// new ceremony (entries nil) that it holds none of the labels the ceremony creates and offers
+// every capability the ceremony needs (capabilities.go), for a
 // resumed one (entries: its transcript) that it is the token the ceremony ran on. Whatever
 // it refuses leaves no trace: nothing is written and nothing on the token changes.
 func (r *Run) prepare(entries []transcript.Entry) error {
@@ -214,7 +215,10 @@ func (r *Run) prepare(entries []transcript.Entry) error {
 	if entries != nil {
 		return r.checkSameToken(entries)
 	}
-	return r.checkLabelsFree()
+	if err := r.checkLabelsFree(); err != nil {
+		return err
+	}
+	return r.checkCapabilities()
 }
 
 // loadPrevious verifies the sealed ceremony this one continues, if its type continues one.

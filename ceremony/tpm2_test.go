@@ -35,4 +35,10 @@ func TestTPM2(t *testing.T) {
 			}
 		}
 	})
+	t.Run("backup refused in pre-flight", func(t *testing.T) {
+		s := edited(t, loadTestScript(t, "root-quorum-ceremony.yaml"), func(s *Script) {
+			s.ID, s.Key.Label, s.Signer.Label = "tpm2-backup", "tpm2-backup-root", "tpm2-backup-transcript"
+		})
+		refusedInPreflight(t, s, b, Options{}, `token "keyrite-tpm2" lacks CKM_AES_KEY_WRAP_PAD (wrap), needed for the backup's RFC 5649 wrap`)
+	})
 }

@@ -75,6 +75,8 @@ Usage:
   keyrite report DIR [--out FILE]  render the report from the sealed transcript again
   keyrite bundle DIR [--out FILE]  write the signed evidence bundle (HSM flags below)
   keyrite tokens                   list the tokens a module offers (HSM flags below)
+  keyrite tokens --capabilities    what the selected token offers (mechanisms, OAEP hashes, trusted
+                                   keys, key sizes) and which ceremonies it can run, and why not
   keyrite log init ROOT NAME       make ROOT an evidence root with a ceremony log
   keyrite log show ROOT            list the ceremony log's entries
   keyrite verify ROOT [--witness KEY.pub]... [--against COPY]
@@ -697,8 +699,12 @@ func tokens(args []string, env Env) error {
 	fs := newFlagSet("tokens", env)
 	var h hsmFlags
 	h.register(fs)
+	caps := fs.Bool("capabilities", false, "show what the token (--token, or the URI's) offers and which ceremonies it can run")
 	if _, err := parse(fs, args); err != nil {
 		return err
+	}
+	if *caps {
+		return tokenCapabilities(h, env)
 	}
 	if h.rehearsal {
 		if _, err := hsm.PrepareRehearsal(h.rehearsalDir); err != nil {

@@ -35,9 +35,9 @@ const (
 	CapEd25519         Capability = "Ed25519 (CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA)"
 	CapRSA3072         Capability = "RSA-3072"
 	CapRSA4096         Capability = "RSA-4096"
-	CapWrapEC          Capability = "wrap an EC private key"
-	CapWrapEd25519     Capability = "wrap an Ed25519 private key"
-	CapWrapRSA         Capability = "wrap an RSA private key"
+	CapWrapEC          Capability = "wrapping of EC private keys"
+	CapWrapEd25519     Capability = "wrapping of Ed25519 private keys"
+	CapWrapRSA         Capability = "wrapping of RSA private keys"
 )
 
 // CapOAEPWrap and CapOAEPUnwrap name RSA-OAEP key wrapping with hash h (its MGF1 the same).
@@ -149,7 +149,11 @@ const ckmRSAAESKeyWrap = 0x1054 // CKM_RSA_AES_KEY_WRAP
 // keys the token will wrap. Trials use the session's current login; with no login only what
 // a public session may create is tried. Every trial object is a session object and is
 // destroyed before this returns.
-func (t *Token) Capabilities() (*Capabilities, error) {
+func (t *Token) Capabilities() (*Capabilities, error) { return t.CapabilitiesFor(nil) }
+
+// CapabilitiesFor is Capabilities, with only the trials that can decide one of the capabilities
+// in want (all of them if want is empty): a pre-flight pays for what its ceremony needs.
+func (t *Token) CapabilitiesFor(want []Capability) (*Capabilities, error) {
 	c := &Capabilities{Token: t.Info, Login: "none"}
 	if t.role != nil {
 		c.Login = t.role.String()
@@ -167,10 +171,13 @@ func (t *Token) Capabilities() (*Capabilities, error) {
 			MinKeySize: info.MinKeySize, MaxKeySize: info.MaxKeySize, Flags: flagNames(info.Flags), flags: info.Flags})
 	}
 	sort.Slice(c.Mechanisms, func(i, j int) bool { return c.Mechanisms[i].Type < c.Mechanisms[j].Type })
-	p := &prober{t: t, c: c, label: fmt.Sprintf("keyrite-capability-trial-%x", randomKey()[:8])}
+	p := &prober{t: t, c: c, label: fmt.Sprintf("keyrite-capability-trial-%x", randomKey()[:8]), want: want}
 	defer p.cleanUp()
 	p.fromReports()
 	p.trials()
+	if p.lost != nil {
+		return nil, wrap("examine the capabilities of token", t.Info.Label, p.lost)
+	}
 	order := map[Capability]int{}
 	for i, cp := range []Capability{CapRandom, CapAESKeyGen, CapAESECB, CapAESKeyWrap, CapAESKWPWrap, CapAESKWPUnwrap,
 		CapOAEPWrap(OAEPSHA1), CapOAEPUnwrap(OAEPSHA1), CapOAEPWrap(OAEPSHA256), CapOAEPUnwrap(OAEPSHA256), CapRSAAESKeyWrap,
@@ -189,6 +196,23 @@ type prober struct {
 	objects []pkcs11.ObjectHandle
 	kek     pkcs11.ObjectHandle // an untrusted AES session key that wraps, once made
 	label   string              // every trial object's label, unique to this run
+	want    []Capability        // the capabilities asked for; empty: all
+	lost    error               // the token or session went away during a trial
+}
+
+// wants reports whether a trial deciding any of cps is worth running.
+func (p *prober) wants(cps ...Capability) bool {
+	if len(p.want) == 0 {
+		return true
+	}
+	for _, w := range p.want {
+		for _, cp := range cps {
+			if w == cp && p.c.Find(cp).Status == Unknown {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (p *prober) set(cp Capability, s Status, format string, args ...any) {
@@ -305,17 +329,29 @@ func (p *prober) fromReports() {
 
 // trials runs the trials on session objects.
 func (p *prober) trials() {
-	if _, err := p.t.Random(16); err != nil {
-		p.set(CapRandom, No, "C_GenerateRandom: %v", err)
-	} else {
-		p.set(CapRandom, Yes, "C_GenerateRandom returned 16 bytes")
+	p.set(CapRandom, Unknown, "known only by a trial")
+	if p.wants(CapRandom) {
+		if _, err := p.t.Random(16); err != nil {
+			p.set(CapRandom, No, "C_GenerateRandom: %s", p.errName(err))
+		} else {
+			p.set(CapRandom, Yes, "C_GenerateRandom returned 16 bytes")
+		}
 	}
-	p.trialTrusted()
-	if p.c.Find(CapAESKWPWrap).Status == Yes {
+	if p.wants(CapTrusted) {
+		p.trialTrusted()
+	}
+	if p.c.Find(CapAESKWPWrap).Status == Yes && p.wants(CapWrapWithTrusted, CapWrapEC, CapWrapEd25519, CapWrapRSA) {
 		p.trialWrapping()
 	}
-	if p.c.Find(CapOAEPWrap(OAEPSHA1)).Status == Unknown || p.c.Find(CapOAEPUnwrap(OAEPSHA1)).Status == Unknown {
+	var oaep []Capability
+	for _, h := range []OAEPHash{OAEPSHA1, OAEPSHA256} {
+		oaep = append(oaep, CapOAEPWrap(h), CapOAEPUnwrap(h))
+	}
+	if p.wants(append(oaep, CapWrapRSA)...) {
 		p.trialOAEP()
+	}
+	if len(p.want) == 0 {
+		p.trialCurves()
 	}
 }
 
@@ -381,11 +417,31 @@ func (p *prober) trialTrusted() {
 	case err == nil:
 		p.set(CapTrusted, No, "a %s session created a key with CKA_TRUSTED=true: the token does not reserve it for the Security Officer, so trusted wrapping protects nothing", p.c.Login)
 	case !so && (Is(err, pkcs11.CKR_ATTRIBUTE_READ_ONLY) || Is(err, pkcs11.CKR_USER_NOT_LOGGED_IN) || Is(err, pkcs11.CKR_SESSION_READ_ONLY)):
-		p.set(CapTrusted, Yes, "a %s session may not set CKA_TRUSTED=true (%s): the token reserves it for the Security Officer, as PKCS#11 requires", p.c.Login, errName(err))
+		p.set(CapTrusted, Yes, "a %s session may not set CKA_TRUSTED=true (%s): the token reserves it for the Security Officer, as PKCS#11 requires", p.c.Login, p.errName(err))
 	case Is(err, pkcs11.CKR_ATTRIBUTE_TYPE_INVALID):
-		p.set(CapTrusted, No, "creating a key with CKA_TRUSTED: %s, the token does not know the attribute", errName(err))
+		p.set(CapTrusted, No, "creating a key with CKA_TRUSTED: %s, the token does not know the attribute", p.errName(err))
 	default:
-		p.set(CapTrusted, Unknown, "creating a session key with CKA_TRUSTED=true as %s: %s", p.c.Login, errName(err))
+		p.set(CapTrusted, Unknown, "creating a session key with CKA_TRUSTED=true as %s: %s", p.c.Login, p.errName(err))
+	}
+}
+
+// trialCurves generates a session key pair on each curve the reports allow, where the token
+// makes session key pairs at all: the reports give only a range of field sizes.
+func (p *prober) trialCurves() {
+	for cp, alg := range map[Capability]Algorithm{CapP256: ECDSAP256, CapP384: ECDSAP384} {
+		f := p.c.Find(cp)
+		if f.Status != Yes {
+			continue
+		}
+		_, _, err := p.sessionKeyPair(alg, nil, nil)
+		switch {
+		case err == nil:
+			p.set(cp, Yes, "a %s session key pair was generated", alg)
+		case Is(err, pkcs11.CKR_CURVE_NOT_SUPPORTED) || Is(err, pkcs11.CKR_DOMAIN_PARAMS_INVALID):
+			p.set(cp, No, "generating a %s session key pair: %s", alg, p.errName(err))
+		default:
+			p.set(cp, Yes, "%s (a session key pair trial could not run: %s)", f.Evidence, p.errName(err))
+		}
 	}
 }
 
@@ -398,7 +454,7 @@ func (p *prober) trialWrapping() {
 	kek, err := p.secretKey(kv, pkcs11.NewAttribute(pkcs11.CKA_WRAP, true), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false))
 	if err != nil {
 		for _, cp := range []Capability{CapWrapWithTrusted, CapWrapEC, CapWrapEd25519, CapWrapRSA} {
-			p.set(cp, Unknown, "creating an AES session key to wrap with as %s: %s", p.c.Login, errName(err))
+			p.set(cp, Unknown, "creating an AES session key to wrap with as %s: %s", p.c.Login, p.errName(err))
 		}
 		return
 	}
@@ -408,9 +464,9 @@ func (p *prober) trialWrapping() {
 		pkcs11.NewAttribute(pkcs11.CKA_WRAP_WITH_TRUSTED, true), pkcs11.NewAttribute(pkcs11.CKA_WRAP, false), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, true))
 	switch {
 	case Is(err, pkcs11.CKR_ATTRIBUTE_TYPE_INVALID):
-		p.set(CapWrapWithTrusted, No, "creating a key with CKA_WRAP_WITH_TRUSTED: %s, the token does not know the attribute", errName(err))
+		p.set(CapWrapWithTrusted, No, "creating a key with CKA_WRAP_WITH_TRUSTED: %s, the token does not know the attribute", p.errName(err))
 	case err != nil:
-		p.set(CapWrapWithTrusted, Unknown, "creating an AES session key with CKA_WRAP_WITH_TRUSTED=true: %s", errName(err))
+		p.set(CapWrapWithTrusted, Unknown, "creating an AES session key with CKA_WRAP_WITH_TRUSTED=true: %s", p.errName(err))
 	default:
 		_, werr := p.wrap(kek, target)
 		switch {
@@ -419,7 +475,7 @@ func (p *prober) trialWrapping() {
 		case werr == nil:
 			p.set(CapWrapWithTrusted, No, "the token wrapped a CKA_WRAP_WITH_TRUSTED=true key under an untrusted key: it does not enforce the attribute")
 		default:
-			p.set(CapWrapWithTrusted, Unknown, "wrapping a CKA_WRAP_WITH_TRUSTED=true key under an untrusted key: %s", errName(werr))
+			p.set(CapWrapWithTrusted, Unknown, "wrapping a CKA_WRAP_WITH_TRUSTED=true key under an untrusted key: %s", p.errName(werr))
 		}
 	}
 	p.kek = kek
@@ -427,7 +483,7 @@ func (p *prober) trialWrapping() {
 		_, priv, err := p.sessionKeyPair(alg, nil, nil)
 		cp := CapWrapPrivate(alg)
 		if err != nil {
-			p.set(cp, Unknown, "generating an extractable %s session key pair: %s", alg, errName(err))
+			p.set(cp, Unknown, "generating an extractable %s session key pair: %s", alg, p.errName(err))
 			continue
 		}
 		p.wrapTrial(cp, kek, priv, string(alg))
@@ -443,7 +499,7 @@ func (p *prober) wrapTrial(cp Capability, kek, priv pkcs11.ObjectHandle, what st
 	case Is(err, pkcs11.CKR_KEY_NOT_WRAPPABLE):
 		p.set(cp, No, "an extractable %s session private key could not be wrapped with CKM_AES_KEY_WRAP_PAD (CKR_KEY_NOT_WRAPPABLE)", what)
 	default:
-		p.set(cp, Unknown, "wrapping an extractable %s session private key with CKM_AES_KEY_WRAP_PAD: %s", what, errName(err))
+		p.set(cp, Unknown, "wrapping an extractable %s session private key with CKM_AES_KEY_WRAP_PAD: %s", what, p.errName(err))
 	}
 }
 
@@ -459,10 +515,12 @@ func (p *prober) sessionKeyPair(alg Algorithm, pubExtra, privExtra []*pkcs11.Att
 	var mech *pkcs11.Mechanism
 	var pub, priv []*pkcs11.Attribute
 	switch alg {
-	case ECDSAP256, Ed25519:
+	case ECDSAP256, ECDSAP384, Ed25519:
 		oid, kt, m := oidP256, uint(pkcs11.CKK_EC), uint(pkcs11.CKM_EC_KEY_PAIR_GEN)
 		if alg == Ed25519 {
 			oid, kt, m = oidEd25519, ckkEdwards, ckmEdwardsKeyGen
+		} else if alg == ECDSAP384 {
+			oid = oidP384
 		}
 		params, _ := asn1.Marshal(oid)
 		mech = pkcs11.NewMechanism(m, nil)
@@ -499,7 +557,7 @@ func (p *prober) trialOAEP() {
 		for _, h := range hashes {
 			for _, cp := range []Capability{CapOAEPWrap(h), CapOAEPUnwrap(h)} {
 				if f := p.c.Find(cp); f.Status == Unknown {
-					p.set(cp, Unknown, "%s; the trial could not run: generating an RSA-2048 session key pair: %s", f.Evidence, errName(err))
+					p.set(cp, Unknown, "%s; the trial could not run: generating an RSA-2048 session key pair: %s", f.Evidence, p.errName(err))
 				}
 			}
 		}
@@ -539,7 +597,7 @@ func (p *prober) trialOAEPWrap(h OAEPHash, mech *pkcs11.Mechanism, pub pkcs11.Ob
 	k, err := p.secretKey(v, pkcs11.NewAttribute(pkcs11.CKA_EXTRACTABLE, true), pkcs11.NewAttribute(pkcs11.CKA_SENSITIVE, true),
 		pkcs11.NewAttribute(pkcs11.CKA_WRAP, false), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false))
 	if err != nil {
-		p.set(CapOAEPWrap(h), Unknown, "creating an AES session key to wrap: %s", errName(err))
+		p.set(CapOAEPWrap(h), Unknown, "creating an AES session key to wrap: %s", p.errName(err))
 		return
 	}
 	p.t.mu.Lock()
@@ -549,9 +607,9 @@ func (p *prober) trialOAEPWrap(h OAEPHash, mech *pkcs11.Mechanism, pub pkcs11.Ob
 	case err == nil:
 		p.set(CapOAEPWrap(h), Yes, "an AES-256 session key wrapped to %d bytes under an RSA-2048 session key with RSA-OAEP %s", len(b), h)
 	case oaepRefused(err):
-		p.set(CapOAEPWrap(h), No, "wrapping with RSA-OAEP %s (MGF1 %s) was refused: %s", h, h, errName(err))
+		p.set(CapOAEPWrap(h), No, "wrapping with RSA-OAEP %s (MGF1 %s) was refused: %s", h, h, p.errName(err))
 	default:
-		p.set(CapOAEPWrap(h), Unknown, "wrapping with RSA-OAEP %s: %s", h, errName(err))
+		p.set(CapOAEPWrap(h), Unknown, "wrapping with RSA-OAEP %s: %s", h, p.errName(err))
 	}
 }
 
@@ -580,10 +638,10 @@ func (p *prober) trialOAEPUnwrap(h OAEPHash, mech *pkcs11.Mechanism, priv pkcs11
 	p.t.mu.Unlock()
 	switch {
 	case oaepRefused(err):
-		p.set(CapOAEPUnwrap(h), No, "unwrapping with RSA-OAEP %s (MGF1 %s) was refused: %s", h, h, errName(err))
+		p.set(CapOAEPUnwrap(h), No, "unwrapping with RSA-OAEP %s (MGF1 %s) was refused: %s", h, h, p.errName(err))
 		return
 	case err != nil:
-		p.set(CapOAEPUnwrap(h), Unknown, "unwrapping with RSA-OAEP %s: %s", h, errName(err))
+		p.set(CapOAEPUnwrap(h), Unknown, "unwrapping with RSA-OAEP %s: %s", h, p.errName(err))
 		return
 	}
 	inside, err := p.t.newSecretKey("trial", nil, k, false).CheckValueECB()
@@ -598,8 +656,16 @@ func (p *prober) trialOAEPUnwrap(h OAEPHash, mech *pkcs11.Mechanism, priv pkcs11
 	}
 }
 
-// errName is the PKCS#11 return value's name, or the error's text.
-func errName(err error) string {
+// errName is the PKCS#11 return value's name, or the error's text. An error that says the
+// token or the session is gone is kept, and ends Capabilities with that error: a trial
+// cannot tell anything about a token that is not there.
+func (p *prober) errName(err error) string {
+	for _, c := range []uint{pkcs11.CKR_DEVICE_REMOVED, pkcs11.CKR_TOKEN_NOT_PRESENT, pkcs11.CKR_DEVICE_ERROR, pkcs11.CKR_SESSION_HANDLE_INVALID,
+		pkcs11.CKR_SESSION_CLOSED, pkcs11.CKR_SLOT_ID_INVALID, pkcs11.CKR_CRYPTOKI_NOT_INITIALIZED} {
+		if Is(err, c) && p.lost == nil {
+			p.lost = err
+		}
+	}
 	if e, ok := err.(pkcs11.Error); ok {
 		return fmt.Sprintf("%s (0x%x)", strings.TrimPrefix(e.Error(), fmt.Sprintf("pkcs11: 0x%X: ", uint(e))), uint(e))
 	}

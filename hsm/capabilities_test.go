@@ -4,7 +4,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/keyrite/keyrite/hsm/internal/seam"
 	"github.com/keyrite/keyrite/hsm/tpm2test"
+	"github.com/miekg/pkcs11"
 )
 
 // wantStatus checks each capability's status and prints the evidence of any that differ.
@@ -106,4 +108,32 @@ func TestCapabilitiesOfTPM2(t *testing.T) {
 	for _, f := range c.Findings {
 		t.Logf("%s: %s — %s", f.Capability, f.Status, f.Evidence)
 	}
+}
+
+// A token removed during a trial ends the examination with the removal, not with a finding.
+func TestCapabilitiesStopWhenTheTokenGoes(t *testing.T) {
+	m, r := module(t)
+	if _, err := r.EnsureToken(m, "capabilities-removed"); err != nil {
+		t.Fatal(err)
+	}
+	fm := WithSeam(m, func(c seam.Ctx) seam.Ctx { return removedOnCreate{c} })
+	tok, err := fm.OpenToken(Selector{Label: "capabilities-removed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Close()
+	pin, _ := r.PIN("capabilities-removed", User)
+	if err := tok.Login(User, pin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tok.Capabilities(); !Is(err, pkcs11.CKR_DEVICE_REMOVED) {
+		t.Fatalf("err = %v, want the removal", err)
+	}
+}
+
+// removedOnCreate is a token that is gone by the time an object is to be created.
+type removedOnCreate struct{ seam.Ctx }
+
+func (removedOnCreate) CreateObject(pkcs11.SessionHandle, []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	return 0, pkcs11.Error(pkcs11.CKR_DEVICE_REMOVED)
 }

@@ -1,0 +1,241 @@
+package ceremony
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/keyrite/keyrite/ceremony/transfer"
+	"github.com/keyrite/keyrite/hsm"
+)
+
+// Need is a capability a ceremony needs from a token, and what for. AnyOf lists alternatives
+// of which one suffices (the OAEP hashes an import job accepts); Target says it is needed on a
+// migration's target token rather than the ceremony's own.
+type Need struct {
+	AnyOf  []hsm.Capability
+	For    string
+	Target bool
+}
+
+func need(cp hsm.Capability, purpose string) Need {
+	return Need{AnyOf: []hsm.Capability{cp}, For: purpose}
+}
+
+// Needs maps a ceremony type and its options (backup, export method, algorithms) to the token
+// capabilities it needs. What a ceremony does only with keys that already exist on the token
+// (signing a CRL, destroying a key) needs nothing the token has not shown already.
+func (r *Run) Needs() []Need {
+	s := r.Script
+	var out []Need
+	keyPair := func(a string, purpose string) {
+		if a != "" {
+			out = append(out, need(hsm.CapKeyPair(hsm.Algorithm(a)), purpose))
+		}
+	}
+	switch s.Type {
+	case TypeRoot:
+		keyPair(s.Key.Algorithm, "the root key")
+		keyPair(string(signerAlg), "the transcript-signing key")
+		if s.Key.Backup || s.Backup != nil {
+			out = append(out,
+				need(hsm.CapRandom, "the backup's key-encryption key, from the token's random number generator"),
+				need(hsm.CapTrusted, "the backup's key-encryption key, which the Security Officer installs as a trusted wrapping key"),
+				need(hsm.CapWrapWithTrusted, "the root key, which may leave the token only under a trusted key"),
+				need(hsm.CapAESKWPWrap, "the backup's RFC 5649 wrap"),
+				need(hsm.CapWrapPrivate(hsm.Algorithm(s.Key.Algorithm)), "the backup of the "+s.Key.Algorithm+" root key"))
+		}
+	case TypeRestore:
+		out = append(out, need(hsm.CapAESKWPUnwrap, "unwrapping the backed-up key (RFC 5649)"))
+		if r.previous != nil && r.previous.meta != nil {
+			keyPair(r.previous.meta.Algorithm, "the restored key")
+		}
+	case TypeReshare:
+		out = append(out,
+			need(hsm.CapRandom, "the new key-encryption key, from the token's random number generator"),
+			need(hsm.CapAESKWPUnwrap, "unwrapping the backed-up key under the old key-encryption key (RFC 5649)"),
+			need(hsm.CapTrusted, "the new key-encryption key, which the Security Officer installs as a trusted wrapping key"),
+			need(hsm.CapAESKWPWrap, "wrapping the key again under the new key-encryption key (RFC 5649)"))
+	case TypeImportJob:
+		keyPair(s.ImportJob.Algorithm, "the import job's unwrap-only key")
+		out = append(out, Need{AnyOf: []hsm.Capability{hsm.CapOAEPUnwrap(hsm.OAEPSHA256), hsm.CapOAEPUnwrap(hsm.OAEPSHA1)},
+			For: "unwrapping transport keys sent to the import job"})
+	case TypeExport:
+		out = append(out,
+			need(hsm.CapAESKeyGen, "the ephemeral AES-256 transport key"),
+			need(hsm.CapTrusted, "the transport key, which the Security Officer makes trusted so it may wrap the exported key"),
+			need(hsm.CapAESKWPWrap, "wrapping the exported key under the transport key (RFC 5649)"))
+		if in := r.xfer; in != nil && in.job != nil && transfer.Provider(s.Export.Provider) == transfer.PKCS11 {
+			var any []hsm.Capability
+			for _, h := range in.job.OAEPHashes {
+				any = append(any, hsm.CapOAEPWrap(h))
+			}
+			out = append(out, Need{AnyOf: any, For: "wrapping the transport key with an RSA-OAEP hash the import job's token accepts"})
+		} else if in != nil && in.method.OAEPHash != "" {
+			out = append(out, need(hsm.CapOAEPWrap(hsm.OAEPHash(in.method.OAEPHash)),
+				fmt.Sprintf("the %s method's RSA-OAEP wrap of the transport key", in.method.Name)))
+		}
+	case TypeImport:
+		if in := r.xfer; in != nil && in.method.OAEPHash != "" {
+			out = append(out, need(hsm.CapOAEPUnwrap(hsm.OAEPHash(in.method.OAEPHash)), "unwrapping the transport key ("+in.method.Name+")"))
+		}
+		out = append(out, need(hsm.CapAESKWPUnwrap, "unwrapping the imported key under the transport key (RFC 5649)"))
+	case TypeMigrate:
+		out = append(out,
+			need(hsm.CapRandom, "the transport key, from the source token's random number generator"),
+			need(hsm.CapTrusted, "the transport key, which the Security Officer installs on the source as a trusted wrapping key"),
+			need(hsm.CapAESKWPWrap, "wrapping each key on the source (RFC 5649)"),
+			Need{AnyOf: []hsm.Capability{hsm.CapAESKWPUnwrap}, For: "unwrapping each key on the target (RFC 5649)", Target: true})
+	case TypeRotate:
+		keyPair(s.Rotate.Algorithm, "the new root key")
+		keyPair(string(signerAlg), "the new transcript-signing key")
+	}
+	return out
+}
+
+// checkCapabilities is the pre-flight's capability check: it asks each token for what the
+// ceremony needs (queries and trials on session objects only) and refuses, naming every
+// missing capability and why it is needed, before the first state-changing HSM call. What
+// neither the token's reports nor a trial can establish is told to the room, not refused.
+func (r *Run) checkCapabilities() error {
+	needs := r.Needs()
+	if len(needs) == 0 {
+		return nil
+	}
+	var missing, unsure []string
+	for _, target := range []bool{false, true} {
+		tok := r.token
+		if target {
+			tok = r.target
+		}
+		var want []hsm.Capability
+		for _, n := range needs {
+			if n.Target == target {
+				want = append(want, n.AnyOf...)
+			}
+		}
+		if len(want) == 0 || tok == nil {
+			continue
+		}
+		caps, err := tok.CapabilitiesFor(want)
+		if err != nil {
+			return err
+		}
+		m, u := CheckNeeds(caps, needs, target)
+		missing, unsure = append(missing, m...), append(unsure, u...)
+	}
+	for _, u := range unsure {
+		r.UI.Note("Pre-flight could not establish " + u)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("pre-flight: %s; nothing was done (use a token that offers it, or change the script)", strings.Join(missing, "; "))
+	}
+	return nil
+}
+
+// CheckNeeds compares a token's capabilities with the needs (those for the target token if
+// target) and returns one sentence for each need the token lacks ("token X lacks
+// CKM_AES_KEY_WRAP_PAD (wrap), needed for the backup's RFC 5649 wrap (evidence)") and for
+// each it could not establish.
+func CheckNeeds(c *hsm.Capabilities, needs []Need, target bool) (missing, unsure []string) {
+	for _, n := range needs {
+		if n.Target != target {
+			continue
+		}
+		var no, unknown []hsm.Finding
+		ok := false
+		for _, cp := range n.AnyOf {
+			switch f := c.Find(cp); f.Status {
+			case hsm.Yes:
+				ok = true
+			case hsm.No:
+				no = append(no, f)
+			default:
+				unknown = append(unknown, f)
+			}
+		}
+		switch {
+		case ok:
+		case len(unknown) > 0:
+			unsure = append(unsure, fmt.Sprintf("that token %q has %s, needed for %s (%s)", c.Token.Label, names(unknown, " or "), n.For, evidence(unknown)))
+		default:
+			missing = append(missing, fmt.Sprintf("token %q lacks %s, needed for %s (%s)", c.Token.Label, names(no, " and "), n.For, evidence(no)))
+		}
+	}
+	return missing, unsure
+}
+
+func names(fs []hsm.Finding, sep string) string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, string(f.Capability))
+	}
+	return strings.Join(s, sep)
+}
+
+func evidence(fs []hsm.Finding) string {
+	var s []string
+	for _, f := range fs {
+		s = append(s, f.Evidence)
+	}
+	return strings.Join(s, "; ")
+}
+
+// Support says whether a token can run one ceremony type with given options, and if not why.
+type Support struct {
+	Ceremony string   // the type and its options, as a person would say them
+	Missing  []string // what the token lacks, each with what it is needed for
+	Unsure   []string // what neither the token's reports nor a trial could establish
+}
+
+// OK reports whether nothing is missing.
+func (s Support) OK() bool { return len(s.Missing) == 0 }
+
+// Supports lists, for every ceremony type and the options that change what it needs (key
+// algorithm, backup, OAEP hash), whether the token whose capabilities c describes can run it.
+// A migration's target is assumed to be a token like this one.
+func Supports(c *hsm.Capabilities) []Support {
+	var out []Support
+	add := func(name string, r *Run) {
+		needs := r.Needs()
+		for i := range needs {
+			needs[i].Target = false
+		}
+		m, u := CheckNeeds(c, needs, false)
+		out = append(out, Support{Ceremony: name, Missing: m, Unsure: u})
+	}
+	script := func(typ string) *Script {
+		return &Script{Type: typ, Export: &ExportConfig{Provider: string(transfer.AWS)}, ImportJob: &ImportJobConfig{}, Rotate: &RotateConfig{}}
+	}
+	for _, a := range hsm.Algorithms {
+		s := script(TypeRoot)
+		s.Key.Algorithm = string(a)
+		add("root, "+string(a), &Run{Script: s})
+	}
+	for _, a := range hsm.Algorithms {
+		s := script(TypeRoot)
+		s.Key = KeyConfig{Algorithm: string(a), Backup: true}
+		add("root with quorum backup, "+string(a), &Run{Script: s})
+	}
+	add("restore", &Run{Script: script(TypeRestore)})
+	add("reshare", &Run{Script: script(TypeReshare)})
+	for _, a := range []hsm.Algorithm{hsm.RSA3072, hsm.RSA4096} {
+		s := script(TypeImportJob)
+		s.ImportJob.Algorithm = string(a)
+		add("import-job, "+string(a), &Run{Script: s})
+	}
+	for _, h := range []hsm.OAEPHash{hsm.OAEPSHA1, hsm.OAEPSHA256} {
+		m := transfer.Method{Name: "RSA-OAEP " + string(h), OAEPHash: string(h)}
+		add("export, RSA-OAEP "+string(h), &Run{Script: script(TypeExport), xfer: &transferInputs{method: m}})
+		add("import, RSA-OAEP "+string(h), &Run{Script: script(TypeImport), xfer: &transferInputs{method: m}})
+	}
+	add("migrate (source and target alike)", &Run{Script: script(TypeMigrate)})
+	for _, a := range hsm.Algorithms {
+		s := script(TypeRotate)
+		s.Rotate.Algorithm = string(a)
+		add("rotate, new root "+string(a), &Run{Script: s})
+	}
+	for _, typ := range []string{TypeIntermediate, TypeCRL, TypeDestroy} {
+		add(typ+" (with the root key already on the token)", &Run{Script: script(typ)})
+	}
+	return out
+}
