@@ -102,7 +102,21 @@ func (l *Log) keepCheckpoint(signed []byte) error {
 // more entries than the newest (a log rolled back to an older checkpoint), and each must name
 // the tree its first entries make.
 func (l *Log) checkHistory() error {
-	des, err := os.ReadDir(filepath.Join(l.root, Dir, "checkpoints"))
+	return l.checkKept("checkpoints", "a checkpoint of %d entries was signed, but log/checkpoint names %d: the log was rolled back")
+}
+
+// CheckCosigned checks every cosigned checkpoint kept in log/cosignatures against the entries:
+// each must name the tree the first Size entries make. A log rewritten after a witness cosigned
+// it fails here.
+func (l *Log) CheckCosigned() error {
+	return l.checkKept("cosignatures", "a witness cosigned %d entries, but the log holds %d: entries were removed")
+}
+
+// checkKept checks the checkpoints kept in log/<folder>, each named by its size: this log's,
+// of no more entries than it holds (beyond is the error tooMany), naming the tree of its first
+// entries. Temporary files of an interrupted write are passed over.
+func (l *Log) checkKept(folder, tooMany string) error {
+	des, err := os.ReadDir(filepath.Join(l.root, Dir, folder))
 	if os.IsNotExist(err) {
 		return nil
 	}
@@ -113,57 +127,19 @@ func (l *Log) checkHistory() error {
 		if strings.HasPrefix(de.Name(), ".") {
 			continue
 		}
-		text, err := readSmall(filepath.Join(l.root, Dir, "checkpoints", de.Name()), 64<<10)
+		text, err := readSmall(filepath.Join(l.root, Dir, folder, de.Name()), 64<<10)
 		if err != nil {
 			return fmt.Errorf("ceremony log: %w", err)
 		}
 		c, err := parseCheckpointText(text)
 		if err != nil || strconv.FormatUint(c.Size, 10) != de.Name() || c.Origin != l.origin {
-			return fmt.Errorf("ceremony log: checkpoints/%s is not this log's checkpoint of that size (%v)", de.Name(), err)
+			return fmt.Errorf("ceremony log: %s/%s is not this log's checkpoint of that size (%v)", folder, de.Name(), err)
 		}
 		if int64(c.Size) > l.Size() {
-			return fmt.Errorf("ceremony log: a checkpoint of %d entries was signed, but log/checkpoint names %d: the log was rolled back; stop and investigate", c.Size, l.Size())
+			return fmt.Errorf("ceremony log: "+tooMany+"; stop and investigate", c.Size, l.Size())
 		}
-		h, _ := l.TreeHash(int64(c.Size))
-		if !bytes.Equal(h[:], c.Hash) {
-			return fmt.Errorf("ceremony log: checkpoints/%s does not name the tree of the first %d entries: the log was rewritten; stop and investigate", de.Name(), c.Size)
-		}
-	}
-	return nil
-}
-
-// CheckCosigned checks every cosigned checkpoint kept in log/cosignatures against the entries:
-// each must name the tree the first Size entries make. A log rewritten after a witness cosigned
-// it fails here.
-func (l *Log) CheckCosigned() error {
-	des, err := os.ReadDir(filepath.Join(l.root, Dir, "cosignatures"))
-	if os.IsNotExist(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("ceremony log: %w", err)
-	}
-	for _, de := range des {
-		if strings.HasPrefix(de.Name(), ".") {
-			continue // a temporary file of a write a kill interrupted
-		}
-		text, err := readSmall(filepath.Join(l.root, Dir, "cosignatures", de.Name()), 64<<10)
-		if err != nil {
-			return fmt.Errorf("ceremony log: %w", err)
-		}
-		c, err := parseCheckpointText(text)
-		if err != nil {
-			return fmt.Errorf("ceremony log: cosignatures/%s: %w", de.Name(), err)
-		}
-		if c.Origin != l.origin || strconv.FormatUint(c.Size, 10) != de.Name() {
-			return fmt.Errorf("ceremony log: cosignatures/%s is not this log's checkpoint of that size", de.Name())
-		}
-		if int64(c.Size) > l.Size() {
-			return fmt.Errorf("ceremony log: a witness cosigned %d entries, but the log holds %d: entries were removed", c.Size, l.Size())
-		}
-		h, _ := l.TreeHash(int64(c.Size))
-		if !bytes.Equal(h[:], c.Hash) {
-			return fmt.Errorf("ceremony log: the first %d entries are not those a witness cosigned (cosignatures/%s): the log was rewritten; stop and investigate", c.Size, de.Name())
+		if h, _ := l.TreeHash(int64(c.Size)); !bytes.Equal(h[:], c.Hash) {
+			return fmt.Errorf("ceremony log: %s/%s does not name the tree of the first %d entries: the log was rewritten; stop and investigate", folder, de.Name(), c.Size)
 		}
 	}
 	return nil

@@ -178,12 +178,10 @@ func (v *noteVerifier) Verify(msg, sig []byte) bool {
 	return false
 }
 
-// SealCheckpoint signs c with signer and returns the seal text: a signed note
-// (golang.org/x/mod/sumdb/note) whose text is the checkpoint body.
-func SealCheckpoint(c Checkpoint, name string, signer crypto.Signer) ([]byte, error) {
-	if name == "" || strings.ContainsAny(name, " \n+") || !utf8.ValidString(name) {
-		return nil, fmt.Errorf("seal signer name %q must be non-empty with no spaces or '+'", name)
-	}
+// NoteSigner is a golang.org/x/mod/sumdb/note Signer named name over signer (an HSM key):
+// its key hash is the seal's key ID, its signatures those Seal.Verify checks. Seals and the
+// ceremony log's checkpoints are signed with it.
+func NoteSigner(name string, signer crypto.Signer) (note.Signer, error) {
 	id, err := KeyID(signer.Public())
 	if err != nil {
 		return nil, err
@@ -192,7 +190,33 @@ func SealCheckpoint(c Checkpoint, name string, signer crypto.Signer) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	seal, err := note.Sign(&note.Note{Text: string(c.Body())}, &noteSigner{name: name, id: id, hash: h, signer: signer})
+	return &noteSigner{name: name, id: id, hash: h, signer: signer}, nil
+}
+
+// NoteVerifier is the note Verifier named name for pub, the counterpart of NoteSigner.
+func NoteVerifier(name string, pub crypto.PublicKey) (note.Verifier, error) {
+	id, err := KeyID(pub)
+	if err != nil {
+		return nil, err
+	}
+	h, err := signatureHash(pub)
+	if err != nil {
+		return nil, err
+	}
+	return &noteVerifier{name: name, id: id, hash: h, pub: pub}, nil
+}
+
+// SealCheckpoint signs c with signer and returns the seal text: a signed note
+// (golang.org/x/mod/sumdb/note) whose text is the checkpoint body.
+func SealCheckpoint(c Checkpoint, name string, signer crypto.Signer) ([]byte, error) {
+	if name == "" || strings.ContainsAny(name, " \n+") || !utf8.ValidString(name) {
+		return nil, fmt.Errorf("seal signer name %q must be non-empty with no spaces or '+'", name)
+	}
+	ns, err := NoteSigner(name, signer)
+	if err != nil {
+		return nil, err
+	}
+	seal, err := note.Sign(&note.Note{Text: string(c.Body())}, ns)
 	if err != nil {
 		return nil, fmt.Errorf("seal transcript: sign checkpoint: %w", err)
 	}
@@ -238,11 +262,11 @@ func (s *Seal) Verify(pub crypto.PublicKey) error {
 	if id != s.KeyID {
 		return fmt.Errorf("seal was signed by key ID %x, not by the transcript signer (key ID %x)", s.KeyID, id)
 	}
-	h, err := signatureHash(pub)
+	v, err := NoteVerifier(s.SignerName, pub)
 	if err != nil {
 		return err
 	}
-	n, err := note.Open([]byte(s.Text), note.VerifierList(&noteVerifier{name: s.SignerName, id: id, hash: h, pub: pub}))
+	n, err := note.Open([]byte(s.Text), note.VerifierList(v))
 	if err != nil || len(n.Sigs) != 1 || len(n.UnverifiedSigs) != 0 || n.Text != string(s.Body()) {
 		return errors.New("seal signature does not verify: the checkpoint or the signature was altered")
 	}
