@@ -797,8 +797,22 @@ func inventory(args []string, env Env) error {
 	if len(pos) != 1 {
 		return usageError{"usage: keyrite inventory DIR (a ceremony folder, or a folder of ceremony folders)"}
 	}
-	folders, err := transcript.VerifyTree(pos[0], transcript.Options{})
-	if err != nil {
+	var folders []transcript.Folder
+	if ledger.IsRoot(pos[0]) {
+		// An evidence root: its ceremony log proves no ceremony is missing from what is listed.
+		rep, err := evidence.VerifyRoot(pos[0], evidence.Options{}, nil)
+		if err != nil {
+			return fmt.Errorf("inventory %s: the evidence root must verify first: %w", pos[0], err)
+		}
+		for _, p := range rep.Ceremonies {
+			dir := filepath.Join(pos[0], filepath.FromSlash(p.Folder))
+			res, err := transcript.Verify(dir, transcript.Options{}) // every record, for the key histories
+			if err != nil {
+				return err
+			}
+			folders = append(folders, transcript.Folder{Dir: dir, Result: res})
+		}
+	} else if folders, err = transcript.VerifyTree(pos[0], transcript.Options{}); err != nil {
 		return fmt.Errorf("inventory %s: every ceremony must verify first: %w", pos[0], err)
 	}
 	fmt.Fprint(env.Stdout, reports.Inventory(folders).String())

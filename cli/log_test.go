@@ -103,6 +103,9 @@ func TestEvidenceRootDetectsEveryChange(t *testing.T) {
 		os.Rename(filepath.Join(root, "second"), moved)
 		defer os.Rename(moved, filepath.Join(root, "second"))
 		verifyRootFails(t, root, "second) is missing")
+		if code, _, errb := keyrite(t, "", "inventory", root); code == 0 || !strings.Contains(errb, "second) is missing") {
+			t.Fatalf("the inventory of a root missing a ceremony: %s", errb)
+		}
 	})
 	t.Run("added", func(t *testing.T) {
 		other := filepath.Join(t.TempDir(), "other")
