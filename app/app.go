@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -25,15 +24,20 @@ const AppID = "dev.keyrite.app"
 // processStart is when the process started, for the cold-start probe.
 var processStart = time.Now()
 
-// uiMu serialises UI work. The real driver runs do() on the UI goroutine anyway; Fyne's test
-// driver runs it on the caller's goroutine, where the engine's and a test's would race.
-var uiMu sync.Mutex
+// onUI wraps what do and doAndWait run on Fyne's goroutine. The real driver runs them one at
+// a time there; the tests (uimu_test.go) serialise them with a lock, because Fyne's test
+// driver runs them on the caller's goroutine.
+var onUI = func(fn func()) func() { return fn }
 
-// do runs fn on the UI goroutine, as fyne.Do does, one at a time.
-func do(fn func()) { fyne.Do(func() { uiMu.Lock(); defer uiMu.Unlock(); fn() }) }
+// do runs fn on the UI goroutine, as fyne.Do does.
+func do(fn func()) { fyne.Do(onUI(fn)) }
 
 // doAndWait is do, waiting for fn to finish. It must not be called from the UI goroutine.
-func doAndWait(fn func()) { fyne.DoAndWait(func() { uiMu.Lock(); defer uiMu.Unlock(); fn() }) }
+func doAndWait(fn func()) { fyne.DoAndWait(onUI(fn)) }
+
+// extras run beside the main window once it is built: the screenshot tour, in a build with
+// the screenshots tag. A production build has none.
+var extras []func(*App)
 
 // App is the main window and its screens.
 type App struct {
@@ -59,8 +63,8 @@ func Run(examples map[string][]byte) error {
 			go do(fa.Quit)
 		})
 	}
-	if dir := os.Getenv("KEYRITE_SCREENSHOTS"); dir != "" {
-		go a.screenshotTour(dir)
+	for _, x := range extras {
+		x(a)
 	}
 	a.Win.ShowAndRun()
 	return nil

@@ -149,7 +149,7 @@ func TestCaptureRefusesVisibleShare(t *testing.T) {
 	a := newTestApp(t)
 	a.Run = newRunScreen(a, &plan{})
 	a.Run.revealed.Store(true)
-	if err := a.Capture(filepath.Join(t.TempDir(), "x.png")); err == nil {
+	if err := a.capture(filepath.Join(t.TempDir(), "x.png")); err == nil {
 		t.Fatal("captured a window with a share on screen")
 	}
 }

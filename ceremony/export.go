@@ -173,123 +173,156 @@ func (r *Run) checkExportable() error {
 }
 
 func (r *Run) exportKey() error {
-	in, e := r.xfer, r.Script.Export
+	e := r.Script.Export
 	provider := transfer.Provider(e.Provider)
 	if r.root == nil && r.secret == nil { // resumed after check-key
 		if err := r.checkExportable(); err != nil {
 			return err
 		}
 	}
-	key := r.root
-	methods := []transfer.Method{in.method}
-	if provider == transfer.PKCS11 {
-		// Between two Keyrite HSMs, use the best OAEP hash the import job's token accepted.
-		methods = nil
-		for _, h := range in.job.OAEPHashes {
-			m, _ := transfer.Specs[transfer.PKCS11].Method("CKM_RSA_AES_KEY_WRAP/OAEP-"+string(h), in.wrappingKey.N.BitLen())
-			methods = append(methods, m)
-		}
-	}
-	if err := r.asSO(); err != nil {
-		return err
-	}
-	tk, err := r.token.GenerateTransportKey("export-transport")
-	if err != nil {
-		r.relogin()
-		return err
-	}
-	wk, err := r.token.ImportWrappingKey(in.wrappingKey, "export-wrapping-key")
-	if err != nil {
-		tk.Destroy()
-		r.relogin()
-		return err
-	}
-	defer tk.Destroy()
-	defer wk.Destroy()
-	if err := r.relogin(); err != nil {
-		return err
-	}
-	var head []byte
-	var method transfer.Method
-	for _, m := range methods {
-		head, err = r.token.WrapUnderRSA(wk, tk, hsm.OAEPHash(m.OAEPHash))
-		var he *hsm.OAEPHashError
-		if errors.As(err, &he) && provider == transfer.PKCS11 {
-			continue // try the import job's next hash
-		}
-		method = m
-		break
-	}
-	if err != nil {
-		var he *hsm.OAEPHashError
-		if errors.As(err, &he) {
-			var alt []string
-			for _, m := range transfer.Specs[provider].Methods {
-				if m.OAEPHash != in.method.OAEPHash {
-					alt = append(alt, strings.ReplaceAll(m.Name, "%d", fmt.Sprint(in.wrappingKey.N.BitLen())))
-				}
-			}
-			return fmt.Errorf("%w; request the wrapping key from %s for another method it documents (%s) and export again; nothing was exported", err, provider, strings.Join(alt, ", "))
-		}
-		return err
-	}
-	var tail []byte
-	if r.secret != nil {
-		tail, err = r.token.WrapSecretKey(tk, r.secret)
-	} else {
-		tail, err = r.token.WrapPrivateKey(tk, key)
-	}
+	blob, method, err := r.wrapForExport(provider)
 	if err != nil {
 		return err
 	}
-	blob := append(head, tail...)
 	file, err := transfer.File(provider, blob, r.opt.AzureKEKID, "Keyrite "+Version+"; "+r.token.Info.Manufacturer+" "+r.token.Info.Model+" firmware "+r.token.Info.Firmware)
 	if err != nil {
 		return err
 	}
-	spec := transfer.Specs[provider]
-	label := r.Script.Export.Key
-	name := path.Join("export", label+spec.Extension)
+	label := e.Key
+	name := path.Join("export", label+transfer.Specs[provider].Extension)
 	if err := os.MkdirAll(filepath.Join(r.Dir, "export"), 0o755); err != nil {
 		return err
 	}
 	if err := r.writeOutput(name, file); err != nil {
 		return err
 	}
-	wfp, _ := fingerprint.OfPublicKey(in.wrappingKey)
-	meta := transfer.Metadata{Format: transfer.MetadataFormat, Provider: provider, Method: method.Name, OAEPHash: method.OAEPHash,
-		Mechanism: "CKM_RSA_AES_KEY_WRAP, composed from CKM_RSA_PKCS_OAEP and CKM_AES_KEY_WRAP_PAD in the HSM", KeyLabel: label,
-		WrappingKeySPKI: wfp.Hex(), WrappingKeyBits: in.wrappingKey.N.BitLen(), WrappingIssued: in.issued,
-		File: name, FileSHA256: sha256Hex(file), AzureKEKID: r.opt.AzureKEKID, ExportedAt: r.Clock().UTC().Truncate(time.Second), SourceCeremonyID: r.Script.ID}
-	identity := map[string]any{}
-	if r.secret != nil {
-		kcv, err := r.secret.CheckValueECB()
-		if err != nil {
-			return fmt.Errorf("%w (a secret key is identified by its check value, which needs CKA_ENCRYPT)", err)
-		}
-		meta.KeyKind, meta.Algorithm, meta.Payload, meta.KCV, meta.KCVMethod = "secret", "aes", "raw key bytes", kcv, keycheck.MethodECB
-		identity["kcv"], identity["kcv_method"] = kcv, keycheck.MethodECB
-	} else {
-		fp, _ := fingerprint.OfPublicKey(key.Public())
-		meta.KeyKind, meta.Algorithm, meta.Payload, meta.SPKISHA256 = "private", string(key.Algorithm), "PKCS #8 PrivateKeyInfo", fp.Hex()
-		meta.PublicKey = string(publicKeyPEM(key))
-		identity["spki_sha256"] = fp.Hex()
-	}
-	if spec.Validity > 0 {
-		meta.WrappingExpires = in.issued.Add(spec.Validity)
-	}
-	if in.job != nil {
-		meta.ImportJob, meta.ImportJobKey, meta.WrappingExpires = in.job.CeremonyID, in.job.KeyLabel, in.job.Expires
+	meta, identity, err := r.exportMetadata(provider, method, name, file)
+	if err != nil {
+		return err
 	}
 	mb, _ := json.MarshalIndent(meta, "", "  ")
 	if err := r.writeOutput(path.Join("export", label+"."+string(provider)+".json"), append(mb, '\n')); err != nil {
 		return err
 	}
 	for k, v := range map[string]any{"label": label, "kind": meta.KeyKind, "provider": provider, "method": method.Name, "oaep_hash": method.OAEPHash,
-		"wrapping_key_spki_sha256": wfp.Hex(), "file": name, "file_sha256": meta.FileSHA256, "bytes": len(file)} {
+		"wrapping_key_spki_sha256": meta.WrappingKeySPKI, "file": name, "file_sha256": meta.FileSHA256, "bytes": len(file)} {
 		identity[k] = v
 	}
 	_, err = r.record("key.exported", identity)
 	r.UI.Note(fmt.Sprintf("Key %q exported for %s (%s) into %s.", label, provider, method.Name, name))
 	return err
+}
+
+// exportMethods lists the wrapping methods to try, best first: between two Keyrite HSMs the
+// OAEP hashes the import job's token accepted, for a provider the method checked up front.
+func (r *Run) exportMethods(provider transfer.Provider) []transfer.Method {
+	in := r.xfer
+	if provider != transfer.PKCS11 {
+		return []transfer.Method{in.method}
+	}
+	var methods []transfer.Method
+	for _, h := range in.job.OAEPHashes {
+		m, _ := transfer.Specs[transfer.PKCS11].Method("CKM_RSA_AES_KEY_WRAP/OAEP-"+string(h), in.wrappingKey.N.BitLen())
+		methods = append(methods, m)
+	}
+	return methods
+}
+
+// wrapForExport has the Security Officer make an ephemeral transport key, trusted to wrap,
+// and import the wrapping key; the transport key is wrapped under the wrapping key (RSA-OAEP)
+// and wraps the key (RFC 5649). Both session keys are destroyed on return.
+func (r *Run) wrapForExport(provider transfer.Provider) ([]byte, transfer.Method, error) {
+	if err := r.asSO(); err != nil {
+		return nil, transfer.Method{}, err
+	}
+	tk, err := r.token.GenerateTransportKey("export-transport")
+	if err != nil {
+		r.relogin()
+		return nil, transfer.Method{}, err
+	}
+	wk, err := r.token.ImportWrappingKey(r.xfer.wrappingKey, "export-wrapping-key")
+	if err != nil {
+		tk.Destroy()
+		r.relogin()
+		return nil, transfer.Method{}, err
+	}
+	defer tk.Destroy()
+	defer wk.Destroy()
+	if err := r.relogin(); err != nil {
+		return nil, transfer.Method{}, err
+	}
+	head, method, err := r.wrapTransport(provider, wk, tk)
+	if err != nil {
+		return nil, method, err
+	}
+	var tail []byte
+	if r.secret != nil {
+		tail, err = r.token.WrapSecretKey(tk, r.secret)
+	} else {
+		tail, err = r.token.WrapPrivateKey(tk, r.root)
+	}
+	return append(head, tail...), method, err
+}
+
+// wrapTransport wraps the transport key under the wrapping key with the first method the
+// token supports; a refused OAEP hash names the provider's other methods.
+func (r *Run) wrapTransport(provider transfer.Provider, wk *hsm.PublicWrappingKey, tk *hsm.SecretKey) ([]byte, transfer.Method, error) {
+	var err error
+	for _, m := range r.exportMethods(provider) {
+		var head []byte
+		head, err = r.token.WrapUnderRSA(wk, tk, hsm.OAEPHash(m.OAEPHash))
+		var he *hsm.OAEPHashError
+		if errors.As(err, &he) && provider == transfer.PKCS11 {
+			continue // try the import job's next hash
+		}
+		if err == nil {
+			return head, m, nil
+		}
+		break
+	}
+	var he *hsm.OAEPHashError
+	if !errors.As(err, &he) {
+		return nil, transfer.Method{}, err
+	}
+	in := r.xfer
+	var alt []string
+	for _, m := range transfer.Specs[provider].Methods {
+		if m.OAEPHash != in.method.OAEPHash {
+			alt = append(alt, strings.ReplaceAll(m.Name, "%d", fmt.Sprint(in.wrappingKey.N.BitLen())))
+		}
+	}
+	return nil, transfer.Method{}, fmt.Errorf("%w; request the wrapping key from %s for another method it documents (%s) and export again; nothing was exported", err, provider, strings.Join(alt, ", "))
+}
+
+// exportMetadata describes an export: the transfer metadata written beside the file, and the
+// key's identity for the key.exported record.
+func (r *Run) exportMetadata(provider transfer.Provider, method transfer.Method, name string, file []byte) (*transfer.Metadata, map[string]any, error) {
+	in := r.xfer
+	wfp, _ := fingerprint.OfPublicKey(in.wrappingKey)
+	meta := &transfer.Metadata{Format: transfer.MetadataFormat, Provider: provider, Method: method.Name, OAEPHash: method.OAEPHash,
+		Mechanism: "CKM_RSA_AES_KEY_WRAP, composed from CKM_RSA_PKCS_OAEP and CKM_AES_KEY_WRAP_PAD in the HSM", KeyLabel: r.Script.Export.Key,
+		WrappingKeySPKI: wfp.Hex(), WrappingKeyBits: in.wrappingKey.N.BitLen(), WrappingIssued: in.issued,
+		File: name, FileSHA256: sha256Hex(file), AzureKEKID: r.opt.AzureKEKID, ExportedAt: r.Clock().UTC().Truncate(time.Second), SourceCeremonyID: r.Script.ID}
+	identity := map[string]any{}
+	if r.secret != nil {
+		kcv, err := r.secret.CheckValueECB()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w (a secret key is identified by its check value, which needs CKA_ENCRYPT)", err)
+		}
+		meta.KeyKind, meta.Algorithm, meta.Payload, meta.KCV, meta.KCVMethod = "secret", "aes", "raw key bytes", kcv, keycheck.MethodECB
+		identity["kcv"], identity["kcv_method"] = kcv, keycheck.MethodECB
+	} else {
+		key := r.root
+		fp, _ := fingerprint.OfPublicKey(key.Public())
+		meta.KeyKind, meta.Algorithm, meta.Payload, meta.SPKISHA256 = "private", string(key.Algorithm), "PKCS #8 PrivateKeyInfo", fp.Hex()
+		meta.PublicKey = string(publicKeyPEM(key))
+		identity["spki_sha256"] = fp.Hex()
+	}
+	if v := transfer.Specs[provider].Validity; v > 0 {
+		meta.WrappingExpires = in.issued.Add(v)
+	}
+	if in.job != nil {
+		meta.ImportJob, meta.ImportJobKey, meta.WrappingExpires = in.job.CeremonyID, in.job.KeyLabel, in.job.Expires
+	}
+	return meta, identity, nil
 }

@@ -67,8 +67,18 @@ func Resume(ctx context.Context, dir string, b Binding, ui UI, opt Options) erro
 	if err := r.recordResumption(entries); err != nil {
 		return err
 	}
-	// Steps whose results lived only in memory (a KEK, shares) are run again if the step that
-	// used them did not complete; shares already handed out are void.
+	first, err = r.reload(first, entries)
+	if err != nil {
+		return err
+	}
+	return r.runFrom(first)
+}
+
+// reload makes the run what the transcript proves it was before step first: steps whose
+// results lived only in memory (a KEK, shares) are run again if the step that used them did
+// not complete (shares already handed out are void), completed steps are reloaded, and what
+// the steps to run again left behind is cleaned up. It returns the step to run from.
+func (r *Run) reload(first int, entries []transcript.Entry) (int, error) {
 	restart := first
 	for restart > 0 && r.steps[restart-1].volatile {
 		restart--
@@ -76,7 +86,7 @@ func Resume(ctx context.Context, dir string, b Binding, ui UI, opt Options) erro
 	if restart < first {
 		r.current = r.steps[restart].id
 		if err := r.voidShares(entries); err != nil {
-			return err
+			return 0, err
 		}
 		first = restart
 	}
@@ -86,15 +96,15 @@ func Resume(ctx context.Context, dir string, b Binding, ui UI, opt Options) erro
 		}
 		r.current = s.id
 		if err := s.restore(r, entries); err != nil {
-			return fmt.Errorf("resume: reload step %q: %w", s.id, err)
+			return 0, fmt.Errorf("resume: reload step %q: %w", s.id, err)
 		}
 	}
 	if first < len(r.steps) {
 		if err := r.cleanUp(r.steps[first:], entries); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	return r.runFrom(first)
+	return first, nil
 }
 
 // readUnsealed reads an unsealed ceremony's transcript (without its torn tail, if the last
@@ -326,41 +336,9 @@ func (r *Run) outputsOf(s step) []string {
 // recording them) are destroyed, after the administrator and a witness confirm.
 func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 	r.current = steps[0].id
-	recorded := map[string]bool{}
-	for _, e := range entries {
-		var o transcript.Output
-		var sup transcript.Superseded
-		if e.Event == transcript.EventOutput && e.DecodeData(&o) == nil {
-			recorded[o.File] = true
-		}
-		if e.Event == transcript.EventSuperseded && e.DecodeData(&sup) == nil {
-			delete(recorded, sup.File)
-		}
-	}
-	var labels, files []string
-	for _, s := range steps {
-		for _, l := range s.labels {
-			if has, err := r.token.HasLabel(l); err != nil {
-				return err
-			} else if has {
-				labels = append(labels, l)
-			}
-		}
-		for _, f := range r.outputsOf(s) {
-			if _, err := os.Stat(filepath.Join(r.Dir, f)); err != nil {
-				continue
-			}
-			if recorded[f] {
-				if err := r.supersede(f, entries); err != nil {
-					return err
-				}
-				continue
-			}
-			files = append(files, f)
-		}
-	}
-	if len(labels) == 0 && len(files) == 0 {
-		return nil
+	labels, files, err := r.leftovers(steps, entries)
+	if err != nil || (len(labels) == 0 && len(files) == 0) {
+		return err
 	}
 	question := fmt.Sprintf("Step %q was interrupted. It left key objects %v on the token and files %v that the transcript cannot vouch for. Destroy them and run the step again?", steps[0].title, labels, files)
 	confirmedBy, err := r.confirmCleanup(question, map[string]any{"labels": labels, "files": files})
@@ -386,6 +364,50 @@ func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 		}
 	}
 	return nil
+}
+
+// leftovers finds what the steps to run again left behind: labels on the token, and files
+// the transcript does not record. Files it records are moved aside (supersede) on the way.
+func (r *Run) leftovers(steps []step, entries []transcript.Entry) (labels, files []string, err error) {
+	recorded := recordedOutputs(entries)
+	for _, s := range steps {
+		for _, l := range s.labels {
+			if has, err := r.token.HasLabel(l); err != nil {
+				return nil, nil, err
+			} else if has {
+				labels = append(labels, l)
+			}
+		}
+		for _, f := range r.outputsOf(s) {
+			if _, err := os.Stat(filepath.Join(r.Dir, f)); err != nil {
+				continue
+			}
+			if recorded[f] {
+				if err := r.supersede(f, entries); err != nil {
+					return nil, nil, err
+				}
+				continue
+			}
+			files = append(files, f)
+		}
+	}
+	return labels, files, nil
+}
+
+// recordedOutputs lists the outputs the transcript records and has not moved aside.
+func recordedOutputs(entries []transcript.Entry) map[string]bool {
+	recorded := map[string]bool{}
+	for _, e := range entries {
+		var o transcript.Output
+		var sup transcript.Superseded
+		if e.Event == transcript.EventOutput && e.DecodeData(&o) == nil {
+			recorded[o.File] = true
+		}
+		if e.Event == transcript.EventSuperseded && e.DecodeData(&sup) == nil {
+			delete(recorded, sup.File)
+		}
+	}
+	return recorded
 }
 
 // confirmCleanup asks the administrator and then a witness to confirm destroying what the

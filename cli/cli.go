@@ -298,30 +298,38 @@ func (h *hsmFlags) binding(ask func(string) ([]byte, error)) (ceremony.Binding, 
 	if err != nil {
 		return b, nil, err
 	}
-	b = ceremony.Binding{Module: m, Token: sel, Rehearsal: h.rehearsal}
+	b = ceremony.Binding{Module: m, Token: sel, Rehearsal: h.rehearsal,
+		PIN: h.userPIN(sel, pinSource, store, ask), SOPIN: h.soPIN(sel, store, ask)}
+	return b, func() { m.Close() }, nil
+}
+
+// userPIN is where the user PIN comes from: a file, a descriptor, the URI's pin-source, the
+// rehearsal store, or a masked prompt.
+func (h *hsmFlags) userPIN(sel hsm.Selector, pinSource string, store *hsm.Rehearsal, ask func(string) ([]byte, error)) func() ([]byte, error) {
 	switch {
 	case h.pinFile != "":
-		b.PIN = func() ([]byte, error) { return hsm.ReadPINFile(h.pinFile) }
+		return func() ([]byte, error) { return hsm.ReadPINFile(h.pinFile) }
 	case h.pinFD >= 0:
-		b.PIN = func() ([]byte, error) { return hsm.ReadPINFD(h.pinFD) }
+		return func() ([]byte, error) { return hsm.ReadPINFD(h.pinFD) }
 	case pinSource != "":
-		b.PIN = func() ([]byte, error) { return hsm.ReadPINFile(strings.TrimPrefix(pinSource, "file:")) }
+		return func() ([]byte, error) { return hsm.ReadPINFile(strings.TrimPrefix(pinSource, "file:")) }
 	case store != nil:
-		b.PIN = func() ([]byte, error) { return store.PIN(sel.Label, hsm.User) }
-	default:
-		b.PIN = func() ([]byte, error) { return ask(fmt.Sprintf("User PIN for token %s", sel)) }
+		return func() ([]byte, error) { return store.PIN(sel.Label, hsm.User) }
 	}
+	return func() ([]byte, error) { return ask(fmt.Sprintf("User PIN for token %s", sel)) }
+}
+
+// soPIN is where the Security Officer's PIN comes from, likewise.
+func (h *hsmFlags) soPIN(sel hsm.Selector, store *hsm.Rehearsal, ask func(string) ([]byte, error)) func() ([]byte, error) {
 	switch {
 	case h.soPinFile != "":
-		b.SOPIN = func() ([]byte, error) { return hsm.ReadPINFile(h.soPinFile) }
+		return func() ([]byte, error) { return hsm.ReadPINFile(h.soPinFile) }
 	case h.soPinFD >= 0:
-		b.SOPIN = func() ([]byte, error) { return hsm.ReadPINFD(h.soPinFD) }
+		return func() ([]byte, error) { return hsm.ReadPINFD(h.soPinFD) }
 	case store != nil:
-		b.SOPIN = func() ([]byte, error) { return store.PIN(sel.Label, hsm.SO) }
-	default:
-		b.SOPIN = func() ([]byte, error) { return ask(fmt.Sprintf("Security Officer PIN for token %s", sel)) }
+		return func() ([]byte, error) { return store.PIN(sel.Label, hsm.SO) }
 	}
-	return b, func() { m.Close() }, nil
+	return func() ([]byte, error) { return ask(fmt.Sprintf("Security Officer PIN for token %s", sel)) }
 }
 
 const rehearsalToken = "keyrite-rehearsal"

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,9 +79,7 @@ func TestVerifyNamesTheBadRecord(t *testing.T) {
 
 // The README's openssl commands, run exactly as written, verify the seal.
 func TestOpenSSLVerifiesSealAsREADMEShows(t *testing.T) {
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl not installed")
-	}
+	needTools(t, "openssl")
 	_, dir, _ := rehearsed(t)
 	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
 	if err != nil {
@@ -113,11 +112,7 @@ func TestOpenSSLVerifiesSealAsREADMEShows(t *testing.T) {
 // openssl reads the root certificate, and its public key is the one pkcs11-tool reads from the
 // token.
 func TestRootCertificateMatchesTokenKey(t *testing.T) {
-	for _, tool := range []string{"openssl", "pkcs11-tool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	needTools(t, "openssl", "pkcs11-tool")
 	store, dir, _ := rehearsed(t)
 	out, err := exec.Command("openssl", "x509", "-in", filepath.Join(dir, "root.pem"), "-noout", "-pubkey").Output()
 	if err != nil {
@@ -265,9 +260,7 @@ func TestScriptErrorsNameFieldAndLine(t *testing.T) {
 }
 
 func TestRehearseQuorum(t *testing.T) {
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext (poppler-utils) not installed")
-	}
+	needTools(t, "pdftotext")
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	store, out := t.TempDir(), filepath.Join(t.TempDir(), "quorum")
@@ -340,11 +333,7 @@ func TestRehearseQuorumRefusesBadSpec(t *testing.T) {
 // The rehearsal writes a report and a bundle; the README's openssl and sha256sum commands and
 // the pure-Go verifier, built without cgo, all accept the bundle.
 func TestBundleChecksAsREADMEShows(t *testing.T) {
-	for _, tool := range []string{"openssl", "sha256sum", "tar"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
-	}
+	needTools(t, "openssl", "sha256sum", "tar")
 	_, dir, stdout := rehearsed(t)
 	bundle := filepath.Join(dir, "evidence-example-root-2026.tar")
 	if _, err := os.Stat(filepath.Join(dir, "report.pdf")); err != nil || !strings.Contains(stdout, bundle) {
@@ -383,5 +372,20 @@ func TestBundleChecksAsREADMEShows(t *testing.T) {
 	b, _ := os.ReadFile(again)
 	if !bytes.Equal(a, b) {
 		t.Fatal("re-rendered report differs")
+	}
+}
+
+// needTools fails the test when a tool it runs is missing (./scripts/install-deps installs
+// them all); only a -short run outside CI skips it, saying what is missing.
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			msg := fmt.Sprintf("%s is not installed (./scripts/install-deps installs it)", tool)
+			if testing.Short() && os.Getenv("CI") == "" {
+				t.Skip(msg + "; skipped in a -short run outside CI only")
+			}
+			t.Fatal(msg)
+		}
 	}
 }

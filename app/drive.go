@@ -1,19 +1,22 @@
 package app
 
+// Drive and capture serve the tests and the screenshot tour (tour.go, build tag screenshots).
+// No production code calls them, so the keyrite binary does not link them; scripts/test
+// checks that with go tool nm.
+
 import (
 	"errors"
 	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 )
 
-// Capture saves the window as a PNG. It refuses while a share is on screen: Keyrite never
+// capture saves the window as a PNG. It refuses while a share is on screen: Keyrite never
 // records an image of a share.
-func (a *App) Capture(path string) error {
+func (a *App) capture(path string) error {
 	if a.Run != nil && a.Run.ShareVisible() {
 		return errors.New("a share is on screen; Keyrite does not capture it")
 	}
@@ -37,46 +40,6 @@ func (a *App) Capture(path string) error {
 		}
 	})
 	return err
-}
-
-// screenshotTour walks a 2-of-3 rehearsal, as a person would, and saves the main screens into
-// dir (KEYRITE_SCREENSHOTS=dir keyrite). It quits the app when done.
-func (a *App) screenshotTour(dir string) {
-	defer do(a.Fyne.Quit)
-	fail := func(err error) { fmt.Fprintln(os.Stderr, "screenshots:", err) }
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fail(err)
-		return
-	}
-	shot := func(name string) {
-		time.Sleep(400 * time.Millisecond) // let the frame settle
-		if err := a.Capture(filepath.Join(dir, name+".png")); err != nil {
-			fail(err)
-		}
-	}
-	out, _ := os.MkdirTemp("", "keyrite-tour-")
-	doAndWait(func() {
-		a.Start.Out.SetText(filepath.Join(out, "ceremony"))
-	})
-	shot("1-start")
-	doAndWait(func() { a.Start.Review.OnTapped() })
-	shot("2-review")
-	doAndWait(func() { a.Review.Begin.OnTapped() })
-	took := map[string]bool{}
-	err := Drive(a, 2*time.Minute, func(moment string) {
-		if !took[moment] {
-			took[moment] = true
-			shot(moment)
-		}
-	})
-	if err != nil {
-		fail(err)
-		return
-	}
-	shot("7-sealed")
-	doAndWait(func() { a.ShowVerify(a.Run.dir()) })
-	time.Sleep(time.Second)
-	shot("8-verify")
 }
 
 // Drive plays everyone in the room for a running ceremony, through the widgets, until it
