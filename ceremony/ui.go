@@ -1,13 +1,22 @@
 // Package ceremony runs key ceremonies: a validated script, bound to an HSM at run time, is
 // carried out step by step into a hash-chained transcript that is sealed at the close.
 //
-// The engine never draws and never reads a terminal: every person in the room is reached
-// through the UI port, which the terminal, the GUI and tests implement alike. Before the first
-// record is written the script is fully validated, the output folder is checked to be new, and
-// the token is checked to hold none of the labels the ceremony will create. A ceremony stopped
-// by a crash, a removed token or a refusal can be resumed from its transcript (Resume): completed
-// steps are reloaded and checked against the token, the step in flight is cleaned up with the
-// operator's and a witness's confirmation, and the rest runs.
+// Each ceremony type is one unit in its own file (root.go, restore.go, reshare.go,
+// importjob.go, export.go, import.go, migrate.go, intermediate.go, crl.go, destroy.go,
+// rotate.go): its script section and validation, its steps, its run-time inputs and its
+// description for the app and the CLI, registered once (types.go). engine.go runs the steps,
+// resume.go continues a stopped ceremony; both go through one prepare path.
+//
+// The engine never draws, never reads a terminal and never renders a PDF: every person in the
+// room is reached through the UI port, which the terminal, the GUI and tests implement alike,
+// and share sheets and the report are rendered by functions the caller injects (Options). Before
+// the first record is written (prepare) the script is fully validated, the output folder is
+// checked to be new, the earlier ceremony and every input are verified, the people and the
+// clock are confirmed, and the token is checked to hold none of the labels the ceremony will
+// create. A ceremony stopped by a crash, a removed token, a refusal or its context's
+// cancellation can be resumed from its transcript (Resume): completed steps are reloaded and
+// checked against the token, the step in flight is cleaned up with the operator's and a
+// witness's confirmation, and the rest runs.
 package ceremony
 
 import (
