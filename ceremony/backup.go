@@ -77,7 +77,7 @@ func (r *Run) newSplit(threshold int) error {
 	if r.kcv, err = keycheck.Compute(kek, keycheck.MethodCMAC); err != nil {
 		return err
 	}
-	if _, err := r.record("kek.generated", map[string]any{"source": "token random number generator", "token_serial": r.token.Info.Serial, "bits": 8 * len(kek), "kcv": r.kcv}); err != nil {
+	if _, err := r.record(transcript.EventKEKGenerated, map[string]any{"source": "token random number generator", "token_serial": r.token.Info.Serial, "bits": 8 * len(kek), "kcv": r.kcv}); err != nil {
 		return err
 	}
 	shares, checked, err := quorum.Split(kek, threshold, len(custodians), r.Script.ID)
@@ -86,7 +86,7 @@ func (r *Run) newSplit(threshold int) error {
 	}
 	r.shares = shares
 	r.UI.Note(fmt.Sprintf("KEK check value: %s. Split %d-of-%d; all %d subsets of %d shares rebuild it.", r.kcv, threshold, len(shares), checked, threshold))
-	_, err = r.record("kek.split", map[string]any{"scheme": "Shamir over GF(2^8) (hashicorp/vault/shamir)", "threshold": threshold, "shares": len(shares), "self_test_subsets": checked, "share_code": "keyrite share code v1"})
+	_, err = r.record(transcript.EventKEKSplit, map[string]any{"scheme": "Shamir over GF(2^8) (hashicorp/vault/shamir)", "threshold": threshold, "shares": len(shares), "self_test_subsets": checked, "share_code": "keyrite share code v1"})
 	return err
 }
 
@@ -125,7 +125,7 @@ func (r *Run) handOutShares() error {
 		if err := r.UI.RevealShare(r.ctx, c, sh.Number, sh.Total, code); err != nil {
 			return fmt.Errorf("hand share %d to %s: %w", sh.Number, c.Name, err)
 		}
-		if _, err := r.record("share.issued", map[string]any{"custodian": c.Name, "number": sh.Number, "of": sh.Total, "threshold": sh.Threshold, "sheet": name, "bag": c.Bag}); err != nil {
+		if _, err := r.record(transcript.EventShareIssued, map[string]any{"custodian": c.Name, "number": sh.Number, "of": sh.Total, "threshold": sh.Threshold, "sheet": name, "bag": c.Bag}); err != nil {
 			return err
 		}
 	}
@@ -152,10 +152,10 @@ func (r *Run) confirmShares() error {
 			return nil
 		})
 		if err != nil {
-			r.record("share.not-confirmed", map[string]any{"custodian": c.Name, "number": want.Number, "failed_attempts": attempts})
+			r.record(transcript.EventShareNotConfirmed, map[string]any{"custodian": c.Name, "number": want.Number, "failed_attempts": attempts})
 			return fmt.Errorf("%s could not confirm share %d: %w", c.Name, want.Number, err)
 		}
-		if _, err := r.record("share.confirmed", map[string]any{"custodian": c.Name, "number": want.Number, "failed_attempts": attempts}); err != nil {
+		if _, err := r.record(transcript.EventShareConfirmed, map[string]any{"custodian": c.Name, "number": want.Number, "failed_attempts": attempts}); err != nil {
 			return err
 		}
 	}
@@ -180,10 +180,10 @@ func (r *Run) wrapBackup(key *hsm.KeyPair) (err error) {
 		if derr := kek.Destroy(); derr != nil && err == nil {
 			err = derr
 		} else if derr == nil {
-			r.record("kek.destroyed", map[string]string{"label": kekLabel})
+			r.record(transcript.EventKEKDestroyed, map[string]string{"label": kekLabel})
 		}
 	}()
-	if _, err := r.record("kek.installed", map[string]any{"label": kekLabel, "by": so.Name, "role": hsm.SO.String(), "session_object": true, "attributes": kek.Attributes}); err != nil {
+	if _, err := r.record(transcript.EventKEKInstalled, map[string]any{"label": kekLabel, "by": so.Name, "role": hsm.SO.String(), "session_object": true, "attributes": kek.Attributes}); err != nil {
 		r.relogin()
 		return err
 	}
@@ -217,7 +217,7 @@ func (r *Run) wrapBackup(key *hsm.KeyPair) (err error) {
 		return err
 	}
 	r.backup, r.blob = meta, blob
-	_, err = r.record("key.wrapped", map[string]any{"label": key.Label, "spki_sha256": fp.Hex(), "under_kek_kcv": r.kcv, "mechanism": meta.Mechanism, "blob_sha256": meta.BlobSHA256, "blob_size": len(blob)})
+	_, err = r.record(transcript.EventKeyWrapped, map[string]any{"label": key.Label, "spki_sha256": fp.Hex(), "under_kek_kcv": r.kcv, "mechanism": meta.Mechanism, "blob_sha256": meta.BlobSHA256, "blob_size": len(blob)})
 	r.UI.Note(fmt.Sprintf("Root key %q wrapped into %s (%d bytes).", key.Label, blobFile, len(blob)))
 	return err
 }

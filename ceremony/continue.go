@@ -18,7 +18,7 @@ func continueStep() step {
 		explain: "The earlier ceremony on this key hierarchy is verified and quoted; its transcript-signing key, on this HSM, will seal this ceremony too.",
 		run: func(r *Run) error {
 			p := r.previous
-			if _, err := r.record("previous.verified", map[string]any{"ceremony_id": p.result.Opening.CeremonyID, "checkpoint": p.result.Seal.Text,
+			if _, err := r.record(transcript.EventPreviousVerified, map[string]any{"ceremony_id": p.result.Opening.CeremonyID, "checkpoint": p.result.Seal.Text,
 				"records": len(p.result.Entries), "root_spki_sha256": p.result.RootSPKI.Hex()}); err != nil {
 				return err
 			}
@@ -30,7 +30,7 @@ func continueStep() step {
 					return fmt.Errorf("the rotation recorded in %s: %w", p.result.Opening.CeremonyID, err)
 				}
 				signer, root = certs[0], certs[1]
-				if _, err := r.record("hierarchy.rotated", map[string]string{"from_root_spki_sha256": rot.OldRootSPKI, "to_root_spki_sha256": rot.NewRootSPKI}); err != nil {
+				if _, err := r.record(transcript.EventHierarchyRotated, map[string]string{"from_root_spki_sha256": rot.OldRootSPKI, "to_root_spki_sha256": rot.NewRootSPKI}); err != nil {
 					return err
 				}
 			}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	zx509 "github.com/zmap/zcrypto/x509"
 
 	"github.com/zmap/zlint/v3"
@@ -154,12 +155,12 @@ func (r *Run) signCRL() error {
 				warn = append(warn, name)
 			}
 		}
-		r.record("crl.linted", map[string]any{"linter": "zlint v3", "lints_run": len(res.Results), "errors": bad, "warnings": warn})
+		r.record(transcript.EventCRLLinted, map[string]any{"linter": "zlint v3", "lints_run": len(res.Results), "errors": bad, "warnings": warn})
 		if len(bad) > 0 {
 			return fmt.Errorf("the CRL fails lints %v; nothing was written", bad)
 		}
 	}
-	if _, err := r.record("crl.issued", map[string]any{"number": c.Number, "this_update": tmpl.ThisUpdate.Format(time.RFC3339), "next_update": tmpl.NextUpdate.Format(time.RFC3339),
+	if _, err := r.record(transcript.EventCRLIssued, map[string]any{"number": c.Number, "this_update": tmpl.ThisUpdate.Format(time.RFC3339), "next_update": tmpl.NextUpdate.Format(time.RFC3339),
 		"revoked": len(revoked), "issuer": r.rootCert.Subject.String(), "sha256": sha256Hex(der)}); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm/keycheck"
 )
 
@@ -62,7 +63,7 @@ func (r *Run) identifyKey() error {
 	} else {
 		return fmt.Errorf("no key labelled %q on token %q: %v; nothing was destroyed", label, r.token.Info.Label, err)
 	}
-	_, err := r.record("key.identified", data)
+	_, err := r.record(transcript.EventKeyIdentified, data)
 	return err
 }
 
@@ -72,7 +73,7 @@ func (r *Run) destroyKey() error {
 	who := r.actor("administrator")
 	if len(so) > 0 {
 		if err := r.UI.Confirm(r.ctx, so[0].Name, fmt.Sprintf("%s: destroy key %q now? This cannot be undone.", so[0].Name, d.Key)); err != nil {
-			r.record("destruction.declined", map[string]string{"by": so[0].Name, "reason": reasonOf(err)})
+			r.record(transcript.EventDestructionDeclined, map[string]string{"by": so[0].Name, "reason": reasonOf(err)})
 			return fmt.Errorf("%s did not confirm the destruction: %w", so[0].Name, err)
 		}
 		who = so[0].Name
@@ -84,7 +85,7 @@ func (r *Run) destroyKey() error {
 	if has, err := r.token.HasLabel(d.Key); err != nil || has {
 		return fmt.Errorf("key %q is still on the token after destruction (%v): stop and investigate", d.Key, err)
 	}
-	_, err = r.record("key.destroyed", map[string]any{"label": d.Key, "objects": n, "reason": d.Reason, "confirmed_by": who,
+	_, err = r.record(transcript.EventKeyDestroyed, map[string]any{"label": d.Key, "objects": n, "reason": d.Reason, "confirmed_by": who,
 		"token_serial": r.token.Info.Serial, "verified_absent": true})
 	r.UI.Note(fmt.Sprintf("Key %q destroyed (%d objects); the HSM no longer holds it.", d.Key, n))
 	return err

@@ -269,14 +269,14 @@ func (r *Run) rollCall() error {
 		if err := r.UI.Confirm(r.ctx, p.Name, fmt.Sprintf("Roll call: is %s present, acting as %s?", p.Name, p.Role)); err != nil {
 			return fmt.Errorf("roll call: %s is not confirmed present; nothing was done (%w)", p.Name, err)
 		}
-		r.early = append(r.early, earlyRecord{"participant.present", map[string]any{"name": p.Name, "role": p.Role, "confirmed_at": r.Clock().UTC().Format(time.RFC3339Nano)}})
+		r.early = append(r.early, earlyRecord{transcript.EventParticipantPresent, map[string]any{"name": p.Name, "role": p.Role, "confirmed_at": r.Clock().UTC().Format(time.RFC3339Nano)}})
 	}
 	now := r.Clock().UTC()
 	w := r.Script.People("witness")[0]
 	if err := r.UI.Confirm(r.ctx, w.Name, fmt.Sprintf("Clock: the machine's clock reads %s UTC. Witness %s: does it match the wall clock?", now.Format("2006-01-02 15:04:05"), w.Name)); err != nil {
 		return fmt.Errorf("clock not confirmed: set the machine's clock and start again; nothing was done (%w)", err)
 	}
-	r.early = append(r.early, earlyRecord{"clock.confirmed", map[string]any{"machine_time": now.Format(time.RFC3339), "witness": w.Name}})
+	r.early = append(r.early, earlyRecord{transcript.EventClockConfirmed, map[string]any{"machine_time": now.Format(time.RFC3339), "witness": w.Name}})
 	return nil
 }
 
@@ -398,10 +398,10 @@ func (r *Run) stepFailed(s step, err error) error {
 func (r *Run) witnessConfirms(s step) error {
 	w := r.Script.People("witness")[0]
 	if err := r.UI.Confirm(r.ctx, w.Name, fmt.Sprintf("Witness %s: did %q happen as shown on the screen?", w.Name, s.title)); err != nil {
-		r.record("witness.declined", map[string]string{"witness": w.Name, "reason": reasonOf(err)})
+		r.record(transcript.EventWitnessDeclined, map[string]string{"witness": w.Name, "reason": reasonOf(err)})
 		return fmt.Errorf("witness %s did not confirm the step: %w", w.Name, err)
 	}
-	_, err := r.record("witness.confirmed", map[string]string{"witness": w.Name})
+	_, err := r.record(transcript.EventWitnessConfirmed, map[string]string{"witness": w.Name})
 	return err
 }
 
@@ -463,7 +463,7 @@ type keyRecord struct {
 // findRecord returns the data of the last record with event and the given label.
 func findKeyRecord(entries []transcript.Entry, label string) (*keyRecord, error) {
 	for i := len(entries) - 1; i >= 0; i-- {
-		if ev := entries[i].Event; ev != "key.generated" && ev != "key.restored" && ev != "key.imported" {
+		if ev := entries[i].Event; ev != transcript.EventKeyGenerated && ev != transcript.EventKeyRestored && ev != transcript.EventKeyImported {
 			continue
 		}
 		var k keyRecord

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/ceremony/transfer"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/hsm/keycheck"
@@ -152,7 +153,7 @@ func (r *Run) checkExportable() error {
 		if serr != nil {
 			return fmt.Errorf("no key pair or secret key %q on token %q: %v; %v", label, r.token.Info.Label, err, serr)
 		}
-		if _, err := r.record("key.checked", map[string]any{"label": label, "kind": "secret", "attributes": sk.Attributes}); err != nil {
+		if _, err := r.record(transcript.EventKeyChecked, map[string]any{"label": label, "kind": "secret", "attributes": sk.Attributes}); err != nil {
 			return err
 		}
 		if !sk.Attributes["CKA_EXTRACTABLE"] {
@@ -162,7 +163,7 @@ func (r *Run) checkExportable() error {
 		return nil
 	}
 	fp, _ := fingerprint.OfPublicKey(k.Public())
-	if _, err := r.record("key.checked", map[string]any{"label": label, "algorithm": k.Algorithm, "spki_sha256": fp.Hex(), "attributes": k.Attributes}); err != nil {
+	if _, err := r.record(transcript.EventKeyChecked, map[string]any{"label": label, "algorithm": k.Algorithm, "spki_sha256": fp.Hex(), "attributes": k.Attributes}); err != nil {
 		return err
 	}
 	if !k.Attributes["CKA_EXTRACTABLE"] {
@@ -208,7 +209,7 @@ func (r *Run) exportKey() error {
 		"wrapping_key_spki_sha256": meta.WrappingKeySPKI, "file": name, "file_sha256": meta.FileSHA256, "bytes": len(file)} {
 		identity[k] = v
 	}
-	_, err = r.record("key.exported", identity)
+	_, err = r.record(transcript.EventKeyExported, identity)
 	r.UI.Note(fmt.Sprintf("Key %q exported for %s (%s) into %s.", label, provider, method.Name, name))
 	return err
 }

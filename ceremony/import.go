@@ -123,7 +123,7 @@ func importSteps(s *Script) []step {
 
 func (r *Run) importKey() error {
 	in := r.xfer
-	if _, err := r.record("transfer.verified", map[string]any{"export_ceremony": in.exportRes.Opening.CeremonyID, "checkpoint": in.exportRes.Seal.Text,
+	if _, err := r.record(transcript.EventTransferVerified, map[string]any{"export_ceremony": in.exportRes.Opening.CeremonyID, "checkpoint": in.exportRes.Seal.Text,
 		"key_label": in.meta.KeyLabel, "spki_sha256": in.meta.SPKISHA256, "method": in.meta.Method, "file_sha256": in.meta.FileSHA256}); err != nil {
 		return err
 	}
@@ -157,7 +157,7 @@ func (r *Run) importKey() error {
 		return fmt.Errorf("imported key %q has fingerprint %s, the export recorded %s", label, fp.Hex(), in.meta.SPKISHA256)
 	}
 	r.root = key
-	err = r.recordKey("key.imported", key, fp, "passed: a signature by the imported key verifies under the exported public key", "imported from "+in.meta.SourceCeremonyID)
+	err = r.recordKey(transcript.EventKeyImported, key, fp, "passed: a signature by the imported key verifies under the exported public key", "imported from "+in.meta.SourceCeremonyID)
 	r.UI.Note(fmt.Sprintf("Key %q imported; its fingerprint equals the exported key's:\n%s\nRead aloud: %s", label, fp.Grouped(), fp.Words()))
 	return err
 }
@@ -188,7 +188,7 @@ func (r *Run) importSecret(tk *hsm.SecretKey, wrapped []byte, label string) erro
 	if err != nil {
 		return err
 	}
-	_, err = r.record("key.imported", map[string]any{"label": label, "kind": "secret", "kcv": kcv, "kcv_method": keycheck.MethodECB,
+	_, err = r.record(transcript.EventKeyImported, map[string]any{"label": label, "kind": "secret", "kcv": kcv, "kcv_method": keycheck.MethodECB,
 		"matches_export": true, "attributes_forced": "CKA_SENSITIVE=true, CKA_EXTRACTABLE=false"})
 	r.UI.Note(fmt.Sprintf("Key %q imported; its check value %s (%s of a zero block) equals the exported key's.", label, kcv, keycheck.MethodECB))
 	return err

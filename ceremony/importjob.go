@@ -132,7 +132,7 @@ func (r *Run) createImportJob() error {
 	if err := r.writeOutput(importJobFile, append(jb, '\n')); err != nil {
 		return err
 	}
-	_, err = r.record("import-job.created", map[string]any{"key_label": j.Label, "spki_sha256": fp.Hex(), "expires": job.Expires.Format(time.RFC3339), "oaep_hashes": k.UnwrapHashes})
+	_, err = r.record(transcript.EventImportJobCreated, map[string]any{"key_label": j.Label, "spki_sha256": fp.Hex(), "expires": job.Expires.Format(time.RFC3339), "oaep_hashes": k.UnwrapHashes})
 	r.UI.Note(fmt.Sprintf("Import wrapping key %q (fingerprint above) is valid until %s.", j.Label, job.Expires.Format(time.RFC3339)))
 	return err
 }

@@ -123,7 +123,7 @@ func (r *Run) checkCSR() error {
 	if err := r.writeOutput(csrFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})); err != nil {
 		return err
 	}
-	_, err = r.record("csr.checked", map[string]any{"subject": csr.Subject.String(), "sha256": hex.EncodeToString(sum[:]),
+	_, err = r.record(transcript.EventCSRChecked, map[string]any{"subject": csr.Subject.String(), "sha256": hex.EncodeToString(sum[:]),
 		"spki_sha256": fp.Hex(), "spki_sha256_words": fp.Words(), "signature": "verifies", "signature_algorithm": csr.SignatureAlgorithm.String()})
 	r.UI.Note(fmt.Sprintf("Request for %q checked. Its key's SHA-256:\n%s\nRead aloud: %s", csr.Subject.CommonName, fp.Grouped(), fp.Words()))
 	return err

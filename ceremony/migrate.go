@@ -34,7 +34,7 @@ func init() {
 		resumed: func(r *Run, entries []transcript.Entry) {
 			for _, e := range entries {
 				var d map[string]string
-				if e.Event == "key.migrated" && json.Unmarshal(e.Data, &d) == nil {
+				if e.Event == transcript.EventKeyMigrated && json.Unmarshal(e.Data, &d) == nil {
 					r.xfer.migrated[d["label"]] = d["kcv"]
 				}
 			}
@@ -92,7 +92,7 @@ func (r *Run) establishTransport() error {
 		return err
 	}
 	r.xfer.transport = [2]*hsm.SecretKey{src, dst}
-	_, err = r.record("transport.established", map[string]any{"kcv": kcv, "source_token": r.token.Info.Serial, "target_token": r.target.Info.Serial,
+	_, err = r.record(transcript.EventTransportEstablished, map[string]any{"kcv": kcv, "source_token": r.token.Info.Serial, "target_token": r.target.Info.Serial,
 		"source_attributes": src.Attributes, "target_attributes": dst.Attributes})
 	return err
 }
@@ -127,7 +127,7 @@ func (r *Run) migrateKeys() error {
 		return err
 	}
 	moved := r.xfer.migrated
-	if _, err := r.record("migration.started", map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(onTarget)}); err != nil {
+	if _, err := r.record(transcript.EventMigrationStarted, map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(onTarget)}); err != nil {
 		return err
 	}
 	src, dst := r.xfer.transport[0], r.xfer.transport[1]
@@ -178,7 +178,7 @@ func (r *Run) migrateKeys() error {
 		if note != "" {
 			data["note"] = note
 		}
-		if _, err := r.record("key.migrated", data); err != nil {
+		if _, err := r.record(transcript.EventKeyMigrated, data); err != nil {
 			return err
 		}
 		moved[k.Label] = kcv
@@ -221,7 +221,7 @@ func (r *Run) reconcile() error {
 	if err := r.writeOutput("reconciliation.csv", csv.Bytes()); err != nil {
 		return err
 	}
-	if _, err := r.record("reconciliation", map[string]any{"source_keys": len(srcKeys), "target_keys": len(dst), "matching": matching, "missing": missing, "different": differ}); err != nil {
+	if _, err := r.record(transcript.EventReconciliation, map[string]any{"source_keys": len(srcKeys), "target_keys": len(dst), "matching": matching, "missing": missing, "different": differ}); err != nil {
 		return err
 	}
 	r.UI.Note(fmt.Sprintf("Reconciliation: %d of %d keys match on both HSMs.", matching, len(srcKeys)))
@@ -243,7 +243,7 @@ func (r *Run) destroyUnverifiable(label string, cause error) error {
 	if err != nil {
 		return err
 	}
-	_, err = r.record("cleanup.destroyed", map[string]any{"label": label, "objects": n, "token_serial": r.target.Info.Serial, "confirmed_by": confirmedBy,
+	_, err = r.record(transcript.EventCleanupDestroyed, map[string]any{"label": label, "objects": n, "token_serial": r.target.Info.Serial, "confirmed_by": confirmedBy,
 		"reason": "left unreadable on the target by an interruption: " + cause.Error()})
 	return err
 }

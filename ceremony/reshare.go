@@ -70,7 +70,7 @@ func reshareSteps(s *Script) []step {
 		if err := r.wrapBackup(r.root); err != nil {
 			return err
 		}
-		_, err := r.record("backup.superseded", map[string]any{"previous_ceremony": r.previous.meta.CeremonyID, "previous_blob_sha256": r.previous.meta.BlobSHA256,
+		_, err := r.record(transcript.EventBackupSuperseded, map[string]any{"previous_ceremony": r.previous.meta.CeremonyID, "previous_blob_sha256": r.previous.meta.BlobSHA256,
 			"note": "shares of the previous backup no longer open the current backup; destroy the previous wrapped blob and its share sheets"})
 		return err
 	}

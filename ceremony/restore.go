@@ -66,7 +66,7 @@ func verifyBackupStep() step {
 func (r *Run) verifyBackup() error {
 	p := r.previous
 	res := p.result
-	if _, err := r.record("previous.verified", map[string]any{
+	if _, err := r.record(transcript.EventPreviousVerified, map[string]any{
 		"ceremony_id": res.Opening.CeremonyID, "checkpoint": res.Seal.Text, "records": len(res.Entries),
 		"root_spki_sha256": res.RootSPKI.Hex(), "signer": res.Signer.Subject.CommonName,
 		"backup": map[string]any{"key_label": p.meta.KeyLabel, "spki_sha256": p.meta.SPKISHA256, "threshold": p.meta.Threshold, "shares": p.meta.Shares, "kek_kcv": p.meta.KEKKCV, "blob_sha256": p.meta.BlobSHA256},
@@ -126,7 +126,7 @@ func (r *Run) collectShares(holders []Participant) error {
 			if err != nil {
 				if !errors.Is(err, quorum.ErrIncomplete) {
 					refusals++
-					r.record("share.refused", map[string]string{"custodian": h.Name, "reason": refusalReason(err)})
+					r.record(transcript.EventShareRefused, map[string]string{"custodian": h.Name, "reason": refusalReason(err)})
 				}
 				return err
 			}
@@ -134,12 +134,12 @@ func (r *Run) collectShares(holders []Participant) error {
 			return nil
 		})
 		if err != nil || share == nil {
-			r.record("share.not-entered", map[string]any{"custodian": h.Name, "refusals": refusals})
+			r.record(transcript.EventShareNotEntered, map[string]any{"custodian": h.Name, "refusals": refusals})
 			r.UI.Note(fmt.Sprintf("%s entered no share; continuing with the next custodian.", h.Name))
 			continue
 		}
 		accepted = append(accepted, share)
-		if _, err := r.record("share.accepted", map[string]any{"custodian": h.Name, "number": share.Number, "of": share.Total, "refusals": refusals}); err != nil {
+		if _, err := r.record(transcript.EventShareAccepted, map[string]any{"custodian": h.Name, "number": share.Number, "of": share.Total, "refusals": refusals}); err != nil {
 			quorum.Zero(accepted...)
 			return err
 		}
@@ -175,11 +175,11 @@ func rebuildKEKStep() step {
 			kek, err := r.expect().Combine(r.shares)
 			quorum.Zero(r.shares...)
 			if err != nil {
-				r.record("kek.rejected", map[string]any{"reason": "key check value does not match", "expected_kcv": r.backup.KEKKCV})
+				r.record(transcript.EventKEKRejected, map[string]any{"reason": "key check value does not match", "expected_kcv": r.backup.KEKKCV})
 				return err
 			}
 			r.kek = kek
-			_, err = r.record("kek.rebuilt", map[string]any{"shares": len(r.shares), "kcv": r.backup.KEKKCV, "kcv_matches": true})
+			_, err = r.record(transcript.EventKEKRebuilt, map[string]any{"shares": len(r.shares), "kcv": r.backup.KEKKCV, "kcv_matches": true})
 			r.UI.Note(fmt.Sprintf("KEK rebuilt; its check value %s matches the backup.", r.backup.KEKKCV))
 			if r.Script.Type == TypeReshare {
 				r.forgetSecrets() // the old KEK proved the quorum's consent; the key is re-wrapped under a new one
@@ -199,7 +199,7 @@ func (r *Run) unwrapBackup() error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.record("kek.installed", map[string]any{"label": kek.Label, "session_object": true, "attributes": kek.Attributes}); err != nil {
+	if _, err := r.record(transcript.EventKEKInstalled, map[string]any{"label": kek.Label, "session_object": true, "attributes": kek.Attributes}); err != nil {
 		kek.Destroy()
 		return err
 	}
@@ -207,7 +207,7 @@ func (r *Run) unwrapBackup() error {
 	if derr := kek.Destroy(); derr != nil && err == nil {
 		err = derr
 	}
-	r.record("kek.destroyed", map[string]string{"label": kek.Label})
+	r.record(transcript.EventKEKDestroyed, map[string]string{"label": kek.Label})
 	if err != nil {
 		return err
 	}
@@ -215,7 +215,7 @@ func (r *Run) unwrapBackup() error {
 	if fp.Hex() != r.backup.SPKISHA256 {
 		return fmt.Errorf("restored key %q has fingerprint %s, the backup %s", label, fp.Hex(), r.backup.SPKISHA256)
 	}
-	if err := r.recordKey("key.restored", k, fp, "passed: signature verifies under the backed-up public key", "restored "+r.backup.KeyLabel); err != nil {
+	if err := r.recordKey(transcript.EventKeyRestored, k, fp, "passed: signature verifies under the backed-up public key", "restored "+r.backup.KeyLabel); err != nil {
 		return err
 	}
 	// The restored key signs; the signature verifies under the root certificate.
@@ -223,7 +223,7 @@ func (r *Run) unwrapBackup() error {
 		return fmt.Errorf("restored key %q does not sign under root certificate %q: %w", label, r.rootCert.Subject.CommonName, err)
 	}
 	r.root = k
-	_, err = r.record("key.verified", map[string]any{"label": label, "check": "signature by the restored key verifies under the root certificate", "certificate_sha256": hex.EncodeToString(sha256Sum(r.rootCert.Raw))})
+	_, err = r.record(transcript.EventKeyVerified, map[string]any{"label": label, "check": "signature by the restored key verifies under the root certificate", "certificate_sha256": hex.EncodeToString(sha256Sum(r.rootCert.Raw))})
 	r.UI.Note(fmt.Sprintf("Key %q restored. Its fingerprint equals the original:\n%s\nRead aloud: %s", label, fp.Grouped(), fp.Words()))
 	return err
 }

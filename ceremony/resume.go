@@ -191,7 +191,7 @@ func (r *Run) recordResumption(entries []transcript.Entry) error {
 		return err
 	}
 	r.UI.Note(fmt.Sprintf("Resuming ceremony %s: %d step(s) completed%s.", r.Script.ID, len(done), inFlightNote(inFlight)))
-	if _, err := r.record("hsm.login", map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
+	if _, err := r.record(transcript.EventHSMLogin, map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
 		return err
 	}
 	for _, e := range r.early { // who is in the room for the rest of the ceremony
@@ -249,12 +249,12 @@ func (r *Run) voidShares(entries []transcript.Entry) error {
 			Number int    `json:"number"`
 			Sheet  string `json:"sheet"`
 		}
-		if e.Event == "share.issued" && e.DecodeData(&d) == nil {
+		if e.Event == transcript.EventShareIssued && e.DecodeData(&d) == nil {
 			numbers = append(numbers, d.Number)
 			os.Remove(filepath.Join(r.sharesDir(), d.Sheet))
 		}
 	}
-	_, err := r.record("shares.voided", map[string]any{"numbers": numbers,
+	_, err := r.record(transcript.EventSharesVoided, map[string]any{"numbers": numbers,
 		"reason": "the ceremony stopped before the backup was made; the key-encryption key existed only in memory and is gone. Destroy these share sheets: new shares will be handed out"})
 	if len(numbers) > 0 {
 		r.UI.Note(fmt.Sprintf("Shares %v handed out before the interruption are void: collect and destroy those sheets. New shares follow.", numbers))
@@ -302,7 +302,7 @@ func (r *Run) checkSameToken(entries []transcript.Entry) error {
 // only) token, and a migration's target.
 func identities(entries []transcript.Entry) (src, dst *hsm.TokenInfo) {
 	for _, e := range entries {
-		if e.Event != "hsm.identified" {
+		if e.Event != transcript.EventHSMIdentified {
 			continue
 		}
 		var d struct {
@@ -350,7 +350,7 @@ func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 		if err != nil {
 			return err
 		}
-		if _, err := r.record("cleanup.destroyed", map[string]any{"label": l, "objects": n, "confirmed_by": confirmedBy}); err != nil {
+		if _, err := r.record(transcript.EventCleanupDestroyed, map[string]any{"label": l, "objects": n, "confirmed_by": confirmedBy}); err != nil {
 			return err
 		}
 	}
@@ -359,7 +359,7 @@ func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 		if err := os.Remove(filepath.Join(r.Dir, f)); err != nil {
 			return err
 		}
-		if _, err := r.record("cleanup.removed-file", map[string]any{"file": f, "sha256": hex.EncodeToString(sum[:]), "size": size}); err != nil {
+		if _, err := r.record(transcript.EventCleanupRemovedFile, map[string]any{"file": f, "sha256": hex.EncodeToString(sum[:]), "size": size}); err != nil {
 			return err
 		}
 	}
@@ -418,7 +418,7 @@ func (r *Run) confirmCleanup(question string, what map[string]any) ([]string, er
 	for _, p := range []Participant{r.Script.People("administrator")[0], r.Script.People("witness")[0]} {
 		if err := r.UI.Confirm(r.ctx, p.Name, p.Name+": "+question); err != nil {
 			what["by"], what["reason"] = p.Name, reasonOf(err)
-			r.record("cleanup.declined", what)
+			r.record(transcript.EventCleanupDeclined, what)
 			return nil, fmt.Errorf("%s declined to destroy what the transcript cannot vouch for", p.Name)
 		}
 		names = append(names, p.Name)

@@ -108,7 +108,7 @@ func (r *Run) open() error {
 	if err := r.writeOutput(ScriptFileName, s.Source); err != nil {
 		return err
 	}
-	if _, err := r.record("script.loaded", map[string]any{
+	if _, err := r.record(transcript.EventScriptLoaded, map[string]any{
 		"title": s.Title, "participants": s.Participants, "equipment": s.Equipment,
 		"key": map[string]any{"label": s.Key.Label, "algorithm": s.Key.Algorithm, "backup": s.Key.Backup},
 	}); err != nil {
@@ -126,7 +126,7 @@ func (r *Run) open() error {
 	}
 	r.early = nil
 	m := r.binding.Module
-	if _, err := r.record("hsm.identified", map[string]any{
+	if _, err := r.record(transcript.EventHSMIdentified, map[string]any{
 		"module": m.Info, "module_path": m.Path, "module_sha256": hex.EncodeToString(m.SHA256[:]),
 		"token": r.token.Info, "rehearsal": r.binding.Rehearsal,
 	}); err != nil {
@@ -134,12 +134,12 @@ func (r *Run) open() error {
 	}
 	r.UI.Note(fmt.Sprintf("HSM: %s", r.token.Info))
 	if r.target != nil {
-		if _, err := r.record("hsm.identified", map[string]any{"role": "target", "token": r.target.Info, "rehearsal": r.opt.Target.Rehearsal}); err != nil {
+		if _, err := r.record(transcript.EventHSMIdentified, map[string]any{"role": "target", "token": r.target.Info, "rehearsal": r.opt.Target.Rehearsal}); err != nil {
 			return err
 		}
 		r.UI.Note(fmt.Sprintf("Target HSM: %s", r.target.Info))
 	}
-	if _, err := r.record("hsm.login", map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
+	if _, err := r.record(transcript.EventHSMLogin, map[string]string{"role": hsm.User.String(), "token_serial": r.token.Info.Serial}); err != nil {
 		return err
 	}
 	return r.inventory("before")
@@ -157,7 +157,7 @@ func (r *Run) inventory(when string) error {
 				unreadable++
 			}
 		}
-		if _, err := r.record("token.inventory", map[string]any{"when": when, "token_serial": r.target.Info.Serial, "role": "target", "objects": len(objs), "unreadable": unreadable}); err != nil {
+		if _, err := r.record(transcript.EventTokenInventory, map[string]any{"when": when, "token_serial": r.target.Info.Serial, "role": "target", "objects": len(objs), "unreadable": unreadable}); err != nil {
 			return err
 		}
 	}
@@ -168,7 +168,7 @@ func (r *Run) inventory(when string) error {
 	if objs == nil {
 		objs = []hsm.Object{}
 	}
-	_, err = r.record("token.inventory", map[string]any{"when": when, "token_serial": r.token.Info.Serial, "objects": objs})
+	_, err = r.record(transcript.EventTokenInventory, map[string]any{"when": when, "token_serial": r.token.Info.Serial, "objects": objs})
 	r.UI.Note(fmt.Sprintf("Token %q holds %d object(s).", r.token.Info.Label, len(objs)))
 	for _, o := range objs {
 		if o.Error != "" {
@@ -214,7 +214,7 @@ func (r *Run) generate(spec hsm.KeySpec, purpose string) (*hsm.KeyPair, error) {
 	if spec.Use == hsm.UseUnwrap {
 		selfTest = fmt.Sprintf("passed: pairwise unwrap with RSA-OAEP %v", k.UnwrapHashes)
 	}
-	if err := r.recordKey("key.generated", k, fp, selfTest, purpose); err != nil {
+	if err := r.recordKey(transcript.EventKeyGenerated, k, fp, selfTest, purpose); err != nil {
 		return nil, err
 	}
 	r.UI.Note(fmt.Sprintf("Key %q generated.\nSPKI SHA-256: %s\nRead aloud: %s", label, fp.Grouped(), fp.Words()))
@@ -307,7 +307,7 @@ func (r *Run) lintProfile(tmpl *x509.Certificate, pub crypto.PublicKey) error {
 	for _, v := range findings {
 		sort.Strings(v)
 	}
-	if _, err := r.record("certificate.linted", map[string]any{"linter": "zlint v3", "lints_run": len(res.Results), "findings": findings}); err != nil {
+	if _, err := r.record(transcript.EventCertificateLinted, map[string]any{"linter": "zlint v3", "lints_run": len(res.Results), "findings": findings}); err != nil {
 		return err
 	}
 	if bad := append(findings["error"], findings["fatal"]...); len(bad) > 0 {
@@ -333,7 +333,7 @@ func throwawayKey(pub crypto.PublicKey) (crypto.Signer, error) {
 func (r *Run) recordCertificate(name string, c *x509.Certificate) error {
 	spki, _ := fingerprint.OfPublicKey(c.PublicKey)
 	sum := sha256.Sum256(c.Raw)
-	_, err := r.record("certificate.issued", map[string]any{
+	_, err := r.record(transcript.EventCertificateIssued, map[string]any{
 		"name": name, "subject": c.Subject.String(), "issuer": c.Issuer.String(), "serial": fmt.Sprintf("%x", c.SerialNumber),
 		"not_before": c.NotBefore.UTC().Format(time.RFC3339), "not_after": c.NotAfter.UTC().Format(time.RFC3339),
 		"sha256": hex.EncodeToString(sum[:]), "spki_sha256": spki.Hex(), "signature_algorithm": c.SignatureAlgorithm.String(),
@@ -457,10 +457,10 @@ func (r *Run) close() error {
 	if bags := r.Script.Equipment.Bags; len(bags) > 0 {
 		w := r.Script.People("witness")[0]
 		if err := r.UI.Confirm(r.ctx, w.Name, fmt.Sprintf("Witness %s: are the tamper-evident bags %s sealed, with these numbers?", w.Name, strings.Join(bags, ", "))); err != nil {
-			r.record("bags.disputed", map[string]any{"bags": bags, "witness": w.Name, "reason": reasonOf(err)})
+			r.record(transcript.EventBagsDisputed, map[string]any{"bags": bags, "witness": w.Name, "reason": reasonOf(err)})
 			return fmt.Errorf("tamper-evident bags not confirmed: %w", err)
 		}
-		if _, err := r.record("bags.sealed", map[string]any{"bags": bags, "witness": w.Name}); err != nil {
+		if _, err := r.record(transcript.EventBagsSealed, map[string]any{"bags": bags, "witness": w.Name}); err != nil {
 			return err
 		}
 	}

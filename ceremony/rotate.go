@@ -160,11 +160,11 @@ func (r *Run) createNewSigner() error {
 	oldFP, _ := fingerprint.OfPublicKey(r.rootCert.PublicKey)
 	newFP, _ := fingerprint.OfPublicKey(r.newRootCert.PublicKey)
 	since := r.Clock().UTC().Format(time.RFC3339)
-	if _, err := r.record("key.state", map[string]string{"label": rt.OldKey, "spki_sha256": oldFP.Hex(), "state": "deactivated",
+	if _, err := r.record(transcript.EventKeyState, map[string]string{"label": rt.OldKey, "spki_sha256": oldFP.Hex(), "state": "deactivated",
 		"since": since, "reason": "superseded by root " + rt.NewKey + "; it verifies what it signed, and signs nothing new"}); err != nil {
 		return err
 	}
-	if _, err := r.record("key.state", map[string]string{"label": rt.NewKey, "spki_sha256": newFP.Hex(), "state": "active", "since": since}); err != nil {
+	if _, err := r.record(transcript.EventKeyState, map[string]string{"label": rt.NewKey, "spki_sha256": newFP.Hex(), "state": "active", "since": since}); err != nil {
 		return err
 	}
 	_, err = r.record(EventRootRotated, Rotation{OldRootSPKI: oldFP.Hex(), NewRootSPKI: newFP.Hex(), NewRootKey: rt.NewKey,
