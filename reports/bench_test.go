@@ -64,7 +64,7 @@ func syntheticCeremony(b *testing.B, steps, files int, size int64) (string, *ecd
 		output(fmt.Sprintf("data-%02d.bin", i), func(f io.Writer) { io.CopyN(f, rand.Reader, size) })
 	}
 	w.Append("signer", "op", transcript.EventSigner, transcript.Signer{Name: "bench", Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signer.Raw})) + string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}))})
-	w.Append("close", "op", transcript.EventClosed, nil)
+	w.Append("close", "op", transcript.EventClosed, transcript.Closing{Result: "completed"})
 	n, head := w.Head()
 	seal, _ := transcript.SealCheckpoint(transcript.Checkpoint{CeremonyID: "bench", Count: n, Head: head}, "bench", sigKey)
 	transcript.WriteFileExclusive(filepath.Join(dir, transcript.SealFileName), seal, 0o644)

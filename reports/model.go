@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,7 +9,9 @@ import (
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
 
-// Ceremony is what a report shows, read from a verified transcript and nothing else.
+// Ceremony is what a report shows, read from a verified transcript and nothing else. Records
+// are decoded with the transcript's event schema (transcript.DecodeEvent); each becomes a
+// sentence for people (Event.Sentence), and the raw event name is kept for the appendix.
 type Ceremony struct {
 	ID, Type, Title, Organization, Location string
 	Rehearsal                               bool
@@ -19,24 +20,32 @@ type Ceremony struct {
 	Keyrite                                 transcript.Build
 	ScriptFile, ScriptSHA256                string
 	Participants                            []Person
-	Equipment                               map[string]any
-	HSM                                     map[string]any
+	Equipment                               transcript.Equipment
+	HSMs                                    []transcript.HSMIdentified
 	ModuleSHA256                            string
 	Steps                                   []Step
+	Events                                  []Event // every record, in order
 	Deviations                              []Event
+	Exceptions                              []string // what the record lacks that the script asked for
 	Keys                                    []Key
 	KCVs                                    []KCV
 	Certificates                            []Certificate
+	Inventories                             []TokenList
+	Bags                                    []Bag
 	Outputs                                 []transcript.Output
 	Previous                                *transcript.Previous
 	Seal                                    string // the whole seal text
-	SealShort                               string // short head hash, printed on every page
+	SealShort                               string // short head hash, grouped as ShortSeal prints it
 	RootSPKI                                string
 	Records                                 int
 }
 
-// Person is a participant with their role and whether the roll call confirmed them.
-type Person struct{ Name, Role, Bag string }
+// Person is a participant with their role, their share's bag, and when the roll call
+// confirmed them (zero: not confirmed).
+type Person struct {
+	Name, Role, Bag string
+	Present         time.Time
+}
 
 // Step is one scripted step as it happened.
 type Step struct {
@@ -45,25 +54,29 @@ type Step struct {
 	Result           string // completed, failed, in flight
 	Error            string
 	Witness          string
+	WitnessRequired  bool
 	Events           []Event
 }
 
-// Event is a record shown in a report.
+// Event is a record shown in a report: its sentence, and its raw name for the appendix.
 type Event struct {
-	Seq     uint64
-	Time    time.Time
-	Step    string
-	Actor   string
-	Name    string
-	Summary string
+	Seq      uint64
+	Time     time.Time
+	Step     string
+	Actor    string
+	Name     string
+	Sentence string
 }
 
-// Key is a key the ceremony generated or restored.
+// Key is a key the ceremony generated, restored or imported, with its state at the close.
 type Key struct {
 	Label, Algorithm, Purpose, Event string
 	SPKI, Words                      string
 	Attributes                       map[string]bool
 	Token                            string
+	State                            string // "active on the token", "destroyed …", a life-cycle state
+	Destroyed                        bool
+	Seq                              uint64
 }
 
 // KCV is a key check value with its method.
@@ -74,12 +87,39 @@ type Certificate struct {
 	Name, Subject, Issuer, Serial, NotBefore, NotAfter, SHA256, SPKI, Algorithm string
 }
 
+// TokenList is a token's objects as recorded before or after the ceremony.
+type TokenList struct {
+	When, Token, Role string
+	Objects           []transcript.Object // nil when only the count was recorded
+	Count, Unreadable int
+	Seq               uint64
+}
+
+// Bag is a tamper-evident bag the ceremony names, what it holds and whether the transcript
+// records it sealed before a witness.
+type Bag struct {
+	Number, Holds string
+	Sealed        bool
+	Witness       string
+	Time          time.Time
+	Seq           uint64
+	Disputed      string
+}
+
 // deviationEvents are recorded departures from the script.
 var deviationEvents = map[string]bool{
-	transcript.EventStepFailed: true, "witness.declined": true, "participant.absent": true, "clock.disputed": true,
-	"bags.disputed": true, transcript.EventResumed: true, transcript.EventTornDiscarded: true, "cleanup.destroyed": true,
-	"cleanup.removed-file": true, "cleanup.declined": true, transcript.EventSuperseded: true, "shares.voided": true,
-	"share.refused": true, "share.not-entered": true, "share.not-confirmed": true, "kek.rejected": true,
+	transcript.EventStepFailed: true, transcript.EventWitnessDeclined: true, transcript.EventParticipantAbsent: true,
+	transcript.EventClockDisputed: true, transcript.EventBagsDisputed: true, transcript.EventResumed: true,
+	transcript.EventTornDiscarded: true, transcript.EventCleanupDestroyed: true, transcript.EventCleanupRemovedFile: true,
+	transcript.EventCleanupDeclined: true, transcript.EventSuperseded: true, transcript.EventSharesVoided: true,
+	transcript.EventShareRefused: true, transcript.EventShareNotEntered: true, transcript.EventShareNotConfirmed: true,
+	transcript.EventKEKRejected: true, transcript.EventDestructionDeclined: true,
+}
+
+// ShortSeal is the seal's short head hash as people read it aloud: eight hex digits in two
+// groups of four, upper case ("1A2B 3C4D"), on every report page.
+func ShortSeal(s *transcript.Seal) string {
+	return strings.ToUpper(s.ShortHash()[:4] + " " + s.ShortHash()[4:])
 }
 
 // Read builds the report model from a verified transcript.
@@ -88,179 +128,202 @@ func Read(res *transcript.Result) (*Ceremony, error) {
 	c := &Ceremony{
 		ID: o.CeremonyID, Type: o.Type, Organization: o.Organization, Location: o.Location, Rehearsal: o.RehearsalToken,
 		Keyrite: o.Keyrite, ScriptFile: o.ScriptFile, ScriptSHA256: o.ScriptSHA256, ModuleSHA256: o.ModuleSHA256,
-		Previous: o.Previous, Seal: res.Seal.Text, SealShort: res.Seal.ShortHash(), RootSPKI: res.RootSPKI.Hex(),
+		Previous: o.Previous, Seal: res.Seal.Text, SealShort: ShortSeal(res.Seal), RootSPKI: res.RootSPKI.Hex(),
 		Outputs: res.Outputs, Records: len(res.Entries), Result: "completed and sealed",
 	}
-	var step *Step
-	for _, e := range res.Entries {
-		t, _ := time.Parse(time.RFC3339Nano, e.Time)
-		if e.Seq == 0 {
-			c.Opened = t
-		}
-		c.Closed = t
-		var data map[string]any
-		if len(e.Data) > 0 {
-			if err := json.Unmarshal(e.Data, &data); err != nil {
-				return nil, fmt.Errorf("record %d: %w", e.Seq, err)
-			}
-		}
-		ev := Event{Seq: e.Seq, Time: t, Step: e.Step, Actor: e.Actor, Name: e.Event, Summary: summarize(e.Event, data)}
-		switch e.Event {
-		case transcript.EventStepStarted:
-			c.Steps = append(c.Steps, Step{ID: e.Step, Title: str(data, "title"), Actor: str(data, "actor"), Started: t, Result: "in flight"})
-			step = &c.Steps[len(c.Steps)-1]
-			continue
-		case transcript.EventStepCompleted, transcript.EventStepFailed:
-			if step != nil && step.ID == e.Step {
-				step.Ended = t
-				step.Result = "completed"
-				if e.Event == transcript.EventStepFailed {
-					step.Result, step.Error = "failed", str(data, "error")
-				}
-			}
-		case "script.loaded":
-			c.Title = str(data, "title")
-			if eq, ok := data["equipment"].(map[string]any); ok {
-				c.Equipment = eq
-			}
-			if ps, ok := data["participants"].([]any); ok {
-				for _, p := range ps {
-					pm, _ := p.(map[string]any)
-					c.Participants = append(c.Participants, Person{Name: str(pm, "name"), Role: str(pm, "role"), Bag: str(pm, "bag")})
-				}
-			}
-		case "hsm.identified":
-			c.HSM = data
-		case "witness.confirmed":
-			if step != nil && step.ID == e.Step {
-				step.Witness = str(data, "witness")
-			}
-		case "key.generated", "key.restored":
-			var k Key
-			json.Unmarshal(e.Data, &struct {
-				Label      *string          `json:"label"`
-				Algorithm  *string          `json:"algorithm"`
-				Purpose    *string          `json:"purpose"`
-				SPKI       *string          `json:"spki_sha256"`
-				Words      *string          `json:"spki_sha256_words"`
-				Attributes *map[string]bool `json:"attributes"`
-				Token      *string          `json:"token_serial"`
-			}{&k.Label, &k.Algorithm, &k.Purpose, &k.SPKI, &k.Words, &k.Attributes, &k.Token})
-			k.Event = e.Event
-			c.Keys = append(c.Keys, k)
-		case "kek.generated", "kek.rebuilt":
-			if kcv, ok := data["kcv"].(map[string]any); ok {
-				what := "backup KEK, as generated"
-				if e.Event == "kek.rebuilt" {
-					what = "backup KEK, as rebuilt from shares"
-				}
-				c.KCVs = append(c.KCVs, KCV{What: what, Method: str(kcv, "method"), Value: str(kcv, "value")})
-			}
-		case "certificate.issued":
-			c.Certificates = append(c.Certificates, Certificate{
-				Name: str(data, "name"), Subject: str(data, "subject"), Issuer: str(data, "issuer"), Serial: str(data, "serial"),
-				NotBefore: str(data, "not_before"), NotAfter: str(data, "not_after"), SHA256: str(data, "sha256"),
-				SPKI: str(data, "spki_sha256"), Algorithm: str(data, "signature_algorithm"),
-			})
-		}
-		if deviationEvents[e.Event] {
-			c.Deviations = append(c.Deviations, ev)
-		}
-		if step != nil && step.ID == e.Step {
-			step.Events = append(step.Events, ev)
-		}
+	r := reader{c: c, bags: map[string]*Bag{}}
+	for i := range res.Entries {
+		r.record(&res.Entries[i].Record)
 	}
-	if len(c.Deviations) > 0 {
-		c.Result = fmt.Sprintf("completed and sealed, with %d recorded deviation(s)", len(c.Deviations))
-	}
+	r.finish()
 	return c, nil
 }
 
-func str(m map[string]any, k string) string {
-	if m == nil {
-		return ""
+type reader struct {
+	c        *Ceremony
+	step     *Step
+	bags     map[string]*Bag
+	bagOrder []string
+}
+
+func (r *reader) bag(number, holds string) *Bag {
+	b, ok := r.bags[number]
+	if !ok {
+		b = &Bag{Number: number}
+		r.bags[number] = b
+		r.bagOrder = append(r.bagOrder, number)
 	}
-	switch v := m[k].(type) {
-	case string:
-		return v
-	case nil:
-		return ""
-	default:
-		b, _ := json.Marshal(v)
-		return string(b)
+	if b.Holds == "" {
+		b.Holds = holds
+	}
+	return b
+}
+
+func (r *reader) record(e *transcript.Record) {
+	c := r.c
+	t, _ := time.Parse(time.RFC3339Nano, e.Time)
+	if e.Seq == 0 {
+		c.Opened = t
+	}
+	c.Closed = t
+	// The transcript verified: a record this version cannot decode is shown as such, in words,
+	// and listed raw in the appendix; it never stops the report.
+	data, err := transcript.DecodeEvent(e)
+	ev := Event{Seq: e.Seq, Time: t, Step: e.Step, Actor: e.Actor, Name: e.Event, Sentence: sentence(e, data)}
+	if err != nil {
+		data = nil
+		ev.Sentence = fmt.Sprintf("A record this version of Keyrite cannot read was written here (record #%d; see appendix A).", e.Seq)
+	}
+	c.Events = append(c.Events, ev)
+	switch d := data.(type) {
+	case *transcript.StepStart:
+		c.Steps = append(c.Steps, Step{ID: e.Step, Title: d.Title, Actor: d.Actor, Started: t, Result: "in flight", WitnessRequired: d.WitnessRequired})
+		r.step = &c.Steps[len(c.Steps)-1]
+		return
+	case *transcript.StepFailure:
+		if r.step != nil && r.step.ID == e.Step {
+			r.step.Ended, r.step.Result, r.step.Error = t, "failed", d.Error
+		}
+	case *transcript.ScriptLoaded:
+		c.Title, c.Equipment = d.Title, d.Equipment
+		for _, p := range d.Participants {
+			c.Participants = append(c.Participants, Person{Name: p.Name, Role: p.Role, Bag: p.Bag})
+			if p.Bag != "" {
+				r.bag(p.Bag, fmt.Sprintf("the share of %s (%s)", p.Name, p.Role))
+			}
+		}
+		for _, b := range d.Equipment.Bags {
+			r.bag(b, "equipment")
+		}
+	case *transcript.Presence:
+		for i := range c.Participants {
+			if c.Participants[i].Name == d.Name && c.Participants[i].Present.IsZero() {
+				c.Participants[i].Present = t
+				break
+			}
+		}
+	case *transcript.HSMIdentified:
+		c.HSMs = append(c.HSMs, *d)
+	case *transcript.Witnessing:
+		if e.Event == transcript.EventWitnessConfirmed && r.step != nil && r.step.ID == e.Step {
+			r.step.Witness = d.Witness
+		}
+	case *transcript.Bags:
+		for _, n := range d.Bags {
+			b := r.bag(n, "")
+			if e.Event == transcript.EventBagsSealed {
+				b.Sealed, b.Witness, b.Time, b.Seq = true, d.Witness, t, e.Seq
+			} else {
+				b.Disputed = fmt.Sprintf("%s disputed its sealing: %s", d.Witness, d.Reason)
+			}
+		}
+	case *transcript.ShareIssued:
+		if d.Bag != "" {
+			r.bag(d.Bag, fmt.Sprintf("share %d of %d, %s's", d.Number, d.Of, d.Custodian))
+		}
+	case *transcript.TokenInventory:
+		c.Inventories = append(c.Inventories, TokenList{When: d.When, Token: d.TokenSerial, Role: d.Role, Objects: d.Objects.List, Count: d.Objects.Count, Unreadable: d.Unreadable, Seq: e.Seq})
+	case *transcript.Key:
+		c.Keys = append(c.Keys, Key{Label: d.Label, Algorithm: orKind(d.Algorithm, d.Kind), Purpose: d.Purpose, Event: e.Event, SPKI: d.SPKISHA256,
+			Words: d.Words, Attributes: d.Attributes, Token: d.Token, State: "active on the token", Seq: e.Seq})
+		if d.KCV != "" {
+			c.KCVs = append(c.KCVs, KCV{What: d.Label + ", as imported", Method: d.KCVMethod, Value: d.KCV})
+		}
+	case *transcript.KeyDestroyed:
+		r.destroyed(d.Label, fmt.Sprintf("destroyed at %s UTC (record #%d): %s", clock(t), e.Seq, d.Reason))
+	case *transcript.CleanupDestroyed:
+		r.destroyed(d.Label, fmt.Sprintf("destroyed at %s UTC in the clean-up after an interruption (record #%d)", clock(t), e.Seq))
+	case *transcript.KeyState:
+		for i := range c.Keys {
+			k := &c.Keys[i]
+			if !k.Destroyed && (d.SPKISHA256 != "" && k.SPKI == d.SPKISHA256 || d.SPKISHA256 == "" && k.Label == d.Label) {
+				k.State = fmt.Sprintf("%s since %s (record #%d)", d.State, d.Since, e.Seq)
+				if d.Reason != "" {
+					k.State += ": " + d.Reason
+				}
+			}
+		}
+	case *transcript.KEKGenerated:
+		c.KCVs = append(c.KCVs, KCV{What: "backup KEK, as generated", Method: d.KCV.Method, Value: d.KCV.Value})
+	case *transcript.KEKRebuilt:
+		c.KCVs = append(c.KCVs, KCV{What: "backup KEK, as rebuilt from shares", Method: d.KCV.Method, Value: d.KCV.Value})
+	case *transcript.CertificateIssued:
+		c.Certificates = append(c.Certificates, Certificate{Name: d.Name, Subject: d.Subject, Issuer: d.Issuer, Serial: d.Serial,
+			NotBefore: d.NotBefore, NotAfter: d.NotAfter, SHA256: d.SHA256, SPKI: d.SPKISHA256, Algorithm: d.SignatureAlgorithm})
+	}
+	if e.Event == transcript.EventStepCompleted && r.step != nil && r.step.ID == e.Step {
+		r.step.Ended, r.step.Result = t, "completed"
+	}
+	if deviationEvents[e.Event] {
+		c.Deviations = append(c.Deviations, ev)
+	}
+	if r.step != nil && r.step.ID == e.Step && e.Event != transcript.EventStepCompleted {
+		r.step.Events = append(r.step.Events, ev)
 	}
 }
 
-// summarize turns a record's data into one line for people; it never sees a secret because
-// the transcript holds none.
-func summarize(event string, d map[string]any) string {
-	switch event {
-	case "participant.present":
-		return fmt.Sprintf("%s present as %s", str(d, "name"), str(d, "role"))
-	case "clock.confirmed":
-		return fmt.Sprintf("clock %s confirmed by %s", str(d, "machine_time"), str(d, "witness"))
-	case "witness.confirmed":
-		return "confirmed by witness " + str(d, "witness")
-	case transcript.EventOutput:
-		return fmt.Sprintf("wrote %s (SHA-256 %s…)", str(d, "file"), prefix(str(d, "sha256"), 16))
-	case "key.generated", "key.restored":
-		return fmt.Sprintf("%s %s, SPKI SHA-256 %s…", str(d, "label"), str(d, "algorithm"), prefix(str(d, "spki_sha256"), 16))
-	case "token.inventory":
-		objs, _ := d["objects"].([]any)
-		return fmt.Sprintf("inventory %s: %d object(s) on token %s", str(d, "when"), len(objs), str(d, "token_serial"))
-	case "share.issued", "share.confirmed", "share.accepted":
-		return fmt.Sprintf("%s, share %s", str(d, "custodian"), str(d, "number"))
-	case "share.refused":
-		return fmt.Sprintf("%s: share refused (%s)", str(d, "custodian"), str(d, "reason"))
-	case transcript.EventStepFailed:
-		return str(d, "error")
-	case "script.loaded":
-		return "script loaded: " + str(d, "title")
-	case "hsm.identified":
-		tok, _ := d["token"].(map[string]any)
-		return fmt.Sprintf("token %q, %s %s, serial %s, firmware %s", str(tok, "label"), str(tok, "manufacturer"), str(tok, "model"), str(tok, "serial"), str(tok, "firmware"))
-	case "hsm.login":
-		return fmt.Sprintf("logged in as %s to token %s", str(d, "role"), str(d, "token_serial"))
-	case "certificate.linted":
-		f, _ := d["findings"].(map[string]any)
-		return fmt.Sprintf("%s lints run by %s; errors %d, warnings %d, notices %d", str(d, "lints_run"), str(d, "linter"), count(f["error"]), count(f["warn"]), count(f["notice"]))
-	case "certificate.issued":
-		return fmt.Sprintf("%s: %s, serial %s…, valid to %s", str(d, "name"), str(d, "subject"), prefix(str(d, "serial"), 12), str(d, "not_after"))
-	case transcript.EventSigner:
-		return fmt.Sprintf("transcript signer %s, certified by root %s…", str(d, "name"), prefix(str(d, "issuer_spki_sha256"), 16))
-	case "kek.generated", "kek.rebuilt":
-		kcv, _ := d["kcv"].(map[string]any)
-		return fmt.Sprintf("KCV %s (%s)", str(kcv, "value"), str(kcv, "method"))
-	case "kek.split":
-		return fmt.Sprintf("%s-of-%s split, %s subsets self-tested", str(d, "threshold"), str(d, "shares"), str(d, "self_test_subsets"))
-	case "kek.installed":
-		by := str(d, "by")
-		if by != "" {
-			by = " by " + by
+// destroyed marks every key with the label recorded so far as destroyed.
+func (r *reader) destroyed(label, state string) {
+	for i := range r.c.Keys {
+		if k := &r.c.Keys[i]; k.Label == label && !k.Destroyed {
+			k.Destroyed, k.State = true, state
 		}
-		return fmt.Sprintf("%s installed%s as a session object", str(d, "label"), by)
-	case "key.wrapped":
-		return fmt.Sprintf("%s wrapped with %s, %s bytes, SHA-256 %s…", str(d, "label"), str(d, "mechanism"), str(d, "blob_size"), prefix(str(d, "blob_sha256"), 16))
-	case "previous.verified":
-		return fmt.Sprintf("ceremony %s verified (%s records)", str(d, "ceremony_id"), str(d, "records"))
 	}
-	if len(d) == 0 {
-		return ""
+}
+
+func (r *reader) finish() {
+	c := r.c
+	for _, n := range r.bagOrder {
+		c.Bags = append(c.Bags, *r.bags[n])
 	}
-	keys := make([]string, 0, len(d))
-	for k := range d {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for _, k := range keys {
-		v := str(d, k)
-		if len(v) > 60 {
-			v = v[:57] + "…"
+	for _, p := range c.Participants {
+		if p.Present.IsZero() {
+			c.Exceptions = append(c.Exceptions, fmt.Sprintf("%s (%s) is not recorded present at the roll call.", p.Name, p.Role))
 		}
-		parts = append(parts, k+"="+v)
 	}
-	return strings.Join(parts, ", ")
+	for _, s := range c.Steps {
+		if s.WitnessRequired && s.Witness == "" && s.Result == "completed" {
+			c.Exceptions = append(c.Exceptions, fmt.Sprintf("The step %q required a witness; none is recorded.", s.Title))
+		}
+		if s.Result == "in flight" {
+			c.Exceptions = append(c.Exceptions, fmt.Sprintf("The step %q started at %s UTC and has no recorded end.", s.Title, clock(s.Started)))
+		}
+	}
+	for _, b := range c.Bags {
+		if !b.Sealed {
+			c.Exceptions = append(c.Exceptions, fmt.Sprintf("Bag %s (%s) is not recorded as sealed before a witness.", b.Number, b.Holds))
+		}
+	}
+	if n := len(c.Deviations); n > 0 {
+		c.Result = fmt.Sprintf("completed and sealed, with %d recorded %s", n, plural(n, "deviation", "deviations"))
+	}
+}
+
+func orKind(alg, kind string) string {
+	if alg != "" {
+		return alg
+	}
+	return kind
+}
+
+func clock(t time.Time) string { return t.UTC().Format("15:04:05") }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// list joins items as people write them: "a", "a and b", "a, b and c".
+func list(items []string) string {
+	switch len(items) {
+	case 0:
+		return "none"
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }
 
 func prefix(s string, n int) string {
@@ -270,7 +333,26 @@ func prefix(s string, n int) string {
 	return s
 }
 
-func count(v any) int {
-	l, _ := v.([]any)
-	return len(l)
+// sortedTrue lists the attributes that are true and those that are false, PKCS#11 prefix
+// dropped.
+func attributes(a map[string]bool) string {
+	var on, off []string
+	for k, v := range a {
+		k = strings.TrimPrefix(k, "CKA_")
+		if v {
+			on = append(on, k)
+		} else {
+			off = append(off, k)
+		}
+	}
+	sort.Strings(on)
+	sort.Strings(off)
+	var parts []string
+	if len(on) > 0 {
+		parts = append(parts, "true: "+strings.Join(on, ", "))
+	}
+	if len(off) > 0 {
+		parts = append(parts, "false: "+strings.Join(off, ", "))
+	}
+	return strings.Join(parts, "; ")
 }

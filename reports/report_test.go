@@ -47,6 +47,27 @@ func TestReportIsDeterministicAndComplete(t *testing.T) {
 			t.Errorf("report text lacks %q", want)
 		}
 	}
+	body, _, found := strings.Cut(text, "Appendix A: the transcript")
+	if !found {
+		t.Fatal("the report has no appendix A")
+	}
+	for _, want := range []string{
+		"confirmed present as custodian", "actor initials", "witness initials", "Tamper-evident bags", "TEB-2026-0101",
+		"example-root-2026-transcript", "private key", "active on the token", "Deviations and exceptions",
+		"sealed in front of", "keyrite-verify --root ",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the report's body lacks %q", want)
+		}
+	}
+	for _, raw := range []string{"participant.present", "kek.split", "share.issued", "bags=", "confirmed_by", `["`, "Hsm (script)", "object(s)", "TEB-2026-0001,TEB"} {
+		if strings.Contains(body, raw) {
+			t.Errorf("the report's body holds the raw %q (raw event names belong in appendix A only)", raw)
+		}
+	}
+	if !strings.Contains(text, "participant.present") {
+		t.Error("appendix A lacks the raw event names")
+	}
 	for name, code := range ui.Shares {
 		for _, g := range strings.Fields(code)[:6] {
 			if strings.Contains(text, g+" ") && strings.Contains(text, code[:11]) {
@@ -65,5 +86,55 @@ func TestReportRefusesTamperedCeremony(t *testing.T) {
 	os.WriteFile(f, []byte("tampered"), 0o644)
 	if _, err := reports.RenderReport(dir); err == nil || !strings.Contains(err.Error(), "root.pem") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// The command block of section 12, as pdftotext extracts it from the PDF, runs in the
+// ceremony folder and succeeds; after one file changes, it fails.
+func TestReportCommandsRunAsPrinted(t *testing.T) {
+	for _, tool := range []string{"pdftotext", "openssl", "sha256sum", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed: ./scripts/install-deps", tool)
+		}
+	}
+	dir, _ := quorumCeremony(t)
+	os.RemoveAll(filepath.Join(dir, "shares")) // handed to the custodians: never kept with the evidence
+	pdf, err := reports.RenderReport(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "report.pdf")
+	os.WriteFile(p, pdf, 0o644)
+	out, err := exec.Command("pdftotext", p, "-").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(out)
+	i := strings.Index(text, "keyrite-verify --root ")
+	j := strings.Index(text[max(i, 0):], "\nEOF\n")
+	if i < 0 || j < 0 {
+		t.Fatalf("no command block in the report's text:\n%s", text)
+	}
+	block := text[i : i+j+5]
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "keyrite-verify"), "./cmd/keyrite-verify")
+	build.Dir, build.Env = "..", append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build keyrite-verify: %v\n%s", err, out)
+	}
+	run := func() ([]byte, error) {
+		cmd := exec.Command("sh", "-e", "-c", block)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		return cmd.CombinedOutput()
+	}
+	if out, err := run(); err != nil {
+		t.Fatalf("the printed commands fail: %v\n%s\n--- block ---\n%s", err, out, block)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "root.pem"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(); err == nil {
+		t.Fatalf("the printed commands pass after root.pem changed:\n%s", out)
 	}
 }
