@@ -49,7 +49,14 @@ func newReview(a *App, p *plan) *Review {
 	if p.real {
 		where = fmt.Sprintf("token %s of %s", p.token, p.module)
 	}
-	fmt.Fprintf(&b, "\nHSM: %s\nEvidence folder: %s\n\nThe roll call and the clock are confirmed first, before the HSM is touched.", where, p.out)
+	fmt.Fprintf(&b, "\nHSM: %s\nEvidence folder: %s\n", where, p.out)
+	switch {
+	case p.sharesPrinter != "":
+		fmt.Fprintf(&b, "Share sheets: printed on %q (CUPS), never saved to a disk\n", p.sharesPrinter)
+	case p.sharesDir != "":
+		fmt.Fprintf(&b, "Share sheets: written to %s, outside the evidence folder\n", p.sharesDir)
+	}
+	fmt.Fprintf(&b, "\nThe roll call and the clock are confirmed first, before the HSM is touched.")
 	r.Summary = widget.NewLabel(b.String())
 	r.Summary.Wrapping = fyne.TextWrapWord
 	r.Begin = widget.NewButtonWithIcon("Begin the ceremony", theme.MediaPlayIcon(), nil)

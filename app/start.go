@@ -69,6 +69,8 @@ type Start struct {
 	CSR            *widget.Entry
 	Revoked        *widget.Entry
 	Out            *widget.Entry
+	SheetsTo       *widget.RadioGroup // where share sheets go: a printer or a folder
+	Sheets         *widget.Entry      // the printer's CUPS name, or the folder
 	Review         *widget.Button
 	VerifyButton   *widget.Button
 	Recent         *widget.List
@@ -121,6 +123,9 @@ func newStart(a *App) *Start {
 	s.CSR = entry("intermediate CA: its certificate signing request (PEM file)")
 	s.Revoked = entry("CRL: file of revoked serials, one \"serial-hex [reason]\" per line")
 	s.Out = widget.NewEntry()
+	s.Sheets = widget.NewEntry()
+	s.SheetsTo = widget.NewRadioGroup([]string{sheetsPrinter, sheetsFolder}, func(string) { s.updateSheets() })
+	s.SheetsTo.Horizontal = true
 	s.Review = widget.NewButtonWithIcon("Review the ceremony", theme.NavigateNextIcon(), s.review)
 	s.Review.Importance = widget.HighImportance
 	s.VerifyButton = widget.NewButtonWithIcon("Verify a ceremony or evidence bundle", theme.ConfirmIcon(), func() { a.ShowVerify("") })
@@ -145,6 +150,7 @@ func newStart(a *App) *Start {
 		widget.NewFormItem("Script file", s.ScriptFile),
 		widget.NewFormItem("Earlier ceremony", s.Previous),
 		widget.NewFormItem("Evidence folder", s.Out),
+		widget.NewFormItem("Share sheets go to", container.NewVBox(s.SheetsTo, s.Sheets)),
 	)
 	transferForm := widget.NewForm(
 		widget.NewFormItem("Export to", s.Provider),
@@ -166,7 +172,42 @@ func newStart(a *App) *Start {
 	s.Content.(*container.Split).Offset = 0.72
 	s.HSMKind.SetSelected(hsmRehearsal)
 	s.Template.SetSelected(TemplateQuorum)
+	s.SheetsTo.SetSelected(sheetsFolder)
 	return s
+}
+
+const (
+	sheetsPrinter = "Printer (CUPS)"
+	sheetsFolder  = "Folder outside the evidence"
+)
+
+func (s *Start) updateSheets() {
+	if s.SheetsTo.Selected == sheetsPrinter {
+		s.Sheets.SetPlaceHolder("CUPS printer name, or \"default\": the sheets are printed, never saved")
+	} else {
+		s.Sheets.SetPlaceHolder("each custodian's removable medium, mounted here in turn (rehearsal: empty = beside the evidence folder)")
+	}
+}
+
+// sheets is where the share sheets go, checked against the evidence folder before anything
+// starts. A rehearsal with no folder named puts them beside its evidence folder.
+func (s *Start) sheets(p *plan, script *ceremony.Script) error {
+	if !script.IssuesShares() {
+		return nil
+	}
+	v := strings.TrimSpace(s.Sheets.Text)
+	if s.SheetsTo.Selected == sheetsPrinter {
+		p.sharesPrinter = v
+		if v == "" {
+			return errors.New("enter the printer for the share sheets (its CUPS name, or \"default\")")
+		}
+	} else {
+		if v == "" && !p.real {
+			v = filepath.Clean(p.out) + ".share-sheets"
+		}
+		p.sharesDir = v
+	}
+	return ceremony.CheckSheetDestination(p.out, ceremony.SheetDestination{Dir: p.sharesDir, Printer: p.sharesPrinter}, !p.real)
 }
 
 func (s *Start) updateHSM() {
@@ -282,6 +323,8 @@ type plan struct {
 	module   string
 	token    hsm.Selector
 
+	sharesDir, sharesPrinter string // where share sheets go (ceremony.Options)
+
 	importJob, wrappingKey, azureKEK, transfer, target, csr, revoked string
 	issuedAt                                                         time.Time
 }
@@ -321,6 +364,9 @@ func (s *Start) plan() (*plan, error) {
 	}
 	if script.Info().Needs(ceremony.InputTarget) && p.target == "" {
 		return nil, errors.New("a migration moves keys to a second token: enter its label")
+	}
+	if err := s.sheets(p, script); err != nil {
+		return nil, err
 	}
 	p.scripts = []*ceremony.Script{script}
 	return p, nil

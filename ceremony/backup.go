@@ -13,6 +13,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
@@ -53,10 +54,10 @@ func backupSteps(s *Script) []step {
 			explain: fmt.Sprintf("A fresh AES-256 key-encryption key (KEK) comes from the HSM's random number generator. It is split %d-of-%d among the custodians; every %d of them are checked to rebuild it. It exists only in memory.", s.Backup.Threshold, len(s.People("custodian")), s.Backup.Threshold),
 			run:     func(r *Run) error { return r.newSplit(s.Backup.Threshold) }},
 		{id: "hand-out-shares", title: "Hand out the shares", actorRole: "administrator", volatile: true, sheets: true,
-			explain: "Each custodian in turn receives their share sheet. Only that custodian looks at it.",
+			explain: "Each custodian in turn receives their share sheet, printed or written to their own removable medium, never into the evidence folder. Only that custodian looks at it; the witness confirms where each sheet went.",
 			run:     (*Run).handOutShares},
 		{id: "confirm-shares", title: "Confirm every share", actorRole: "administrator", volatile: true,
-			explain: "Each custodian types their share back, proving it was received and can be read.",
+			explain: "Each custodian types their share back, proving it was received and can be read, then seals the sheet in their tamper-evident bag in front of the witness. The witness confirms no electronic copy of any sheet remains.",
 			run:     (*Run).confirmShares},
 		{id: "wrap-root-key", title: "Back up the root key", actorRole: "security-officer", witness: true,
 			outputs: []string{"backup/" + s.Key.Label + ".wrapped", "backup/" + s.Key.Label + ".json"},
@@ -85,52 +86,29 @@ func (r *Run) newSplit(threshold int) error {
 		return err
 	}
 	r.shares = shares
+	names := make([]string, len(custodians))
+	for i, c := range custodians {
+		names[i] = c.Name
+	}
+	commits, err := quorum.Commit(shares, names, r.Script.ID)
+	if err != nil {
+		return err
+	}
 	r.UI.Note(fmt.Sprintf("KEK check value: %s. Split %d-of-%d; all %d subsets of %d shares rebuild it.", r.kcv, threshold, len(shares), checked, threshold))
-	_, err = r.record(transcript.EventKEKSplit, map[string]any{"scheme": "Shamir over GF(2^8) (hashicorp/vault/shamir)", "threshold": threshold, "shares": len(shares), "self_test_subsets": checked, "share_code": "keyrite share code v1"})
+	if _, err = r.record(transcript.EventKEKSplit, map[string]any{"scheme": "Shamir over GF(2^8) (hashicorp/vault/shamir)", "threshold": threshold, "shares": len(shares), "self_test_subsets": checked, "share_code": "keyrite share code v1"}); err != nil {
+		return err
+	}
+	if !recordCommitments {
+		return nil
+	}
+	// Each share's commitment, bound to its custodian: what every later entry is checked against.
+	_, err = r.record(transcript.EventSharesCommitted, commits)
 	return err
 }
 
-func (r *Run) sharesDir() string {
-	if r.opt.SharesDir != "" {
-		return r.opt.SharesDir
-	}
-	return filepath.Join(r.Dir, "shares")
-}
-
-func (r *Run) handOutShares() error {
-	if err := os.MkdirAll(r.sharesDir(), 0o700); err != nil {
-		return fmt.Errorf("share sheets folder: %w", err)
-	}
-	label := r.Script.Key.Label
-	if r.backup != nil {
-		label = r.backup.KeyLabel
-	}
-	for i, c := range r.Script.People("custodian") {
-		sh := r.shares[i]
-		name := fmt.Sprintf("share-%02d-of-%02d.pdf", sh.Number, sh.Total)
-		if r.Script.Type == TypeReshare {
-			name = fmt.Sprintf("%s-share-%02d-of-%02d.pdf", r.Script.ID, sh.Number, sh.Total)
-		}
-		code := sh.Code()
-		pdf, err := r.opt.ShareSheet(ShareSheet{
-			CeremonyID: r.Script.ID, Organization: r.Script.Organization, KeyLabel: label, Custodian: c.Name, Role: c.Role,
-			Number: sh.Number, Threshold: sh.Threshold, Total: sh.Total, KCV: r.kcv.String(), Bag: c.Bag, Date: r.Clock(), Code: code,
-		})
-		if err != nil {
-			return err
-		}
-		if err := transcript.WriteFileExclusive(filepath.Join(r.sharesDir(), name), pdf, 0o600); err != nil {
-			return err
-		}
-		if err := r.UI.RevealShare(r.ctx, c, sh.Number, sh.Total, code); err != nil {
-			return fmt.Errorf("hand share %d to %s: %w", sh.Number, c.Name, err)
-		}
-		if _, err := r.record(transcript.EventShareIssued, map[string]any{"custodian": c.Name, "number": sh.Number, "of": sh.Total, "threshold": sh.Threshold, "sheet": name, "bag": c.Bag}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// recordCommitments is turned off only by tests that make a backup as Keyrite did before it
+// recorded share commitments, to prove such backups still restore.
+var recordCommitments = true
 
 func (r *Run) confirmShares() error {
 	for i, c := range r.Script.People("custodian") {
@@ -159,7 +137,7 @@ func (r *Run) confirmShares() error {
 			return err
 		}
 	}
-	return nil
+	return r.bagSheets()
 }
 
 // wrapBackup installs the KEK as a trusted wrapping key (as the Security Officer), wraps key
@@ -331,6 +309,18 @@ func (m *BackupMeta) publicKey() (crypto.PublicKey, error) {
 // Threshold of whom can restore the root key.
 type BackupConfig struct {
 	Threshold int `yaml:"threshold"`
+	// LossContact is whom a custodian tells at once if their share sheet is lost or its bag
+	// opened: a name or role and how to reach them. It is printed on every share sheet.
+	LossContact string `yaml:"loss_contact"`
+}
+
+// validateLossContact requires the contact every share sheet names for a lost sheet.
+func validateLossContact(v *validator, path, contact string) {
+	if strings.TrimSpace(contact) == "" {
+		v.errorf(path, "name whom a custodian tells at once if their share sheet is lost or its bag opened (a person or role and how to reach them); it is printed on every sheet")
+	} else if len(contact) > 200 {
+		v.errorf(path, "has %d characters; keep it to 200, it must fit on the share sheet", len(contact))
+	}
 }
 
 // validateQuorum checks a threshold against the script's custodians and the people a KEK

@@ -83,12 +83,12 @@ func (u *scriptedUI) Confirm(_ context.Context, who, q string) error {
 
 // start runs Start with the test's context and the real share-sheet renderer.
 func start(t testing.TB, s *Script, dir string, b Binding, ui UI, opt Options) error {
-	return Start(t.Context(), s, dir, b, ui, withSheets(opt))
+	return Start(t.Context(), s, dir, b, ui, sheetsBeside(dir, withSheets(opt)))
 }
 
 // resume runs Resume with the test's context and the real share-sheet renderer.
 func resume(t testing.TB, dir string, b Binding, ui UI, opt Options) error {
-	return Resume(t.Context(), dir, b, ui, withSheets(opt))
+	return Resume(t.Context(), dir, b, ui, sheetsBeside(dir, withSheets(opt)))
 }
 
 // withSheets renders share sheets as the app and the CLI do, with reports.RenderShareSheet.
@@ -98,6 +98,17 @@ func withSheets(opt Options) Options {
 	}
 	return opt
 }
+
+// sheetsBeside sends share sheets to sheetsOf(dir) unless opt says where they go.
+func sheetsBeside(dir string, opt Options) Options {
+	if opt.SharesDir == "" && opt.SharesPrinter == "" {
+		opt.SharesDir = sheetsOf(dir)
+	}
+	return opt
+}
+
+// sheetsOf is where a test ceremony's share sheets go: beside its folder, never inside.
+func sheetsOf(dir string) string { return dir + ".share-sheets" }
 
 var (
 	storeOnce sync.Once

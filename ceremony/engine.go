@@ -32,9 +32,16 @@ type Options struct {
 	// Previous is the folder of the sealed ceremony this one continues: the backup a restore
 	// or reshare reads. It is verified before anything starts.
 	Previous string
-	// SharesDir receives the custodians' share sheets (default DIR/shares).
-	SharesDir string
-	Clock     transcript.Clock
+	// Where the custodians' share sheets go, when the ceremony hands out shares: exactly one of
+	// SharesPrinter, a CUPS destination ("default": lp's default printer), or SharesDir, a
+	// folder outside the evidence folder's tree (a removable medium per custodian, or a
+	// rehearsal's own folder). See CheckSheetDestination.
+	SharesDir     string
+	SharesPrinter string
+	// Print sends one share sheet to a printer; nil prints with CUPS lp, the PDF on its
+	// standard input.
+	Print func(printer, title string, pdf []byte) error
+	Clock transcript.Clock
 	// AfterSeal runs once the transcript is sealed, while the token is still logged in, with
 	// the transcript-signing key: the report and evidence bundle are made here.
 	AfterSeal func(dir string, signer crypto.Signer) error
@@ -201,6 +208,11 @@ func (r *Run) prepare(entries []transcript.Entry) error {
 	}
 	if err := r.checkRenderers(); err != nil {
 		return err
+	}
+	if !r.closed {
+		if err := r.checkSheets(); err != nil {
+			return err
+		}
 	}
 	// The people in the room and the clock are confirmed before the HSM is touched (not for
 	// a closed transcript that only needs its seal: nobody acts any more).

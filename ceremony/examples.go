@@ -33,7 +33,7 @@ func QuorumExamples(backupYAML, restoreYAML []byte, threshold, total int) (*Scri
 	}
 	custodians = custodians[:total]
 	backup.Participants = append(others, custodians...)
-	backup.Backup = &BackupConfig{Threshold: threshold}
+	backup.Backup = &BackupConfig{Threshold: threshold, LossContact: backup.Backup.LossContact}
 	var restorers []Participant
 	for _, p := range restore.Participants {
 		if p.Role != "custodian" {

@@ -155,7 +155,7 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 	// Shares of other splits: another ceremony, the same ceremony ID split 2-of-5, and the same
 	// ceremony ID and threshold but another KEK (a second run of the same script elsewhere).
 	_, foreign, _ := backedUp(t, func(s *Script) { s.ID = "another-ceremony" })
-	_, twoOfFive, _ := backedUp(t, func(s *Script) { s.Backup = &BackupConfig{Threshold: 2} })
+	_, twoOfFive, _ := backedUp(t, func(s *Script) { s.Backup = &BackupConfig{Threshold: 2, LossContact: s.Backup.LossContact} })
 	_, otherKEK, _ := backedUp(t, nil)
 	a, b, c := custodians[0], custodians[1], custodians[2]
 	typo := func(code string) string {
@@ -178,7 +178,9 @@ func TestRestoreRefusesBadInput(t *testing.T) {
 		{"duplicate share", []string{a, b, c}, nil, map[string]string{b: holders.shares[a]}, "already entered", quorum.ErrTooFew},
 		{"too few custodians", []string{a, b}, nil, nil, "", quorum.ErrTooFew},
 		{"share with a different threshold", []string{a, b, c}, nil, map[string]string{c: twoOfFive.shares[c]}, "different split", quorum.ErrTooFew},
-		{"shares of another KEK", []string{a, b, c}, nil, map[string]string{c: otherKEK.shares[c]}, "", quorum.ErrKCVMismatch},
+		// Refused by its commitment as it is typed, naming the share, not only by the KCV.
+		{"share of another split with the same ceremony ID", []string{a, b, c}, nil, map[string]string{c: otherKEK.shares[c]}, "share 3: share does not match the commitment recorded at the split of ceremony \"example-root-2026\"", quorum.ErrTooFew},
+		{"share of another custodian", []string{a, b, c}, nil, map[string]string{c: holders.shares[custodians[3]]}, "share 4: share belongs to another custodian: it was handed to Mateo García, and Aoife Ní Bhriain typed it", quorum.ErrTooFew},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,10 +318,11 @@ func TestSharesAndKEKNeverLeak(t *testing.T) {
 			}
 		}
 	}
+	sheetDir := sheetsOf(backup)
 	for _, root := range []string{backup, restore, tmp} {
 		filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-			if err == nil && fi.IsDir() && fi.Name() == "shares" {
-				return filepath.SkipDir
+			if err == nil && fi.IsDir() && p == sheetDir {
+				return filepath.SkipDir // the custodians' media, not evidence and not a temp file
 			}
 			if err == nil && !fi.IsDir() {
 				data, _ := os.ReadFile(p)
@@ -330,7 +333,7 @@ func TestSharesAndKEKNeverLeak(t *testing.T) {
 	}
 	scan("the notes shown on screen", []byte(strings.Join(append(ui.notes, holders.notes...), "\n")))
 	// The share sheets exist, one per custodian, and each holds only its own share.
-	sheets, _ := filepath.Glob(filepath.Join(backup, "shares", "*.pdf"))
+	sheets, _ := filepath.Glob(filepath.Join(sheetDir, "*.pdf"))
 	if len(sheets) != 5 {
 		t.Fatalf("%d share sheets", len(sheets))
 	}
@@ -383,4 +386,32 @@ func copyMap(m map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// A backup made before Keyrite recorded share commitments still restores: its shares are
+// checked by the key check value alone, and the transcript says so.
+func TestRestoreBackupWithoutCommitments(t *testing.T) {
+	recordCommitments = false
+	backup, holders, _ := backedUp(t, nil)
+	_, otherKEK, _ := backedUp(t, nil)
+	recordCommitments = true
+	if strings.Contains(events(verified(t, backup)), transcript.EventSharesCommitted) {
+		t.Fatal("the old-style backup recorded commitments")
+	}
+	dir := filepath.Join(t.TempDir(), "restore")
+	if err := start(t, restoreBy(t, custodians[:3]...), dir, freshToken(t), &scriptedUI{shares: holders.shares}, Options{Previous: backup}); err != nil {
+		t.Fatalf("restore of a backup without commitments: %v", err)
+	}
+	if !strings.Contains(events(verified(t, dir)), transcript.EventSharesUncommitted) {
+		t.Error("the restore does not record that the shares were checked by KCV only")
+	}
+	held := map[string]string{}
+	for k, v := range holders.shares {
+		held[k] = v
+	}
+	held[custodians[2]] = otherKEK.shares[custodians[2]]
+	err := start(t, restoreBy(t, custodians[:3]...), filepath.Join(t.TempDir(), "r2"), freshToken(t), &scriptedUI{shares: held}, Options{Previous: backup})
+	if !errors.Is(err, quorum.ErrKCVMismatch) {
+		t.Fatalf("a share of another KEK without commitments: %v, want the KCV mismatch", err)
+	}
 }

@@ -26,6 +26,7 @@ func init() {
 type ReshareConfig struct {
 	Threshold       int      `yaml:"threshold"`
 	OldShareHolders []string `yaml:"old_share_holders"`
+	LossContact     string   `yaml:"loss_contact"` // as in BackupConfig, for the new sheets
 }
 
 func (s *Script) validateReshare(v *validator) {
@@ -34,6 +35,7 @@ func (s *Script) validateReshare(v *validator) {
 		return
 	}
 	s.validateQuorum(v, "reshare.threshold", s.Reshare.Threshold)
+	validateLossContact(v, "reshare.loss_contact", s.Reshare.LossContact)
 	names := map[string]bool{}
 	for _, p := range s.Participants {
 		names[p.Name] = true

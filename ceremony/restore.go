@@ -109,6 +109,10 @@ func collectSharesStep(holders []Participant) step {
 
 func (r *Run) collectShares(holders []Participant) error {
 	e := r.expect()
+	commits, err := r.previousCommitments()
+	if err != nil {
+		return err
+	}
 	var accepted []*quorum.Share
 	for _, h := range holders {
 		if len(accepted) == e.Threshold {
@@ -119,7 +123,10 @@ func (r *Run) collectShares(holders []Participant) error {
 		_, err := r.UI.AskShare(r.ctx, h, fmt.Sprintf("%s: type your share of the backup of %q", h.Name, r.backup.KeyLabel), func(code string) error {
 			s, err := quorum.ParseCode(code)
 			if err == nil {
-				if err = e.Accept(s, accepted); err != nil {
+				if err = e.Accept(s, accepted); err == nil && commits != nil {
+					err = commits.Check(s, e.CeremonyID, h.Name)
+				}
+				if err != nil {
 					quorum.Zero(s)
 				}
 			}
@@ -164,8 +171,24 @@ func refusalReason(err error) string {
 		return "share of a different split"
 	case errors.Is(err, quorum.ErrDuplicate):
 		return "share already entered"
+	case errors.Is(err, quorum.ErrWrongCustodian), errors.Is(err, quorum.ErrNotCommitted):
+		return err.Error() // names the share and the custodians, never the share's content
 	}
 	return "not a valid share code"
+}
+
+// previousCommitments are the share commitments of the backup this ceremony reads, checked
+// against as each share is entered. A backup made before Keyrite recorded commitments has
+// none: its shares are then checked by the key check value alone, and the transcript says so.
+func (r *Run) previousCommitments() (*quorum.Commitments, error) {
+	c, err := commitmentsIn(r.previous.result.Entries)
+	if err != nil || c != nil {
+		return c, err
+	}
+	r.UI.Note("The backup ceremony recorded no share commitments (it was made by an earlier Keyrite): each share is checked by the key check value of the rebuilt key only.")
+	_, err = r.record(transcript.EventSharesUncommitted, map[string]string{"backup_ceremony": r.backup.CeremonyID,
+		"consequence": "shares are checked only by the key check value of the rebuilt key; a share of the wrong custodian cannot be named"})
+	return nil, err
 }
 
 func rebuildKEKStep() step {

@@ -251,7 +251,9 @@ func (r *Run) voidShares(entries []transcript.Entry) error {
 		}
 		if e.Event == transcript.EventShareIssued && e.DecodeData(&d) == nil {
 			numbers = append(numbers, d.Number)
-			os.Remove(filepath.Join(r.sharesDir(), d.Sheet))
+			if d.Sheet != "" && r.opt.SharesDir != "" {
+				os.Remove(filepath.Join(r.opt.SharesDir, d.Sheet))
+			}
 		}
 	}
 	_, err := r.record(transcript.EventSharesVoided, map[string]any{"numbers": numbers,

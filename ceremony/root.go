@@ -570,6 +570,7 @@ func (s *Script) validateRoot(v *validator) {
 			v.errorf("key.backup", "a key generated for backup needs a backup section with its threshold")
 		} else {
 			s.validateQuorum(v, "backup.threshold", s.Backup.Threshold)
+			validateLossContact(v, "backup.loss_contact", s.Backup.LossContact)
 		}
 	}
 }

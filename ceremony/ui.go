@@ -69,19 +69,29 @@ type UI interface {
 // ShareSheet is what one custodian's printed share sheet says. The engine hands it to
 // Options.ShareSheet to render; it holds the share code, a secret: a renderer writes it
 // nowhere but into the sheet it returns.
+//
+// The sheet is kept sealed in a safe for years, so it says on its own what it is and how it is
+// used. It is rendered before the ceremony is sealed and cannot carry the seal: it names the
+// ceremony, the script's hash and the key's fingerprint, which the sealed report repeats.
+// The fields match reports.ShareSheet one for one.
 type ShareSheet struct {
-	CeremonyID   string
-	Organization string
-	KeyLabel     string
-	Custodian    string
-	Role         string
-	Number       int
-	Threshold    int
-	Total        int
-	KCV          string // with its method, e.g. "1A2B3C (AES-CMAC of a zero block)"
-	Bag          string // tamper-evident bag number, if assigned
-	Date         time.Time
-	Code         string // the share code; the only secret on the sheet
+	CeremonyID     string
+	Document       string // the sheet's document number (reports.SheetDocument)
+	Organization   string
+	KeyLabel       string
+	RootSPKI       string // SHA-256 of the backed-up key's public key, grouped for reading
+	ScriptSHA256   string // of the ceremony script, hex
+	Custodian      string
+	Role           string
+	Number         int
+	Threshold      int
+	Total          int
+	KCV            string // with its method, e.g. "1A2B3C (AES-CMAC of a zero block)"
+	Bag            string // tamper-evident bag number, if assigned
+	LossContact    string // whom to tell at once if the sheet is lost (from the script)
+	Date           time.Time
+	Code           string // the share code; the only secret on the sheet
+	SupersedesNote string // for a re-share: which earlier split this one retires
 }
 
 // ErrDeclined is returned by UI.Confirm when the person answered no.

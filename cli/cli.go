@@ -107,7 +107,7 @@ Ceremony inputs (which types need them):
 // inputHelp says what each run-time input flag gives, as the usage lists it.
 var inputHelp = map[ceremony.Input]string{
 	ceremony.InputPrevious:    "--previous DIR     the sealed ceremony this one continues",
-	ceremony.InputSharesDir:   "--shares-dir DIR   where share sheets go (default OUT/shares)",
+	ceremony.InputSharesDir:   "--shares-printer Q where share sheets go: the CUPS printer Q (\"default\": lp's default),\n                     the PDF piped to lp and never saved; or --shares-dir DIR, a folder\n                     outside OUT (each custodian's removable medium, mounted there in turn,\n                     on another disk than OUT). Sheets never go into OUT.",
 	ceremony.InputImportJob:   "--import-job DIR   export to another HSM: its sealed import-job ceremony",
 	ceremony.InputWrappingKey: "--wrapping-key F   export to a cloud KMS: the provider's wrapping public key (PEM),\n                     with --issued-at TIME (RFC 3339) and, for Azure, --azure-kek-id ID",
 	ceremony.InputTransfer:    "--transfer DIR     import: the sealed export ceremony",
@@ -371,7 +371,8 @@ func run(args []string, env Env) error {
 	h.register(fs)
 	out := fs.String("out", "", "new folder for the ceremony's outputs")
 	previous := fs.String("previous", "", "the sealed ceremony this one continues")
-	sharesDir := fs.String("shares-dir", "", "where share sheets are written (default OUT/shares)")
+	var sh sheetFlags
+	sh.register(fs)
 	var x transferFlags
 	x.register(fs)
 	yes := fs.Bool("yes", false, "answer every confirmation yes (rehearsal tokens only)")
@@ -395,7 +396,7 @@ func run(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	opt := env.options(ceremony.Options{Previous: *previous, SharesDir: *sharesDir})
+	opt := env.options(ceremony.Options{Previous: *previous, SharesDir: sh.dir, SharesPrinter: sh.printer})
 	closeTarget, err := x.apply(&opt, &h, ui.asker(env.ctx()))
 	if err != nil {
 		return err
@@ -414,6 +415,7 @@ func rehearse(args []string, env Env) error {
 	scriptPath := fs.String("script", "", "script to rehearse (default: the example root ceremony)")
 	quorumFlag := fs.String("quorum", "", "M-of-N: back the root key up to N custodians and restore it with M on a second token")
 	transferFlag := fs.Bool("transfer", false, "move the root key to a second token: import job there, export here, import there")
+	sheetsFlag := fs.String("shares-dir", "", "where a rehearsal's share sheets go (default OUT.share-sheets, beside OUT)")
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -422,6 +424,16 @@ func rehearse(args []string, env Env) error {
 	}
 	// Checked before any token is made or chosen: a refused run changes nothing.
 	if err := ceremony.CheckNewDir(*out); err != nil {
+		return err
+	}
+	sheets := *sheetsFlag
+	if sheets == "" {
+		sheets = filepath.Clean(*out) + ".share-sheets"
+	}
+	if err := ceremony.CheckNewDir(sheets); err != nil {
+		return err
+	}
+	if err := ceremony.CheckSheetDestination(*out, ceremony.SheetDestination{Dir: sheets}, true); err != nil {
 		return err
 	}
 	store, err := hsm.PrepareRehearsal(*dir)
@@ -435,10 +447,10 @@ func rehearse(args []string, env Env) error {
 	defer m.Close()
 	ui := env.ui(true)
 	if *quorumFlag != "" {
-		return rehearseQuorum(env, ui, m, store, *out, *quorumFlag)
+		return rehearseQuorum(env, ui, m, store, *out, sheets, *quorumFlag)
 	}
 	if *transferFlag {
-		return rehearseTransfer(env, ui, m, store, *out)
+		return rehearseTransfer(env, ui, m, store, *out, sheets)
 	}
 	var script *ceremony.Script
 	if *scriptPath != "" {
@@ -453,7 +465,12 @@ func rehearse(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	if err := ceremony.Start(env.ctx(), script, *out, b, ui, env.options(ceremony.Options{})); err != nil {
+	opt := ceremony.Options{}
+	if script.IssuesShares() {
+		announceSheets(env, sheets, *out)
+		opt.SharesDir = sheets
+	}
+	if err := ceremony.Start(env.ctx(), script, *out, b, ui, env.options(opt)); err != nil {
 		return err
 	}
 	return printVerified(env, *out)
@@ -461,8 +478,8 @@ func rehearse(args []string, env Env) error {
 
 // rehearseQuorum runs root generation with an M-of-N backup on one rehearsal token and a
 // restore with M custodians on a second, into OUT/backup and OUT/restore, share sheets in
-// OUT/shares.
-func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal, out, mofn string) error {
+// the folder shares, outside OUT.
+func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal, out, shares, mofn string) error {
 	var threshold, total int
 	if _, err := fmt.Sscanf(mofn, "%d-of-%d", &threshold, &total); err != nil || fmt.Sprintf("%d-of-%d", threshold, total) != mofn {
 		return usageError{fmt.Sprintf("--quorum %q: write it as M-of-N, for example 3-of-5", mofn)}
@@ -482,7 +499,7 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 		return err
 	}
 	backupDir, restoreDir := filepath.Join(out, "backup"), filepath.Join(out, "restore")
-	shares := filepath.Join(out, "shares")
+	announceSheets(env, shares, out)
 	if err := ceremony.Start(env.ctx(), backupScript, backupDir, src, ui, env.options(ceremony.Options{SharesDir: shares})); err != nil {
 		return err
 	}
@@ -494,14 +511,14 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 		return err
 	}
 	ui.held = nil
-	fmt.Fprintf(env.Stdout, "\nShare sheets: %s\n", shares)
+	fmt.Fprintf(env.Stdout, "\nShare sheets of this rehearsal: %s (delete it when done)\n", shares)
 	return VerifyCommand(env.Stdout, out, "")
 }
 
 // rehearseTransfer moves the root key between two rehearsal tokens: the source's root
 // ceremony (with a 3-of-5 backup, so the key is extractable only under trusted keys), the
 // target's own root, an import job there, the export here, the import there.
-func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal, out string) error {
+func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal, out, sheets string) error {
 	parse := func(name string) (*ceremony.Script, error) {
 		return ceremony.ParseScript(name+"-ceremony.yaml", env.Examples[name])
 	}
@@ -525,12 +542,13 @@ func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehears
 		return err
 	}
 	dir := func(name string) string { return filepath.Join(out, name) }
+	announceSheets(env, sheets, out)
 	steps := []struct {
 		script string
 		b      ceremony.Binding
 		opt    ceremony.Options
 	}{
-		{"root-quorum", src, ceremony.Options{SharesDir: dir("shares")}},
+		{"root-quorum", src, ceremony.Options{SharesDir: sheets}},
 		{"region-root", dst, ceremony.Options{}},
 		{"import-job", dst, ceremony.Options{Previous: dir("2-region-root")}},
 		{"export", src, ceremony.Options{Previous: dir("1-root-quorum"), ImportJob: dir("3-import-job")}},
@@ -567,7 +585,8 @@ func resume(args []string, env Env) error {
 	h.register(fs)
 	yes := fs.Bool("yes", false, "answer every confirmation yes (rehearsal tokens only)")
 	previous := fs.String("previous", "", "the sealed ceremony this one continues (as when it started)")
-	sharesDir := fs.String("shares-dir", "", "where share sheets go (as when it started; default DIR/shares)")
+	var sh sheetFlags
+	sh.register(fs)
 	var x transferFlags
 	x.register(fs)
 	pos, err := parse(fs, args)
@@ -592,7 +611,7 @@ func resume(args []string, env Env) error {
 		return err
 	}
 	defer done()
-	opt := env.options(ceremony.Options{Previous: *previous, SharesDir: *sharesDir})
+	opt := env.options(ceremony.Options{Previous: *previous, SharesDir: sh.dir, SharesPrinter: sh.printer})
 	closeTarget, err := x.apply(&opt, &h, ui.asker(env.ctx()))
 	if err != nil {
 		return err
@@ -750,6 +769,19 @@ func tokens(args []string, env Env) error {
 		}
 	}
 	return nil
+}
+
+// sheetFlags say where share sheets go.
+type sheetFlags struct{ dir, printer string }
+
+func (f *sheetFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.dir, "shares-dir", "", "share sheets: a folder outside the evidence folder (each custodian's removable medium)")
+	fs.StringVar(&f.printer, "shares-printer", "", "share sheets: the CUPS printer to print them on (\"default\" for lp's default)")
+}
+
+// announceSheets says where a rehearsal's share sheets go, before it starts.
+func announceSheets(env Env, sheets, out string) {
+	fmt.Fprintf(env.Stdout, "Share sheets of this rehearsal go to %s, outside the evidence folder %s (a real ceremony prints them or writes each to its custodian's medium). Delete that folder after the rehearsal.\n", sheets, out)
 }
 
 // transferFlags are the inputs of transfer ceremonies, and the CSR an intermediate is signed

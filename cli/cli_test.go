@@ -16,6 +16,7 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/quorum/quorumtest"
 )
 
 func example(t *testing.T) []byte { return testdata(t, "root-ceremony.yaml") }
@@ -276,47 +277,48 @@ func TestRehearseQuorum(t *testing.T) {
 	if code, _, stderr := keyrite(t, "", "verify", out); code != 0 {
 		t.Fatalf("verify: %s", stderr)
 	}
-	sheets, _ := filepath.Glob(filepath.Join(out, "shares", "*.pdf"))
-	if len(sheets) != 5 {
-		t.Fatalf("%d share sheets, want 5", len(sheets))
+	// The sheets are in the folder the rehearsal announced, outside the evidence; no share code
+	// is in any file of the evidence (PDF text included), in a temp file or on the terminal.
+	sheets := out + ".share-sheets"
+	if !strings.Contains(stdout, "Share sheets of this rehearsal go to "+sheets+", outside the evidence folder "+out) {
+		t.Errorf("the rehearsal does not announce where its sheets go:\n%s", stdout)
 	}
-	groupRE := regexp.MustCompile(`\b[0-9A-HJKMNP-TV-Z]{5}\b`)
-	var codes []string
-	for _, s := range sheets {
-		text, err := exec.Command("pdftotext", "-layout", s, "-").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		groups := groupRE.FindAllString(string(text), -1)
-		var g []string
-		for _, x := range groups {
-			if !strings.HasPrefix(x, "TEB") {
-				g = append(g, x)
-			}
-		}
-		if len(g) < 18 {
-			t.Fatalf("%s: found %d code groups", s, len(g))
-		}
-		codes = append(codes, strings.Join(g[len(g)-18:], " "))
+	codes := quorumtest.SheetCodes(t, sheets)
+	if len(codes) != 5 {
+		t.Fatalf("%d share sheets, want 5", len(codes))
+	}
+	quorumtest.AssertNoShares(t, out, codes)
+	// No temp file holds a share either.
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		quorumtest.AssertNoShares(t, tmp, codes)
 	}
 	for _, c := range codes {
 		for _, secret := range []string{c, strings.ReplaceAll(c, " ", ""), strings.Join(strings.Fields(c)[8:10], " ")} {
 			if strings.Contains(stdout, secret) {
 				t.Fatal("a share code reached the terminal")
 			}
-			for _, root := range []string{out, tmp} {
-				filepath.Walk(root, func(p string, fi os.FileInfo, err error) error {
-					if err == nil && fi.IsDir() && fi.Name() == "shares" {
-						return filepath.SkipDir
-					}
-					if err == nil && !fi.IsDir() {
-						if data, _ := os.ReadFile(p); bytes.Contains(data, []byte(secret)) {
-							t.Errorf("a share code is in %s", p)
-						}
-					}
-					return nil
-				})
-			}
+		}
+	}
+}
+
+// keyrite run refuses share sheets without a destination or inside the evidence folder,
+// before anything happens.
+func TestRunRefusesSheetsInEvidence(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "root")
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{nil, "say where the share sheets go"},
+		{[]string{"--shares-dir", filepath.Join(out, "shares")}, "may not go into the evidence folder"},
+	} {
+		args := append([]string{"run", filepath.Join("..", "testdata", "root-quorum-ceremony.yaml"), "--rehearsal", "--rehearsal-dir", t.TempDir(), "--yes", "--out", out}, tc.flags...)
+		code, _, stderr := keyrite(t, "", args...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, %s", tc.flags, code, stderr)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatal("the refused run created the evidence folder")
 		}
 	}
 }

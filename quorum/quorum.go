@@ -9,6 +9,10 @@
 //     duplicate shares, shares of different thresholds or totals, and fewer than M shares;
 //     the rebuilt KEK must match the recorded key check value before it is returned.
 //   - Share codes carry a check symbol per group, so a typo is named as it is typed.
+//   - Commit makes a commitment to each share, bound to its custodian, for the transcript;
+//     Commitments.Check refuses a share typed by the wrong custodian (naming both) or one that
+//     is not this split's (naming the share), before any combination. See commit.go for the
+//     encoding and why publishing commitments to shares of a random 256-bit key is safe.
 //
 // Secrets are byte slices; callers zero them with Zero when done.
 package quorum

@@ -3,6 +3,8 @@ package quorum
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -158,3 +160,70 @@ func FuzzParseCode(f *testing.F) {
 		}
 	})
 }
+
+func TestCommitments(t *testing.T) {
+	kek := newKEK(t)
+	people := []string{"Ada", "Bo", "Cy"}
+	shares, _, err := Split(kek, 2, 3, "ROOT-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Commit(shares, people, "ROOT-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range shares {
+		if err := c.Check(s, "ROOT-1", people[i]); err != nil {
+			t.Errorf("own share %d refused: %v", s.Number, err)
+		}
+	}
+	// Another custodian's share: refused, naming both.
+	err = c.Check(shares[1], "ROOT-1", "Ada")
+	if !errors.Is(err, ErrWrongCustodian) || !strings.Contains(err.Error(), "Bo") || !strings.Contains(err.Error(), "Ada") || !strings.Contains(err.Error(), "share 2") {
+		t.Errorf("wrong custodian: %v", err)
+	}
+	// A share of another split with the same ceremony ID (a rehearsal): refused, naming it.
+	other, _, _ := Split(newKEK(t), 2, 3, "ROOT-1")
+	err = c.Check(other[2], "ROOT-1", "Cy")
+	if !errors.Is(err, ErrNotCommitted) || !strings.Contains(err.Error(), "share 3") {
+		t.Errorf("other split: %v", err)
+	}
+	// The same split's share checked under another ceremony ID, or changed in one bit.
+	if err := c.Check(shares[0], "ROOT-2", "Ada"); !errors.Is(err, ErrNotCommitted) {
+		t.Errorf("other ceremony ID: %v", err)
+	}
+	bad := *shares[0]
+	bad.Data = append([]byte(nil), shares[0].Data...)
+	bad.Data[5] ^= 1
+	if err := c.Check(&bad, "ROOT-1", "Ada"); !errors.Is(err, ErrNotCommitted) {
+		t.Errorf("changed share: %v", err)
+	}
+	// Two splits of the same KEK commit differently: the salt is per split.
+	again, _, _ := Split(kek, 2, 3, "ROOT-1")
+	c2, _ := Commit(again, people, "ROOT-1")
+	if c2.Salt == c.Salt || c2.Shares[0].SHA256 == c.Shares[0].SHA256 {
+		t.Error("two splits share a salt or a commitment")
+	}
+	// A commitment reveals no share: it is not any share's bytes or code.
+	for _, s := range shares {
+		for _, cm := range c.Shares {
+			if strings.Contains(strings.ToUpper(cm.SHA256), strings.ToUpper(hex.EncodeToString(s.Data[:8]))) {
+				t.Error("commitment holds share bytes")
+			}
+		}
+	}
+}
+
+// TestCommitmentVector pins the encoding: the documented byte layout gives this hash.
+func TestCommitmentVector(t *testing.T) {
+	s := &Share{Threshold: 2, Total: 3, Number: 1, Data: bytes.Repeat([]byte{0xAB}, 33)}
+	salt := bytes.Repeat([]byte{0x01}, 32)
+	msg := append([]byte("keyrite share commitment v1\x00\x00\x00\x00\x04TEST"), salt...)
+	msg = append(append(msg, 2, 3, 1), s.Data...)
+	want := sha256Hex(msg)
+	if got := hex.EncodeToString(commitment(s, "TEST", salt)); got != want {
+		t.Fatalf("commitment %s, documented layout gives %s", got, want)
+	}
+}
+
+func sha256Hex(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }

@@ -110,11 +110,18 @@ func RunOn(t testing.TB, b ceremony.Binding, s *ceremony.Script, ui ceremony.UI,
 	if opt.ShareSheet == nil {
 		opt.ShareSheet = TextSheet
 	}
+	if s.IssuesShares() && opt.SharesDir == "" && opt.SharesPrinter == "" {
+		opt.SharesDir = SheetsOf(dir)
+	}
 	if err := ceremony.Start(t.Context(), s, dir, b, ui, opt); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
+
+// SheetsOf is the folder RunOn writes a ceremony's share sheets to, unless told otherwise:
+// beside the ceremony folder, never inside it.
+func SheetsOf(dir string) string { return dir + ".share-sheets" }
 
 // Signer opens the key labelled label on the token, logged in as the user, until the test ends.
 func Signer(t testing.TB, b ceremony.Binding, label string) *hsm.KeyPair {

@@ -62,6 +62,10 @@ const (
 	EventShareNotEntered   = "share.not-entered"
 	EventShareAccepted     = "share.accepted"
 	EventSharesVoided      = "shares.voided"
+	EventSharesCommitted   = "shares.committed"
+	EventSharesUncommitted = "shares.uncommitted"
+	EventShareBagged       = "share.bagged"
+	EventShareCopies       = "share.copies-destroyed"
 	EventBackupSuperseded  = "backup.superseded"
 
 	// Certificates and CRLs.
@@ -153,6 +157,10 @@ var Events = sortedEvents(
 	spec[ShareNotEntered](EventShareNotEntered, "a custodian gave up entering a share"),
 	spec[ShareAccepted](EventShareAccepted, "an entered share was accepted"),
 	spec[SharesVoided](EventSharesVoided, "shares handed out before an interruption are void"),
+	spec[SharesCommitted](EventSharesCommitted, "a commitment to each share of a split, bound to its custodian (quorum/commit.go)"),
+	spec[SharesUncommitted](EventSharesUncommitted, "the backup read has no share commitments (an earlier Keyrite): shares checked by KCV only"),
+	spec[ShareBagged](EventShareBagged, "a witness saw a custodian seal their share sheet in its bag"),
+	spec[ShareCopies](EventShareCopies, "a witness confirmed no electronic copy of any share sheet remains"),
 	spec[BackupSuperseded](EventBackupSuperseded, "a reshare replaced the previous backup"),
 
 	spec[CertificateIssued](EventCertificateIssued, "a certificate signed"),
@@ -566,8 +574,12 @@ type ShareIssued struct {
 	Number    int    `json:"number"`
 	Of        int    `json:"of"`
 	Threshold int    `json:"threshold"`
-	Sheet     string `json:"sheet"`
+	Sheet     string `json:"sheet,omitempty"` // the file name, when written to a folder
 	Bag       string `json:"bag"`
+	// Recorded since share sheets have a destination outside the evidence.
+	Document    string `json:"document,omitempty"`    // the sheet's document number
+	Destination string `json:"destination,omitempty"` // where the sheet went: a printer, a medium
+	Witness     string `json:"witness,omitempty"`     // who saw it go there and handed over
 }
 
 // ShareConfirmation is the data of EventShareConfirmed and EventShareNotConfirmed.
@@ -601,6 +613,41 @@ type ShareAccepted struct {
 type SharesVoided struct {
 	Numbers []int  `json:"numbers"`
 	Reason  string `json:"reason"`
+}
+
+// ShareCommitment is one share's commitment, bound to the custodian it was handed to.
+type ShareCommitment struct {
+	Number    int    `json:"number"`
+	Custodian string `json:"custodian"`
+	SHA256    string `json:"sha256"`
+}
+
+// SharesCommitted is the data of EventSharesCommitted (quorum.Commitments).
+type SharesCommitted struct {
+	Scheme string            `json:"scheme"`
+	Salt   string            `json:"salt"` // hex, 32 random bytes per split
+	Shares []ShareCommitment `json:"shares"`
+}
+
+// SharesUncommitted is the data of EventSharesUncommitted.
+type SharesUncommitted struct {
+	BackupCeremony string `json:"backup_ceremony"`
+	Consequence    string `json:"consequence"`
+}
+
+// ShareBagged is the data of EventShareBagged.
+type ShareBagged struct {
+	Custodian string `json:"custodian"`
+	Number    int    `json:"number"`
+	Bag       string `json:"bag"`
+	Witness   string `json:"witness"`
+}
+
+// ShareCopies is the data of EventShareCopies.
+type ShareCopies struct {
+	Destination string `json:"destination"`
+	Witness     string `json:"witness"`
+	Copies      string `json:"copies"` // what became of the electronic copies
 }
 
 // BackupSuperseded is the data of EventBackupSuperseded.
