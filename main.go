@@ -13,6 +13,7 @@ import (
 
 	"github.com/keyrite/keyrite/app"
 	"github.com/keyrite/keyrite/cli"
+	"github.com/keyrite/keyrite/internal/quietlocale"
 )
 
 // The example scripts, one or more per ceremony type: testdata/NAME-ceremony.yaml is the
@@ -34,6 +35,7 @@ func examples() map[string][]byte {
 }
 
 func main() {
+	quietlocale.Restore() // Fyne has read the locale; see package quietlocale
 	ctx := context.Background()
 	if len(os.Args) > 1 {
 		// The first interrupt stops a ceremony at its next step or prompt (it can be
