@@ -60,19 +60,22 @@ func (r *Run) Needs() []Need {
 		out = append(out, Need{AnyOf: []hsm.Capability{hsm.CapOAEPUnwrap(hsm.OAEPSHA256), hsm.CapOAEPUnwrap(hsm.OAEPSHA1)},
 			For: "unwrapping transport keys sent to the import job"})
 	case TypeExport:
+		// The token's own CKM_RSA_AES_KEY_WRAP, where it has it, stands in for each part of
+		// the composed form.
+		native := hsm.CapRSAAESKeyWrap
 		out = append(out,
-			need(hsm.CapAESKeyGen, "the ephemeral AES-256 transport key"),
+			Need{AnyOf: []hsm.Capability{hsm.CapAESKeyGen, native}, For: "the ephemeral AES-256 transport key"},
 			need(hsm.CapTrusted, "the transport key, which the Security Officer makes trusted so it may wrap the exported key"),
-			need(hsm.CapAESKWPWrap, "wrapping the exported key under the transport key (RFC 5649)"))
+			Need{AnyOf: []hsm.Capability{hsm.CapAESKWPWrap, native}, For: "wrapping the exported key under the transport key (RFC 5649)"})
 		if in := r.xfer; in != nil && in.job != nil && transfer.Provider(s.Export.Provider) == transfer.PKCS11 {
 			var any []hsm.Capability
 			for _, h := range in.job.OAEPHashes {
 				any = append(any, hsm.CapOAEPWrap(h))
 			}
-			out = append(out, Need{AnyOf: any, For: "wrapping the transport key with an RSA-OAEP hash the import job's token accepts"})
+			out = append(out, Need{AnyOf: append(any, native), For: "wrapping the transport key with an RSA-OAEP hash the import job's token accepts"})
 		} else if in != nil && in.method.OAEPHash != "" {
-			out = append(out, need(hsm.CapOAEPWrap(hsm.OAEPHash(in.method.OAEPHash)),
-				fmt.Sprintf("the %s method's RSA-OAEP wrap of the transport key", in.method.Name)))
+			out = append(out, Need{AnyOf: []hsm.Capability{hsm.CapOAEPWrap(hsm.OAEPHash(in.method.OAEPHash)), native},
+				For: fmt.Sprintf("the %s method's RSA-OAEP wrap of the transport key", in.method.Name)})
 		}
 	case TypeImport:
 		if in := r.xfer; in != nil && in.method.OAEPHash != "" {

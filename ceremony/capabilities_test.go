@@ -44,5 +44,5 @@ func TestExportRefusedForMissingOAEPHash(t *testing.T) {
 		s.Export = &ExportConfig{Key: "example-root-2026", Provider: "aws-kms", Method: "RSA_AES_KEY_WRAP_SHA_256"}
 	})
 	refusedInPreflight(t, s, src.b, Options{Previous: src.dir, WrappingKey: wk, IssuedAt: time.Now().Add(-time.Hour)},
-		`lacks RSA-OAEP SHA-256 (wrap), needed for the RSA_AES_KEY_WRAP_SHA_256 method's RSA-OAEP wrap of the transport key`)
+		`lacks RSA-OAEP SHA-256 (wrap) and CKM_RSA_AES_KEY_WRAP (wrap), needed for the RSA_AES_KEY_WRAP_SHA_256 method's RSA-OAEP wrap of the transport key`)
 }

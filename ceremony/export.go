@@ -181,7 +181,7 @@ func (r *Run) exportKey() error {
 			return err
 		}
 	}
-	blob, method, err := r.wrapForExport(provider)
+	blob, method, form, err := r.wrapForExport(provider)
 	if err != nil {
 		return err
 	}
@@ -197,7 +197,7 @@ func (r *Run) exportKey() error {
 	if err := r.writeOutput(name, file); err != nil {
 		return err
 	}
-	meta, identity, err := r.exportMetadata(provider, method, name, file)
+	meta, identity, err := r.exportMetadata(provider, method, form, name, file)
 	if err != nil {
 		return err
 	}
@@ -229,61 +229,51 @@ func (r *Run) exportMethods(provider transfer.Provider) []transfer.Method {
 	return methods
 }
 
-// wrapForExport has the Security Officer make an ephemeral transport key, trusted to wrap,
-// and import the wrapping key; the transport key is wrapped under the wrapping key (RSA-OAEP)
-// and wraps the key (RFC 5649). Both session keys are destroyed on return.
-func (r *Run) wrapForExport(provider transfer.Provider) ([]byte, transfer.Method, error) {
+// wrapForExport has the Security Officer import the wrapping key and make an ephemeral
+// transport key, both trusted to wrap (hsm.PrepareRSAAESWrap); the user then wraps the key in
+// the CKM_RSA_AES_KEY_WRAP layout, natively or composed. Both session keys are destroyed on
+// return.
+func (r *Run) wrapForExport(provider transfer.Provider) ([]byte, transfer.Method, string, error) {
 	if err := r.asSO(); err != nil {
-		return nil, transfer.Method{}, err
+		return nil, transfer.Method{}, "", err
 	}
-	tk, err := r.token.GenerateTransportKey("export-transport")
+	w, err := r.token.PrepareRSAAESWrap(r.xfer.wrappingKey, "export-wrapping-key")
 	if err != nil {
 		r.relogin()
-		return nil, transfer.Method{}, err
+		return nil, transfer.Method{}, "", err
 	}
-	wk, err := r.token.ImportWrappingKey(r.xfer.wrappingKey, "export-wrapping-key")
-	if err != nil {
-		tk.Destroy()
-		r.relogin()
-		return nil, transfer.Method{}, err
-	}
-	defer tk.Destroy()
-	defer wk.Destroy()
+	defer w.Destroy()
 	if err := r.relogin(); err != nil {
-		return nil, transfer.Method{}, err
+		return nil, transfer.Method{}, "", err
 	}
-	head, method, err := r.wrapTransport(provider, wk, tk)
-	if err != nil {
-		return nil, method, err
-	}
-	var tail []byte
+	var key hsm.Wrappable = r.root
 	if r.secret != nil {
-		tail, err = r.token.WrapSecretKey(tk, r.secret)
-	} else {
-		tail, err = r.token.WrapPrivateKey(tk, r.root)
+		key = r.secret
 	}
-	return append(head, tail...), method, err
+	return r.wrapWith(provider, w, key)
 }
 
-// wrapTransport wraps the transport key under the wrapping key with the first method the
-// token supports; a refused OAEP hash names the provider's other methods.
-func (r *Run) wrapTransport(provider transfer.Provider, wk *hsm.PublicWrappingKey, tk *hsm.SecretKey) ([]byte, transfer.Method, error) {
+// wrapWith wraps the key for the wrapping key with the first method the token supports, in
+// the token's own CKM_RSA_AES_KEY_WRAP or composed (the form is returned for the metadata); a
+// refused OAEP hash names the provider's other methods.
+func (r *Run) wrapWith(provider transfer.Provider, w *hsm.RSAAESWrapper, key hsm.Wrappable) ([]byte, transfer.Method, string, error) {
 	var err error
 	for _, m := range r.exportMethods(provider) {
-		var head []byte
-		head, err = r.token.WrapUnderRSA(wk, tk, hsm.OAEPHash(m.OAEPHash))
+		var blob []byte
+		var form string
+		blob, form, err = w.Wrap(key, hsm.OAEPHash(m.OAEPHash))
 		var he *hsm.OAEPHashError
 		if errors.As(err, &he) && provider == transfer.PKCS11 {
 			continue // try the import job's next hash
 		}
 		if err == nil {
-			return head, m, nil
+			return blob, m, form, nil
 		}
 		break
 	}
 	var he *hsm.OAEPHashError
 	if !errors.As(err, &he) {
-		return nil, transfer.Method{}, err
+		return nil, transfer.Method{}, "", err
 	}
 	in := r.xfer
 	var alt []string
@@ -292,16 +282,16 @@ func (r *Run) wrapTransport(provider transfer.Provider, wk *hsm.PublicWrappingKe
 			alt = append(alt, strings.ReplaceAll(m.Name, "%d", fmt.Sprint(in.wrappingKey.N.BitLen())))
 		}
 	}
-	return nil, transfer.Method{}, fmt.Errorf("%w; request the wrapping key from %s for another method it documents (%s) and export again; nothing was exported", err, provider, strings.Join(alt, ", "))
+	return nil, transfer.Method{}, "", fmt.Errorf("%w; request the wrapping key from %s for another method it documents (%s) and export again; nothing was exported", err, provider, strings.Join(alt, ", "))
 }
 
 // exportMetadata describes an export: the transfer metadata written beside the file, and the
 // key's identity for the key.exported record.
-func (r *Run) exportMetadata(provider transfer.Provider, method transfer.Method, name string, file []byte) (*transfer.Metadata, map[string]any, error) {
+func (r *Run) exportMetadata(provider transfer.Provider, method transfer.Method, form, name string, file []byte) (*transfer.Metadata, map[string]any, error) {
 	in := r.xfer
 	wfp, _ := fingerprint.OfPublicKey(in.wrappingKey)
 	meta := &transfer.Metadata{Format: transfer.MetadataFormat, Provider: provider, Method: method.Name, OAEPHash: method.OAEPHash,
-		Mechanism: "CKM_RSA_AES_KEY_WRAP, composed from CKM_RSA_PKCS_OAEP and CKM_AES_KEY_WRAP_PAD in the HSM", KeyLabel: r.Script.Export.Key,
+		Mechanism: form, KeyLabel: r.Script.Export.Key,
 		WrappingKeySPKI: wfp.Hex(), WrappingKeyBits: in.wrappingKey.N.BitLen(), WrappingIssued: in.issued,
 		File: name, FileSHA256: sha256Hex(file), AzureKEKID: r.opt.AzureKEKID, ExportedAt: r.Clock().UTC().Truncate(time.Second), SourceCeremonyID: r.Script.ID}
 	identity := map[string]any{}

@@ -103,11 +103,20 @@ const (
 )
 
 func (h OAEPHash) mechanism() (*pkcs11.Mechanism, error) {
+	p, err := h.params()
+	if err != nil {
+		return nil, err
+	}
+	return pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, p), nil
+}
+
+// params are the CK_RSA_PKCS_OAEP_PARAMS for h: the hash, MGF1 with the same hash, no label.
+func (h OAEPHash) params() (*pkcs11.OAEPParams, error) {
 	switch h {
 	case OAEPSHA256:
-		return pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.NewOAEPParams(pkcs11.CKM_SHA256, pkcs11.CKG_MGF1_SHA256, pkcs11.CKZ_DATA_SPECIFIED, nil)), nil
+		return pkcs11.NewOAEPParams(pkcs11.CKM_SHA256, pkcs11.CKG_MGF1_SHA256, pkcs11.CKZ_DATA_SPECIFIED, nil), nil
 	case OAEPSHA1:
-		return pkcs11.NewMechanism(pkcs11.CKM_RSA_PKCS_OAEP, pkcs11.NewOAEPParams(pkcs11.CKM_SHA_1, pkcs11.CKG_MGF1_SHA1, pkcs11.CKZ_DATA_SPECIFIED, nil)), nil
+		return pkcs11.NewOAEPParams(pkcs11.CKM_SHA_1, pkcs11.CKG_MGF1_SHA1, pkcs11.CKZ_DATA_SPECIFIED, nil), nil
 	}
 	return nil, fmt.Errorf("unknown OAEP hash %q", h)
 }
@@ -131,15 +140,25 @@ type PublicWrappingKey struct {
 // ImportWrappingKey loads an RSA public key (a provider's, or another HSM's import job) as a
 // session object with CKA_WRAP only.
 func (t *Token) ImportWrappingKey(pub *rsa.PublicKey, label string) (*PublicWrappingKey, error) {
+	return t.importWrappingKey(pub, label, false)
+}
+
+// importWrappingKey loads pub as a wrap-only session key, CKA_TRUSTED if trusted (which only
+// the Security Officer may set).
+func (t *Token) importWrappingKey(pub *rsa.PublicKey, label string, trusted bool) (*PublicWrappingKey, error) {
 	if pub.N.BitLen() < 2048 {
 		return nil, fmt.Errorf("wrapping key %q: RSA-%d is too small; need 2048 bits or more", label, pub.N.BitLen())
 	}
-	h, err := t.createObject([]*pkcs11.Attribute{
+	tmpl := []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_PUBLIC_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_RSA),
 		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, false), pkcs11.NewAttribute(pkcs11.CKA_LABEL, label),
 		pkcs11.NewAttribute(pkcs11.CKA_MODULUS, pub.N.Bytes()), pkcs11.NewAttribute(pkcs11.CKA_PUBLIC_EXPONENT, big.NewInt(int64(pub.E)).Bytes()),
 		pkcs11.NewAttribute(pkcs11.CKA_WRAP, true), pkcs11.NewAttribute(pkcs11.CKA_ENCRYPT, false), pkcs11.NewAttribute(pkcs11.CKA_VERIFY, false),
-	})
+	}
+	if trusted { // stated only when set: a user may not name the attribute at all on some tokens
+		tmpl = append(tmpl, pkcs11.NewAttribute(pkcs11.CKA_TRUSTED, true))
+	}
+	h, err := t.createObject(tmpl)
 	if err != nil {
 		return nil, wrap("load wrapping key", label, err)
 	}
