@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -91,7 +90,8 @@ func validRendererVersion(v string) bool {
 
 type bundleFile struct {
 	path string
-	data []byte
+	data []byte // the content, or
+	src  string // the file it is copied from, checked against SHA256 as it is copied
 	ManifestEntry
 }
 
@@ -128,43 +128,64 @@ func WriteBundle(res *transcript.Result, dir string, report []byte, renderer str
 	}
 	closed, _ := time.Parse(time.RFC3339Nano, res.Entries[len(res.Entries)-1].Time)
 	tw := tar.NewWriter(w)
-	put := func(name string, data []byte) error {
-		hdr := &tar.Header{Name: id + "/" + name, Mode: 0o644, Size: int64(len(data)), ModTime: closed.Truncate(time.Second), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+	put := func(f bundleFile) error {
+		hdr := &tar.Header{Name: id + "/" + f.path, Mode: 0o644, Size: f.Size, ModTime: closed.Truncate(time.Second), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}
-		_, err := tw.Write(data)
-		return err
+		if f.src == "" {
+			_, err := tw.Write(f.data)
+			return err
+		}
+		return copyChecked(tw, f)
 	}
-	if err := put(ManifestName, m.Bytes()); err != nil {
-		return err
+	head := []bundleFile{
+		{path: ManifestName, data: m.Bytes(), ManifestEntry: ManifestEntry{Size: int64(m.Len())}},
+		{path: ManifestSigName, data: sig, ManifestEntry: ManifestEntry{Size: int64(len(sig))}},
 	}
-	if err := put(ManifestSigName, sig); err != nil {
-		return err
-	}
-	for _, f := range files {
+	for _, f := range append(head, files...) {
 		if f.Withheld {
 			continue
 		}
-		if err := put(f.path, f.data); err != nil {
+		if err := put(f); err != nil {
 			return err
 		}
 	}
 	return tw.Close()
 }
 
+// copyChecked copies f.Size bytes of the regular file f.src to w, and fails unless they have
+// the SHA-256 the manifest lists: a file changed after the ceremony was verified never goes
+// into a bundle.
+func copyChecked(w io.Writer, f bundleFile) error {
+	in, err := transcript.OpenRegular(f.src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(io.MultiWriter(w, h), in, f.Size); err != nil {
+		return fmt.Errorf("%s: %w", f.path, err)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != f.SHA256 {
+		return fmt.Errorf("%s changed after the ceremony was verified; no bundle is made", f.path)
+	}
+	return nil
+}
+
 // bundleFiles reads what a bundle holds, sorted by path.
 func bundleFiles(res *transcript.Result, dir string, report []byte) ([]bundleFile, error) {
 	var files []bundleFile
 	add := func(name string, data []byte) {
-		files = append(files, bundleFile{name, data, ManifestEntry{SHA256: sha256Hex(data), Size: int64(len(data))}})
+		files = append(files, bundleFile{path: name, data: data, ManifestEntry: ManifestEntry{SHA256: sha256Hex(data), Size: int64(len(data))}})
 	}
 	for _, name := range []string{transcript.FileName, transcript.SealFileName} {
-		b, err := os.ReadFile(filepath.Join(dir, name))
+		src := filepath.Join(dir, name)
+		sum, size, err := transcript.HashFile(src)
 		if err != nil {
 			return nil, err
 		}
-		add(name, b)
+		files = append(files, bundleFile{path: name, src: src, ManifestEntry: ManifestEntry{SHA256: hex.EncodeToString(sum[:]), Size: size}})
 	}
 	add(ReportFileName, report)
 	if proof, err := readLogProof(dir); err != nil {
@@ -183,14 +204,7 @@ func bundleFiles(res *transcript.Result, dir string, report []byte) ([]bundleFil
 			files = append(files, bundleFile{path: o.File, ManifestEntry: ManifestEntry{Withheld: true, SHA256: o.SHA256, Size: o.Size}})
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(o.File)))
-		if err != nil {
-			return nil, err
-		}
-		if sha256Hex(b) != o.SHA256 {
-			return nil, fmt.Errorf("output %s changed after the ceremony was verified; no bundle is made", o.File)
-		}
-		add(o.File, b)
+		files = append(files, bundleFile{path: o.File, src: filepath.Join(dir, filepath.FromSlash(o.File)), ManifestEntry: ManifestEntry{SHA256: o.SHA256, Size: o.Size}})
 	}
 	for name, pub := range publicKeys(res) {
 		add(name, []byte(pub))

@@ -1,12 +1,15 @@
 package evidence_test
 
 import (
+	"bufio"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -69,10 +72,8 @@ func (s synth) make(t testing.TB, parent string) (string, *ecdsa.PrivateKey) {
 	}
 	root := mk(rootKey, nil, nil, s.rootCN, true)
 	signer := mk(sigKey, root, rootKey, "Synthetic Signer", false)
-	w, err := transcript.Create(filepath.Join(dir, transcript.FileName), time.Now, "Operator (administrator)", transcript.Opening{CeremonyID: s.id, Type: "root", ScriptFile: "script.yaml"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	w := newAppender(t, filepath.Join(dir, transcript.FileName))
+	w.Append("open", "Operator (administrator)", transcript.EventOpened, transcript.Opening{CeremonyID: s.id, Type: "root", ScriptFile: "script.yaml"})
 	output := func(name string, write func(io.Writer)) {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		os.MkdirAll(filepath.Dir(p), 0o755)
@@ -83,9 +84,7 @@ func (s synth) make(t testing.TB, parent string) (string, *ecdsa.PrivateKey) {
 		write(f)
 		f.Close()
 		sum, n, _ := transcript.HashFile(p)
-		if _, err := w.Append("files", "Operator (administrator)", transcript.EventOutput, transcript.Output{File: name, SHA256: hex.EncodeToString(sum[:]), Size: n}); err != nil {
-			t.Fatal(err)
-		}
+		w.Append("files", "Operator (administrator)", transcript.EventOutput, transcript.Output{File: name, SHA256: hex.EncodeToString(sum[:]), Size: n})
 	}
 	certPEM := func(c *x509.Certificate) []byte {
 		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
@@ -107,8 +106,7 @@ func (s synth) make(t testing.TB, parent string) (string, *ecdsa.PrivateKey) {
 	}
 	w.Append("signer", "Operator (administrator)", transcript.EventSigner, transcript.Signer{Name: "synthetic-signer", Certificate: string(certPEM(signer)) + string(certPEM(root))})
 	w.Append("close", "Operator (administrator)", transcript.EventClosed, transcript.Closing{Result: "completed"})
-	n, head := w.Head()
-	w.Close()
+	n, head := w.Close()
 	seal, err := transcript.SealCheckpoint(transcript.Checkpoint{CeremonyID: s.id, Count: n, Head: head}, "synthetic-signer", sigKey)
 	if err != nil {
 		t.Fatal(err)
@@ -157,4 +155,49 @@ func within(t *testing.T, d time.Duration, f func() error) error {
 		t.Fatalf("still running after %v: the verifier blocked", d)
 		return nil
 	}
+}
+
+// appender writes records as transcript.Writer does, byte for byte, without an fsync per
+// record: large synthetic transcripts are made in seconds.
+type appender struct {
+	t    testing.TB
+	f    *os.File
+	bw   *bufio.Writer
+	n    uint64
+	prev [32]byte
+	at   time.Time
+}
+
+func newAppender(t testing.TB, name string) *appender {
+	f, err := os.Create(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &appender{t: t, f: f, bw: bufio.NewWriterSize(f, 1<<20), at: time.Now().Add(-time.Minute)}
+}
+
+func (a *appender) Append(step, actor, event string, data any) {
+	var raw json.RawMessage
+	if data != nil {
+		raw, _ = json.Marshal(data)
+	}
+	a.at = a.at.Add(time.Microsecond)
+	line, err := json.Marshal(transcript.Record{V: transcript.FormatVersion, Seq: a.n, Time: a.at.UTC().Format(time.RFC3339Nano),
+		MonoNS: int64(a.n) * 1000, Step: step, Actor: actor, Event: event, Data: raw, Prev: hex.EncodeToString(a.prev[:])})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	a.bw.Write(line)
+	a.bw.WriteByte('\n')
+	a.prev = sha256.Sum256(line)
+	a.n++
+}
+
+// Close flushes the transcript and returns its record count and head hash.
+func (a *appender) Close() (uint64, [32]byte) {
+	if err := a.bw.Flush(); err != nil {
+		a.t.Fatal(err)
+	}
+	a.f.Close()
+	return a.n, a.prev
 }

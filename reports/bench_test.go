@@ -12,7 +12,6 @@ import (
 	"io"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -80,54 +79,6 @@ func BenchmarkReport1000Steps(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// BenchmarkBundleVerify verifies a bundle of KEYRITE_BENCH_BYTES (default 1 GiB) of files and
-// reports sha256sum's time over the same files, measured in the same run, as a ratio:
-// sha256sum-time/verify-time above 1 means the bundle check is faster.
-func BenchmarkBundleVerify(b *testing.B) {
-	total := int64(1 << 30)
-	if v := os.Getenv("KEYRITE_BENCH_BYTES"); v != "" {
-		total, _ = strconv.ParseInt(v, 10, 64)
-	}
-	const files = 8
-	dir, key := syntheticCeremony(b, 10, files, total/files)
-	bundle := filepath.Join(b.TempDir(), "bundle.tar")
-	f, _ := os.Create(bundle)
-	if err := reports.WriteBundle(dir, f, key); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-	var data []string
-	for i := 0; i < files; i++ {
-		data = append(data, filepath.Join(dir, fmt.Sprintf("data-%02d.bin", i)))
-	}
-	exec.Command("cat", data...).Run() // warm the page cache for both
-	start := time.Now()
-	if out, err := exec.Command("sha256sum", data...).CombinedOutput(); err != nil {
-		b.Fatalf("sha256sum: %v %s", err, out)
-	}
-	shaTime := time.Since(start)
-	b.ResetTimer()
-	var verifyTime time.Duration
-	for i := 0; i < b.N; i++ {
-		work := filepath.Join(b.TempDir(), strconv.Itoa(i))
-		os.Mkdir(work, 0o755)
-		bf, _ := os.Open(bundle)
-		start := time.Now()
-		if _, err := reports.VerifyBundle(bf, work); err != nil {
-			b.Fatal(err)
-		}
-		verifyTime += time.Since(start)
-		bf.Close()
-		os.RemoveAll(work)
-	}
-	b.StopTimer()
-	per := verifyTime / time.Duration(b.N)
-	b.ReportMetric(shaTime.Seconds(), "sha256sum-s")
-	b.ReportMetric(per.Seconds(), "verify-s")
-	b.ReportMetric(shaTime.Seconds()/per.Seconds(), "sha256sum/verify")
-	b.ReportMetric(float64(total)/per.Seconds()/1e6, "MB/s")
 }
 
 // BenchmarkWriteEvidence writes the report and bundle of a 1,000-step ceremony with 8 MiB of

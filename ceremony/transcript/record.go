@@ -114,7 +114,7 @@ func Parse(data []byte) ([]Entry, error) {
 		}
 		line := data[:i]
 		data = data[i+1:]
-		e, err := c.next(line, len(data) == 0)
+		e, err := c.next(line, len(data) == 0, false)
 		if err != nil {
 			return entries, err
 		}

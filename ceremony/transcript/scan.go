@@ -8,9 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxRecord is the longest record a reader accepts, in bytes. The longest Keyrite writes is a
@@ -24,21 +28,48 @@ type chain struct {
 	prevMono int64
 }
 
+// decoded is what can be learnt of a line on its own, before its place in the chain is known:
+// the work a scanner spreads over all cores.
+type decoded struct {
+	line   []byte
+	r      Record
+	err    error // the line is not a valid record
+	timeOK bool
+	hash   [32]byte
+}
+
+func decode(line []byte, owned bool) decoded {
+	d := decoded{line: line}
+	d.r, d.err = parseLine(line, owned)
+	if d.err == nil {
+		t, err := time.Parse(time.RFC3339Nano, d.r.Time)
+		d.timeOK = err == nil && t.Location() == time.UTC && d.r.Time[len(d.r.Time)-1] == 'Z'
+		d.hash = HashLine(line)
+	}
+	return d
+}
+
 // next checks line (without its newline) as the next record. last says no byte follows it,
 // so an unparsable line there is reported as torn.
-func (c *chain) next(line []byte, last bool) (Entry, error) {
-	seq, lineNo := c.seq, int(c.seq)+1
+//
+// When owned, line is the record's own copy and is never changed (see parseCanonical).
+func (c *chain) next(line []byte, last, owned bool) (Entry, error) {
+	return c.accept(decode(line, owned), last)
+}
+
+// accept checks a decoded line as the next record.
+func (c *chain) accept(d decoded, last bool) (Entry, error) {
+	seq, lineNo, r := c.seq, int(c.seq)+1, d.r
 	bad := func(format string, a ...any) error {
 		return &RecordError{seq, lineNo, fmt.Sprintf(format, a...)}
 	}
-	r, err := parseLine(line)
-	if err != nil {
-		if last && !json.Valid(line) {
+	if d.err != nil {
+		if last && !json.Valid(d.line) {
 			// An unparsable last line is most likely a write cut short and then followed
 			// by a newline from a later append; report it as torn.
-			return Entry{}, &TornError{RecordError: RecordError{seq, lineNo, err.Error() + "; it is not trusted"}, Bytes: append(bytes.Clone(line), '\n')}
+			return Entry{}, &TornError{RecordError: RecordError{seq, lineNo, d.err.Error() + "; it is not trusted"}, Bytes: append(bytes.Clone(d.line), '\n')}
 		}
-		return Entry{}, bad("%v", err)
+		return Entry{}, bad("%v", d.err)
 	}
 	var prevHex [64]byte
 	hex.Encode(prevHex[:], c.prev[:])
@@ -49,24 +80,18 @@ func (c *chain) next(line []byte, last bool) (Entry, error) {
 		return Entry{}, bad("sequence number %d, want %d (a record was removed, duplicated or moved)", r.Seq, seq)
 	case r.Prev != string(prevHex[:]):
 		return Entry{}, bad("previous-record hash does not match record %d (a record before it was changed, removed or reordered)", int64(seq)-1)
-	}
-	t, err := time.Parse(time.RFC3339Nano, r.Time)
-	if err != nil || t.Location() != time.UTC || r.Time[len(r.Time)-1] != 'Z' {
+	case !d.timeOK:
 		return Entry{}, bad("time %q is not RFC 3339 UTC", r.Time)
-	}
-	if r.MonoNS < c.prevMono {
+	case r.MonoNS < c.prevMono:
 		return Entry{}, bad("monotonic time goes back from %d ns to %d ns", c.prevMono, r.MonoNS)
-	}
-	if r.Step == "" || r.Event == "" {
+	case r.Step == "" || r.Event == "":
 		return Entry{}, bad("step and event must not be empty")
-	}
-	if seq == 0 && r.Event != EventOpened {
+	case seq == 0 && r.Event != EventOpened:
 		return Entry{}, bad("first record must be %q, got %q", EventOpened, r.Event)
 	}
-	e := Entry{Record: r, Line: line, Hash: HashLine(line)}
 	c.seq++
-	c.prev, c.prevMono = e.Hash, r.MonoNS
-	return e, nil
+	c.prev, c.prevMono = d.hash, r.MonoNS
+	return Entry{Record: r, Line: d.line, Hash: d.hash}, nil
 }
 
 // tornAt is the error for a file that ends inside record seq.
@@ -77,20 +102,31 @@ func tornAt(seq uint64, rest []byte) error {
 	}
 }
 
-// Scanner reads a transcript record by record, checking the chain as it goes: its memory is
-// one record, whatever the length of the file.
+// Scanner reads a transcript record by record, checking the chain as it goes. It reads a
+// batch of lines at a time, parses and hashes them on all cores, then checks their links in
+// order: its memory is one batch, whatever the length of the file.
 type Scanner struct {
-	br    *bufio.Reader
-	c     chain
-	long  []byte
-	entry Entry
-	err   error
+	br      *bufio.Reader
+	c       chain
+	long    []byte
+	limit   uint64 // lines to read at most
+	read    uint64
+	batch   []decoded
+	last    bool // the batch's last line ends the file
+	readErr error
+	entry   Entry
+	err     error
 }
+
+const scanBatch = 1024
 
 // NewScanner reads the transcript from r.
 func NewScanner(r io.Reader) *Scanner {
-	return &Scanner{br: bufio.NewReaderSize(r, 256<<10)}
+	return &Scanner{br: bufio.NewReaderSize(r, 256<<10), limit: math.MaxUint64}
 }
+
+// Limit makes the scanner read no more than n records (lines) in all.
+func (s *Scanner) Limit(n uint64) { s.limit = n }
 
 // Scan advances to the next record; it returns false at the end of the file or at the first
 // bad record (see Err).
@@ -98,17 +134,59 @@ func (s *Scanner) Scan() bool {
 	if s.err != nil {
 		return false
 	}
-	line, err := s.readLine()
-	if err == io.EOF {
+	if len(s.batch) == 0 && s.readErr == nil {
+		s.fill()
+	}
+	if len(s.batch) == 0 {
+		if s.readErr != io.EOF {
+			s.err = s.readErr
+		}
 		return false
 	}
-	if err != nil {
-		s.err = err
-		return false
-	}
-	_, perr := s.br.Peek(1)
-	s.entry, s.err = s.c.next(line, perr == io.EOF)
+	d := s.batch[0]
+	s.batch = s.batch[1:]
+	s.entry, s.err = s.c.accept(d, s.last && len(s.batch) == 0)
 	return s.err == nil
+}
+
+// fill reads the next batch of lines and decodes them in parallel.
+func (s *Scanner) fill() {
+	var lines [][]byte
+	for len(lines) < scanBatch && s.read < s.limit {
+		line, err := s.readLine()
+		if err != nil {
+			s.readErr = err
+			break
+		}
+		s.read++
+		lines = append(lines, line)
+	}
+	if s.readErr == nil && len(lines) == 0 {
+		s.readErr = io.EOF // the limit
+	}
+	if s.readErr == nil {
+		_, perr := s.br.Peek(1)
+		s.last = perr == io.EOF
+	}
+	s.batch = make([]decoded, len(lines))
+	workers := min(runtime.GOMAXPROCS(0), (len(lines)+63)/64)
+	if workers <= 1 {
+		for i, l := range lines {
+			s.batch[i] = decode(l, true)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(lines); i += workers {
+				s.batch[i] = decode(lines[i], true)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Entry is the record Scan found. Its Line is its own: it stays valid after the next Scan.
@@ -134,14 +212,14 @@ func (s *Scanner) readLine() ([]byte, error) {
 		case errors.Is(err, bufio.ErrBufferFull):
 			s.long = append(s.long, frag...)
 			if len(s.long) > MaxRecord {
-				return nil, &RecordError{s.c.seq, int(s.c.seq) + 1, fmt.Sprintf("record is longer than %d bytes: not a Keyrite transcript record", MaxRecord)}
+				return nil, &RecordError{s.read, int(s.read) + 1, fmt.Sprintf("record is longer than %d bytes: not a Keyrite transcript record", MaxRecord)}
 			}
 		case err == io.EOF:
 			s.long = append(s.long, frag...)
 			if len(s.long) == 0 {
 				return nil, io.EOF
 			}
-			return nil, tornAt(s.c.seq, bytes.Clone(s.long))
+			return nil, tornAt(s.read, bytes.Clone(s.long))
 		default:
 			return nil, err
 		}
@@ -151,8 +229,8 @@ func (s *Scanner) readLine() ([]byte, error) {
 // parseLine decodes one line strictly: unknown fields and trailing data are errors. A line in
 // the form Keyrite writes takes a fast path; any other goes through encoding/json, with the
 // same result.
-func parseLine(line []byte) (Record, error) {
-	if r, ok := parseCanonical(line); ok {
+func parseLine(line []byte, owned bool) (Record, error) {
+	if r, ok := parseCanonical(line, owned); ok {
 		return r, nil
 	}
 	return parseLineJSON(line)
@@ -160,46 +238,62 @@ func parseLine(line []byte) (Record, error) {
 
 // parseCanonical parses a line exactly as json.Marshal writes a Record: the fields in order,
 // no spaces, strings without escapes. It reports false for anything else.
-func parseCanonical(line []byte) (Record, bool) {
+//
+// When owned, the line is the record's own copy, never changed: the strings share its bytes.
+func parseCanonical(line []byte, owned bool) (Record, bool) {
 	var r Record
-	p := canon{b: line}
-	ok := p.lit(`{"v":`) && p.int(func(n int64) { r.V = int(n) }) &&
-		p.lit(`,"seq":`) && p.int(func(n int64) { r.Seq = uint64(n) }) &&
-		p.lit(`,"time":`) && p.str(&r.Time) &&
-		p.lit(`,"mono_ns":`) && p.int(func(n int64) { r.MonoNS = n }) &&
-		p.lit(`,"step":`) && p.str(&r.Step) &&
-		p.lit(`,"actor":`) && p.str(&r.Actor) &&
-		p.lit(`,"event":`) && p.str(&r.Event)
-	if !ok {
-		return r, false
+	p := canon{b: line, owned: owned}
+	fields := []struct {
+		key  string
+		read func() bool
+	}{
+		{`{"v":`, func() bool { return p.int(func(n int64) { r.V = int(n) }) }},
+		{`,"seq":`, func() bool { return p.int(func(n int64) { r.Seq = uint64(n) }) }},
+		{`,"time":`, func() bool { return p.str(&r.Time) }},
+		{`,"mono_ns":`, func() bool { return p.int(func(n int64) { r.MonoNS = n }) }},
+		{`,"step":`, func() bool { return p.str(&r.Step) }},
+		{`,"actor":`, func() bool { return p.str(&r.Actor) }},
+		{`,"event":`, func() bool { return p.str(&r.Event) }},
 	}
+	for _, f := range fields {
+		if !p.lit(f.key) || !f.read() {
+			return r, false
+		}
+	}
+	data, prev, ok := canonicalTail(p.b[p.i:])
+	r.Data, r.Prev = data, prev
+	return r, ok
+}
+
+// canonicalTail reads what follows the event: the data, if any, and the prev field.
+func canonicalTail(rest []byte) (json.RawMessage, string, bool) {
 	const prevField = `,"prev":"`
 	tail := len(prevField) + 64 + 2 // the prev field, its closing quote and the closing brace
-	rest := p.b[p.i:]
-	if len(rest) < tail || rest[len(rest)-1] != '}' || rest[len(rest)-2] != '"' || !bytes.HasPrefix(rest[len(rest)-tail:], []byte(prevField)) {
-		return r, false
+	if len(rest) < tail || !bytes.HasSuffix(rest, []byte(`"}`)) || !bytes.HasPrefix(rest[len(rest)-tail:], []byte(prevField)) {
+		return nil, "", false
 	}
 	prev := rest[len(rest)-66 : len(rest)-2]
 	for _, c := range prev {
 		if c < '0' || c > '9' && c < 'a' || c > 'f' {
-			return r, false
+			return nil, "", false
 		}
 	}
-	r.Prev = string(prev)
-	if body := rest[:len(rest)-tail]; len(body) > 0 {
-		data, found := bytes.CutPrefix(body, []byte(`,"data":`))
-		if !found || len(data) == 0 || data[0] != '{' || !json.Valid(data) {
-			return r, false
-		}
-		r.Data = data
+	body := rest[:len(rest)-tail]
+	if len(body) == 0 {
+		return nil, string(prev), true
 	}
-	return r, true
+	data, found := bytes.CutPrefix(body, []byte(`,"data":`))
+	if !found || len(data) == 0 || data[0] != '{' || !json.Valid(data) {
+		return nil, "", false
+	}
+	return data, string(prev), true
 }
 
 // canon walks a canonical record.
 type canon struct {
-	b []byte
-	i int
+	b     []byte
+	i     int
+	owned bool
 }
 
 func (p *canon) lit(s string) bool {
@@ -250,7 +344,11 @@ func (p *canon) str(dst *string) bool {
 	if j >= len(p.b) || (!ascii && !utf8.Valid(p.b[p.i+1:j])) {
 		return false
 	}
-	*dst = string(p.b[p.i+1 : j])
+	if s := p.b[p.i+1 : j]; p.owned && len(s) > 0 {
+		*dst = unsafe.String(&s[0], len(s))
+	} else {
+		*dst = string(s)
+	}
 	p.i = j + 1
 	return true
 }

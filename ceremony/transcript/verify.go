@@ -114,7 +114,8 @@ func Verify(dir string, opt Options) (*Result, error) {
 func scan(r io.Reader, limit uint64, lean bool) (*Result, error) {
 	res := &Result{}
 	sc := NewScanner(r)
-	for res.Records < limit && sc.Scan() {
+	sc.Limit(limit)
+	for sc.Scan() {
 		e := sc.Entry()
 		res.Records++
 		switch e.Event {
