@@ -25,6 +25,7 @@ import (
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/internal/atomicfile"
 	"github.com/keyrite/keyrite/reports"
+	"golang.org/x/term"
 )
 
 // Env is what a command needs from its process.
@@ -72,7 +73,8 @@ Usage:
                                    or make a sealed one's missing or torn report and bundle
   keyrite inventory DIR            every key a folder of ceremonies created, moved or destroyed
   keyrite verify DIR|BUNDLE        check a ceremony's transcript, seal and outputs, or a bundle
-  keyrite report DIR [--out FILE]  render the report from the sealed transcript again
+  keyrite report DIR [--out FILE|-]
+                                   render the report from the sealed transcript again
   keyrite bundle DIR [--out FILE]  write the signed evidence bundle (HSM flags below)
   keyrite tokens                   list the tokens a module offers (HSM flags below)
   keyrite tokens --capabilities    what the selected token offers (mechanisms, OAEP hashes, trusted
@@ -646,23 +648,38 @@ func afterSeal(env Env) func(string, crypto.Signer) error {
 
 func report_(args []string, env Env) error {
 	fs := newFlagSet("report", env)
-	out := fs.String("out", "", "write the PDF here (default: standard output)")
+	out := fs.String("out", "", "write the PDF here (default: DIR/report.pdf, made again; \"-\": standard output, never a terminal)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{"usage: keyrite report DIR [--out FILE]"}
+		return usageError{"usage: keyrite report DIR [--out FILE|-]"}
 	}
-	if *out != "" {
-		return reports.WriteReportFile(pos[0], *out)
-	}
-	pdf, err := reports.RenderReport(pos[0])
-	if err != nil {
+	switch *out {
+	case "":
+		name := filepath.Join(pos[0], reports.ReportFileName)
+		if err := reports.WriteReportFile(pos[0], name); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Stdout, "Report: %s\n", name)
+		return nil
+	case "-":
+		w := env.Stdout
+		if e, ok := w.(*escaper); ok {
+			w = e.w // the PDF's bytes go out as they are, not escaped as text
+		}
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			return fmt.Errorf("standard output is a terminal: a PDF is not written to it; redirect it (> report.pdf) or give --out FILE")
+		}
+		pdf, err := reports.RenderReport(pos[0])
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(pdf)
 		return err
 	}
-	_, err = env.Stdout.Write(pdf)
-	return err
+	return reports.WriteReportFile(pos[0], *out)
 }
 
 // bundle signs a ceremony's evidence bundle with its transcript-signing key, found on the

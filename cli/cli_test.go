@@ -375,6 +375,18 @@ func TestBundleChecksAsREADMEShows(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("re-rendered report differs")
 	}
+	// To standard output with --out -, byte for byte (never escaped as text); by default
+	// made again next to the ceremony.
+	if code, stdout, stderr := keyrite(t, "", "report", dir, "--out", "-"); code != 0 || stdout != string(a) {
+		t.Fatalf("report --out -: exit %d, %d bytes (want %d)\n%s", code, len(stdout), len(a), stderr)
+	}
+	os.Remove(filepath.Join(dir, "report.pdf"))
+	if code, stdout, stderr := keyrite(t, "", "report", dir); code != 0 || !strings.Contains(stdout, "report.pdf") {
+		t.Fatalf("report: %d %s %s", code, stdout, stderr)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "report.pdf")); !bytes.Equal(a, b) {
+		t.Fatal("the report made again next to the ceremony differs")
+	}
 }
 
 // needTools fails the test when a tool it runs is missing (./scripts/install-deps installs
