@@ -457,15 +457,17 @@ func (r *RunScreen) binding(ctx context.Context, resume bool) (ceremony.Binding,
 		if r.p.scripts[0].Type == ceremony.TypeRestore {
 			prefix += "-region"
 		}
-		var label string
-		if resume { // the token the ceremony ran on, as its transcript says
-			var ti hsm.TokenInfo
-			if ti, err = ceremony.TokenOf(r.p.out); err == nil {
-				label = ti.Label
-			}
-		} else {
-			label, err = store.FreeToken(m, prefix, r.p.scripts[0].Labels())
+		var ti hsm.TokenInfo
+		switch {
+		case resume: // the token the ceremony ran on, as its transcript says
+			ti, err = ceremony.TokenOf(r.p.out)
+		case r.p.previous != "" && r.p.scripts[0].Type != ceremony.TypeRestore:
+			// It continues a ceremony on that ceremony's token (a restore goes to another).
+			ti, err = ceremony.TokenOf(r.p.previous)
+		default: // a fresh token for each rehearsal, as the start screen says
+			ti, err = store.NewToken(m, prefix)
 		}
+		label := ti.Label
 		if err != nil {
 			m.Close()
 			return ceremony.Binding{}, nil, err

@@ -221,7 +221,7 @@ func (s *Start) updateHSM() {
 	}
 	if !real {
 		s.Token.SetText("")
-		s.Tokens.SetText("Keyrite's own SoftHSM2 store in " + s.a.RehearsalDir + ": a fresh token is made for each rehearsal.")
+		s.Tokens.SetText("Keyrite's own SoftHSM2 store in " + s.a.RehearsalDir + ": a fresh token is made for each new rehearsal; a ceremony that continues one runs on that one's token.")
 	} else {
 		s.Tokens.SetText("Enter the module path or a pkcs11: URI and press Find tokens.")
 	}

@@ -316,10 +316,20 @@ func RehearsalBinding(m *hsm.Module, store *hsm.Rehearsal, label string) Binding
 }
 
 // Open opens the token b names and logs in as its user. The caller closes the token.
-func (b Binding) Open() (*hsm.Token, error) {
+func (b Binding) Open() (*hsm.Token, error) { return b.open("") }
+
+// open is Open; with a holder it first takes the token's exclusive lock (hsm.Token.Lock),
+// before the login, held until the token is closed.
+func (b Binding) open(holder string) (*hsm.Token, error) {
 	tok, err := b.Module.OpenToken(b.Token)
 	if err != nil {
 		return nil, err
+	}
+	if holder != "" {
+		if err := tok.Lock(holder); err != nil {
+			tok.Close()
+			return nil, err
+		}
 	}
 	pin, err := b.PIN()
 	if err != nil {
@@ -333,15 +343,18 @@ func (b Binding) Open() (*hsm.Token, error) {
 	return tok, nil
 }
 
+// connect opens the token(s) and holds their exclusive locks until disconnect: one ceremony
+// at a time per token, resume included.
 func (r *Run) connect() error {
+	holder := fmt.Sprintf("ceremony %s in %s", r.Script.ID, r.Dir)
 	if t := r.opt.Target; t != nil {
-		tok, err := t.Open()
+		tok, err := t.open(holder)
 		if err != nil {
 			return fmt.Errorf("target token: %w", err)
 		}
 		r.target = tok
 	}
-	tok, err := r.binding.Open()
+	tok, err := r.binding.open(holder)
 	if err != nil {
 		return err
 	}

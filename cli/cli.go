@@ -289,9 +289,6 @@ func (h *hsmFlags) binding(ask func(string) ([]byte, error)) (ceremony.Binding, 
 		if module == "" {
 			module = hsm.SoftHSMModule
 		}
-		if sel.Label == "" && sel.Serial == "" {
-			sel.Label = rehearsalToken
-		}
 	}
 	if module == "" {
 		return b, nil, usageError{"no HSM given: use --module PATH with --token LABEL, --hsm pkcs11:..., or --rehearsal"}
@@ -299,6 +296,15 @@ func (h *hsmFlags) binding(ask func(string) ([]byte, error)) (ceremony.Binding, 
 	m, err := hsm.Open(module)
 	if err != nil {
 		return b, nil, err
+	}
+	if store != nil && sel.Label == "" && sel.Serial == "" {
+		// A rehearsal with no token named gets a fresh one, as `keyrite rehearse` does.
+		ti, err := store.NewToken(m, rehearsalToken)
+		if err != nil {
+			m.Close()
+			return b, nil, err
+		}
+		sel = hsm.Selector{Label: ti.Label, Serial: ti.Serial}
 	}
 	b = ceremony.Binding{Module: m, Token: sel, Rehearsal: h.rehearsal,
 		PIN: h.userPIN(sel, pinSource, store, ask), SOPIN: h.soPIN(sel, store, ask)}
@@ -392,12 +398,27 @@ func run(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	if err := ceremony.CheckNewDir(*out); err != nil {
+		return err // before a rehearsal token is made for it
+	}
+	if h.rehearsal && h.token == "" && h.serial == "" && h.uri == "" && *previous != "" && script.Type != ceremony.TypeRestore {
+		// A rehearsal that continues an earlier one runs on its token; a restore goes to
+		// another token, a fresh one.
+		ti, err := ceremony.TokenOf(*previous)
+		if err != nil {
+			return err
+		}
+		h.token, h.serial = ti.Label, ti.Serial
+	}
 	ui := env.ui(*yes)
 	b, done, err := h.binding(ui.asker(env.ctx()))
 	if err != nil {
 		return err
 	}
 	defer done()
+	if h.rehearsal {
+		fmt.Fprintf(env.Stdout, "Rehearsal token %q in %s\n", b.Token.Label, h.rehearsalDir)
+	}
 	opt := env.options(ceremony.Options{Previous: *previous, SharesDir: sh.dir, SharesPrinter: sh.printer})
 	closeTarget, err := x.apply(&opt, &h, ui.asker(env.ctx()))
 	if err != nil {
@@ -463,7 +484,7 @@ func rehearse(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	b, err := rehearsalBinding(env, m, store, rehearsalToken, script)
+	b, err := rehearsalBinding(env, m, store, rehearsalToken)
 	if err != nil {
 		return err
 	}
@@ -496,7 +517,7 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 	if err := ledger.Init(out, "keyrite-rehearsal"); err != nil {
 		return err
 	}
-	src, err := rehearsalBinding(env, m, store, rehearsalToken, backupScript)
+	src, err := rehearsalBinding(env, m, store, rehearsalToken)
 	if err != nil {
 		return err
 	}
@@ -505,7 +526,7 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 	if err := ceremony.Start(env.ctx(), backupScript, backupDir, src, ui, env.options(ceremony.Options{SharesDir: shares})); err != nil {
 		return err
 	}
-	dst, err := rehearsalBinding(env, m, store, rehearsalToken+"-region", restoreScript)
+	dst, err := rehearsalBinding(env, m, store, rehearsalToken+"-region")
 	if err != nil {
 		return err
 	}
@@ -524,22 +545,20 @@ func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehears
 	parse := func(name string) (*ceremony.Script, error) {
 		return ceremony.ParseScript(name+"-ceremony.yaml", env.Examples[name])
 	}
-	srcRoot, err := parse("root-quorum")
-	if err != nil {
-		return err
+	// Every script is read before a token is made: a broken one changes nothing.
+	for _, name := range []string{"root-quorum", "region-root", "import-job", "export", "import"} {
+		if _, err := parse(name); err != nil {
+			return err
+		}
 	}
 	if err := ledger.Init(out, "keyrite-rehearsal"); err != nil {
 		return err
 	}
-	src, err := rehearsalBinding(env, m, store, rehearsalToken, srcRoot)
+	src, err := rehearsalBinding(env, m, store, rehearsalToken)
 	if err != nil {
 		return err
 	}
-	dstRoot, err := parse("region-root")
-	if err != nil {
-		return err
-	}
-	dst, err := rehearsalBinding(env, m, store, rehearsalToken+"-region", dstRoot)
+	dst, err := rehearsalBinding(env, m, store, rehearsalToken+"-region")
 	if err != nil {
 		return err
 	}
@@ -570,15 +589,15 @@ func rehearseTransfer(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehears
 	return VerifyCommand(env.Stdout, out, "")
 }
 
-// rehearsalBinding binds to a rehearsal token with prefix that holds none of the script's
-// labels, creating one if needed.
-func rehearsalBinding(env Env, m *hsm.Module, store *hsm.Rehearsal, prefix string, s *ceremony.Script) (ceremony.Binding, error) {
-	label, err := store.FreeToken(m, prefix, s.Labels())
+// rehearsalBinding binds to a fresh rehearsal token named prefix-NNNN: every rehearsal
+// starts on empty tokens, so rehearsals run any number of times, in any order.
+func rehearsalBinding(env Env, m *hsm.Module, store *hsm.Rehearsal, prefix string) (ceremony.Binding, error) {
+	ti, err := store.NewToken(m, prefix)
 	if err != nil {
 		return ceremony.Binding{}, err
 	}
-	fmt.Fprintf(env.Stdout, "Rehearsal token %q in %s\n", label, store.Dir)
-	return ceremony.RehearsalBinding(m, store, label), nil
+	fmt.Fprintf(env.Stdout, "Rehearsal token %q in %s\n", ti.Label, store.Dir)
+	return ceremony.RehearsalBinding(m, store, ti.Label), nil
 }
 
 func resume(args []string, env Env) error {

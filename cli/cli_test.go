@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/quorum/quorumtest"
@@ -44,6 +45,16 @@ func keyrite(t *testing.T, stdin string, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := Main(args, Env{Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb, Examples: examples(t)})
 	return code, out.String(), errb.String()
+}
+
+// tokenLabel is the label of the token the ceremony in dir ran on, as its transcript says.
+func tokenLabel(t *testing.T, dir string) string {
+	t.Helper()
+	ti, err := ceremony.TokenOf(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ti.Label
 }
 
 // rehearsed runs `keyrite rehearse` into a new folder and returns the store and the folder.
@@ -124,10 +135,11 @@ func TestRootCertificateMatchesTokenKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pin, _ := r.PIN(rehearsalToken, hsm.User)
+	label := tokenLabel(t, dir)
+	pin, _ := r.PIN(label, hsm.User)
 	// pkcs11-tool cannot export EC public keys with OpenSSL 3 ("cannot create EVP_PKEY"), but
 	// it lists each public key object's CKA_EC_POINT: compare that with the certificate's key.
-	cmd := exec.Command("pkcs11-tool", "--module", hsm.SoftHSMModule, "--token-label", rehearsalToken, "--login", "--pin", string(pin),
+	cmd := exec.Command("pkcs11-tool", "--module", hsm.SoftHSMModule, "--token-label", label, "--login", "--pin", string(pin),
 		"--list-objects", "--type", "pubkey")
 	cmd.Env = append(os.Environ(), "SOFTHSM2_CONF="+filepath.Join(store, "softhsm2.conf"))
 	listing, err := cmd.CombinedOutput()
@@ -161,7 +173,7 @@ func TestSecondRunIsRefused(t *testing.T) {
 	before := snapshot(t, dir)
 	second := filepath.Join(t.TempDir(), "again")
 	code, stdout, stderr := keyrite(t, "", "run", filepath.Join("..", "testdata", "root-ceremony.yaml"),
-		"--rehearsal", "--rehearsal-dir", store, "--yes", "--out", second)
+		"--rehearsal", "--rehearsal-dir", store, "--token", tokenLabel(t, dir), "--yes", "--out", second)
 	if code == 0 || !strings.Contains(stderr, `already holds a key labelled "example-root-2026"`) {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -224,7 +236,7 @@ func TestPINNeverLeaks(t *testing.T) {
 	store, dir, stdout := rehearsed(t)
 	r, _ := hsm.PrepareRehearsal(store)
 	for _, role := range []hsm.Role{hsm.User, hsm.SO} {
-		pin, err := r.PIN(rehearsalToken, role)
+		pin, err := r.PIN(tokenLabel(t, dir), role)
 		if err != nil || len(pin) < 16 {
 			t.Fatalf("rehearsal PIN: %v", err)
 		}

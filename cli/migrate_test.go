@@ -94,8 +94,9 @@ func TestMigrationSurvivesKill(t *testing.T) {
 	if _, err := r.EnsureToken(m, "keyrite-target"); err != nil {
 		t.Fatal(err)
 	}
-	tok, _ := m.OpenToken(hsm.Selector{Label: rehearsalToken})
-	pin, _ := r.PIN(rehearsalToken, hsm.User)
+	label := tokenLabel(t, root)
+	tok, _ := m.OpenToken(hsm.Selector{Label: label})
+	pin, _ := r.PIN(label, hsm.User)
 	if err := tok.Login(hsm.User, pin); err != nil {
 		t.Fatal(err)
 	}

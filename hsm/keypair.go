@@ -125,6 +125,9 @@ func (t *Token) GenerateKeyPair(spec KeySpec) (*KeyPair, error) {
 	if err != nil {
 		return nil, wrap("generate key", spec.Label, err)
 	}
+	if err := t.recheckLabel(spec.Label, pubH, privH); err != nil {
+		return nil, err
+	}
 	k, err := t.loadKeyPair(spec.Label, id, spec.Algorithm, pubH, privH)
 	if err == nil {
 		err = checkHonoured(spec, k.Attributes)

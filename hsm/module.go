@@ -11,7 +11,12 @@
 // Guarantees: keys are generated from explicit templates, every attribute is read back and the
 // generation fails if the token did not honour the template; every new key pair passes a
 // pairwise sign/verify self-test before it is returned. PINs are taken as byte slices and zeroed
-// after use.
+// after use. Labels are claimed: a key is made only under a label no object carries, and if
+// another object with its label appears while it is made, the new key is destroyed
+// (*DuplicateLabelError). Token.Lock gives one process exclusive use of a token (lock.go).
+//
+// Errors: failures match the sentinels of errors.go (ErrPINIncorrect, ErrTokenNotPresent, ...)
+// with errors.Is and keep their CKR code; callers branch on the sentinels.
 //
 // Limitations: github.com/ThalesGroup/crypto11 is not used. It calls C_Initialize itself and
 // fails when another context in the process (ours, needed for token information, wrapping and

@@ -2,10 +2,13 @@ package hsm
 
 import (
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/miekg/pkcs11"
 )
@@ -15,7 +18,9 @@ const SoftHSMModule = "/usr/lib/softhsm/libsofthsm2.so"
 
 // Rehearsal is Keyrite's own SoftHSM2 store: a token directory and softhsm2.conf under a folder
 // the app owns, so rehearsals never touch the system token directory. Its PINs are random and
-// kept beside it (mode 0600): a rehearsal token guards no real key.
+// kept beside it (mode 0600): a rehearsal token guards no real key. Each rehearsal makes
+// fresh tokens (NewToken), so every rehearsal runs any number of times, in any order, and
+// several processes may use one store at once.
 //
 // This is the only place Keyrite knows it is talking to SoftHSM; everything else is the same
 // code path as a production HSM.
@@ -36,24 +41,35 @@ func DefaultRehearsalDir() string {
 }
 
 // PrepareRehearsal creates the store if needed and points SoftHSM2 at it. It must run before
-// the module is opened: SoftHSM reads SOFTHSM2_CONF when it is initialised.
+// the module is opened: SoftHSM reads SOFTHSM2_CONF when it is initialised. Several processes
+// may prepare and use one store at once: creating it and making tokens in it take the store's
+// lock, and its configuration file is replaced atomically.
 func PrepareRehearsal(dir string) (*Rehearsal, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	r := &Rehearsal{Dir: abs}
-	for _, d := range []string{abs, r.tokens(), r.pins()} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, fmt.Errorf("prepare rehearsal store: %w", err)
-		}
-	}
 	conf := filepath.Join(abs, "softhsm2.conf")
-	text := fmt.Sprintf("# Keyrite rehearsal token store; written by keyrite, safe to delete.\ndirectories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n", r.tokens())
-	if old, err := os.ReadFile(conf); err != nil || string(old) != text {
-		if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
-			return nil, fmt.Errorf("prepare rehearsal store: %w", err)
+	err = r.locked(func() error {
+		for _, d := range []string{r.tokens(), r.pins()} {
+			if err := os.MkdirAll(d, 0o700); err != nil {
+				return err
+			}
 		}
+		text := fmt.Sprintf("# Keyrite rehearsal token store; written by keyrite, safe to delete.\ndirectories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n", r.tokens())
+		if old, err := os.ReadFile(conf); err == nil && string(old) == text {
+			return nil
+		}
+		// Another process's SoftHSM may read the file at any moment: never let it see half.
+		tmp := conf + ".tmp"
+		if err := os.WriteFile(tmp, []byte(text), 0o600); err != nil {
+			return err
+		}
+		return os.Rename(tmp, conf)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("prepare rehearsal store: %w", err)
 	}
 	loadedMu.Lock()
 	defer loadedMu.Unlock()
@@ -64,6 +80,23 @@ func PrepareRehearsal(dir string) (*Rehearsal, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// locked runs f holding the store's lock (an flock on DIR/store.lock, waited for: what it
+// guards takes milliseconds). It serialises creating the store and its tokens among processes.
+func (r *Rehearsal) locked(f func() error) error {
+	if err := os.MkdirAll(r.Dir, 0o700); err != nil {
+		return err
+	}
+	lf, err := os.OpenFile(filepath.Join(r.Dir, "store.lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lf.Close() // releases the lock
+	if err := flock(lf, true); err != nil {
+		return fmt.Errorf("lock rehearsal store %s: %w", r.Dir, err)
+	}
+	return f()
 }
 
 func (r *Rehearsal) tokens() string { return filepath.Join(r.Dir, "tokens") }
@@ -89,9 +122,65 @@ func (r *Rehearsal) PIN(label string, role Role) ([]byte, error) {
 // EnsureToken returns the rehearsal token labelled label, initialising a free slot with fresh
 // random SO and user PINs if there is no such token yet.
 func (r *Rehearsal) EnsureToken(m *Module, label string) (TokenInfo, error) {
-	if ti, err := m.Find(Selector{Label: label}); err == nil {
-		return ti, nil
-	}
+	var ti TokenInfo
+	err := r.locked(func() error {
+		var err error
+		if ti, err = m.Find(Selector{Label: label}); err == nil {
+			return nil
+		}
+		if _, err := os.Stat(r.pinFile(label, SO)); err == nil {
+			// Its PINs are here but this process does not see it: another process made it
+			// after this one loaded the module (SoftHSM reads its token folder only then).
+			return fmt.Errorf("rehearsal token %q in %s was made by another process after this one loaded the module; start again to see it", label, r.Dir)
+		}
+		ti, err = r.initToken(m, label)
+		return err
+	})
+	return ti, err
+}
+
+// NewToken makes a fresh rehearsal token labelled prefix-NNNN, numbered after every token the
+// store ever made with that prefix, so that each rehearsal starts on an empty token and no
+// two processes ever make tokens with one label. No label is a prefix of another (tools such
+// as pkcs11-tool match label prefixes): numbers have four digits, and the store holds 9999
+// tokens per prefix.
+func (r *Rehearsal) NewToken(m *Module, prefix string) (TokenInfo, error) {
+	var ti TokenInfo
+	err := r.locked(func() error {
+		entries, err := os.ReadDir(r.pins())
+		if err != nil {
+			return err
+		}
+		last := 0
+		for _, e := range entries {
+			name, ok := strings.CutSuffix(e.Name(), ".so")
+			if !ok {
+				continue
+			}
+			label, err := hex.DecodeString(name)
+			if err != nil {
+				continue
+			}
+			if num, ok := strings.CutPrefix(string(label), prefix+"-"); ok && len(num) == 4 {
+				if n, err := strconv.Atoi(num); err == nil && n > last {
+					last = n
+				}
+			}
+		}
+		if last >= 9999 {
+			return fmt.Errorf("the rehearsal store %s holds 9999 tokens named %s-NNNN; delete the store (or give another --rehearsal-dir) to start afresh", r.Dir, prefix)
+		}
+		ti, err = r.initToken(m, fmt.Sprintf("%s-%04d", prefix, last+1))
+		return err
+	})
+	return ti, err
+}
+
+// initToken initialises a free slot as label with fresh random PINs, saved in the store
+// first: a token whose PIN is not kept is a token nobody can use. It must be called holding
+// the store's lock. The PIN files are created exclusively, so a PIN is never overwritten and
+// no login ever spends an attempt on another token's PIN.
+func (r *Rehearsal) initToken(m *Module, label string) (TokenInfo, error) {
 	tokens, err := m.Tokens()
 	if err != nil {
 		return TokenInfo{}, err
@@ -109,13 +198,26 @@ func (r *Rehearsal) EnsureToken(m *Module, label string) (TokenInfo, error) {
 	so, user := randomPIN(), randomPIN()
 	defer zero(so)
 	defer zero(user)
-	for role, pin := range map[Role][]byte{SO: so, User: user} {
-		if err := os.WriteFile(r.pinFile(label, role), pin, 0o600); err != nil {
+	for _, p := range []struct {
+		role Role
+		pin  []byte
+	}{{SO, so}, {User, user}} {
+		f, err := os.OpenFile(r.pinFile(label, p.role), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			_, err = f.Write(p.pin)
+			err = errors.Join(err, f.Sync(), f.Close())
+		}
+		if err != nil {
 			return TokenInfo{}, fmt.Errorf("rehearsal token %q: save PIN: %w", label, err)
 		}
 	}
+	forget := func(err error) (TokenInfo, error) {
+		os.Remove(r.pinFile(label, SO))
+		os.Remove(r.pinFile(label, User))
+		return TokenInfo{}, err
+	}
 	if err := m.ctx.InitToken(free.Slot, string(so), label); err != nil {
-		return TokenInfo{}, wrap("initialise rehearsal token", label, err)
+		return forget(wrap("initialise rehearsal token", label, err))
 	}
 	ti, err := m.Find(Selector{Label: label})
 	if err != nil {
@@ -144,43 +246,4 @@ func randomPIN() []byte {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return b
-}
-
-// FreeToken returns the label of a rehearsal token that holds none of labels: the token named
-// prefix if it is free, or else the next of "prefix-2", "prefix-3", ..., initialised if new.
-// Rehearsals can so be repeated without clearing the store.
-func (r *Rehearsal) FreeToken(m *Module, prefix string, labels []string) (string, error) {
-	for i := 1; i < 100; i++ {
-		label := prefix
-		if i > 1 {
-			label = fmt.Sprintf("%s-%d", prefix, i)
-		}
-		if _, err := r.EnsureToken(m, label); err != nil {
-			return "", err
-		}
-		tok, err := m.OpenToken(Selector{Label: label})
-		if err != nil {
-			return "", err
-		}
-		pin, err := r.PIN(label, User)
-		if err == nil {
-			err = tok.Login(User, pin)
-		}
-		taken := false
-		for _, l := range labels {
-			if err == nil {
-				var has bool
-				has, err = tok.HasLabel(l)
-				taken = taken || has
-			}
-		}
-		tok.Close()
-		if err != nil {
-			return "", err
-		}
-		if !taken {
-			return label, nil
-		}
-	}
-	return "", fmt.Errorf("the rehearsal store %s has 99 used tokens named %s; delete the store to start afresh", r.Dir, prefix)
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"sort"
 	"sync"
 
@@ -32,6 +34,7 @@ type Token struct {
 	mu      sync.Mutex
 	session pkcs11.SessionHandle
 	role    *Role
+	lock    *os.File // the token's exclusive lock (Lock), released by Close
 	// logins counts successful logins. Tokens may renumber private object handles when the
 	// login changes (SoftHSM does), so key pairs re-find their handles when it moves on.
 	logins int
@@ -83,12 +86,14 @@ func (t *Token) Logout() error {
 	return wrap("log out of token", t.Info.Label, err)
 }
 
-// Close logs out and closes the session.
+// Close logs out, closes the session and releases the token's lock.
 func (t *Token) Close() error {
 	err := t.Logout()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return errors.Join(err, wrap("close session on token", t.Info.Label, t.m.ctx.CloseSession(t.session)))
+	err = errors.Join(err, wrap("close session on token", t.Info.Label, t.m.ctx.CloseSession(t.session)))
+	t.unlock()
+	return err
 }
 
 // Random reads n bytes from the token's random number generator.
@@ -165,6 +170,71 @@ func (t *Token) HasLabel(label string) (bool, error) {
 	defer t.mu.Unlock()
 	hs, err := t.find([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, label)})
 	return len(hs) > 0, wrap("look up label on token", t.Info.Label, err)
+}
+
+// Label claims. Two writers must never both create an object with one label: Keyrite checks
+// the label is free (claimLabel), creates the object, and checks again (recheckLabel). If
+// another object with the label appeared in between, the new one is destroyed and the caller
+// gets a *DuplicateLabelError, which the ceremony records as the step's failure.
+
+// claimLabel refuses a label some object on the token already carries. what names the
+// operation, for the error.
+func (t *Token) claimLabel(what, label string) error {
+	has, err := t.HasLabel(label)
+	if err != nil {
+		return err
+	}
+	if has {
+		return errorf(ErrLabelTaken, "%s %q: token %q already holds an object with this label; Keyrite never creates a second (choose another label)", what, label, t.Info.Label)
+	}
+	return nil
+}
+
+// DuplicateLabelError says that while Keyrite created a key, another object with the same
+// label appeared on the token: another writer raced it. The new key was destroyed.
+type DuplicateLabelError struct {
+	Token, Label string
+	Others       int   // objects with the label that are not the new key
+	DestroyErr   error // why the new key could not be destroyed, if it could not
+}
+
+func (e *DuplicateLabelError) Error() string {
+	fate := "the new key was destroyed"
+	if e.DestroyErr != nil {
+		fate = fmt.Sprintf("destroying the new key failed (%v): remove it with the token's tools", e.DestroyErr)
+	}
+	return fmt.Sprintf("token %q: while Keyrite created %q, %d other object(s) with the same label appeared (another program or machine writing to the token); %s and the other left as it is: find out who made it before going on", e.Token, e.Label, e.Others, fate)
+}
+
+// Is matches ErrLabelTaken.
+func (e *DuplicateLabelError) Is(target error) bool { return target == ErrLabelTaken }
+
+// recheckLabel is the second half of a claim: once ours are created, no other object may
+// carry label. If one does, ours are destroyed and a *DuplicateLabelError returned.
+func (t *Token) recheckLabel(label string, ours ...pkcs11.ObjectHandle) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hs, err := t.find([]*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, label)})
+	if err != nil {
+		for _, h := range ours {
+			t.m.ctx.DestroyObject(t.session, h)
+		}
+		return fmt.Errorf("%w (the new key was destroyed: its label could not be checked again)", wrap("look up label on token", label, err))
+	}
+	others := 0
+	for _, h := range hs {
+		if !slices.Contains(ours, h) {
+			others++
+		}
+	}
+	if others == 0 {
+		return nil
+	}
+	var derr error
+	for _, h := range ours {
+		derr = errors.Join(derr, t.m.ctx.DestroyObject(t.session, h))
+	}
+	return &DuplicateLabelError{Token: t.Info.Label, Label: label, Others: others, DestroyErr: derr}
 }
 
 // DestroyLabel destroys every object carrying label and returns how many there were. It is

@@ -306,12 +306,18 @@ func (t *Token) GenerateDEK(s DEKSpec) (*SecretKey, error) {
 	if s.Bits == 0 {
 		s.Bits = 256
 	}
+	if err := t.claimLabel("generate key", s.Label); err != nil {
+		return nil, err
+	}
 	tmpl := append(dekTemplate(s), pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, s.Bits/8))
 	t.mu.Lock()
 	h, err := t.m.ctx.GenerateKey(t.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_AES_KEY_GEN, nil)}, tmpl)
 	t.mu.Unlock()
 	if err != nil {
 		return nil, wrap("generate key", s.Label, err)
+	}
+	if err := t.recheckLabel(s.Label, h); err != nil {
+		return nil, err
 	}
 	return t.newSecretKey(s.Label, s.ID, h, true), nil
 }
@@ -336,6 +342,9 @@ func (t *Token) WrapSecretKey(kek, k *SecretKey) ([]byte, error) {
 // non-extractable.
 func (t *Token) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey, error) {
 	s.Extractable = false
+	if err := t.claimLabel("unwrap key", s.Label); err != nil {
+		return nil, err
+	}
 	tmpl := dekTemplate(s)
 	t.mu.Lock()
 	kh, err := kek.handle()
@@ -346,6 +355,9 @@ func (t *Token) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey
 	t.mu.Unlock()
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("unwrap key under %q:", kek.Label), s.Label, err)
+	}
+	if err := t.recheckLabel(s.Label, h); err != nil {
+		return nil, err
 	}
 	return t.newSecretKey(s.Label, s.ID, h, true), nil
 }

@@ -196,6 +196,9 @@ func (t *Token) UnwrapPrivateKey(kek *SecretKey, blob []byte, label string, pub 
 	if err != nil {
 		return nil, wrap("create public key", label, err)
 	}
+	if err := t.recheckLabel(label, privH, pubH); err != nil {
+		return nil, err
+	}
 	k, err := t.loadKeyPair(label, id, "", pubH, privH)
 	if err == nil {
 		err = compareAttrs(Attributes{"CKA_SENSITIVE": true, "CKA_EXTRACTABLE": false, "CKA_SIGN": true, "CKA_DECRYPT": false, "CKA_UNWRAP": false, "CKA_DERIVE": false}, k.Attributes)

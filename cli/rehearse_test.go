@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// buildKeyrite builds the keyrite binary once for the test, as a user would run it.
+func buildKeyrite(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "keyrite")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/keyrite/keyrite")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// runKeyrite runs the built binary in dir and returns its combined output.
+func runKeyrite(bin, dir string, args ...string) (string, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "LANG=C.UTF-8")
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// The README's rehearsal commands run in any order, twice, on one machine with one
+// rehearsal store: each run makes fresh tokens, so no run finds another's labels.
+func TestREADMERehearsalsInAnyOrderTwice(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := map[string][]string{"root": nil, "quorum": {"--quorum", "3-of-5"}, "transfer": {"--transfer"}}
+	for _, want := range []string{"go run . rehearse --out ", "keyrite rehearse --quorum 3-of-5 --out ", "keyrite rehearse --transfer --out "} {
+		if !strings.Contains(string(readme), want) {
+			t.Fatalf("the README no longer shows %q: update this test with it", want)
+		}
+	}
+	order := []string{"quorum", "transfer", "root"} // the README's quorum-then-transfer order first
+	if !testing.Short() {
+		order = append(order, "transfer", "root", "quorum")
+	}
+	bin, work, store := buildKeyrite(t), t.TempDir(), filepath.Join(t.TempDir(), "store")
+	for i, mode := range order {
+		out := fmt.Sprintf("run-%d-%s", i+1, mode)
+		args := append([]string{"rehearse", "--rehearsal-dir", store, "--out", out}, modes[mode]...)
+		if log, err := runKeyrite(bin, work, args...); err != nil {
+			t.Fatalf("run %d (%s): %v\n%s", i+1, mode, err, tail(log))
+		}
+		if log, err := runKeyrite(bin, work, "verify", out); err != nil {
+			t.Fatalf("verify run %d (%s): %v\n%s", i+1, mode, err, tail(log))
+		}
+	}
+	checkStore(t, bin, work, store)
+}
+
+// Two rehearsals at once, in two processes, on one store: both finish and verify, and the
+// store is whole after (every token label once, a third rehearsal runs).
+func TestTwoRehearsalsAtOnce(t *testing.T) {
+	bin, work, store := buildKeyrite(t), t.TempDir(), filepath.Join(t.TempDir(), "store")
+	runs := [][]string{{"--out", "a"}, {"--quorum", "2-of-3", "--out", "b"}}
+	logs := make([]string, len(runs))
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			logs[i], errs[i] = runKeyrite(bin, work, append([]string{"rehearse", "--rehearsal-dir", store}, r...)...)
+		}()
+	}
+	wg.Wait()
+	for i := range runs {
+		if errs[i] != nil {
+			t.Fatalf("rehearsal %v: %v\n%s", runs[i], errs[i], tail(logs[i]))
+		}
+		if log, err := runKeyrite(bin, work, "verify", runs[i][len(runs[i])-1]); err != nil {
+			t.Fatalf("verify %v: %v\n%s", runs[i], err, tail(log))
+		}
+	}
+	if log, err := runKeyrite(bin, work, "rehearse", "--rehearsal-dir", store, "--out", "c"); err != nil {
+		t.Fatalf("a third rehearsal after two at once: %v\n%s", err, tail(log))
+	}
+	checkStore(t, bin, work, store)
+}
+
+// checkStore lists the store's tokens: each label once, and only fresh-token labels.
+func checkStore(t *testing.T, bin, work, store string) {
+	t.Helper()
+	list, err := runKeyrite(bin, work, "tokens", "--rehearsal", "--rehearsal-dir", store)
+	if err != nil {
+		t.Fatalf("tokens: %v\n%s", err, list)
+	}
+	labels := regexp.MustCompile(`(?m)^  "([^"]*)" \(`).FindAllStringSubmatch(list, -1)
+	if len(labels) == 0 {
+		t.Fatalf("the store lists no token:\n%s", list)
+	}
+	seen := map[string]bool{}
+	for _, l := range labels {
+		if seen[l[1]] || !regexp.MustCompile(`^keyrite-rehearsal(-region)?-\d{4}$`).MatchString(l[1]) {
+			t.Errorf("token label %q repeated or not a fresh token's", l[1])
+		}
+		seen[l[1]] = true
+	}
+}
+
+func tail(s string) string {
+	if len(s) > 3000 {
+		return "…" + s[len(s)-3000:]
+	}
+	return s
+}
