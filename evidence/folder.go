@@ -163,25 +163,11 @@ func regularFiles(dir string) ([]string, error) {
 		case t.IsRegular():
 			files = append(files, rel)
 		default:
-			return fmt.Errorf("%s is a %s, not a regular file: evidence is only read from regular files, and this one is refused unread", Printable(rel), kind(t))
+			return fmt.Errorf("%s is a %s, not a regular file: evidence is only read from regular files, and this one is refused unread", Printable(rel), transcript.FileKind(t))
 		}
 		return nil
 	})
 	return files, err
-}
-
-func kind(t fs.FileMode) string {
-	switch {
-	case t&fs.ModeSymlink != 0:
-		return "symbolic link"
-	case t&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case t&fs.ModeDevice != 0:
-		return "device"
-	case t&fs.ModeSocket != 0:
-		return "socket"
-	}
-	return "special file"
 }
 
 // checkDerived checks the report and bundle in a verified ceremony folder: the bundle must

@@ -70,7 +70,11 @@ func VerifyPath(out io.Writer, path string, opt Options) error {
 		if err != nil {
 			return fmt.Errorf("verify %s: %w", Printable(path), err)
 		}
-		summary = fmt.Sprintf("Bundle verified: manifest signed by the transcript signer; %d files, %d bytes, all as listed; withheld: %s\n", res.Files, res.Bytes, strings.Join(res.Withheld, ", "))
+		withheld := "none"
+		if len(res.Withheld) > 0 {
+			withheld = strings.Join(res.Withheld, ", ")
+		}
+		summary = fmt.Sprintf("Bundle verified: manifest signed by the transcript signer; %d files, %d bytes, all as listed; withheld: %s\n", res.Files, res.Bytes, withheld)
 		summary += transcript.Summary(res.Ceremony) + "Report: " + res.Report + "\n"
 		if res.Log != "" {
 			summary += "Ceremony log: " + res.Log + "\n"

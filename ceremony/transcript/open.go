@@ -16,7 +16,7 @@ func OpenRegular(name string) (*os.File, error) {
 	if fi, err := os.Lstat(name); err != nil {
 		return nil, err
 	} else if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: %w (it is a %s); evidence is only ever read from regular files", name, ErrNotRegular, fileKind(fi.Mode()))
+		return nil, fmt.Errorf("%s: %w (it is a %s); evidence is only ever read from regular files", name, ErrNotRegular, FileKind(fi.Mode()))
 	}
 	f, err := os.OpenFile(name, openFlags, 0)
 	if err != nil {
@@ -29,7 +29,8 @@ func OpenRegular(name string) (*os.File, error) {
 	return f, nil
 }
 
-func fileKind(m os.FileMode) string {
+// FileKind names the kind of a file that is not regular, for an error message.
+func FileKind(m os.FileMode) string {
 	switch {
 	case m&os.ModeSymlink != 0:
 		return "symbolic link"

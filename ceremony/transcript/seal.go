@@ -140,13 +140,17 @@ type noteSigner struct {
 func (s *noteSigner) Name() string    { return s.name }
 func (s *noteSigner) KeyHash() uint32 { return binary.BigEndian.Uint32(s.id[:]) }
 func (s *noteSigner) Sign(msg []byte) ([]byte, error) {
-	digest := msg
-	if s.hash != 0 {
-		h := s.hash.New()
-		h.Write(msg)
-		digest = h.Sum(nil)
+	return s.signer.Sign(rand.Reader, digest(s.hash, msg), s.hash)
+}
+
+// digest is what a key of the given hash signs for msg: its digest, or msg itself (Ed25519).
+func digest(h crypto.Hash, msg []byte) []byte {
+	if h == 0 {
+		return msg
 	}
-	return s.signer.Sign(rand.Reader, digest, s.hash)
+	d := h.New()
+	d.Write(msg)
+	return d.Sum(nil)
 }
 
 // noteVerifier checks a seal's signature as a note Verifier, with the transcript signer's
@@ -161,19 +165,14 @@ type noteVerifier struct {
 func (v *noteVerifier) Name() string    { return v.name }
 func (v *noteVerifier) KeyHash() uint32 { return binary.BigEndian.Uint32(v.id[:]) }
 func (v *noteVerifier) Verify(msg, sig []byte) bool {
-	digest := msg
-	if v.hash != 0 {
-		h := v.hash.New()
-		h.Write(msg)
-		digest = h.Sum(nil)
-	}
+	d := digest(v.hash, msg)
 	switch k := v.pub.(type) {
 	case *ecdsa.PublicKey:
-		return ecdsa.VerifyASN1(k, digest, sig)
+		return ecdsa.VerifyASN1(k, d, sig)
 	case *rsa.PublicKey:
-		return rsa.VerifyPKCS1v15(k, v.hash, digest, sig) == nil
+		return rsa.VerifyPKCS1v15(k, v.hash, d, sig) == nil
 	case ed25519.PublicKey:
-		return ed25519.Verify(k, digest, sig)
+		return ed25519.Verify(k, d, sig)
 	}
 	return false
 }
