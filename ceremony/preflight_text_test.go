@@ -141,9 +141,9 @@ func FuzzScriptText(f *testing.F) {
 			if err := renderable(v); err != nil {
 				t.Fatalf("%s: accepted %q, which a renderer refuses: %v", field, v, err)
 			}
-			for _, r := range v { // the terminal prints visible text as it is, and escapes the rest
-				if !unicode.IsGraphic(r) {
-					t.Fatalf("%s: accepted %q, which the terminal would have to escape (U+%04X)", field, v, r)
+			for _, r := range v { // the terminal escapes the rest, but no control character is accepted
+				if unicode.IsControl(r) {
+					t.Fatalf("%s: accepted %q, which holds control character U+%04X", field, v, r)
 				}
 			}
 		})
