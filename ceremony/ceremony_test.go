@@ -210,7 +210,7 @@ func TestResumeAfterWitnessDeclined(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := events(verified(t, dir))
-	for _, want := range []string{"witness.declined step.failed ceremony.resumed hsm.login participant.present", "clock.confirmed cleanup.destroyed step.started key.generated"} {
+	for _, want := range []string{"witness.declined step.failed ceremony.resumed hsm.login preflight.passed participant.present", "clock.confirmed cleanup.destroyed step.started key.generated"} {
 		if !strings.Contains(ev, want) {
 			t.Fatalf("events lack %q: %s", want, ev)
 		}

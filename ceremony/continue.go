@@ -22,14 +22,16 @@ func continueStep() step {
 				"records": len(p.result.Entries), "root_spki_sha256": p.result.RootSPKI.Hex()}); err != nil {
 				return err
 			}
+			// The key states and CRL numbers it inherits, for the pre-flight of the next one.
+			if _, err := r.record(transcript.EventHierarchyState, hierarchyStateOf(p.result).record()); err != nil {
+				return err
+			}
 			// After a rotation, the new hierarchy's signer and root take over.
-			root, signer := p.root, p.signer
-			if rot := rotationOf(p.result); rot != nil && r.Script.Signer.Label == rot.NewSigner {
-				certs, err := parseChain(rot.NewSignerChain)
-				if err != nil {
-					return fmt.Errorf("the rotation recorded in %s: %w", p.result.Opening.CeremonyID, err)
-				}
-				signer, root = certs[0], certs[1]
+			root, signer, rot, err := r.hierarchy()
+			if err != nil {
+				return err
+			}
+			if rot != nil && signer != p.signer {
 				if _, err := r.record(transcript.EventHierarchyRotated, map[string]string{"from_root_spki_sha256": rot.OldRootSPKI, "to_root_spki_sha256": rot.NewRootSPKI}); err != nil {
 					return err
 				}

@@ -14,10 +14,6 @@ import (
 	"time"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
-	zx509 "github.com/zmap/zcrypto/x509"
-
-	"github.com/zmap/zlint/v3"
-	"github.com/zmap/zlint/v3/lint"
 )
 
 // TypeCRL has the root sign a certificate revocation list.
@@ -120,8 +116,7 @@ func (r *Run) signCRL() error {
 	if err != nil {
 		return err
 	}
-	tmpl := &x509.RevocationList{Number: big.NewInt(c.Number), ThisUpdate: now, NextUpdate: now.Add(time.Duration(c.NextUpdateDays) * 24 * time.Hour),
-		RevokedCertificateEntries: revoked}
+	tmpl := crlTemplate(c, revoked, now)
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, r.rootCert, rootKey)
 	if err != nil {
 		return fmt.Errorf("sign the CRL with root key %q: %w", c.RootKey, err)
@@ -133,32 +128,16 @@ func (r *Run) signCRL() error {
 	if err != nil {
 		return fmt.Errorf("the new CRL does not verify under the root: %w", err)
 	}
-	if zc, err := zx509.ParseRevocationList(der); err == nil {
-		// A root's CRL covers CA certificates: the Baseline Requirements allow it 12 months
-		// (subscriber CRLs, zlint's default, 10 days).
-		registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{})
-		if err != nil {
-			return err
-		}
-		cfg, err := lint.NewConfigFromString("[e_crl_next_update_invalid]\nSubscriberCRL = false\n")
-		if err != nil {
-			return err
-		}
-		registry.SetConfiguration(cfg)
-		res := zlint.LintRevocationListEx(zc, registry)
-		var bad, warn []string
-		for name, lr := range res.Results {
-			switch lr.Status {
-			case lint.Error, lint.Fatal:
-				bad = append(bad, name)
-			case lint.Warn:
-				warn = append(warn, name)
-			}
-		}
-		r.record(transcript.EventCRLLinted, map[string]any{"linter": "zlint v3", "lints_run": len(res.Results), "errors": bad, "warnings": warn})
-		if len(bad) > 0 {
-			return fmt.Errorf("the CRL fails lints %v; nothing was written", bad)
-		}
+	res, err := lintCRLBytes("root.crl", "issued by "+r.rootCert.Subject.String(), der)
+	if err != nil {
+		return err
+	}
+	bad := refusedLints(res)
+	if _, err := r.record(transcript.EventCRLLinted, transcript.CRLLinted{Linter: "zlint v3", LintsRun: res.LintsRun, Errors: bad, Warnings: res.Findings["warn"]}); err != nil {
+		return err
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("the CRL fails lints %v; nothing was written", bad)
 	}
 	if _, err := r.record(transcript.EventCRLIssued, map[string]any{"number": c.Number, "this_update": tmpl.ThisUpdate.Format(time.RFC3339), "next_update": tmpl.NextUpdate.Format(time.RFC3339),
 		"revoked": len(revoked), "issuer": r.rootCert.Subject.String(), "sha256": sha256Hex(der)}); err != nil {

@@ -111,7 +111,7 @@ type Run struct {
 
 type earlyRecord struct {
 	event string
-	data  map[string]any
+	data  any
 }
 
 // step is one scripted step of a ceremony.
@@ -214,23 +214,27 @@ func (r *Run) prepare(entries []transcript.Entry) error {
 			return err
 		}
 	}
-	// The people in the room and the clock are confirmed before the HSM is touched (not for
-	// a closed transcript that only needs its seal: nobody acts any more).
-	if !r.closed {
-		if err := r.rollCall(); err != nil {
-			return err
-		}
-	}
+	// The token is found, identified and logged in to before anyone is asked to confirm
+	// anything; then the pre-flight (preflight.go) checks all that needs no secret. The people
+	// in the room and the clock are confirmed last, before the HSM is changed (not for a
+	// closed transcript that only needs its seal: nobody acts any more).
 	if err := r.connect(); err != nil {
 		return err
 	}
 	if entries != nil {
-		return r.checkSameToken(entries)
-	}
-	if err := r.checkLabelsFree(); err != nil {
+		if err := r.checkSameToken(entries); err != nil {
+			return err
+		}
+	} else if err := r.checkLabelsFree(); err != nil {
 		return err
 	}
-	return r.checkCapabilities()
+	if r.closed {
+		return nil
+	}
+	if err := r.preflight(); err != nil {
+		return err
+	}
+	return r.rollCall()
 }
 
 // loadPrevious verifies the sealed ceremony this one continues, if its type continues one.

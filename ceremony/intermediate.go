@@ -148,17 +148,11 @@ func (r *Run) signIntermediate() error {
 	if err != nil {
 		return err
 	}
-	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
-	notAfter := notBefore.Add(time.Duration(in.ValidityDays) * 24 * time.Hour)
-	if notAfter.After(r.rootCert.NotAfter) {
-		return fmt.Errorf("the intermediate would outlive the root (%s after %s): shorten intermediate.validity_days", notAfter.Format(time.DateOnly), r.rootCert.NotAfter.Format(time.DateOnly))
+	tmpl, err := intermediateTemplate(in, csr.Subject, r.rootCert, serial, r.Clock())
+	if err != nil {
+		return err
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial, Subject: csr.Subject, NotBefore: notBefore, NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
-		MaxPathLen: in.PathLen, MaxPathLenZero: in.PathLen == 0,
-	}
-	if err := r.lintProfile(tmpl, csr.PublicKey); err != nil {
+	if err := r.lintProfile(intermediatePEM, tmpl, r.rootCert, csr.PublicKey, false); err != nil {
 		return err
 	}
 	c, err := issue(tmpl, r.rootCert, csr.PublicKey, rootKey)
@@ -167,7 +161,7 @@ func (r *Run) signIntermediate() error {
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(r.rootCert)
-	if _, err := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: notBefore.Add(2 * clockSkew), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+	if _, err := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: c.NotBefore.Add(2 * clockSkew), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
 		return fmt.Errorf("the new intermediate does not chain to the root: %w", err)
 	}
 	if err := r.recordCertificate(intermediatePEM, c); err != nil {

@@ -9,14 +9,12 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -24,8 +22,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
-	zx509 "github.com/zmap/zcrypto/x509"
-	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
 )
 
@@ -253,67 +249,42 @@ func (r *Run) serial() (*big.Int, error) {
 }
 
 func (r *Run) rootTemplate() (*x509.Certificate, error) {
-	c := r.Script.Certificate
 	serial, err := r.serial()
 	if err != nil {
 		return nil, err
 	}
-	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
-	subject := pkix.Name{CommonName: c.Subject.CommonName}
-	if c.Subject.Organization != "" {
-		subject.Organization = []string{c.Subject.Organization}
-	}
-	if c.Subject.Country != "" {
-		subject.Country = []string{c.Subject.Country}
-	}
-	t := &x509.Certificate{
-		SerialNumber: serial, Subject: subject, Issuer: subject,
-		NotBefore: notBefore, NotAfter: notBefore.Add(time.Duration(c.ValidityDays) * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
-	}
-	if c.PathLen != nil {
-		t.MaxPathLen, t.MaxPathLenZero = *c.PathLen, *c.PathLen == 0
-	} else {
-		t.MaxPathLen = -1
-	}
-	return t, nil
+	return rootTemplate(r.Script.Certificate, serial, r.Clock()), nil
 }
 
-// lintProfile signs tmpl with a throwaway key of the same algorithm and runs zlint over it,
+// lintProfile builds tmpl in its real shape — under issuer (nil: self-signed), signed with a
+// throwaway key of the issuer's key type, for the subject key pub — and runs zlint over it,
 // before the real key signs anything (as letsencrypt/boulder does). Errors and fatal
-// findings stop the ceremony; warnings and notices are recorded.
-func (r *Run) lintProfile(tmpl *x509.Certificate, pub crypto.PublicKey) error {
-	throwaway, err := throwawayKey(pub)
+// findings stop the ceremony; warnings and notices are recorded. The pre-flight has linted
+// the same shape already; this is the record of the certificate as it is about to be signed.
+func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypto.PublicKey, signer bool) error {
+	issuerPub := pub
+	if issuer != nil {
+		issuerPub = issuer.PublicKey
+	}
+	issuerAlg, err := algorithmOf(issuerPub)
 	if err != nil {
 		return err
 	}
-	t := *tmpl
-	der, err := x509.CreateCertificate(rand.Reader, &t, &t, throwaway.Public(), throwaway)
+	var sources lint.SourceList
+	if signer {
+		sources = signerLintSources
+	}
+	res, _, err := lintCertificate(name, tmpl, issuer, issuerAlg, pub, "", sources)
 	if err != nil {
-		return fmt.Errorf("lint: build test certificate: %w", err)
-	}
-	zc, err := zx509.ParseCertificate(der)
-	if err != nil {
-		return fmt.Errorf("lint: parse test certificate: %w", err)
-	}
-	res := zlint.LintCertificate(zc)
-	findings := map[string][]string{}
-	for name, lr := range res.Results {
-		switch lr.Status {
-		case lint.Notice, lint.Warn, lint.Error, lint.Fatal:
-			findings[lr.Status.String()] = append(findings[lr.Status.String()], name)
-		}
-	}
-	for _, v := range findings {
-		sort.Strings(v)
-	}
-	if _, err := r.record(transcript.EventCertificateLinted, map[string]any{"linter": "zlint v3", "lints_run": len(res.Results), "findings": findings}); err != nil {
 		return err
 	}
-	if bad := append(findings["error"], findings["fatal"]...); len(bad) > 0 {
-		return fmt.Errorf("the certificate profile fails lints %s; fix the script's certificate profile", strings.Join(bad, ", "))
+	if _, err := r.record(transcript.EventCertificateLinted, transcript.CertificateLinted{Linter: "zlint v3", LintsRun: res.LintsRun, Findings: res.Findings}); err != nil {
+		return err
 	}
-	r.UI.Note(fmt.Sprintf("Certificate profile passed %d lints (%d warnings, %d notices).", len(res.Results), len(findings["warn"]), len(findings["notice"])))
+	if bad := refusedLints(res); len(bad) > 0 {
+		return fmt.Errorf("%s (%s) fails lints %s; fix the script's certificate profile", name, res.Shape, strings.Join(bad, ", "))
+	}
+	r.UI.Note(fmt.Sprintf("Certificate profile of %s passed %d lints (%d warnings, %d notices).", name, res.LintsRun, len(res.Findings["warn"]), len(res.Findings["notice"])))
 	return nil
 }
 
@@ -387,7 +358,7 @@ func (r *Run) selfSignRoot(key *hsm.KeyPair, derName, pemName string) (*x509.Cer
 	if err != nil {
 		return nil, err
 	}
-	if err := r.lintProfile(tmpl, key.Public()); err != nil {
+	if err := r.lintProfile(pemName, tmpl, nil, key.Public(), false); err != nil {
 		return nil, err
 	}
 	c, err := issue(tmpl, tmpl, key.Public(), key)
@@ -410,16 +381,9 @@ func (r *Run) certifySigner(k *hsm.KeyPair, days int, root *x509.Certificate, ro
 	if err != nil {
 		return nil, err
 	}
-	notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
-	notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
-	if notAfter.After(root.NotAfter) {
-		notAfter = root.NotAfter
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: root.Subject.CommonName + " Transcript Signer", Organization: root.Subject.Organization, Country: root.Subject.Country},
-		NotBefore:    notBefore, NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+	tmpl := signerTemplate(root, days, serial, r.Clock())
+	if err := r.lintProfile(name, tmpl, root, k.Public(), true); err != nil {
+		return nil, err
 	}
 	c, err := issue(tmpl, root, k.Public(), rootKey)
 	if err != nil {

@@ -123,13 +123,10 @@ func (r *Run) signNewRoot() error {
 		if err != nil {
 			return err
 		}
-		notBefore := r.Clock().UTC().Truncate(time.Second).Add(-clockSkew)
-		notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
-		if notAfter.After(c.issuer.NotAfter) {
-			notAfter = c.issuer.NotAfter
+		t := crossTemplate(c.subject, c.ski, c.issuer, days, serial, r.Clock())
+		if err := r.lintProfile(c.name, t, c.issuer, c.pub, false); err != nil {
+			return err
 		}
-		t := &x509.Certificate{SerialNumber: serial, Subject: c.subject, NotBefore: notBefore, NotAfter: notAfter, SubjectKeyId: c.ski,
-			KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true, MaxPathLen: -1}
 		cc, err := issue(t, c.issuer, c.pub, c.signer)
 		if err != nil {
 			return fmt.Errorf("cross-certificate %s: %w", c.name, err)

@@ -12,13 +12,13 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
-	"strings"
 	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
 
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
 )
 
@@ -156,13 +156,7 @@ func standIn(issuer *x509.Certificate, key crypto.Signer) *x509.Certificate {
 }
 
 // lintResult is what zlint said of one certificate or CRL.
-type lintResult struct {
-	Name     string              `json:"name"` // the output it becomes, e.g. "intermediate.pem"
-	Shape    string              `json:"shape"`
-	LintsRun int                 `json:"lints_run"`
-	Findings map[string][]string `json:"findings,omitempty"` // by status: notice, warn, error, fatal
-	Waived   []string            `json:"waived,omitempty"`
-}
+type lintResult = transcript.LintResult
 
 // waivedLints are the Baseline Requirements lints on CA certificates whose fields the script's
 // profiles cannot express yet (certificate policies, CRL distribution points): run, recorded
@@ -175,7 +169,8 @@ var waivedLints = map[string]string{
 
 // lintCertificate builds tmpl exactly as it will be issued, under issuer (nil: self-signed)
 // whose key is of type issuerAlg, for the subject key pub (nil: a throwaway of subjectAlg),
-// signs it with a throwaway key of the issuer's type and runs zlint over it.
+// signs it with a throwaway key of the issuer's type and runs zlint over it. A self-signed
+// certificate gets the throwaway key as its subject key too.
 // sources limits the lint sources (nil: every source zlint has).
 func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, sources lint.SourceList) (lintResult, *x509.Certificate, error) {
 	key, err := throwawayFor(issuerAlg)
@@ -183,16 +178,12 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 		return lintResult{}, nil, err
 	}
 	t := *tmpl
-	parent := &t
-	shape := "self-signed"
-	if issuer != nil {
-		parent = standIn(issuer, key)
-		shape = "issued by " + issuer.Subject.String()
-	}
-	if pub == nil {
-		if issuer == nil {
-			pub = key.Public()
-		} else {
+	parent, shape := &t, "self-signed"
+	if issuer == nil {
+		pub = key.Public() // self-signed: one key on both sides, as the real key will be
+	} else {
+		parent, shape = standIn(issuer, key), "issued by "+issuer.Subject.String()
+		if pub == nil {
 			sub, err := throwawayFor(subjectAlg)
 			if err != nil {
 				return lintResult{}, nil, err
@@ -271,14 +262,7 @@ func judge(name, shape string, res *zlint.ResultSet) lintResult {
 	return out
 }
 
-// refused returns the error and fatal findings of a lint, or nil.
-func (l lintResult) refused() []string {
+// refusedLints returns the error and fatal findings of a lint, or nil.
+func refusedLints(l lintResult) []string {
 	return append(append([]string(nil), l.Findings["error"]...), l.Findings["fatal"]...)
-}
-
-func (l lintResult) err(field string) error {
-	if bad := l.refused(); len(bad) > 0 {
-		return fmt.Errorf("%s: %s (%s) fails lints %s; fix the profile in the script", field, l.Name, l.Shape, strings.Join(bad, ", "))
-	}
-	return nil
 }

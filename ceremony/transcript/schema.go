@@ -89,6 +89,13 @@ const (
 	EventCleanupRemovedFile  = "cleanup.removed-file"
 	EventCleanupDeclined     = "cleanup.declined"
 	EventDestructionDeclined = "destruction.declined"
+
+	// The pre-flight, the key states a continuing ceremony inherits, and the close of a
+	// ceremony a refusal stopped after it opened.
+	EventPreflightPassed = "preflight.passed"
+	EventHierarchyState  = "hierarchy.state"
+	EventAborted         = "ceremony.aborted"
+	EventKeyLeft         = "key.left-on-token"
 )
 
 // EventSpec is one event of the schema.
@@ -181,6 +188,11 @@ var Events = sortedEvents(
 	spec[CleanupRemovedFile](EventCleanupRemovedFile, "a file an interruption left, removed"),
 	spec[CleanupDeclined](EventCleanupDeclined, "a clean-up declined; nothing was destroyed"),
 	spec[Refusal](EventDestructionDeclined, "the security officer declined a key destruction"),
+
+	spec[PreflightPassed](EventPreflightPassed, "every check that needs no secret passed before the HSM was changed"),
+	spec[HierarchyState](EventHierarchyState, "the key states and last CRL numbers this ceremony inherits from those it continues"),
+	spec[Aborted](EventAborted, "a refusal stopped the ceremony after it opened; it closes as aborted"),
+	spec[KeyLeft](EventKeyLeft, "a key an aborted ceremony created is left on the token: its destruction was declined"),
 )
 
 func sortedEvents(specs ...EventSpec) []EventSpec {
@@ -253,10 +265,17 @@ func Data[T any](r *Record) (T, error) {
 	return v, err
 }
 
-// Closing is the data of EventClosed.
+// Closing is the data of EventClosed. Result is "completed", or "aborted" with the reason.
 type Closing struct {
 	Result string `json:"result"`
+	Reason string `json:"reason,omitempty"`
 }
+
+// Results of a ceremony, in Closing.Result.
+const (
+	ResultCompleted = "completed"
+	ResultAborted   = "aborted"
+)
 
 // StepStart is the data of EventStepStarted.
 type StepStart struct {
@@ -505,13 +524,15 @@ type KeyMigrated struct {
 	Note      string `json:"note,omitempty"`
 }
 
-// KeyState is the data of EventKeyState.
+// KeyState is the data of EventKeyState; in a HierarchyState, Ceremony names the ceremony
+// that recorded it.
 type KeyState struct {
 	Label      string `json:"label"`
 	SPKISHA256 string `json:"spki_sha256"`
 	State      string `json:"state"`
 	Since      string `json:"since"`
 	Reason     string `json:"reason,omitempty"`
+	Ceremony   string `json:"ceremony,omitempty"`
 }
 
 // KeyWrapped is the data of EventKeyWrapped.
@@ -804,4 +825,51 @@ type CleanupDeclined struct {
 type Refusal struct {
 	By     string `json:"by"`
 	Reason string `json:"reason"`
+}
+
+// PreflightPassed is the data of EventPreflightPassed: the checks run, the mechanisms found,
+// every certificate and CRL linted in its real shape, the least free space of the outputs.
+type PreflightPassed struct {
+	Checks     []string     `json:"checks"`
+	Mechanisms []string     `json:"mechanisms,omitempty"`
+	Lints      []LintResult `json:"lints,omitempty"`
+	FreeBytes  uint64       `json:"free_bytes"`
+}
+
+// LintResult is what zlint said of one certificate or CRL built in its real shape.
+type LintResult struct {
+	Name     string              `json:"name"`  // the output it becomes, e.g. "intermediate.pem"
+	Shape    string              `json:"shape"` // "self-signed", or "issued by <issuer>"
+	LintsRun int                 `json:"lints_run"`
+	Findings map[string][]string `json:"findings,omitempty"` // by status: info, notice, warn, error, fatal
+	Waived   []string            `json:"waived,omitempty"`   // errors the profiles cannot avoid yet
+}
+
+// HierarchyState is the data of EventHierarchyState: every key whose state the ceremonies
+// before this one recorded (last state per key), and the last CRL number per issuer.
+type HierarchyState struct {
+	Keys []KeyState `json:"keys"`
+	CRLs []CRLCount `json:"crls,omitempty"`
+}
+
+// CRLCount is the last CRL number an issuer's CRLs reached, and the ceremony that signed it.
+type CRLCount struct {
+	Issuer   string `json:"issuer"`
+	Number   int64  `json:"number"`
+	Ceremony string `json:"ceremony"`
+}
+
+// Aborted is the data of EventAborted.
+type Aborted struct {
+	Step   string `json:"step"`
+	Reason string `json:"reason"`
+}
+
+// KeyLeft is the data of EventKeyLeft.
+type KeyLeft struct {
+	Label       string `json:"label"`
+	Objects     int    `json:"objects"`
+	TokenSerial string `json:"token_serial"`
+	DeclinedBy  string `json:"declined_by"`
+	Reason      string `json:"reason,omitempty"`
 }
