@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/reports"
 )
 
@@ -153,7 +154,7 @@ func check(path string) checked {
 		res, dir = br.Ceremony, work
 		c.verdict = fmt.Sprintf("✓ Bundle verified: manifest signed by the transcript signer, %d files as listed, %d withheld.", br.Files, len(br.Withheld))
 	} else {
-		folders, err := transcript.VerifyTree(path, transcript.Options{})
+		folders, err := evidence.VerifyTree(path, evidence.Options{Renderer: reports.ReportRenderer})
 		if err != nil {
 			c.verdict = "✗ Not verified: " + err.Error()
 			c.rows = partialRows(path, err)
