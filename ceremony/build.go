@@ -14,6 +14,11 @@ import (
 // Version is Keyrite's release version.
 const Version = "0.1.0"
 
+// revision is the VCS revision the linker sets (scripts/build:
+// -ldflags "-X github.com/keyrite/keyrite/ceremony.revision=<commit>[+dirty]"); the toolchain's
+// own VCS stamping (vcs.revision), when present, takes precedence.
+var revision string
+
 // ThisBuild describes the running binary: version, VCS revision and the SHA-256 of the
 // executable file, so the transcript names exactly what ran the ceremony.
 func ThisBuild() transcript.Build {
@@ -33,6 +38,9 @@ func ThisBuild() transcript.Build {
 		if rev != "" {
 			b.Revision = rev + dirty
 		}
+	}
+	if b.Revision == "" {
+		b.Revision = revision
 	}
 	if exe, err := os.Executable(); err == nil {
 		if f, err := os.Open(exe); err == nil {
