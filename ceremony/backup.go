@@ -22,6 +22,16 @@ import (
 	"github.com/keyrite/keyrite/quorum"
 )
 
+// quorumState is what the quorum steps (backup, restore, reshare) share within a run. kek
+// and shares are secrets: zeroed as soon as they are used.
+type quorumState struct {
+	kek    []byte
+	kcv    keycheck.KCV
+	shares []*quorum.Share
+	backup *BackupMeta
+	blob   []byte
+}
+
 // BackupMeta describes a wrapped backup of a key: what it is, how it was wrapped and how to
 // check the KEK rebuilt from shares. It is written beside the wrapped blob and recorded in the
 // transcript. It holds no secret.

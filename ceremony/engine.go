@@ -14,8 +14,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/keyrite/keyrite/hsm/keycheck"
-	"github.com/keyrite/keyrite/quorum"
 )
 
 // Binding ties a script to an HSM at run time. It is never written into the script.
@@ -88,25 +86,16 @@ type Run struct {
 	signer     *hsm.KeyPair
 	signerCert *x509.Certificate
 
-	// The quorum steps' state. kek and shares are secrets: zeroed as soon as they are used.
-	kek      []byte
-	kcv      keycheck.KCV
-	shares   []*quorum.Share
-	previous *previousCeremony
-	backup   *BackupMeta
-	blob     []byte
+	previous    *previousCeremony // the sealed ceremony this one continues
+	quorumState                   // the quorum steps' (backup.go)
 
 	// Confirmations taken before the HSM was touched, recorded once the transcript exists.
 	early []earlyRecord
 	// closed: a resumed transcript was closed but not sealed; the resume only seals it.
 	closed bool
 
-	secret *hsm.SecretKey // an exported secret key
-	// A rotation's new root.
-	newRoot     *hsm.KeyPair
-	newRootCert *x509.Certificate
-	target      *hsm.Token      // a migration's second token
-	xfer        *transferInputs // a transfer ceremony's checked inputs
+	target *hsm.Token      // a migration's second token
+	xfer   *transferInputs // a transfer ceremony's checked inputs (transfer.go)
 }
 
 type earlyRecord struct {

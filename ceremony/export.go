@@ -131,20 +131,27 @@ type ExportConfig struct {
 	Method   string `yaml:"method"`   // the provider's import method; empty: its preferred one
 }
 
+// exporting is an export ceremony's own state: the key that leaves, a key pair or a secret key.
+type exporting struct {
+	key    *hsm.KeyPair
+	secret *hsm.SecretKey
+}
+
 func exportSteps(s *Script) []step {
+	x := &exporting{}
 	root := rootSteps(s)
 	e := s.Export
 	return []step{root[0], continueStep(),
 		{id: "check-key", title: "Check the key may leave", actorRole: "administrator",
 			explain: fmt.Sprintf("The key %q is read from the HSM with its attributes; a key generated non-extractable never leaves.", e.Key),
-			run:     (*Run).checkExportable},
+			run:     x.checkExportable},
 		{id: "export-key", title: "Export the key", actorRole: "security-officer", witness: true,
 			explain: fmt.Sprintf("The Security Officer has the HSM make an ephemeral AES-256 key, trusted to wrap; it is wrapped with RSA-OAEP under the %s wrapping key and wraps %q (RFC 5649), in the layout %s imports.", e.Provider, e.Key, e.Provider),
-			run:     (*Run).exportKey},
+			run:     x.exportKey},
 		root[4]}
 }
 
-func (r *Run) checkExportable() error {
+func (x *exporting) checkExportable(r *Run) error {
 	label := r.Script.Export.Key
 	k, err := r.token.FindKeyPair(label)
 	if err != nil {
@@ -159,7 +166,7 @@ func (r *Run) checkExportable() error {
 		if !sk.Attributes["CKA_EXTRACTABLE"] {
 			return fmt.Errorf("key %q was generated non-extractable (CKA_EXTRACTABLE=false): it was never meant to leave this HSM, and cannot; nothing was exported", label)
 		}
-		r.secret = sk
+		x.secret = sk
 		return nil
 	}
 	fp, _ := fingerprint.OfPublicKey(k.Public())
@@ -169,19 +176,19 @@ func (r *Run) checkExportable() error {
 	if !k.Attributes["CKA_EXTRACTABLE"] {
 		return fmt.Errorf("key %q was generated non-extractable (CKA_EXTRACTABLE=false): it was never meant to leave this HSM, and cannot; nothing was exported", label)
 	}
-	r.root = k
+	x.key = k
 	return nil
 }
 
-func (r *Run) exportKey() error {
+func (x *exporting) exportKey(r *Run) error {
 	e := r.Script.Export
 	provider := transfer.Provider(e.Provider)
-	if r.root == nil && r.secret == nil { // resumed after check-key
-		if err := r.checkExportable(); err != nil {
+	if x.key == nil && x.secret == nil { // resumed after check-key
+		if err := x.checkExportable(r); err != nil {
 			return err
 		}
 	}
-	blob, method, form, err := r.wrapForExport(provider)
+	blob, method, form, err := x.wrapForExport(r, provider)
 	if err != nil {
 		return err
 	}
@@ -197,7 +204,7 @@ func (r *Run) exportKey() error {
 	if err := r.writeOutput(name, file); err != nil {
 		return err
 	}
-	meta, identity, err := r.exportMetadata(provider, method, form, name, file)
+	meta, identity, err := x.exportMetadata(r, provider, method, form, name, file)
 	if err != nil {
 		return err
 	}
@@ -233,7 +240,7 @@ func (r *Run) exportMethods(provider transfer.Provider) []transfer.Method {
 // transport key, both trusted to wrap (hsm.PrepareRSAAESWrap); the user then wraps the key in
 // the CKM_RSA_AES_KEY_WRAP layout, natively or composed. Both session keys are destroyed on
 // return.
-func (r *Run) wrapForExport(provider transfer.Provider) ([]byte, transfer.Method, string, error) {
+func (x *exporting) wrapForExport(r *Run, provider transfer.Provider) ([]byte, transfer.Method, string, error) {
 	if err := r.asSO(); err != nil {
 		return nil, transfer.Method{}, "", err
 	}
@@ -246,9 +253,9 @@ func (r *Run) wrapForExport(provider transfer.Provider) ([]byte, transfer.Method
 	if err := r.relogin(); err != nil {
 		return nil, transfer.Method{}, "", err
 	}
-	var key hsm.Wrappable = r.root
-	if r.secret != nil {
-		key = r.secret
+	var key hsm.Wrappable = x.key
+	if x.secret != nil {
+		key = x.secret
 	}
 	return r.wrapWith(provider, w, key)
 }
@@ -287,7 +294,7 @@ func (r *Run) wrapWith(provider transfer.Provider, w *hsm.RSAAESWrapper, key hsm
 
 // exportMetadata describes an export: the transfer metadata written beside the file, and the
 // key's identity for the key.exported record.
-func (r *Run) exportMetadata(provider transfer.Provider, method transfer.Method, form, name string, file []byte) (*transfer.Metadata, map[string]any, error) {
+func (x *exporting) exportMetadata(r *Run, provider transfer.Provider, method transfer.Method, form, name string, file []byte) (*transfer.Metadata, map[string]any, error) {
 	in := r.xfer
 	wfp, _ := fingerprint.OfPublicKey(in.wrappingKey)
 	meta := &transfer.Metadata{Format: transfer.MetadataFormat, Provider: provider, Method: method.Name, OAEPHash: method.OAEPHash,
@@ -295,15 +302,15 @@ func (r *Run) exportMetadata(provider transfer.Provider, method transfer.Method,
 		WrappingKeySPKI: wfp.Hex(), WrappingKeyBits: in.wrappingKey.N.BitLen(), WrappingIssued: in.issued,
 		File: name, FileSHA256: sha256Hex(file), AzureKEKID: r.opt.AzureKEKID, ExportedAt: r.Clock().UTC().Truncate(time.Second), SourceCeremonyID: r.Script.ID}
 	identity := map[string]any{}
-	if r.secret != nil {
-		kcv, err := r.secret.CheckValueECB()
+	if x.secret != nil {
+		kcv, err := x.secret.CheckValueECB()
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w (a secret key is identified by its check value, which needs CKA_ENCRYPT)", err)
 		}
 		meta.KeyKind, meta.Algorithm, meta.Payload, meta.KCV, meta.KCVMethod = "secret", "aes", "raw key bytes", kcv, keycheck.MethodECB
 		identity["kcv"], identity["kcv_method"] = kcv, keycheck.MethodECB
 	} else {
-		key := r.root
+		key := x.key
 		fp, _ := fingerprint.OfPublicKey(key.Public())
 		meta.KeyKind, meta.Algorithm, meta.Payload, meta.SPKISHA256 = "private", string(key.Algorithm), "PKCS #8 PrivateKeyInfo", fp.Hex()
 		meta.PublicKey = string(publicKeyPEM(key))

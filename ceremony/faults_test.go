@@ -67,7 +67,7 @@ func TestTokenRemovedAtEveryCall(t *testing.T) {
 				})
 				err := start(t, loadTestScript(t, "root-quorum-ceremony.yaml"), dir, faulty, &scriptedUI{}, Options{})
 				if seen < nth {
-					t.Fatalf("the ceremony made only %d %s calls, %d on a healthy run: the removal was never reached", seen, call, counts[call])
+					t.Fatalf("the ceremony made only %d %s calls, %d on a healthy run: the removal was never reached (err: %v)", seen, call, counts[call], err)
 				}
 				if err == nil || !strings.Contains(err.Error(), "the token was removed") {
 					t.Fatalf("err = %v, want the removal explained", err)

@@ -68,45 +68,52 @@ const (
 	newSignerPEM = "new-transcript-signer.pem"
 )
 
+// rotation is a rotate ceremony's own state: the new root, as its steps make it.
+type rotation struct {
+	newRoot     *hsm.KeyPair
+	newRootCert *x509.Certificate
+}
+
 func rotateSteps(s *Script) []step {
 	root := rootSteps(s)
 	rt := s.Rotate
+	st := &rotation{}
 	return []step{root[0], continueStep(),
 		{id: "generate-new-root", title: "Generate the new root key", actorRole: "administrator", witness: true, labels: []string{rt.NewKey},
 			explain: fmt.Sprintf("The HSM generates the %s key %q that will replace the root %q.", rt.Algorithm, rt.NewKey, rt.OldKey),
 			run: func(r *Run) (err error) {
-				r.newRoot, err = r.generateKey(rt.NewKey, hsm.Algorithm(rt.Algorithm), false, "root")
+				st.newRoot, err = r.generateKey(rt.NewKey, hsm.Algorithm(rt.Algorithm), false, "root")
 				return err
 			},
-			restore: func(r *Run, e []transcript.Entry) (err error) { r.newRoot, err = r.reloadKey(e, rt.NewKey); return }},
+			restore: func(r *Run, e []transcript.Entry) (err error) { st.newRoot, err = r.reloadKey(e, rt.NewKey); return }},
 		{id: "sign-new-root", title: "Self-sign the new root and cross-certify", actorRole: "administrator", witness: true,
 			outputs: []string{newRootDER, newRootPEM, crossOldNew, crossNewOld},
 			explain: "The new root signs its own certificate (linted first). The old root certifies the new root's key, and the new root the old one's, so certificates of either hierarchy verify through the other while both are trusted.",
-			run:     (*Run).signNewRoot},
+			run:     st.signNewRoot},
 		{id: "create-new-signer", title: "Create the new transcript-signing key", actorRole: "administrator", witness: true,
 			labels: []string{rt.NewSigner}, outputs: []string{newSignerPEM},
 			explain: fmt.Sprintf("The HSM generates %q, certified by the new root, to seal the new hierarchy's ceremonies. This ceremony is still sealed by the old one.", rt.NewSigner),
-			run:     (*Run).createNewSigner},
+			run:     st.createNewSigner},
 		root[4]}
 }
 
-func (r *Run) signNewRoot() error {
-	if r.newRoot == nil {
+func (st *rotation) signNewRoot(r *Run) error {
+	if st.newRoot == nil {
 		k, err := r.token.FindKeyPair(r.Script.Rotate.NewKey)
 		if err != nil {
 			return err
 		}
-		r.newRoot = k
+		st.newRoot = k
 	}
 	old, err := r.rootKey(r.Script.Rotate.OldKey)
 	if err != nil {
 		return err
 	}
-	nc, err := r.selfSignRoot(r.newRoot, newRootDER, newRootPEM)
+	nc, err := r.selfSignRoot(st.newRoot, newRootDER, newRootPEM)
 	if err != nil {
 		return err
 	}
-	r.newRootCert = nc
+	st.newRootCert = nc
 	days := r.Script.Rotate.CrossDays
 	for _, c := range []struct {
 		name    string
@@ -117,7 +124,7 @@ func (r *Run) signNewRoot() error {
 		ski     []byte
 	}{
 		{crossOldNew, nc.Subject, nc.PublicKey, r.rootCert, old, nc.SubjectKeyId},
-		{crossNewOld, r.rootCert.Subject, r.rootCert.PublicKey, nc, r.newRoot, r.rootCert.SubjectKeyId},
+		{crossNewOld, r.rootCert.Subject, r.rootCert.PublicKey, nc, st.newRoot, r.rootCert.SubjectKeyId},
 	} {
 		serial, err := r.serial()
 		if err != nil {
@@ -141,21 +148,21 @@ func (r *Run) signNewRoot() error {
 	return nil
 }
 
-func (r *Run) createNewSigner() error {
+func (st *rotation) createNewSigner(r *Run) error {
 	rt := r.Script.Rotate
-	if r.newRootCert == nil {
+	if st.newRootCert == nil {
 		return errors.New("the new root certificate is missing; resume from the previous step")
 	}
 	k, err := r.generateKey(rt.NewSigner, signerAlg, false, "transcript-signer")
 	if err != nil {
 		return err
 	}
-	c, err := r.certifySigner(k, rt.SignerDays, r.newRootCert, r.newRoot, newSignerPEM)
+	c, err := r.certifySigner(k, rt.SignerDays, st.newRootCert, st.newRoot, newSignerPEM)
 	if err != nil {
 		return err
 	}
 	oldFP, _ := fingerprint.OfPublicKey(r.rootCert.PublicKey)
-	newFP, _ := fingerprint.OfPublicKey(r.newRootCert.PublicKey)
+	newFP, _ := fingerprint.OfPublicKey(st.newRootCert.PublicKey)
 	since := r.Clock().UTC().Format(time.RFC3339)
 	if _, err := r.record(transcript.EventKeyState, map[string]string{"label": rt.OldKey, "spki_sha256": oldFP.Hex(), "state": "deactivated",
 		"since": since, "reason": "superseded by root " + rt.NewKey + "; it verifies what it signed, and signs nothing new"}); err != nil {
@@ -165,7 +172,7 @@ func (r *Run) createNewSigner() error {
 		return err
 	}
 	_, err = r.record(EventRootRotated, Rotation{OldRootSPKI: oldFP.Hex(), NewRootSPKI: newFP.Hex(), NewRootKey: rt.NewKey,
-		NewSigner: rt.NewSigner, NewSignerChain: string(certPEM(c, r.newRootCert))})
+		NewSigner: rt.NewSigner, NewSignerChain: string(certPEM(c, st.newRootCert))})
 	r.UI.Note(fmt.Sprintf("Root %q deactivated; root %q active.\nNew root SPKI SHA-256: %s\nRead aloud: %s", rt.OldKey, rt.NewKey, newFP.Grouped(), newFP.Words()))
 	return err
 }
