@@ -57,3 +57,29 @@ func TestSameRendererMustRenderTheSameReport(t *testing.T) {
 		t.Fatalf("a report that its own renderer version renders differently passed: %v", err)
 	}
 }
+
+// TestCompatBundlesWithThisRenderer: every compatibility bundle verifies under this renderer.
+// One written by this renderer version is rendered again and must come out byte for byte the
+// same: a change to the report's output without a new Renderer version fails here.
+func TestCompatBundlesWithThisRenderer(t *testing.T) {
+	bundles, _ := filepath.Glob("../testdata/compat/v*/*/evidence-*.tar")
+	more, _ := filepath.Glob("../testdata/compat/v*/*/*/evidence-*.tar")
+	bundles = append(bundles, more...)
+	if len(bundles) < 6 {
+		t.Fatalf("found %d compatibility bundles", len(bundles))
+	}
+	for _, name := range bundles {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := reports.VerifyBundle(f, t.TempDir())
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v (if the report's output changed, give reports.Renderer a new version)", name, err)
+		}
+		if res.Manifest.Renderer == reports.Renderer && !strings.Contains(res.Report, "identical") {
+			t.Fatalf("%s: written by this renderer but not rendered again: %s", name, res.Report)
+		}
+	}
+}
