@@ -113,7 +113,8 @@ var deviationEvents = map[string]bool{
 	transcript.EventTornDiscarded: true, transcript.EventCleanupDestroyed: true, transcript.EventCleanupRemovedFile: true,
 	transcript.EventCleanupDeclined: true, transcript.EventSuperseded: true, transcript.EventSharesVoided: true,
 	transcript.EventShareRefused: true, transcript.EventShareNotEntered: true, transcript.EventShareNotConfirmed: true,
-	transcript.EventKEKRejected: true, transcript.EventDestructionDeclined: true,
+	transcript.EventKEKRejected: true, transcript.EventDestructionDeclined: true, transcript.EventAborted: true,
+	transcript.EventKeyLeft: true,
 }
 
 // ShortSeal is the seal's short head hash as people read it aloud: eight hex digits in two
@@ -221,6 +222,9 @@ func (r *reader) record(e *transcript.Record) {
 		if d.Bag != "" {
 			r.bag(d.Bag, fmt.Sprintf("share %d of %d, %s's", d.Number, d.Of, d.Custodian))
 		}
+	case *transcript.ShareBagged:
+		b := r.bag(d.Bag, fmt.Sprintf("share %d, %s's", d.Number, d.Custodian))
+		b.Sealed, b.Witness, b.Time, b.Seq = true, d.Witness, t, e.Seq
 	case *transcript.TokenInventory:
 		c.Inventories = append(c.Inventories, TokenList{When: d.When, Token: d.TokenSerial, Role: d.Role, Objects: d.Objects.List, Count: d.Objects.Count, Unreadable: d.Unreadable, Seq: e.Seq})
 	case *transcript.Key:
@@ -233,6 +237,14 @@ func (r *reader) record(e *transcript.Record) {
 		r.destroyed(d.Label, fmt.Sprintf("destroyed at %s UTC (record #%d): %s", clock(t), e.Seq, d.Reason))
 	case *transcript.CleanupDestroyed:
 		r.destroyed(d.Label, fmt.Sprintf("destroyed at %s UTC in the clean-up after an interruption (record #%d)", clock(t), e.Seq))
+	case *transcript.KeyLeft:
+		for i := range c.Keys {
+			if k := &c.Keys[i]; k.Label == d.Label && !k.Destroyed {
+				k.State = fmt.Sprintf("left on token %s after the ceremony was aborted (record #%d): %s declined its destruction", d.TokenSerial, e.Seq, d.DeclinedBy)
+			}
+		}
+	case *transcript.Aborted:
+		c.Result = "aborted and sealed"
 	case *transcript.KeyState:
 		for i := range c.Keys {
 			k := &c.Keys[i]
@@ -295,7 +307,7 @@ func (r *reader) finish() {
 		}
 	}
 	if n := len(c.Deviations); n > 0 {
-		c.Result = fmt.Sprintf("completed and sealed, with %d recorded %s", n, plural(n, "deviation", "deviations"))
+		c.Result = fmt.Sprintf("%s, with %d recorded %s", c.Result, n, plural(n, "deviation", "deviations"))
 	}
 }
 

@@ -178,6 +178,14 @@ func sentence(e *transcript.Record, data any) string {
 			ns = append(ns, strconv.Itoa(n))
 		}
 		return fmt.Sprintf("%s %s void: %s.", capital(plural(len(ns), "share", "shares")), list(ns)+plural(len(ns), " is", " are"), d.Reason)
+	case *transcript.SharesCommitted:
+		return fmt.Sprintf("A commitment to each of the %d shares, bound to its custodian, was recorded (%s); a share entered later is checked against it.", len(d.Shares), d.Scheme)
+	case *transcript.SharesUncommitted:
+		return fmt.Sprintf("The backup of ceremony %s has no share commitments: %s.", d.BackupCeremony, d.Consequence)
+	case *transcript.ShareBagged:
+		return fmt.Sprintf("%s sealed share sheet %d in bag %s in front of %s.", d.Custodian, d.Number, d.Bag, d.Witness)
+	case *transcript.ShareCopies:
+		return fmt.Sprintf("The share sheets' electronic copies in %s: %s; witnessed by %s.", d.Destination, d.Copies, d.Witness)
 	case *transcript.BackupSuperseded:
 		return fmt.Sprintf("The backup made by ceremony %s (SHA-256 %s) is superseded: %s.", d.PreviousCeremony, hash16(d.PreviousBlobSHA256), d.Note)
 	case *transcript.CertificateIssued:
@@ -214,6 +222,37 @@ func sentence(e *transcript.Record, data any) string {
 			what = append(what, d.Label)
 		}
 		return fmt.Sprintf("%s declined the clean-up of %s: %s.", d.By, list(what), d.Reason)
+	case *transcript.PreflightPassed:
+		s := fmt.Sprintf("The pre-flight passed before the first change to the token: %s", list(d.Checks))
+		if len(d.Mechanisms) > 0 {
+			s += "; mechanisms offered: " + strings.Join(d.Mechanisms, ", ")
+		}
+		for _, l := range d.Lints {
+			s += fmt.Sprintf("; %s (%s) linted with %d lints, %s", l.Name, l.Shape, l.LintsRun, findings(l.Findings))
+		}
+		return s + "."
+	case *transcript.HierarchyState:
+		var ks []string
+		for _, k := range d.Keys {
+			ks = append(ks, fmt.Sprintf("%s %s", k.Label, k.State))
+		}
+		var cs []string
+		for _, c := range d.CRLs {
+			cs = append(cs, fmt.Sprintf("%s's last CRL number %d (ceremony %s)", c.Issuer, c.Number, c.Ceremony))
+		}
+		s := "The hierarchy's keys, as the sealed ceremonies before this one leave them: " + list(ks)
+		if len(cs) > 0 {
+			s += "; " + list(cs)
+		}
+		return s + "."
+	case *transcript.Aborted:
+		return fmt.Sprintf("The ceremony was aborted at step %q: %s.", d.Step, d.Reason)
+	case *transcript.KeyLeft:
+		s := fmt.Sprintf("%s (%d %s) was left on token %s: %s declined its destruction", d.Label, d.Objects, plural(d.Objects, "object", "objects"), d.TokenSerial, d.DeclinedBy)
+		if d.Reason != "" {
+			s += " (" + d.Reason + ")"
+		}
+		return s + "."
 	case *transcript.Refusal:
 		return fmt.Sprintf("%s declined the key destruction: %s.", d.By, d.Reason)
 	}
