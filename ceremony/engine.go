@@ -260,7 +260,7 @@ func (r *Run) checkLabelsFree() error {
 			if has, err := r.token.HasLabel(l); err != nil {
 				return err
 			} else if has {
-				return fmt.Errorf("token %q already holds a key labelled %q: this ceremony was already run on this token, or the label is taken; nothing was done (choose a new label in the script)", r.token.Info.Label, l)
+				return fmt.Errorf("token %q already holds a key labelled %q (%w): this ceremony was already run on this token, or another key has the label; nothing was done (choose a new label in the script)", r.token.Info.Label, l, hsm.ErrLabelTaken)
 			}
 		}
 	}

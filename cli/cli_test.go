@@ -174,7 +174,7 @@ func TestSecondRunIsRefused(t *testing.T) {
 	second := filepath.Join(t.TempDir(), "again")
 	code, stdout, stderr := keyrite(t, "", "run", filepath.Join("..", "testdata", "root-ceremony.yaml"),
 		"--rehearsal", "--rehearsal-dir", store, "--token", tokenLabel(t, dir), "--yes", "--out", second)
-	if code == 0 || !strings.Contains(stderr, `already holds a key labelled "example-root-2026"`) {
+	if code == 0 || !strings.Contains(stderr, `already holds a key labelled "example-root-2026"`) || !strings.Contains(stderr, "hint: every key a ceremony creates needs a label that is free") {
 		t.Fatalf("second run: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	if _, err := os.Stat(second); !os.IsNotExist(err) {

@@ -5,10 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/keyrite/keyrite/hsm"
 )
 
 // buildKeyrite builds the keyrite binary once for the test, as a user would run it.
@@ -117,4 +121,117 @@ func tail(s string) string {
 		return "…" + s[len(s)-3000:]
 	}
 	return s
+}
+
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Two ceremonies on one token, two processes: while the first waits for its witness, the
+// second is refused at once, naming the first's process and folder, before it logs in or
+// changes anything (the token's objects are as they were, no folder is made). The first then
+// finishes.
+func TestSecondProcessOnATokenIsRefused(t *testing.T) {
+	bin, store := buildKeyrite(t), t.TempDir()
+	r, err := hsm.PrepareRehearsal(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hsm.Open(hsm.SoftHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ti, err := r.NewToken(m, "shared")
+	m.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, _ := r.PIN(ti.Label, hsm.User)
+	pinFile := filepath.Join(t.TempDir(), "pin")
+	os.WriteFile(pinFile, pin, 0o600)
+	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+	objects := func() []hsm.Object {
+		m, err := hsm.Open(hsm.SoftHSMModule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		tok, err := m.OpenToken(hsm.Selector{Label: ti.Label})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tok.Close()
+		pin, _ := r.PIN(ti.Label, hsm.User)
+		if err := tok.Login(hsm.User, pin); err != nil {
+			t.Fatal(err)
+		}
+		objs, err := tok.Objects()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return objs
+	}
+	script := filepath.Join("..", "testdata", "root-ceremony.yaml")
+	args := func(out string) []string {
+		return []string{"run", script, "--module", hsm.SoftHSMModule, "--token", ti.Label, "--pin-file", pinFile, "--out", out}
+	}
+
+	first := filepath.Join(t.TempDir(), "first")
+	a := exec.Command(bin, args(first)...)
+	stdin, err := a.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var aOut lockedBuffer
+	a.Stdout, a.Stderr = &aOut, &aOut
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer a.Process.Kill()
+	fmt.Fprint(stdin, strings.Repeat("yes\n", 6)) // the roll call of five and the clock
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(aOut.String(), `did "Generate the root key" happen`); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first ceremony never reached its first witness:\n%s", tail(aOut.String()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	before := objects()
+
+	second := filepath.Join(t.TempDir(), "second")
+	b := exec.Command(bin, args(second)...)
+	b.Stdin = strings.NewReader(strings.Repeat("yes\n", 10))
+	out, err := b.CombinedOutput()
+	want := fmt.Sprintf("is in use by another Keyrite ceremony (pid %d, ceremony example-root-2026 in %s", a.Process.Pid, first)
+	if err == nil || !strings.Contains(string(out), want) || !strings.Contains(string(out), "hint: only one ceremony may use a token at a time") {
+		t.Fatalf("second ceremony: %v\n%s\nwant %q", err, tail(string(out)), want)
+	}
+	if _, err := os.Stat(second); !os.IsNotExist(err) {
+		t.Fatalf("the refused ceremony left %s", second)
+	}
+	if after := objects(); !reflect.DeepEqual(before, after) {
+		t.Fatalf("the refused ceremony changed the token:\nbefore %v\nafter  %v", before, after)
+	}
+
+	fmt.Fprint(stdin, strings.Repeat("yes\n", 10))
+	stdin.Close()
+	if err := a.Wait(); err != nil {
+		t.Fatalf("the first ceremony: %v\n%s", err, tail(aOut.String()))
+	}
+	if log, err := runKeyrite(bin, t.TempDir(), "verify", first); err != nil {
+		t.Fatalf("verify the first: %v\n%s", err, tail(log))
+	}
 }
