@@ -43,7 +43,7 @@ func TestREADMERehearsalsInAnyOrderTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	modes := map[string][]string{"root": nil, "quorum": {"--quorum", "3-of-5"}, "transfer": {"--transfer"}}
-	for _, want := range []string{"go run . rehearse --out ", "keyrite rehearse --quorum 3-of-5 --out ", "keyrite rehearse --transfer --out "} {
+	for _, want := range []string{"keyrite rehearse --out ", "keyrite rehearse --quorum 3-of-5 --out ", "keyrite rehearse --transfer --out "} {
 		if !strings.Contains(string(readme), want) {
 			t.Fatalf("the README no longer shows %q: update this test with it", want)
 		}
