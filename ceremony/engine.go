@@ -1,8 +1,10 @@
 package ceremony
 
 import (
+	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -14,6 +16,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/atomicfile"
 )
 
 // Binding ties a script to an HSM at run time. It is never written into the script.
@@ -79,6 +82,7 @@ type Run struct {
 	token   *hsm.Token
 	steps   []step
 	current string
+	resumed []transcript.Entry // a resumed ceremony's records before this process
 
 	// What the steps produced so far.
 	root       *hsm.KeyPair
@@ -127,7 +131,7 @@ const ScriptFileName = "script.yaml"
 // checked without a secret. Cancelling ctx stops the ceremony at the next step or wait; what
 // was recorded stays, and Resume continues it.
 func Start(ctx context.Context, script *Script, dir string, b Binding, ui UI, opt Options) (err error) {
-	if err := CheckNewDir(dir); err != nil {
+	if err := checkNewDir(dir, script); err != nil {
 		return err
 	}
 	logState, err := openingLog(dir)
@@ -145,6 +149,13 @@ func Start(ctx context.Context, script *Script, dir string, b Binding, ui UI, op
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create ceremony folder: %w", err)
+	}
+	// The script's copy is in place before the transcript that names it exists: a ceremony
+	// killed at any moment can be resumed from its folder alone.
+	if _, err := os.Stat(filepath.Join(dir, ScriptFileName)); err != nil {
+		if err := transcript.WriteFileExclusive(filepath.Join(dir, ScriptFileName), script.Source, 0o644); err != nil {
+			return err
+		}
 	}
 	r.w, err = transcript.Create(filepath.Join(dir, transcript.FileName), r.Clock, r.actor("administrator"), transcript.Opening{
 		CeremonyID: script.ID, Type: script.Type, Keyrite: ThisBuild(),
@@ -282,6 +293,27 @@ func (r *Run) rollCall() error {
 		return fmt.Errorf("clock not confirmed: set the machine's clock and start again; nothing was done (%w)", err)
 	}
 	r.early = append(r.early, earlyRecord{transcript.EventClockConfirmed, map[string]any{"machine_time": now.Format(time.RFC3339), "witness": w.Name}})
+	return nil
+}
+
+// checkNewDir is CheckNewDir, but also accepts the folder of a ceremony that was stopped
+// after its script's copy was written and before its transcript was: it holds only that copy
+// (and temporary files of an interrupted write, which are removed).
+func checkNewDir(dir string, script *Script) error {
+	old, err := os.ReadFile(filepath.Join(dir, ScriptFileName))
+	if err != nil || !bytes.Equal(old, script.Source) {
+		return CheckNewDir(dir)
+	}
+	if _, err := atomicfile.RemoveStale(dir); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	if len(entries) != 1 {
+		return CheckNewDir(dir)
+	}
 	return nil
 }
 
@@ -448,14 +480,43 @@ func (r *Run) actor(role string) string {
 	return role
 }
 
-// writeOutput writes a new file into the ceremony folder and records its hash.
+// writeOutput writes a new file into the ceremony folder and records its hash. In a resumed
+// ceremony, a step that runs again may find the file an earlier attempt wrote: the same bytes
+// are kept (recorded if the kill came before the record); other bytes that a record vouches for
+// are moved aside (output.superseded), and other bytes no record vouches for are removed once
+// the administrator and a witness confirm. A recorded output is never overwritten.
 func (r *Run) writeOutput(name string, data []byte) error {
+	if old, err := os.ReadFile(filepath.Join(r.Dir, filepath.FromSlash(name))); err == nil && r.resumed != nil {
+		recorded := recordedOutputs(r.resumed)[name]
+		switch {
+		case bytes.Equal(old, data) && recorded:
+			return nil
+		case bytes.Equal(old, data):
+			return r.recordOutput(name, data)
+		case recorded:
+			if err := r.supersede(name, r.resumed); err != nil {
+				return err
+			}
+		default:
+			if err := r.removeUnvouched(name); err != nil {
+				return err
+			}
+		}
+	}
 	if err := transcript.WriteFileExclusive(filepath.Join(r.Dir, name), data, 0o644); err != nil {
 		return err
 	}
+	return r.recordOutput(name, data)
+}
+
+// recordOutput records the hash of a file in the ceremony folder, which must hold data.
+func (r *Run) recordOutput(name string, data []byte) error {
 	sum, size, err := transcript.HashFile(filepath.Join(r.Dir, name))
 	if err != nil {
 		return err
+	}
+	if want := sha256.Sum256(data); sum != want {
+		return fmt.Errorf("%s in the ceremony folder is not the file this step writes; it was changed: stop and investigate", name)
 	}
 	if _, err := r.record(transcript.EventOutput, transcript.Output{File: name, SHA256: hex.EncodeToString(sum[:]), Size: size}); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strings"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
@@ -32,8 +33,23 @@ func Resume(ctx context.Context, dir string, b Binding, ui UI, opt Options) erro
 	if _, err := os.Stat(filepath.Join(dir, transcript.SealFileName)); err == nil {
 		return finishSealed(dir, b, opt)
 	}
+	src, err := os.ReadFile(filepath.Join(dir, ScriptFileName))
+	_, terr := os.Stat(filepath.Join(dir, transcript.FileName))
+	if errors.Is(err, os.ErrNotExist) && errors.Is(terr, os.ErrNotExist) {
+		return fmt.Errorf("resume %s: no ceremony opened in this folder (it was stopped before anything was recorded, and nothing was done on the HSM); run it again with `keyrite run SCRIPT --out %s`", dir, dir)
+	}
 	if _, err := atomicfile.RemoveStale(dir); err != nil {
 		return fmt.Errorf("resume %s: %w", dir, err)
+	}
+	if err == nil && errors.Is(terr, os.ErrNotExist) {
+		// Stopped after the script's copy was written and before the transcript existed:
+		// nothing was recorded or done on the HSM, so the ceremony starts from its copy.
+		script, err := ParseScript(ScriptFileName, src)
+		if err != nil {
+			return err
+		}
+		ui.Note(fmt.Sprintf("Ceremony %s had not opened yet; starting it from %s.", script.ID, ScriptFileName))
+		return Start(ctx, script, dir, b, ui, opt)
 	}
 	script, entries, err := readUnsealed(dir)
 	if err != nil {
@@ -58,6 +74,7 @@ func Resume(ctx context.Context, dir string, b Binding, ui UI, opt Options) erro
 	}
 	defer w.Close()
 	r.w = w
+	r.resumed = entries
 	if opt.OnRecord != nil {
 		w.Observe(opt.OnRecord)
 	}
@@ -70,6 +87,11 @@ func Resume(ctx context.Context, dir string, b Binding, ui UI, opt Options) erro
 	first, err = r.reload(first, entries)
 	if err != nil {
 		return err
+	}
+	if first == len(r.steps) {
+		// Every step completed, the close step too, but ceremony.closed was not written.
+		r.current = stepClose
+		return r.closeAndSeal()
 	}
 	return r.runFrom(first)
 }
@@ -241,9 +263,11 @@ func finishSealed(dir string, b Binding, opt Options) error {
 }
 
 // voidShares records that the shares of an interrupted split will never protect anything, and
-// removes their sheets.
+// removes their sheets: those the transcript records as issued, and any sheet written but not
+// yet recorded when the ceremony stopped (named in the record as unrecorded).
 func (r *Run) voidShares(entries []transcript.Entry) error {
 	var numbers []int
+	issued := map[string]bool{}
 	for _, e := range entries {
 		var d struct {
 			Number int    `json:"number"`
@@ -252,14 +276,34 @@ func (r *Run) voidShares(entries []transcript.Entry) error {
 		if e.Event == transcript.EventShareIssued && e.DecodeData(&d) == nil {
 			numbers = append(numbers, d.Number)
 			if d.Sheet != "" && r.opt.SharesDir != "" {
+				issued[d.Sheet] = true
 				os.Remove(filepath.Join(r.opt.SharesDir, d.Sheet))
 			}
 		}
 	}
-	_, err := r.record(transcript.EventSharesVoided, map[string]any{"numbers": numbers,
-		"reason": "the ceremony stopped before the backup was made; the key-encryption key existed only in memory and is gone. Destroy these share sheets: new shares will be handed out"})
-	if len(numbers) > 0 {
-		r.UI.Note(fmt.Sprintf("Shares %v handed out before the interruption are void: collect and destroy those sheets. New shares follow.", numbers))
+	// A sheet written to the shares folder but not yet recorded as issued is void too.
+	var unrecorded []string
+	if dir := r.opt.SharesDir; dir != "" {
+		if _, err := atomicfile.RemoveStale(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		total := len(r.Script.People("custodian"))
+		for n := 1; n <= total; n++ {
+			name := sheetName(n, total)
+			if issued[name] {
+				continue
+			}
+			if err := os.Remove(filepath.Join(dir, name)); err == nil {
+				unrecorded = append(unrecorded, name)
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("void share sheet %s: %w", name, err)
+			}
+		}
+	}
+	_, err := r.record(transcript.EventSharesVoided, transcript.SharesVoided{Numbers: numbers, UnrecordedSheets: unrecorded,
+		Reason: "the ceremony stopped before the backup was made; the key-encryption key existed only in memory and is gone. Destroy these share sheets: new shares will be handed out"})
+	if len(numbers)+len(unrecorded) > 0 {
+		r.UI.Note(fmt.Sprintf("Shares %v handed out before the interruption are void (and sheets %v written but not recorded were removed): collect and destroy those sheets. New shares follow.", numbers, unrecorded))
 	}
 	return err
 }
@@ -339,13 +383,33 @@ func (r *Run) outputsOf(s step) []string {
 func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 	r.current = steps[0].id
 	labels, files, err := r.leftovers(steps, entries)
-	if err != nil || (len(labels) == 0 && len(files) == 0) {
+	if err != nil {
 		return err
 	}
+	orphans, err := r.halfMadeObjects(entries)
+	if err != nil {
+		return err
+	}
+	if len(labels) == 0 && len(files) == 0 && len(orphans) == 0 {
+		return nil
+	}
 	question := fmt.Sprintf("Step %q was interrupted. It left key objects %v on the token and files %v that the transcript cannot vouch for. Destroy them and run the step again?", steps[0].title, labels, files)
+	if len(orphans) > 0 {
+		question = fmt.Sprintf("Step %q was interrupted. It left key objects %v, files %v and %s that the transcript cannot vouch for. Destroy them and run the step again?", steps[0].title, labels, files, orphanList(orphans))
+	}
 	confirmedBy, err := r.confirmCleanup(question, map[string]any{"labels": labels, "files": files})
 	if err != nil {
 		return fmt.Errorf("resume stopped: %w (%v %v); nothing was changed", err, labels, files)
+	}
+	for _, o := range orphans {
+		n, err := o.tok.DestroyUnlabelled()
+		if err != nil {
+			return err
+		}
+		if _, err := r.record(transcript.EventCleanupDestroyed, transcript.CleanupDestroyed{Objects: n, ConfirmedBy: confirmedBy, TokenSerial: o.tok.Info.Serial,
+			Reason: "objects with no label, half made by the interrupted step"}); err != nil {
+			return err
+		}
 	}
 	for _, l := range labels {
 		n, err := r.token.DestroyLabel(l)
@@ -357,11 +421,7 @@ func (r *Run) cleanUp(steps []step, entries []transcript.Entry) error {
 		}
 	}
 	for _, f := range files {
-		sum, size, _ := transcript.HashFile(filepath.Join(r.Dir, f))
-		if err := os.Remove(filepath.Join(r.Dir, f)); err != nil {
-			return err
-		}
-		if _, err := r.record(transcript.EventCleanupRemovedFile, map[string]any{"file": f, "sha256": hex.EncodeToString(sum[:]), "size": size}); err != nil {
+		if err := r.removeFile(f); err != nil {
 			return err
 		}
 	}
@@ -410,6 +470,82 @@ func recordedOutputs(entries []transcript.Entry) map[string]bool {
 		}
 	}
 	return recorded
+}
+
+// removeFile removes a file of the ceremony folder that no record vouches for, recording its
+// hash and size.
+func (r *Run) removeFile(f string) error {
+	sum, size, _ := transcript.HashFile(filepath.Join(r.Dir, f))
+	if err := os.Remove(filepath.Join(r.Dir, f)); err != nil {
+		return err
+	}
+	_, err := r.record(transcript.EventCleanupRemovedFile, map[string]any{"file": f, "sha256": hex.EncodeToString(sum[:]), "size": size})
+	return err
+}
+
+// removeUnvouched removes, once the administrator and a witness confirm, a file an interrupted
+// attempt of the step wrote but never recorded, before the step writes it again.
+func (r *Run) removeUnvouched(f string) error {
+	q := fmt.Sprintf("Step %q was interrupted after writing %s and before recording it; the transcript cannot vouch for it. Remove it and write it again?", r.current, f)
+	if _, err := r.confirmCleanup(q, map[string]any{"files": []string{f}}); err != nil {
+		return fmt.Errorf("resume stopped: %w (%s); nothing was changed", err, f)
+	}
+	return r.removeFile(f)
+}
+
+// orphans are the unlabelled objects an interrupted step left on one token.
+type orphans struct {
+	tok *hsm.Token
+	n   int
+}
+
+func orphanList(os []orphans) string {
+	var parts []string
+	for _, o := range os {
+		parts = append(parts, fmt.Sprintf("%d unlabelled object(s) on token %q", o.n, o.tok.Info.Label))
+	}
+	return strings.Join(parts, " and ")
+}
+
+// halfMadeObjects finds objects with no label on the ceremony's tokens: a key-making call
+// killed halfway leaves them (SoftHSM2 writes an object before all its attributes). They are
+// the interrupted step's only if the token held none when the ceremony opened; otherwise
+// Keyrite cannot tell them apart and the resume stops for a person to inspect the token.
+func (r *Run) halfMadeObjects(entries []transcript.Entry) ([]orphans, error) {
+	var out []orphans
+	for _, t := range []struct {
+		tok  *hsm.Token
+		role string
+	}{{r.token, ""}, {r.target, "target"}} {
+		if t.tok == nil {
+			continue
+		}
+		n, err := t.tok.Unlabelled()
+		if err != nil || n == 0 {
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		before := 0
+		for _, e := range entries {
+			var inv transcript.TokenInventory
+			if e.Event != transcript.EventTokenInventory || e.DecodeData(&inv) != nil || inv.When != "before" || inv.Role != t.role {
+				continue
+			}
+			before += inv.Unreadable
+			for _, o := range inv.Objects.List {
+				if o.Label == "" && o.Error == "" {
+					before++
+				}
+			}
+		}
+		if before > 0 {
+			return nil, fmt.Errorf("resume stopped: token %q holds %d object(s) with no label, and held %d before the ceremony opened; Keyrite cannot tell which the interrupted step made. Inspect the token (keyrite inventory), remove what the step left, and resume", t.tok.Info.Label, n, before)
+		}
+		out = append(out, orphans{t.tok, n})
+	}
+	return out, nil
 }
 
 // confirmCleanup asks the administrator and then a witness to confirm destroying what the

@@ -101,19 +101,18 @@ func rootSteps(s *Script) []step {
 
 func (r *Run) open() error {
 	s := r.Script
-	if err := r.writeOutput(ScriptFileName, s.Source); err != nil {
-		return err
+	// Start wrote the script's copy before the transcript; a resumed open step has it
+	// recorded already.
+	if !recordedOutputs(r.resumed)[ScriptFileName] {
+		if err := r.recordOutput(ScriptFileName, s.Source); err != nil {
+			return err
+		}
 	}
 	if _, err := r.record(transcript.EventScriptLoaded, map[string]any{
 		"title": s.Title, "participants": s.Participants, "equipment": s.Equipment,
 		"key": map[string]any{"label": s.Key.Label, "algorithm": s.Key.Algorithm, "backup": s.Key.Backup},
 	}); err != nil {
 		return err
-	}
-	if len(r.early) == 0 { // resumed: confirm who is in the room now, and the clock
-		if err := r.rollCall(); err != nil {
-			return err
-		}
 	}
 	for _, e := range r.early {
 		if _, err := r.record(e.event, e.data); err != nil {
@@ -431,6 +430,11 @@ func (r *Run) close() error {
 	if _, err := r.record(transcript.EventStepCompleted, nil); err != nil {
 		return err
 	}
+	return r.closeAndSeal()
+}
+
+// closeAndSeal writes ceremony.closed, the last record, and seals the transcript.
+func (r *Run) closeAndSeal() error {
 	if _, err := r.record(transcript.EventClosed, map[string]string{"result": "completed"}); err != nil {
 		return err
 	}

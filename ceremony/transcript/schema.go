@@ -634,6 +634,9 @@ type ShareAccepted struct {
 type SharesVoided struct {
 	Numbers []int  `json:"numbers"`
 	Reason  string `json:"reason"`
+	// UnrecordedSheets names sheets written but not yet recorded as issued when the
+	// ceremony stopped; they were removed.
+	UnrecordedSheets []string `json:"unrecorded_sheets,omitempty"`
 }
 
 // ShareCommitment is one share's commitment, bound to the custodian it was handed to.
