@@ -121,7 +121,7 @@ func bundleOf(name string, res *transcript.Result, report []byte) bool {
 	}
 	defer os.RemoveAll(work)
 	got, err := VerifyBundle(f, work)
-	if err != nil || got.Ceremony.Seal.Text != res.Seal.Text {
+	if err != nil || got.Ceremony.Seal.Text != res.Seal.Text || got.Manifest == nil {
 		return false
 	}
 	// The bundle's signed manifest lists the report by its hash (verification does not unpack it).
