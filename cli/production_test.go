@@ -19,28 +19,13 @@ import (
 // A production-style run: the token reached by module path and label, the PIN from a file
 // only its owner can read, every confirmation typed by a person on the terminal.
 func TestRunWithPINFileAndTypedAnswers(t *testing.T) {
-	store := t.TempDir()
-	r, err := hsm.PrepareRehearsal(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := hsm.Open(hsm.SoftHSMModule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range []string{"production-like", "production-like-2"} {
-		if _, err := r.EnsureToken(m, l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m.Close()
+	r := storeWithTokens(t, t.TempDir(), "production-like", "production-like-2")
 	pin, _ := r.PIN("production-like", hsm.User)
 	pinFile := filepath.Join(t.TempDir(), "pin")
 	os.WriteFile(pinFile, append(pin, '\n'), 0o600)
 	pin2, _ := r.PIN("production-like-2", hsm.User)
 	pinFile2 := filepath.Join(t.TempDir(), "pin2")
 	os.WriteFile(pinFile2, pin2, 0o600)
-	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
 
 	script := filepath.Join("..", "testdata", "root-ceremony.yaml")
 	out := filepath.Join(t.TempDir(), "ceremony")
@@ -135,20 +120,7 @@ func TestSignIntermediateFromTheCommandLine(t *testing.T) {
 
 // A wrong PIN stops the run before anything is written, and the terminal says what to do.
 func TestWrongPINSaysWhatToDo(t *testing.T) {
-	store := t.TempDir()
-	r, err := hsm.PrepareRehearsal(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := hsm.Open(hsm.SoftHSMModule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := r.EnsureToken(m, "wrong-pin"); err != nil {
-		t.Fatal(err)
-	}
-	m.Close()
-	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+	storeWithTokens(t, t.TempDir(), "wrong-pin")
 	pinFile := filepath.Join(t.TempDir(), "pin")
 	os.WriteFile(pinFile, []byte("not-the-pin"), 0o600)
 	out := filepath.Join(t.TempDir(), "ceremony")

@@ -13,18 +13,8 @@ import (
 	"time"
 
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/binarytest"
 )
-
-// buildKeyrite builds the keyrite binary once for the test, as a user would run it.
-func buildKeyrite(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "keyrite")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/keyrite/keyrite")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // runKeyrite runs the built binary in dir and returns its combined output.
 func runKeyrite(bin, dir string, args ...string) (string, error) {
@@ -52,7 +42,7 @@ func TestREADMERehearsalsInAnyOrderTwice(t *testing.T) {
 	if !testing.Short() {
 		order = append(order, "transfer", "root", "quorum")
 	}
-	bin, work, store := buildKeyrite(t), t.TempDir(), filepath.Join(t.TempDir(), "store")
+	bin, work, store := binarytest.Build(t), t.TempDir(), filepath.Join(t.TempDir(), "store")
 	for i, mode := range order {
 		out := fmt.Sprintf("run-%d-%s", i+1, mode)
 		args := append([]string{"rehearse", "--rehearsal-dir", store, "--out", out}, modes[mode]...)
@@ -69,7 +59,7 @@ func TestREADMERehearsalsInAnyOrderTwice(t *testing.T) {
 // Two rehearsals at once, in two processes, on one store: both finish and verify, and the
 // store is whole after (every token label once, a third rehearsal runs).
 func TestTwoRehearsalsAtOnce(t *testing.T) {
-	bin, work, store := buildKeyrite(t), t.TempDir(), filepath.Join(t.TempDir(), "store")
+	bin, work, store := binarytest.Build(t), t.TempDir(), filepath.Join(t.TempDir(), "store")
 	runs := [][]string{{"--out", "a"}, {"--quorum", "2-of-3", "--out", "b"}}
 	logs := make([]string, len(runs))
 	errs := make([]error, len(runs))
@@ -123,6 +113,42 @@ func tail(s string) string {
 	return s
 }
 
+// storeWithTokens makes a rehearsal store in dir with the tokens labels, closes the module
+// again, and points SoftHSM at the store for the rest of the test (as --module runs need).
+func storeWithTokens(t *testing.T, dir string, labels ...string) *hsm.Rehearsal {
+	t.Helper()
+	r, err := hsm.PrepareRehearsal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hsm.Open(hsm.SoftHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	for _, l := range labels {
+		if _, err := r.EnsureToken(m, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("SOFTHSM2_CONF", filepath.Join(dir, "softhsm2.conf"))
+	return r
+}
+
+// pinFileOf writes the user PIN of the store's token label into a file only its owner reads.
+func pinFileOf(t *testing.T, r *hsm.Rehearsal, label string) string {
+	t.Helper()
+	pin, err := r.PIN(label, hsm.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(t.TempDir(), "pin-"+label)
+	if err := os.WriteFile(f, pin, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // lockedBuffer collects a process's output while the test reads it.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -146,24 +172,10 @@ func (l *lockedBuffer) String() string {
 // changes anything (the token's objects are as they were, no folder is made). The first then
 // finishes.
 func TestSecondProcessOnATokenIsRefused(t *testing.T) {
-	bin, store := buildKeyrite(t), t.TempDir()
-	r, err := hsm.PrepareRehearsal(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := hsm.Open(hsm.SoftHSMModule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ti, err := r.NewToken(m, "shared")
-	m.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pin, _ := r.PIN(ti.Label, hsm.User)
-	pinFile := filepath.Join(t.TempDir(), "pin")
-	os.WriteFile(pinFile, pin, 0o600)
-	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+	bin, store := binarytest.Build(t), t.TempDir()
+	r := storeWithTokens(t, store, "shared")
+	ti := hsm.TokenInfo{Label: "shared"}
+	pinFile := pinFileOf(t, r, ti.Label)
 	objects := func() []hsm.Object {
 		m, err := hsm.Open(hsm.SoftHSMModule)
 		if err != nil {

@@ -2,9 +2,10 @@ package hsmtest
 
 import (
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/keyrite/keyrite/internal/binarytest"
 )
 
 // testOnly are the packages that exist for tests only; the keyrite binary must not contain them.
@@ -26,18 +27,7 @@ func TestNotInTheProductionBinary(t *testing.T) {
 			t.Errorf("the keyrite binary depends on %s", p)
 		}
 	}
-	bin := filepath.Join(t.TempDir(), "keyrite")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/keyrite/keyrite").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	nm, err := exec.Command("go", "tool", "nm", bin).Output()
-	if err != nil {
-		t.Fatalf("go tool nm: %v", err)
-	}
-	syms := string(nm)
-	if !strings.Contains(syms, "github.com/keyrite/keyrite/hsm.Open") {
-		t.Fatal("the symbol table lacks hsm.Open: nm did not read the keyrite binary")
-	}
+	syms := binarytest.Symbols(t, "github.com/keyrite/keyrite/hsm.Open")
 	for _, bad := range append(testOnly, "faulty", "WithFaults", "WithSeam", "UnwrapRSAAES") {
 		for _, line := range strings.Split(syms, "\n") {
 			if strings.Contains(line, bad) {
