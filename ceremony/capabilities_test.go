@@ -32,14 +32,24 @@ func refusedInPreflight(t *testing.T, s *Script, b Binding, opt Options, want st
 	}
 }
 
+// providerKey makes a cloud provider's RSA-3072 wrapping key and writes its public key as the
+// PEM file an export reads (--wrapping-key).
+func providerKey(t *testing.T) (*rsa.PrivateKey, string) {
+	t.Helper()
+	provider, _ := rsa.GenerateKey(rand.Reader, 3072)
+	der, _ := x509.MarshalPKIXPublicKey(&provider.PublicKey)
+	wk := filepath.Join(t.TempDir(), "wrapping-key.pem")
+	if err := os.WriteFile(wk, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return provider, wk
+}
+
 // An export with an OAEP hash SoftHSM 2.6.1 lacks (SHA-256) is refused in pre-flight, naming
 // the capability and the method that needs it.
 func TestExportRefusedForMissingOAEPHash(t *testing.T) {
 	src := rootOn(t, "root-quorum-ceremony.yaml")
-	provider, _ := rsa.GenerateKey(rand.Reader, 3072)
-	der, _ := x509.MarshalPKIXPublicKey(&provider.PublicKey)
-	wk := filepath.Join(t.TempDir(), "wrapping-key.pem")
-	os.WriteFile(wk, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+	_, wk := providerKey(t)
 	s := edited(t, loadTestScript(t, "export-ceremony.yaml"), func(s *Script) {
 		s.Export = &ExportConfig{Key: "example-root-2026", Provider: "aws-kms", Method: "RSA_AES_KEY_WRAP_SHA_256"}
 	})

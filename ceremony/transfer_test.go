@@ -86,10 +86,7 @@ func TestTransferToAnotherHSM(t *testing.T) {
 // the same key material (PKCS #8 of the key whose public key the export recorded).
 func TestProviderExportsOpenInGo(t *testing.T) {
 	src := rootOn(t, "root-quorum-ceremony.yaml")
-	provider, _ := rsa.GenerateKey(rand.Reader, 3072)
-	der, _ := x509.MarshalPKIXPublicKey(&provider.PublicKey)
-	wk := filepath.Join(t.TempDir(), "wrapping-key.pem")
-	os.WriteFile(wk, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
+	provider, wk := providerKey(t)
 	for _, c := range []struct {
 		provider, method string
 	}{{"aws-kms", "RSA_AES_KEY_WRAP_SHA_1"}, {"gcp-kms", "RSA_OAEP_3072_SHA1_AES_256"}, {"azure-key-vault", ""}} {

@@ -3,8 +3,6 @@ package hsm
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/asn1"
 	"fmt"
 	"math/big"
@@ -277,36 +275,8 @@ func (p *prober) fromReports() {
 		}
 	}
 	// Key pairs: the generation mechanism with the size in range and a signing mechanism.
-	ecGen, ecEv := p.mech(pkcs11.CKM_EC_KEY_PAIR_GEN, pkcs11.CKF_GENERATE_KEY_PAIR)
-	ecSign, ecSignEv := p.mech(pkcs11.CKM_ECDSA, pkcs11.CKF_SIGN)
-	for cp, bits := range map[Capability]uint{CapP256: 256, CapP384: 384} {
-		mi, _ := p.c.Mechanism(pkcs11.CKM_EC_KEY_PAIR_GEN)
-		switch {
-		case !ecGen:
-			p.set(cp, No, "%s", ecEv)
-		case !ecSign:
-			p.set(cp, No, "%s", ecSignEv)
-		case mi.MaxKeySize != 0 && (bits < mi.MinKeySize || bits > mi.MaxKeySize):
-			p.set(cp, No, "%s: %d bits out of range", ecEv, bits)
-		default:
-			p.set(cp, Yes, "%s; the curve itself is known only by a trial", ecEv)
-		}
-	}
-	rsaGen, rsaEv := p.mech(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, pkcs11.CKF_GENERATE_KEY_PAIR)
-	rsaSign, rsaSignEv := p.mech(pkcs11.CKM_RSA_PKCS, pkcs11.CKF_SIGN)
-	for cp, bits := range map[Capability]uint{CapRSA3072: 3072, CapRSA4096: 4096} {
-		mi, _ := p.c.Mechanism(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN)
-		switch {
-		case !rsaGen:
-			p.set(cp, No, "%s", rsaEv)
-		case !rsaSign:
-			p.set(cp, No, "%s", rsaSignEv)
-		case bits < mi.MinKeySize || bits > mi.MaxKeySize:
-			p.set(cp, No, "%s: %d bits out of range", rsaEv, bits)
-		default:
-			p.set(cp, Yes, "%s", rsaEv)
-		}
-	}
+	p.keyPairs(pkcs11.CKM_EC_KEY_PAIR_GEN, pkcs11.CKM_ECDSA, map[Capability]uint{CapP256: 256, CapP384: 384}, "; the curve itself is known only by a trial")
+	p.keyPairs(pkcs11.CKM_RSA_PKCS_KEY_PAIR_GEN, pkcs11.CKM_RSA_PKCS, map[Capability]uint{CapRSA3072: 3072, CapRSA4096: 4096}, "")
 	edGen, edEv := p.mech(ckmEdwardsKeyGen, pkcs11.CKF_GENERATE_KEY_PAIR)
 	edSign, edSignEv := p.mech(ckmEdDSA, pkcs11.CKF_SIGN)
 	switch {
@@ -323,6 +293,26 @@ func (p *prober) fromReports() {
 	if ok, ev := p.mech(pkcs11.CKM_AES_KEY_WRAP_PAD, pkcs11.CKF_WRAP); !ok {
 		for _, cp := range []Capability{CapWrapWithTrusted, CapWrapEC, CapWrapEd25519, CapWrapRSA} {
 			p.set(cp, No, "no wrapping mechanism to wrap with: %s", ev)
+		}
+	}
+}
+
+// keyPairs sets each capability in sizes from the generation mechanism gen (listed, with the
+// size in its reported range; a maximum of 0 is no range) and the signing mechanism sign.
+func (p *prober) keyPairs(gen, sign uint, sizes map[Capability]uint, note string) {
+	genOK, genEv := p.mech(gen, pkcs11.CKF_GENERATE_KEY_PAIR)
+	signOK, signEv := p.mech(sign, pkcs11.CKF_SIGN)
+	mi, _ := p.c.Mechanism(gen)
+	for cp, bits := range sizes {
+		switch {
+		case !genOK:
+			p.set(cp, No, "%s", genEv)
+		case !signOK:
+			p.set(cp, No, "%s", signEv)
+		case mi.MaxKeySize != 0 && (bits < mi.MinKeySize || bits > mi.MaxKeySize):
+			p.set(cp, No, "%s: %d bits out of range", genEv, bits)
+		default:
+			p.set(cp, Yes, "%s%s", genEv, note)
 		}
 	}
 }
@@ -616,11 +606,7 @@ func (p *prober) trialOAEPWrap(h OAEPHash, mech *pkcs11.Mechanism, pub pkcs11.Ob
 func (p *prober) trialOAEPUnwrap(h OAEPHash, mech *pkcs11.Mechanism, priv pkcs11.ObjectHandle, pub *rsa.PublicKey) {
 	secret := randomKey()
 	defer zero(secret)
-	newHash := sha256.New
-	if h == OAEPSHA1 {
-		newHash = sha1.New
-	}
-	wrapped, err := rsa.EncryptOAEP(newHash(), rand.Reader, pub, secret, nil)
+	wrapped, err := h.encrypt(pub, secret)
 	if err != nil {
 		p.set(CapOAEPUnwrap(h), Unknown, "%v", err)
 		return

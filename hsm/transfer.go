@@ -121,6 +121,15 @@ func (h OAEPHash) params() (*pkcs11.OAEPParams, error) {
 	return nil, fmt.Errorf("unknown OAEP hash %q", h)
 }
 
+// encrypt is RSA-OAEP with h (and MGF1 with h) in Go, as a provider wraps a key to a token.
+func (h OAEPHash) encrypt(pub *rsa.PublicKey, secret []byte) ([]byte, error) {
+	newHash := sha256.New
+	if h == OAEPSHA1 {
+		newHash = sha1.New
+	}
+	return rsa.EncryptOAEP(newHash(), rand.Reader, pub, secret, nil)
+}
+
 // Hash is the Go hash for h.
 func (h OAEPHash) Hash() crypto.Hash {
 	if h == OAEPSHA1 {
@@ -444,11 +453,7 @@ func unwrapSelfTestWith(t *Token, k *KeyPair, oaep OAEPHash) error {
 	secret := make([]byte, 32)
 	rand.Read(secret)
 	defer zero(secret)
-	newHash := sha256.New
-	if oaep == OAEPSHA1 {
-		newHash = sha1.New
-	}
-	wrapped, err := rsa.EncryptOAEP(newHash(), rand.Reader, pub, secret, nil)
+	wrapped, err := oaep.encrypt(pub, secret)
 	if err != nil {
 		return err
 	}
