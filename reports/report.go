@@ -42,7 +42,7 @@ func reportFrom(res *transcript.Result, dir string) ([]byte, error) {
 // keywords, and every bundle in its signed manifest. Change it whenever the same transcript
 // would render to other bytes: a verifier renders a bundle's report again only when it runs
 // the version that made it, and checks every other by its hash in the manifest.
-const Renderer = "keyrite-report/5"
+const Renderer = "keyrite-report/6"
 
 // rendererVersion is Renderer; a test changes it, with reportTitle, to stand for a later
 // Keyrite whose template changed.
@@ -442,7 +442,7 @@ func (p *page) steps(c *Ceremony) {
 		var evs [][2]box
 		evh := 0.0
 		for _, e := range s.Events {
-			b := [2]box{{clock(e.Time), 16, fonts.Mono, 7.5, "L"}, {fmt.Sprintf("%s (#%d)", e.Sentence, e.Seq), p.width - 20, fonts.Sans, 8.5, "L"}}
+			b := [2]box{{clock(e.Time), 16, fonts.Mono, 7.5, "L"}, {fmt.Sprintf("%c%s (#%d)", lrm, e.Sentence, e.Seq), p.width - 20, fonts.Sans, 8.5, "L"}}
 			evs = append(evs, b)
 			evh += p.height(b[1], evLH)
 		}
@@ -488,7 +488,7 @@ func (p *page) deviations(c *Ceremony) {
 		p.para("Departures from the script, as recorded. None is hidden; each is part of the sealed transcript.")
 		var rows [][]string
 		for _, d := range c.Deviations {
-			rows = append(rows, []string{fmt.Sprintf("#%d", d.Seq), clock(d.Time), d.Step, d.Sentence})
+			rows = append(rows, []string{fmt.Sprintf("#%d", d.Seq), clock(d.Time), d.Step, string(lrm) + d.Sentence})
 		}
 		p.table([]float64{12, 16, 36, p.width - 64}, []string{"Record", "Time", "Step", "What happened"}, rows, -1)
 	}

@@ -84,3 +84,6 @@ func TestShareSheetEveryScript(t *testing.T) {
 		pageBoxes(t, name, pdf)
 	}
 }
+
+// PageBoxes is pageBoxes for the external tests (the export_test idiom).
+var PageBoxes = pageBoxes

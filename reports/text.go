@@ -14,6 +14,7 @@ import (
 	"github.com/go-text/typesetting/font"
 	"github.com/go-text/typesetting/shaping"
 	"golang.org/x/image/math/fixed"
+	"golang.org/x/text/unicode/bidi"
 
 	"github.com/keyrite/keyrite/reports/fonts"
 )
@@ -28,6 +29,9 @@ import (
 // copy and paste, screen readers) gets the characters in reading order.
 
 const (
+	// lrm, the left-to-right mark, begins the report's sentences: they read left to right
+	// even when every word of one is a right-to-left name (see paragraphDirection).
+	lrm    = '\u200E'
 	ptToMM = 25.4 / 72
 	// The shaper works in 1/16 point, so that the wrapper's whole-unit widths are fine enough.
 	unitsPerPt = 16
@@ -189,19 +193,43 @@ func (d *doc) shape(s string, w float64) []line {
 		return []line{{}}
 	}
 	size := fixed.Int26_6(math.Round(d.size * unitsPerPt * 64))
-	in := shaping.Input{Text: runes, RunStart: 0, RunEnd: len(runes), Direction: di.DirectionLTR, Size: size}
+	dir := paragraphDirection(runes)
+	in := shaping.Input{Text: runes, RunStart: 0, RunEnd: len(runes), Direction: dir, Size: size}
 	runs := d.seg.Split(in, &fontmap{chain: d.chains[d.style]})
 	outs := make([]shaping.Output, len(runs))
 	for i, r := range runs {
 		outs[i] = d.shaper.Shape(r)
 	}
 	maxW := int(w / ptToMM * unitsPerPt)
-	wrapped, _ := d.wrapper.WrapParagraph(shaping.WrapConfig{Direction: di.DirectionLTR}, maxW, runes, shaping.NewSliceIterator(outs))
+	wrapped, _ := d.wrapper.WrapParagraph(shaping.WrapConfig{Direction: dir}, maxW, runes, shaping.NewSliceIterator(outs))
 	out := make([]line, 0, len(wrapped))
 	for _, wl := range wrapped {
 		out = append(out, d.glyphs(runes, wl))
 	}
 	return out
+}
+
+// paragraphDirection is right to left for text whose strong characters are all right to
+// left (a Hebrew or Arabic name or place on its own: numbers and punctuation inside it stay
+// in their place), and left to right for everything else, this being an English document: a
+// name inside a sentence, or "محمد عبد الله (custodian)", reads with the English around it in
+// its order. (The Unicode bidirectional algorithm's rule P2 would take the first strong
+// character; a name at the start of a sentence would turn the sentence around.)
+func paragraphDirection(runes []rune) di.Direction {
+	rtl := false
+	for _, r := range runes {
+		p, _ := bidi.LookupRune(r)
+		switch p.Class() {
+		case bidi.L:
+			return di.DirectionLTR
+		case bidi.R, bidi.AL:
+			rtl = true
+		}
+	}
+	if rtl {
+		return di.DirectionRTL
+	}
+	return di.DirectionLTR
 }
 
 // glyphs turns a wrapped line into glyph runs in visual order, positions in mm.
@@ -212,9 +240,10 @@ func (d *doc) glyphs(runes []rune, wl shaping.Line) line {
 	pen := 0.0
 	toMM := func(v fixed.Int26_6) float64 { return float64(v) / 64 / unitsPerPt * ptToMM }
 	for _, run := range sorted {
-		text := runes[run.Runes.Offset : run.Runes.Offset+run.Runes.Count]
+		text := slices.DeleteFunc(slices.Clone(runes[run.Runes.Offset:run.Runes.Offset+run.Runes.Count]), func(r rune) bool {
+			return r == lrm // the report's own direction mark is not text
+		})
 		if run.Direction.Progression() == di.TowardTopLeft {
-			text = slices.Clone(text)
 			slices.Reverse(text)
 		}
 		l.spans = append(l.spans, span{actual: string(text)})
