@@ -273,6 +273,9 @@ func loadPrevious(dir string, needBackup bool) (*previousCeremony, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the previous ceremony %s does not verify, so nothing can be built on it: %w", dir, err)
 	}
+	if reason, aborted := res.Aborted(); aborted {
+		return nil, fmt.Errorf("the previous ceremony %s was aborted (%s): nothing continues an aborted ceremony; name the last one that completed", dir, reason)
+	}
 	p := &previousCeremony{dir: dir, result: res, root: res.Root, signer: res.Signer, files: map[string][]byte{rootDER: res.Root.Raw}}
 	if !needBackup {
 		return p, nil

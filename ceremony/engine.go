@@ -442,6 +442,9 @@ func (r *Run) stepFailed(s step, err error) error {
 	if errors.Is(err, transcript.ErrStopped) || r.w.Failed() != nil {
 		return fmt.Errorf("step %q stopped: %w", s.id, r.w.Failed())
 	}
+	if !interrupted(err) && s.id != stepClose {
+		return r.abort(s, err) // abort.go: a refusal closes the ceremony, sealed
+	}
 	return fmt.Errorf("step %q: %w", s.id, err)
 }
 

@@ -1,7 +1,6 @@
 package ceremony
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -14,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -446,20 +444,7 @@ func (r *Run) closeAndSeal() error {
 // recorded from here on: a failure leaves a closed transcript (sealed again by a resume: the
 // checkpoint is the same) or a sealed ceremony whose derived evidence a resume makes again.
 func (r *Run) seal() error {
-	n, head := r.w.Head()
-	seal, err := transcript.SealCheckpoint(transcript.Checkpoint{CeremonyID: r.Script.ID, Count: n, Head: head}, r.signer.Label, r.signer)
-	if err != nil {
-		return err
-	}
-	if err := transcript.WriteFileExclusive(filepath.Join(r.Dir, transcript.SealFileName), seal, 0o644); err != nil {
-		return fmt.Errorf("the ceremony is closed, but its seal could not be written: %w; fix the cause and run `keyrite resume %s` to seal it", err, r.Dir)
-	}
-	r.UI.Note("Transcript sealed:\n" + string(bytes.TrimSpace(seal)))
-	if err := r.afterSeal(r.signer); err != nil {
-		r.token.Logout()
-		return err
-	}
-	return r.token.Logout()
+	return r.sealWith(&sealKey{name: r.signer.Label, key: r.signer})
 }
 
 // afterSeal makes the derived evidence of a sealed ceremony. Its failure is an AfterSealError.

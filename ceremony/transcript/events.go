@@ -87,6 +87,10 @@ type Signer struct {
 	Name        string `json:"name"`        // the name on the seal's signature line
 	Certificate string `json:"certificate"` // PEM
 	Issuer      string `json:"issuer_spki_sha256"`
+	// OneTime marks a key made only to seal an aborted ceremony that had no transcript signer
+	// yet: its self-signed certificate is its own root. It proves the record whole, not who
+	// sealed it; the fingerprint read aloud in the room and written down ties it to the room.
+	OneTime bool `json:"one_time,omitempty"`
 }
 
 // Resumption is the data of an EventResumed record.

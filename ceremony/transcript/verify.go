@@ -184,6 +184,9 @@ func (res *Result) checkSigner(opt Options) error {
 	if data.Name != res.Seal.SignerName {
 		return fmt.Errorf("%s: signed by %q, but the transcript names %q as its signer", SealFileName, res.Seal.SignerName, data.Name)
 	}
+	if _, aborted := res.Aborted(); data.OneTime && !aborted {
+		return bad("a one-time seal key may seal only a ceremony that closed as aborted")
+	}
 	certs, err := ParseCertificates(data.Certificate)
 	if err != nil || len(certs) < 2 {
 		return bad("signer certificate chain must hold the signer and its root: %v", err)
