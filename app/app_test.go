@@ -320,3 +320,49 @@ func TestKeyboardOnly(t *testing.T) {
 		t.Fatalf("keyboard-only ceremony: %v", err)
 	}
 }
+
+// The quorum health drill runs in the app: a 3-of-5 backup, then the drill template with the
+// backup as the earlier ceremony; every custodian types the share they were handed, and the
+// drill verifies with five proofs of possession.
+func TestDrillTemplate(t *testing.T) {
+	a := newTestApp(t)
+	backup := filepath.Join(t.TempDir(), "backup")
+	a.Start.Template.SetSelected(TemplateQuorum)
+	a.Start.Threshold.SetSelected("3")
+	a.Start.Total.SetSelected("5")
+	a.Start.Out.SetText(backup)
+	test.Tap(a.Start.Review)
+	test.Tap(a.Review.Begin)
+	held := map[string]string{}
+	if err := DriveHolding(a, time.Minute, nil, held); err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 5 {
+		t.Fatalf("%d shares handed out", len(held))
+	}
+	drill := filepath.Join(t.TempDir(), "drill")
+	doAndWait(func() {
+		a.ShowStart()
+		a.Start.Template.SetSelected(Template(ceremony.TypeDrill))
+		a.Start.Previous.SetText(backup)
+		a.Start.Out.SetText(drill)
+		test.Tap(a.Start.Review)
+		test.Tap(a.Review.Begin)
+	})
+	if err := DriveHolding(a, time.Minute, nil, held); err != nil {
+		t.Fatal(err)
+	}
+	res, err := transcript.Verify(drill, transcript.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range res.Entries {
+		if e.Event == transcript.EventShareProven {
+			n++
+		}
+	}
+	if n != 5 {
+		t.Fatalf("%d custodians proved possession in the app, want 5", n)
+	}
+}

@@ -46,7 +46,12 @@ func (a *App) capture(path string) error {
 // ends: confirms, reveals and hides shares (remembering them), types them back. moment is
 // called when a screen worth showing first appears. Tests and the screenshot tour use it.
 func Drive(a *App, timeout time.Duration, moment func(string)) error {
-	held := map[string]string{}
+	return DriveHolding(a, timeout, moment, map[string]string{})
+}
+
+// DriveHolding is Drive with the custodians' shares in held: those they already hold (from an
+// earlier ceremony, for a restore or a drill) and, after it, those they were handed.
+func DriveHolding(a *App, timeout time.Duration, moment func(string), held map[string]string) error {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)

@@ -30,6 +30,8 @@ type quorumState struct {
 	shares []*quorum.Share
 	backup *BackupMeta
 	blob   []byte
+	// retired is the reshare that retired the backup a disaster-recovery restore reads.
+	retired *retirement
 }
 
 // BackupMeta describes a wrapped backup of a key: what it is, how it was wrapped and how to
@@ -247,12 +249,12 @@ func (r *Run) reloadBackup(e []transcript.Entry, dir string) error {
 	if err := json.Unmarshal(mj, &m); err != nil {
 		return fmt.Errorf("%s: %w", metaFile, err)
 	}
-	blob, err := r.readOutput(e, path.Join(dir, path.Base(m.BlobFile)))
-	if err != nil {
-		return err
+	r.backup = &m
+	if r.Script.Type == TypeReshare && dir == "previous/backup" {
+		return nil // a reshare does not carry the old wrapped key
 	}
-	r.backup, r.blob = &m, blob
-	return nil
+	r.blob, err = r.readOutput(e, path.Join(dir, path.Base(m.BlobFile)))
+	return err
 }
 
 // previousCeremony is a verified, sealed ceremony that holds a backup.

@@ -247,30 +247,70 @@ func TestRestoreRefusesDamagedBackupOrTakenLabel(t *testing.T) {
 	})
 }
 
-// After a reshare, the new shares restore the key and the old ones open nothing.
-func TestReshareMakesOldSharesUseless(t *testing.T) {
+// After a reshare, the new shares restore the key and the old ones open nothing; the old
+// wrapped key is not carried forward, the old sheets and media are recorded destroyed, and a
+// restore from the old backup with old shares is refused unless it is declared disaster
+// recovery, which is recorded as a deviation.
+func TestReshareRetiresOldSplit(t *testing.T) {
 	backup, holders, source := backedUp(t, nil)
 	ui := &scriptedUI{shares: copyMap(holders.shares)}
-	reshare := filepath.Join(t.TempDir(), "reshare")
+	reshare := filepath.Join(filepath.Dir(backup), "reshare") // beside the backup, in its evidence root
 	if err := start(t, loadTestScript(t, "reshare-ceremony.yaml"), reshare, source, ui, Options{Previous: backup}); err != nil {
 		t.Fatal(err)
 	}
-	verified(t, reshare)
+	res := verified(t, reshare)
+	if wrapped, _ := filepath.Glob(filepath.Join(reshare, "previous", "backup", "*.wrapped")); len(wrapped) != 0 {
+		t.Fatalf("the reshare carried the old wrapped key forward: %v", wrapped)
+	}
+	if n := strings.Count(events(res), transcript.EventShareDestroyed+" "); n != 5 || !strings.Contains(events(res), transcript.EventBackupRetired) {
+		t.Fatalf("%d old sheets recorded destroyed; events: %s", n, events(res))
+	}
 	newHolders := []string{"Łukasz Wróbel", "Aoife Ní Bhriain", "Nour El-Amin"}
 	if ui.shares["Nour El-Amin"] == "" || ui.shares["Łukasz Wróbel"] == holders.shares["Łukasz Wróbel"] {
 		t.Fatal("the new custodians did not receive new shares")
 	}
 	// 2 of the 3 new shares restore the key.
-	restore := func(t *testing.T, shares map[string]string, who ...string) error {
-		return start(t, restoreBy(t, who...), filepath.Join(t.TempDir(), "restore"), freshToken(t), &scriptedUI{shares: shares}, Options{Previous: reshare})
+	restore := func(t *testing.T, prev string, s *Script, shares map[string]string) (string, error) {
+		dir := filepath.Join(t.TempDir(), "restore")
+		return dir, start(t, s, dir, freshToken(t), &scriptedUI{shares: shares}, Options{Previous: prev})
 	}
-	if err := restore(t, ui.shares, newHolders[1], newHolders[2]); err != nil {
+	if _, err := restore(t, reshare, restoreBy(t, newHolders[1], newHolders[2]), ui.shares); err != nil {
 		t.Fatalf("restore with new shares: %v", err)
 	}
 	// Three old shares, enough for the old backup, open nothing in the new one.
-	err := restore(t, holders.shares, custodians[0], custodians[3], custodians[4])
-	if !errors.Is(err, quorum.ErrTooFew) {
-		t.Fatalf("restore with old shares: %v", err)
+	if _, err := restore(t, reshare, restoreBy(t, custodians[0], custodians[3], custodians[4]), holders.shares); !errors.Is(err, quorum.ErrTooFew) {
+		t.Fatalf("restore of the new backup with old shares: %v", err)
+	}
+	// The old backup with the old shares: refused before anything happens.
+	target := freshToken(t)
+	err := start(t, restoreBy(t, custodians[:3]...), filepath.Join(t.TempDir(), "r"), target, &scriptedUI{shares: holders.shares}, Options{Previous: backup})
+	if err == nil || !strings.Contains(err.Error(), "was retired by reshare example-root-2026-reshare-1") || !strings.Contains(err.Error(), "restore.disaster_recovery") {
+		t.Fatalf("restore from the retired backup: %v", err)
+	}
+	if objs := tokenObjects(t, target); len(objs) != 0 {
+		t.Fatalf("the refused restore left %v on the target", objs)
+	}
+	// Declared disaster recovery, it goes ahead, witnessed and recorded as a deviation.
+	dr := edited(t, restoreBy(t, custodians[:3]...), func(s *Script) {
+		r := *s.Restore
+		r.DisasterRecovery = "the 2027 backup media were lost in the fire at site B (incident 4711)"
+		s.Restore = &r
+	})
+	dir, err := restore(t, backup, dr, holders.shares)
+	if err != nil {
+		t.Fatalf("disaster-recovery restore: %v", err)
+	}
+	if ev := events(verified(t, dir)); !strings.Contains(ev, transcript.EventRetiredOverride) {
+		t.Fatalf("the override is not recorded: %s", ev)
+	}
+	// Nor drilled, nor reshared again.
+	err = start(t, loadTestScript(t, "drill-ceremony.yaml"), filepath.Join(t.TempDir(), "drill"), source, &scriptedUI{shares: holders.shares}, Options{Previous: backup})
+	if err == nil || !strings.Contains(err.Error(), "was retired") {
+		t.Fatalf("drill of a retired backup: %v", err)
+	}
+	err = start(t, loadTestScript(t, "reshare-ceremony.yaml"), filepath.Join(t.TempDir(), "again"), source, &scriptedUI{shares: holders.shares}, Options{Previous: backup})
+	if err == nil || !strings.Contains(err.Error(), "was retired") {
+		t.Fatalf("reshare of a retired backup: %v", err)
 	}
 	// Combined directly against the new backup, they are another ceremony's shares.
 	meta := readMeta(t, reshare)

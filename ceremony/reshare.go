@@ -14,10 +14,11 @@ const TypeReshare = "reshare"
 func init() {
 	register(ceremonyType{
 		TypeInfo: TypeInfo{Name: TypeReshare, Title: "Reshare a quorum backup", Example: "reshare", Inputs: []Input{InputSharesDir},
-			Description: "Holders of the old shares rebuild the old key-encryption key; a new one is split among the script's custodians and the key is wrapped again. The old shares no longer open the backup."},
+			Description: "Holders of the old shares rebuild the old key-encryption key; a new one is split among the script's custodians and the key is wrapped again. The old split is retired: its sheets and wrapped key are destroyed under witness, and a restore from it is refused."},
 		previous: previousBackup,
 		validate: (*Script).validateReshare,
 		steps:    reshareSteps,
+		inputs:   (*Run).refuseRetired,
 	})
 }
 
@@ -73,10 +74,10 @@ func reshareSteps(s *Script) []step {
 			return err
 		}
 		_, err := r.record(transcript.EventBackupSuperseded, map[string]any{"previous_ceremony": r.previous.meta.CeremonyID, "previous_blob_sha256": r.previous.meta.BlobSHA256,
-			"note": "shares of the previous backup no longer open the current backup; destroy the previous wrapped blob and its share sheets"})
+			"note": "shares of the previous backup no longer open the current backup; the previous wrapped key was not carried into this ceremony, and its share sheets and media are destroyed in the next step"})
 		return err
 	}
-	return []step{open, verifyBackupStep(), collectSharesStep(holders), rebuildKEKStep(), backup[0], backup[1], backup[2], wrap, closing}
+	return []step{open, verifyBackupStep(), collectSharesStep(holders), rebuildKEKStep(), backup[0], backup[1], backup[2], wrap, retireStep(), closing}
 }
 
 // reshareKeys finds, on this token, the key the backup protects and the transcript signer of

@@ -26,6 +26,7 @@ func init() {
 		validate: (*Script).validateRestore,
 		steps:    restoreSteps,
 		labels:   func(s *Script) []string { return []string{s.Restore.Label, s.Signer.Label} },
+		inputs:   (*Run).refuseRetired,
 	})
 }
 
@@ -49,7 +50,7 @@ func restoreSteps(s *Script) []step {
 
 func verifyBackupStep() step {
 	return step{id: "verify-backup", title: "Verify the backup ceremony", actorRole: "administrator",
-		explain: "The backup ceremony's transcript, seal and files are verified; its backup description, wrapped key and root certificate are copied into this ceremony.",
+		explain: "The backup ceremony's transcript, seal and files are verified; its backup description and root certificate are copied into this ceremony, and for a restore its wrapped key.",
 		run:     (*Run).verifyBackup,
 		restore: func(r *Run, e []transcript.Entry) error {
 			if err := r.reloadBackup(e, "previous/backup"); err != nil {
@@ -74,11 +75,19 @@ func (r *Run) verifyBackup() error {
 		return err
 	}
 	r.UI.Note(fmt.Sprintf("Backup ceremony %s verified: %d records, sealed.\nBackup of %q, %d-of-%d, KEK check value %s.", res.Opening.CeremonyID, len(res.Entries), p.meta.KeyLabel, p.meta.Threshold, p.meta.Shares, p.meta.KEKKCV))
+	r.backup = p.meta
+	if err := r.recordOverride(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(filepath.Join(r.Dir, "previous", "backup"), 0o755); err != nil {
 		return err
 	}
 	metaFile, blobFile := backupFiles(p.meta.KeyLabel)
-	for _, name := range []string{metaFile, blobFile} {
+	carry := []string{metaFile, blobFile}
+	if r.Script.Type == TypeReshare {
+		carry = carry[:1] // the old wrapped key is retired, not carried forward
+	}
+	for _, name := range carry {
 		if err := r.writeOutput(path.Join("previous", name), p.files[name]); err != nil {
 			return err
 		}
@@ -256,6 +265,10 @@ func sha256Sum(b []byte) []byte { s := sha256.Sum256(b); return s[:] }
 // RestoreConfig imports a backed-up key into this ceremony's token.
 type RestoreConfig struct {
 	Label string `yaml:"label"` // the restored key's label on the target token
+	// DisasterRecovery, when set, is why this restore may read a backup a reshare retired
+	// (the new backup is lost); it is recorded, witnessed, as a deviation. Without it a
+	// retired backup is refused.
+	DisasterRecovery string `yaml:"disaster_recovery,omitempty"`
 }
 
 func (s *Script) validateRestore(v *validator) {

@@ -40,6 +40,7 @@ type Script struct {
 	Destroy      *DestroyConfig      `yaml:"destroy,omitempty"`
 	Rotate       *RotateConfig       `yaml:"rotate,omitempty"`
 	CRL          *CRLConfig          `yaml:"crl,omitempty"`
+	Drill        *DrillConfig        `yaml:"drill,omitempty"`
 	Signer       SignerConfig        `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.

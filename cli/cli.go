@@ -68,6 +68,8 @@ Usage:
                                    ... with a quorum backup, restored into a second token
   keyrite rehearse --transfer --out DIR
                                    ... moved to a second token: import job, export, import
+  keyrite rehearse --drill --out DIR
+                                   ... backed up 3-of-5, then a quorum health drill
   keyrite run SCRIPT --out DIR     run a ceremony script (HSM flags and inputs below)
   keyrite resume DIR               continue an interrupted ceremony (same flags as it started),
                                    or make a sealed one's missing or torn report and bundle
@@ -438,6 +440,7 @@ func rehearse(args []string, env Env) error {
 	scriptPath := fs.String("script", "", "script to rehearse (default: the example root ceremony)")
 	quorumFlag := fs.String("quorum", "", "M-of-N: back the root key up to N custodians and restore it with M on a second token")
 	transferFlag := fs.Bool("transfer", false, "move the root key to a second token: import job there, export here, import there")
+	drillFlag := fs.Bool("drill", false, "back the root key up 3-of-5, then drill the quorum: every custodian proves possession of their share")
 	sheetsFlag := fs.String("shares-dir", "", "where a rehearsal's share sheets go (default OUT.share-sheets, beside OUT)")
 	if _, err := parse(fs, args); err != nil {
 		return err
@@ -474,6 +477,9 @@ func rehearse(args []string, env Env) error {
 	}
 	if *transferFlag {
 		return rehearseTransfer(env, ui, m, store, *out, sheets)
+	}
+	if *drillFlag {
+		return rehearseDrill(env, ui, m, store, *out, sheets)
 	}
 	var script *ceremony.Script
 	if *scriptPath != "" {
@@ -535,6 +541,35 @@ func rehearseQuorum(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal
 	}
 	ui.held = nil
 	fmt.Fprintf(env.Stdout, "\nShare sheets of this rehearsal: %s (delete it when done)\n", shares)
+	return VerifyCommand(env.Stdout, out, "")
+}
+
+// rehearseDrill runs the example root ceremony with its 3-of-5 backup into OUT/backup, then
+// the example quorum health drill on the same token into OUT/drill: the simulated custodians
+// prove possession of the shares they were handed.
+func rehearseDrill(env Env, ui *terminalUI, m *hsm.Module, store *hsm.Rehearsal, out, sheets string) error {
+	backupScript, err := ceremony.ParseScript("root-quorum-ceremony.yaml", env.Examples["root-quorum"])
+	if err != nil {
+		return err
+	}
+	drillScript, err := ceremony.ParseScript("drill-ceremony.yaml", env.Examples["drill"])
+	if err != nil {
+		return err
+	}
+	b, err := rehearsalBinding(env, m, store, rehearsalToken)
+	if err != nil {
+		return err
+	}
+	backupDir, drillDir := filepath.Join(out, "backup"), filepath.Join(out, "drill")
+	announceSheets(env, sheets, out)
+	if err := ceremony.Start(env.ctx(), backupScript, backupDir, b, ui, env.options(ceremony.Options{SharesDir: sheets})); err != nil {
+		return err
+	}
+	if err := ceremony.Start(env.ctx(), drillScript, drillDir, b, ui, env.options(ceremony.Options{Previous: backupDir})); err != nil {
+		return fmt.Errorf("drill: %w", err)
+	}
+	ui.held = nil
+	fmt.Fprintf(env.Stdout, "\nShare sheets of this rehearsal: %s (delete it when done)\n", sheets)
 	return VerifyCommand(env.Stdout, out, "")
 }
 

@@ -24,7 +24,7 @@ func example(t *testing.T) []byte { return testdata(t, "root-ceremony.yaml") }
 
 func examples(t *testing.T) map[string][]byte {
 	out := map[string][]byte{}
-	for _, n := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import"} {
+	for _, n := range []string{"root", "root-quorum", "restore", "region-root", "import-job", "export", "import", "drill"} {
 		out[n] = testdata(t, n+"-ceremony.yaml")
 	}
 	return out
@@ -414,4 +414,64 @@ func needTools(t *testing.T, tools ...string) {
 			t.Fatal(msg)
 		}
 	}
+}
+
+// `keyrite rehearse --drill` backs the example root up 3-of-5 and drills the quorum: every
+// simulated custodian proves possession; both ceremonies verify.
+func TestRehearseDrill(t *testing.T) {
+	store, out := t.TempDir(), filepath.Join(t.TempDir(), "drill")
+	code, stdout, stderr := keyrite(t, "", "rehearse", "--rehearsal-dir", store, "--drill", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"== backup ==", "== drill ==", "Sanna Virtanen holds share 5 of 5", "Quorum healthy: 5 custodians proved possession"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	quorumtest.AssertNoShares(t, out, quorumtest.SheetCodes(t, out+".share-sheets"))
+}
+
+// The drill runs from `keyrite run --previous BACKUP-DIR`: custodians type their shares at the
+// prompt (here from the sheets), and the drill verifies.
+func TestRunDrill(t *testing.T) {
+	store, out := t.TempDir(), filepath.Join(t.TempDir(), "q")
+	if code, stdout, stderr := keyrite(t, "", "rehearse", "--rehearsal-dir", store, "--quorum", "3-of-5", "--out", out); code != 0 {
+		t.Fatalf("rehearse exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	codes := quorumtest.SheetCodes(t, out+".share-sheets")
+	// Roll call (8) and clock, then each custodian's share in turn, then every confirmation.
+	stdin := strings.Repeat("yes\n", 9) + strings.Join(codes, "\n") + "\n" + strings.Repeat("yes\n", 20)
+	drill := filepath.Join(filepath.Dir(out), "drill")
+	tok, err := ceremony.TokenOf(filepath.Join(out, "backup")) // the backup's token holds its transcript signer
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := keyrite(t, stdin, "run", filepath.Join("..", "testdata", "drill-ceremony.yaml"), "--rehearsal", "--rehearsal-dir", store,
+		"--token", tok.Label, "--previous", filepath.Join(out, "backup"), "--out", drill)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	res, err := transcript.Verify(drill, transcript.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range res.Entries {
+		if e.Event == transcript.EventShareProven {
+			n++
+		}
+		if e.Event == transcript.EventShareRefused {
+			t.Errorf("record %d: a share was refused", e.Seq)
+		}
+	}
+	if n != 5 {
+		t.Fatalf("%d custodians proved possession, want 5", n)
+	}
+	for _, c := range codes {
+		if strings.Contains(stdout, strings.Fields(c)[3]+" "+strings.Fields(c)[4]) {
+			t.Fatal("a share code reached the terminal")
+		}
+	}
+	quorumtest.AssertNoShares(t, drill, codes)
 }

@@ -153,10 +153,33 @@ func sentence(e *transcript.Record, data any) string {
 		return fmt.Sprintf("A backup key rebuilt from shares was rejected: %s (expected check value %s).", d.Reason, d.ExpectedKCV.Value)
 	case *transcript.ShareIssued:
 		s := fmt.Sprintf("Share %d of %d was handed to %s", d.Number, d.Of, d.Custodian)
+		if d.Destination != "" {
+			s += ", its sheet " + d.Destination
+		}
 		if d.Bag != "" {
 			s += ", to be sealed in bag " + d.Bag
 		}
+		if d.Witness != "" {
+			s += "; witnessed by " + d.Witness
+		}
 		return s + "."
+	case *transcript.ShareProof:
+		s := fmt.Sprintf("%s proved possession of share %d of %d: it matches its commitment (not combined, then forgotten)", d.Custodian, d.Number, d.Of)
+		if d.Bag != "" {
+			s += "; resealed in bag " + d.Bag
+		}
+		return s + "."
+	case *transcript.DrillResult:
+		return fmt.Sprintf("Drill of the backup of ceremony %s: %s. Proved possession: %s.", d.BackupCeremony, d.Verdict, orDash(strings.Join(d.Proven, ", ")))
+	case *transcript.ShareDestruction:
+		if e.Event == transcript.EventShareNotDestroyed {
+			return fmt.Sprintf("%s's old share sheet %d (bag %s) was not seen destroyed: %s.", d.Custodian, d.Number, orDash(d.Bag), orDash(d.Reason))
+		}
+		return fmt.Sprintf("%s's old share sheet %d (bag %s) was destroyed, witnessed by %s.", d.Custodian, d.Number, orDash(d.Bag), d.Witness)
+	case *transcript.BackupRetired:
+		return fmt.Sprintf("The backup of ceremony %s (SHA-256 %s) is retired: %d old share %s and %s, witnessed by %s.", d.PreviousCeremony, hash16(d.PreviousBlobSHA256), d.SheetsDestroyed, plural(d.SheetsDestroyed, "sheet destroyed", "sheets destroyed"), d.Media, d.Witness)
+	case *transcript.RetiredOverride:
+		return fmt.Sprintf("Disaster recovery: the backup of ceremony %s, retired by reshare %s, was used because %s; witnessed by %s.", d.BackupCeremony, d.RetiredBy, d.Reason, d.Witness)
 	case *transcript.ShareConfirmation:
 		if e.Event == transcript.EventShareNotConfirmed {
 			return fmt.Sprintf("%s could not type share %d back (%d failed %s).", d.Custodian, d.Number, d.FailedAttempts, plural(d.FailedAttempts, "attempt", "attempts"))

@@ -66,6 +66,13 @@ const (
 	EventSharesUncommitted = "shares.uncommitted"
 	EventShareBagged       = "share.bagged"
 	EventShareCopies       = "share.copies-destroyed"
+	EventShareProven       = "share.proven"
+	EventShareNotProven    = "share.not-proven"
+	EventDrillResult       = "drill.result"
+	EventShareDestroyed    = "share.destroyed"
+	EventShareNotDestroyed = "share.not-destroyed"
+	EventBackupRetired     = "backup.retired"
+	EventRetiredOverride   = "backup.retired-override"
 	EventBackupSuperseded  = "backup.superseded"
 
 	// Certificates and CRLs.
@@ -168,6 +175,13 @@ var Events = sortedEvents(
 	spec[SharesUncommitted](EventSharesUncommitted, "the backup read has no share commitments (an earlier Keyrite): shares checked by KCV only"),
 	spec[ShareBagged](EventShareBagged, "a witness saw a custodian seal their share sheet in its bag"),
 	spec[ShareCopies](EventShareCopies, "a witness confirmed no electronic copy of any share sheet remains"),
+	spec[ShareProof](EventShareProven, "in a drill, a custodian typed a share that matches its commitment (not combined, then forgotten)"),
+	spec[ShareNotEntered](EventShareNotProven, "in a drill, a custodian did not prove possession of a share"),
+	spec[DrillResult](EventDrillResult, "a drill's verdict: who proved possession, against the minimum and the threshold"),
+	spec[ShareDestruction](EventShareDestroyed, "a reshare: a witness saw an old share sheet destroyed"),
+	spec[ShareDestruction](EventShareNotDestroyed, "a reshare: an old share sheet was not seen destroyed, and why"),
+	spec[BackupRetired](EventBackupRetired, "a reshare retired the previous backup: old sheets and wrapped-key media destroyed"),
+	spec[RetiredOverride](EventRetiredOverride, "a disaster-recovery restore from a retired backup, with its reason"),
 	spec[BackupSuperseded](EventBackupSuperseded, "a reshare replaced the previous backup"),
 
 	spec[CertificateIssued](EventCertificateIssued, "a certificate signed"),
@@ -672,6 +686,54 @@ type ShareCopies struct {
 	Destination string `json:"destination"`
 	Witness     string `json:"witness"`
 	Copies      string `json:"copies"` // what became of the electronic copies
+}
+
+// ShareProof is the data of EventShareProven.
+type ShareProof struct {
+	Custodian string `json:"custodian"`
+	Number    int    `json:"number"`
+	Of        int    `json:"of"`
+	Refusals  int    `json:"refusals"`
+	Bag       string `json:"bag,omitempty"` // the new bag the sheet was resealed in
+}
+
+// DrillResult is the data of EventDrillResult.
+type DrillResult struct {
+	BackupCeremony string   `json:"backup_ceremony"`
+	KeyLabel       string   `json:"key_label"`
+	Proven         []string `json:"proven"` // the custodians who proved possession, in order
+	Custodians     int      `json:"custodians"`
+	Minimum        int      `json:"minimum"`
+	Threshold      int      `json:"threshold"`
+	Shares         int      `json:"shares"`
+	Healthy        bool     `json:"healthy"`
+	Verdict        string   `json:"verdict"`
+}
+
+// ShareDestruction is the data of EventShareDestroyed and EventShareNotDestroyed.
+type ShareDestruction struct {
+	Custodian string `json:"custodian"`
+	Number    int    `json:"number"`
+	Bag       string `json:"bag"`
+	Witness   string `json:"witness"`
+	Reason    string `json:"reason,omitempty"`
+}
+
+// BackupRetired is the data of EventBackupRetired.
+type BackupRetired struct {
+	PreviousCeremony   string `json:"previous_ceremony"`
+	PreviousBlobSHA256 string `json:"previous_blob_sha256"`
+	SheetsDestroyed    int    `json:"sheets_destroyed"`
+	Media              string `json:"media"`
+	Witness            string `json:"witness"`
+}
+
+// RetiredOverride is the data of EventRetiredOverride.
+type RetiredOverride struct {
+	BackupCeremony string `json:"backup_ceremony"`
+	RetiredBy      string `json:"retired_by"`
+	Reason         string `json:"reason"`
+	Witness        string `json:"witness"`
 }
 
 // BackupSuperseded is the data of EventBackupSuperseded.
