@@ -114,8 +114,8 @@ var deviationEvents = map[string]bool{
 	transcript.EventCleanupDeclined: true, transcript.EventSuperseded: true, transcript.EventSharesVoided: true,
 	transcript.EventShareRefused: true, transcript.EventShareNotEntered: true, transcript.EventShareNotConfirmed: true,
 	transcript.EventKEKRejected: true, transcript.EventDestructionDeclined: true, transcript.EventAborted: true,
-	transcript.EventKeyLeft:        true,
-	transcript.EventShareNotProven: true, transcript.EventShareNotDestroyed: true, transcript.EventRetiredOverride: true,
+	transcript.EventKeyLeft: true, transcript.EventShareNotProven: true, transcript.EventShareNotDestroyed: true,
+	transcript.EventRetiredOverride: true,
 }
 
 // ShortSeal is the seal's short head hash as people read it aloud: eight hex digits in two
