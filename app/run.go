@@ -523,8 +523,8 @@ func (r *RunScreen) finish(err error) {
 	r.Actor.SetText("")
 	r.Title.SetText("Sealed")
 	r.Explain.SetText("Read the seal and the root fingerprint aloud; witnesses compare them with the printed report.")
-	r.Outcome.SetText(fmt.Sprintf("Seal:\n%s\nRoot public key SHA-256:\n%s\nRead aloud: %s\n\nReport: %s\nEvidence bundle: %s",
-		res.Seal.Text, res.RootSPKI.Grouped(), res.RootSPKI.Words(), r.report, filepath.Join(r.p.out, reports.BundleName(res.Opening.CeremonyID))))
+	r.Outcome.SetText(fmt.Sprintf("Seal short hash (on every report page): %s\nSeal:\n%s\nRoot public key SHA-256:\n%s\nRead aloud: %s\n\nReport: %s\nEvidence bundle: %s",
+		res.Seal.ShortHashGrouped(), res.Seal.Text, res.RootSPKI.Grouped(), res.RootSPKI.Words(), r.report, filepath.Join(r.p.out, reports.BundleName(res.Opening.CeremonyID))))
 	if r.report != "" {
 		r.OpenReport.Show()
 	}

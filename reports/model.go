@@ -35,7 +35,7 @@ type Ceremony struct {
 	Outputs                                 []transcript.Output
 	Previous                                *transcript.Previous
 	Seal                                    string // the whole seal text
-	SealShort                               string // short head hash, grouped as ShortSeal prints it
+	SealShort                               string // short head hash, grouped as the screen shows it
 	RootSPKI                                string
 	Records                                 int
 }
@@ -118,19 +118,13 @@ var deviationEvents = map[string]bool{
 	transcript.EventRetiredOverride: true,
 }
 
-// ShortSeal is the seal's short head hash as people read it aloud: eight hex digits in two
-// groups of four, upper case ("1A2B 3C4D"), on every report page.
-func ShortSeal(s *transcript.Seal) string {
-	return strings.ToUpper(s.ShortHash()[:4] + " " + s.ShortHash()[4:])
-}
-
 // Read builds the report model from a verified transcript.
 func Read(res *transcript.Result) (*Ceremony, error) {
 	o := res.Opening
 	c := &Ceremony{
 		ID: o.CeremonyID, Type: o.Type, Organization: o.Organization, Location: o.Location, Rehearsal: o.RehearsalToken,
 		Keyrite: o.Keyrite, ScriptFile: o.ScriptFile, ScriptSHA256: o.ScriptSHA256, ModuleSHA256: o.ModuleSHA256,
-		Previous: o.Previous, Seal: res.Seal.Text, SealShort: ShortSeal(res.Seal), RootSPKI: res.RootSPKI.Hex(),
+		Previous: o.Previous, Seal: res.Seal.Text, SealShort: res.Seal.ShortHashGrouped(), RootSPKI: res.RootSPKI.Hex(),
 		Outputs: res.Outputs, Records: len(res.Entries), Result: "completed and sealed",
 	}
 	r := reader{c: c, bags: map[string]*Bag{}}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/ceremonytest"
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/reports"
 )
 
@@ -46,6 +47,14 @@ func TestReportIsDeterministicAndComplete(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("report text lacks %q", want)
 		}
+	}
+	res, err := transcript.Verify(dir, transcript.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := res.Seal.ShortHashGrouped() // as the screen and keyrite's summary show it
+	if !strings.Contains(transcript.Summary(res), short) || strings.Count(text, "seal "+short) < 2 {
+		t.Errorf("the seal's short hash %q is not on the report's pages and in the summary alike", short)
 	}
 	body, _, found := strings.Cut(text, "Appendix A: the transcript")
 	if !found {

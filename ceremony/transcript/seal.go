@@ -47,6 +47,13 @@ func (c Checkpoint) Body() []byte {
 // ShortHash is the first 8 hex digits of the head hash: short enough for every report page.
 func (c Checkpoint) ShortHash() string { return fmt.Sprintf("%x", c.Head[:4]) }
 
+// ShortHashGrouped is ShortHash as people read it aloud, and as the screen at the close and
+// every report page print it: upper case, two groups of four ("1A2B 3C4D").
+func (c Checkpoint) ShortHashGrouped() string {
+	h := strings.ToUpper(c.ShortHash())
+	return h[:4] + " " + h[4:]
+}
+
 func parseCheckpoint(body string) (Checkpoint, error) {
 	var c Checkpoint
 	lines := strings.Split(strings.TrimSuffix(body, "\n"), "\n")

@@ -26,6 +26,7 @@ func Summary(res *Result) string {
 	for _, o := range res.Outputs {
 		fmt.Fprintf(&b, "  %-28s %s\n", o.File, o.SHA256)
 	}
+	fmt.Fprintf(&b, "Seal short hash (on every report page): %s\n", res.Seal.ShortHashGrouped())
 	fmt.Fprintf(&b, "Seal (compare with the printed report):\n%s", res.Seal.Text)
 	if res.Opening.RehearsalToken {
 		b.WriteString("Note: this ceremony ran on a rehearsal token; it proves the procedure, not a production key.\n")
