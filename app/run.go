@@ -18,6 +18,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/atomicfile"
 	"github.com/keyrite/keyrite/quorum"
 	"github.com/keyrite/keyrite/reports"
 )
@@ -542,6 +543,12 @@ func whatToDo(err error) string {
 		return "the token is not reachable. Connect it again (slot, cable, network HSM)." + resume
 	case errors.Is(err, hsm.ErrTokenInUse):
 		return "another ceremony is using this token; only one may at a time. Wait for it to finish, or stop it." + resume
+	case errors.As(err, new(*ceremony.AfterSealError)):
+		return "the ceremony is sealed and its transcript is safe; only the report and the evidence bundle are missing. Fix the cause (free space on the disk, make the media writable), then press Resume to make them; nothing is added to the sealed transcript."
+	case atomicfile.IsNoSpace(err):
+		return "the disk is full. Free space on it (or move the ceremony folder to a larger disk)." + resume
+	case atomicfile.IsReadOnly(err):
+		return "the media is read-only. Make it writable (or copy the ceremony folder to writable media)." + resume
 	}
 	return "nothing recorded so far is lost. Fix the cause, then resume the ceremony; or verify the evidence to see exactly what was done."
 }

@@ -2,9 +2,12 @@ package app
 
 import (
 	"fmt"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/hsm"
 )
 
@@ -21,7 +24,17 @@ func TestWhatToDoNamesTheFix(t *testing.T) {
 			t.Errorf("%v: %q", sentinel, got)
 		}
 	}
-	if got := whatToDo(fmt.Errorf("disk full")); !strings.Contains(got, "Fix the cause") {
+	if got := whatToDo(fmt.Errorf("something else")); !strings.Contains(got, "Fix the cause") {
 		t.Errorf("other: %q", got)
+	}
+	full := &os.PathError{Op: "write", Path: "transcript.jsonl", Err: syscall.ENOSPC}
+	for err, want := range map[error]string{
+		fmt.Errorf("step %q stopped: %w", "open", full):                         "the disk is full",
+		&os.PathError{Op: "mkdir", Path: "c", Err: syscall.EROFS}:               "the media is read-only",
+		&ceremony.AfterSealError{Dir: "c", Err: fmt.Errorf("report: %w", full)}: "only the report and the evidence bundle are missing",
+	} {
+		if got := whatToDo(err); !strings.Contains(got, want) || !strings.Contains(got, "press Resume") {
+			t.Errorf("%v: %q", err, got)
+		}
 	}
 }
