@@ -3,18 +3,21 @@ package cli
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/reports"
 )
 
-// media mounts a tmpfs of size bytes, a small disk or a USB stick that fills up. Tests that
+// media mounts a tmpfs of size bytes, a disk or a USB stick. Tests that
 // need one fail under CI=true when it cannot be mounted (CI runs as root), and skip, saying
 // so, elsewhere.
 func media(t *testing.T, size int) string {
@@ -73,11 +76,52 @@ func bundleVerifies(t *testing.T, dir string) *transcript.Result {
 	return res
 }
 
-// TestDiskFullAtSeveralSizes runs the example root ceremony onto media too small for it, at
-// sizes that run out in the open step, mid-ceremony, at the seal, while the report is written
-// and while the bundle is written. Each time the ceremony stops with one clear message and
-// every record whole; a resume on the still-full disk fails the same way and changes nothing;
-// once space is freed a resume finishes it, and it verifies, bundle and all.
+// fillAtFirstAnswer types "yes" to every question, and before the first answer (after the
+// pre-flight has measured the free space, before anything is written) fills the media so that
+// only room bytes stay free: the disk fills up during the ceremony, as another program or a
+// large log would fill it.
+type fillAtFirstAnswer struct {
+	t       *testing.T
+	mnt     string
+	room    int64
+	filled  bool
+	answers int
+}
+
+func (f *fillAtFirstAnswer) Read(p []byte) (int, error) {
+	if !f.filled {
+		f.filled = true
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(f.mnt, &st); err != nil {
+			f.t.Error(err)
+		}
+		if free := int64(st.Bavail) * st.Bsize; free > f.room {
+			ballast, err := os.Create(filepath.Join(f.mnt, "ballast"))
+			if err == nil {
+				_, err = io.CopyN(ballast, zeros{}, free-f.room)
+				ballast.Close()
+			}
+			if err != nil {
+				f.t.Errorf("fill the media: %v", err)
+			}
+		}
+	}
+	if f.answers++; f.answers > 500 {
+		return 0, io.EOF
+	}
+	return copy(p, "yes\n"), nil
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
+
+// TestDiskFullAtSeveralSizes runs the example root ceremony (`keyrite run`, a person typing
+// the answers) onto media that fills up after the pre-flight, leaving room that runs out in
+// the open step, mid-ceremony, at the seal, while the report is written and while the bundle
+// is written. Each time the ceremony stops with one clear message and every record whole; a
+// resume on the still-full disk fails the same way and changes nothing; once space is freed a
+// resume finishes it, and it verifies, bundle and all.
 func TestDiskFullAtSeveralSizes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("disk-full sweep: the normal tier runs it")
@@ -96,7 +140,7 @@ func TestDiskFullAtSeveralSizes(t *testing.T) {
 			pre += n
 		}
 	}
-	sizes := map[string]int{
+	rooms := map[string]int{
 		"in the open step":              2 * 4096,
 		"mid-ceremony":                  pre / 2 / 4096 * 4096,
 		"at the seal":                   pre - 4096,
@@ -104,30 +148,67 @@ func TestDiskFullAtSeveralSizes(t *testing.T) {
 		"after the seal, the bundle":    pre + report + bundle/2/4096*4096,
 		"after the seal, bundle's tail": pre + report + bundle - 4096,
 	}
+	store := t.TempDir()
+	r, err := hsm.PrepareRehearsal(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hsm.Open(hsm.SoftHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]string{}
+	for name := range rooms {
+		labels[name] = fmt.Sprintf("diskfull-%d", len(labels))
+		if _, err := r.EnsureToken(m, labels[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m.Close()
+	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+	script := filepath.Join("..", "testdata", "root-ceremony.yaml")
 	sealedSeen := 0
-	for name, size := range sizes {
+	for name, room := range rooms {
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
-			store, mnt := t.TempDir(), media(t, size)
+			label := labels[name]
+			pin, _ := r.PIN(label, hsm.User)
+			pinFile := filepath.Join(t.TempDir(), "pin")
+			os.WriteFile(pinFile, pin, 0o600)
+			mnt := media(t, 80<<20)
 			dir := filepath.Join(mnt, "ceremony")
-			code, stdout, stderr := keyrite(t, "", "rehearse", "--rehearsal-dir", store, "--out", dir)
-			failOnce(t, fmt.Sprintf("rehearse on %d bytes", size), code, stderr, "no space left on device", "the disk is full")
-			label := tokenLine.FindStringSubmatch(stdout)[1]
-			if _, err := os.Stat(filepath.Join(dir, transcript.SealFileName)); err == nil {
+			hsmFlags := []string{"--module", hsm.SoftHSMModule, "--token", label, "--pin-file", pinFile}
+			var out, errb bytes.Buffer
+			code := Main(append([]string{"run", script, "--out", dir}, hsmFlags...),
+				Env{Stdin: &fillAtFirstAnswer{t: t, mnt: mnt, room: int64(room)}, Stdout: &out, Stderr: &errb, Examples: examples(t)})
+			failOnce(t, fmt.Sprintf("run with %d bytes left", room), code, errb.String(), "no space left on device", "the disk is full")
+			if fileExists(filepath.Join(dir, transcript.FileName)) {
+				// The record that did not fit was cut off again: the file ends with a whole record.
+				if _, err := transcript.Parse(mustRead(t, filepath.Join(dir, transcript.FileName))); err != nil {
+					t.Fatalf("the transcript does not end with a whole record after the disk filled: %v", err)
+				}
+			}
+			if fileExists(filepath.Join(dir, transcript.SealFileName)) {
 				sealedSeen++
 				if _, err := transcript.Verify(dir, transcript.Options{}); err != nil {
 					t.Fatalf("sealed before the disk filled, but does not verify: %v", err)
 				}
 			}
-			hadTranscript := fileExists(filepath.Join(dir, transcript.FileName))
-			resume := []string{"resume", dir, "--rehearsal", "--rehearsal-dir", store, "--token", label, "--yes"}
-			if code, _, stderr := keyrite(t, "", resume...); code != 0 {
-				failOnce(t, "resume on the full disk", code, stderr, "no space left on device", "the disk is full")
-				if _, err := transcript.Parse(mustRead(t, filepath.Join(dir, transcript.FileName))); err != nil && hadTranscript {
-					t.Fatalf("resume on the full disk damaged the transcript: %v", err)
+			answers := strings.Repeat("yes\n", 50)
+			resume := append([]string{"resume", dir}, hsmFlags...)
+			if code, _, stderr := keyrite(t, answers, resume...); code != 0 {
+				// Refused by the pre-flight's free-space check (an unsealed ceremony), or stopped
+				// by the full disk (making a sealed one's report and bundle): said once.
+				if strings.Count(stderr, "MiB free; the ceremony needs") != 1 {
+					failOnce(t, "resume on the full disk", code, stderr, "no space left on device", "the disk is full")
+				}
+				if fileExists(filepath.Join(dir, transcript.FileName)) {
+					if _, err := transcript.Parse(mustRead(t, filepath.Join(dir, transcript.FileName))); err != nil {
+						t.Fatalf("resume on the full disk damaged the transcript: %v", err)
+					}
 				}
 			}
-			remount(t, mnt, "size=64m")
-			if code, stdout, stderr := keyrite(t, "", resume...); code != 0 {
+			os.Remove(filepath.Join(mnt, "ballast"))
+			if code, stdout, stderr := keyrite(t, answers, resume...); code != 0 {
 				t.Fatalf("resume once space is freed: exit %d\n%s\n%s", code, stdout, stderr)
 			}
 			bundleVerifies(t, dir)
@@ -147,7 +228,10 @@ func TestReadOnlyMedia(t *testing.T) {
 	remount(t, mnt, "ro")
 	store := t.TempDir()
 	code, _, stderr := keyrite(t, "", "rehearse", "--rehearsal-dir", store, "--out", filepath.Join(mnt, "ceremony"))
-	failOnce(t, "rehearse onto read-only media", code, stderr, "read-only file system", "the media is read-only")
+	// The pre-flight finds it before anything is asked or done.
+	if code == 0 || strings.Count(stderr, "read-only file system") != 1 || fileExists(filepath.Join(mnt, "ceremony")) {
+		t.Fatalf("rehearse onto read-only media: exit %d\n%s", code, stderr)
+	}
 
 	remount(t, mnt, "rw")
 	dir := filepath.Join(mnt, "ceremony")

@@ -50,14 +50,7 @@ func WriteEvidence(dir string, signer crypto.Signer) (report, bundle string, err
 // WriteBundleFile writes the evidence bundle of the ceremony in dir to the file name,
 // atomically, replacing a file there unless the ceremony records it as an output.
 func WriteBundleFile(dir, name string, signer crypto.Signer) error {
-	res, err := transcript.Verify(dir, transcript.Options{})
-	if err != nil {
-		return fmt.Errorf("the ceremony does not verify, so no bundle is made: %w", err)
-	}
-	if err := checkDerived(res, dir, name); err != nil {
-		return err
-	}
-	report, err := reportFrom(res, dir)
+	res, report, err := derived(dir, name, "bundle")
 	if err != nil {
 		return err
 	}
@@ -67,18 +60,25 @@ func WriteBundleFile(dir, name string, signer crypto.Signer) error {
 // WriteReportFile writes the report of the ceremony in dir to the file name, atomically,
 // replacing a file there unless the ceremony records it as an output.
 func WriteReportFile(dir, name string) error {
-	res, err := transcript.Verify(dir, transcript.Options{})
-	if err != nil {
-		return fmt.Errorf("the ceremony does not verify, so no report is made: %w", err)
-	}
-	if err := checkDerived(res, dir, name); err != nil {
-		return err
-	}
-	pdf, err := reportFrom(res, dir)
+	_, pdf, err := derived(dir, name, "report")
 	if err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(name, pdf, 0o644)
+}
+
+// derived verifies the ceremony in dir, checks that the derived file (a "report" or a
+// "bundle") may be written to name, and renders the report.
+func derived(dir, name, what string) (*transcript.Result, []byte, error) {
+	res, err := transcript.Verify(dir, transcript.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("the ceremony does not verify, so no %s is made: %w", what, err)
+	}
+	if err := checkDerived(res, dir, name); err != nil {
+		return nil, nil, err
+	}
+	pdf, err := reportFrom(res, dir)
+	return res, pdf, err
 }
 
 // checkDerived refuses to put a derived file where the ceremony in dir keeps its evidence:
