@@ -1,17 +1,16 @@
 package cli
 
 import (
-	"fmt"
 	"io"
-	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/keyrite/keyrite/evidence"
 )
 
 // escaper is the only way cli writes to a terminal: whatever it is given — a message, a
 // participant's name read from a transcript being verified, a token's label, a file name —
-// reaches the terminal with every character that is not visible text escaped as \x1b,
-// \u202e or \xff (invalid UTF-8). Newlines and tabs pass. So a name holding an ANSI escape
+// reaches the terminal with every character that is not printable escaped (Escape).
+// Newlines pass. So a name holding an ANSI escape
 // sequence cannot clear the terminal, set its title, move the cursor, or overwrite a line
 // with a fake "Verified", and a bidirectional override cannot reorder what is read.
 type escaper struct {
@@ -70,41 +69,8 @@ func incompleteTail(b []byte) int {
 	return 0
 }
 
-// Escape returns s with every character that is not visible text escaped, Go-style:
-// control characters (but newline and tab), bidirectional controls and other invisible
-// format characters, line separators, private-use and unassigned characters, and bytes that
-// are not UTF-8. A backslash is left as it is: escapes are for reading, not for parsing back.
-func Escape(s string) string {
-	clean := true
-	for _, r := range s {
-		if !visible(r) {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		r, n := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && n <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case visible(r):
-			b.WriteString(s[i : i+n])
-		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case r <= 0xFFFF:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(&b, `\U%08x`, r)
-		}
-		i += n
-	}
-	return b.String()
-}
-
-func visible(r rune) bool {
-	return r == '\n' || r == '\t' || (r != utf8.RuneError && unicode.IsGraphic(r))
-}
+// Escape returns s with every character that is not printable escaped, Go-style (\x1b,
+// \u202e): control characters but newline, bidirectional controls and other invisible format
+// characters, separators other than the space, private-use and unassigned characters. It is
+// evidence.Printable, the pure-Go verifier's own rule, so both print evidence alike.
+func Escape(s string) string { return evidence.Printable(s) }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,11 +22,10 @@ func TestEscape(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"Zoë Ångström", "Zoë Ångström"},
 		{"王秀英 דוד כהן محمد", "王秀英 דוד כהן محمد"},
-		{"line\nnext\ttab", "line\nnext\ttab"},
-		{"\x1b[2J\x1b]0;owned\x07", `\x1b[2J\x1b]0;owned\x07`},
-		{"ok\rVerified", `ok\x0dVerified`},
+		{"line\nnext", "line\nnext"},
+		{"\x1b[2J\x1b]0;owned\x07", `\x1b[2J\x1b]0;owned\a`},
+		{"ok\rVerified", `ok\rVerified`},
 		{"abc\u202Edef", `abc\u202edef`},
-		{"bad\xffbyte", `bad\xffbyte`},
 		{"\u0085\u2028\U000E0001", `\u0085\u2028\U000e0001`},
 	} {
 		if got := Escape(c.in); got != c.want {
@@ -141,4 +141,38 @@ func hostileTranscript(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// The README's rehearsal with a participant named in each script people write their names in,
+// and with names that hide something: each is refused, naming the file, line, field and
+// character, before any token is made or opened (the rehearsal store is byte for byte as it
+// was), or the ceremony runs, is sealed and verifies, report and bundle included.
+func TestHostileNameLeavesTokenUnchanged(t *testing.T) {
+	store, _, _ := rehearsed(t)
+	src := string(example(t))
+	for _, name := range []string{"Bob \U0001F600", "王秀英", "محمد عبد الله", "דוד כהן", `Eve\e[2J`, `Eve\u202Egnp`, `Eve\u200B`} {
+		script := filepath.Join(t.TempDir(), "names.yaml")
+		os.WriteFile(script, []byte(strings.Replace(src, "name: Zoë Ångström", `name: "`+name+`"`, 1)), 0o644)
+		before := snapshot(t, store)
+		out := filepath.Join(t.TempDir(), "c")
+		code, stdout, stderr := keyrite(t, "", "run", script, "--rehearsal", "--rehearsal-dir", store, "--yes", "--out", out)
+		if code == 0 {
+			if code, _, stderr := keyrite(t, "", "verify", out); code != 0 {
+				t.Fatalf("%q: accepted, but the ceremony does not verify: %s", name, stderr)
+			}
+			if _, err := os.Stat(filepath.Join(out, "report.pdf")); err != nil {
+				t.Fatalf("%q: accepted, but no report: %v", name, err)
+			}
+			continue
+		}
+		if !strings.Contains(stderr, "names.yaml:10: participants.0.name: ") || !strings.Contains(stderr, "U+") {
+			t.Fatalf("%q: exit %d, the refusal does not name file:line:field and the character:\n%s\n%s", name, code, stdout, stderr)
+		}
+		if snapshot(t, store) != before {
+			t.Fatalf("%q: the refused run changed the rehearsal store", name)
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Fatalf("%q: the refused run left %s", name, out)
+		}
+	}
 }
