@@ -455,3 +455,20 @@ func TestRestoreBackupWithoutCommitments(t *testing.T) {
 		t.Fatalf("a share of another KEK without commitments: %v, want the KCV mismatch", err)
 	}
 }
+
+// A reshare stopped at the retirement of the old split (the witness declines) resumes and
+// finishes: the new backup stands, and the old split is retired once it is.
+func TestReshareResumesAtRetirement(t *testing.T) {
+	backup, holders, source := backedUp(t, nil)
+	reshare := filepath.Join(filepath.Dir(backup), "reshare")
+	first := &scriptedUI{shares: copyMap(holders.shares), decline: []string{`did "Retire the previous split" happen`}}
+	if err := start(t, loadTestScript(t, "reshare-ceremony.yaml"), reshare, source, first, Options{Previous: backup}); !errors.Is(err, ErrDeclined) {
+		t.Fatalf("Start: %v", err)
+	}
+	if err := resume(t, reshare, source, &scriptedUI{shares: copyMap(first.shares)}, Options{Previous: backup}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := events(verified(t, reshare)); strings.Count(ev, transcript.EventBackupRetired) != 2 || strings.Contains(ev, transcript.EventSharesVoided) {
+		t.Fatalf("events: %s", ev)
+	}
+}
