@@ -185,7 +185,7 @@ func (s *Start) updateSheets() {
 	if s.SheetsTo.Selected == sheetsPrinter {
 		s.Sheets.SetPlaceHolder("CUPS printer name, or \"default\": the sheets are printed, never saved")
 	} else {
-		s.Sheets.SetPlaceHolder("each custodian's removable medium, mounted here in turn (rehearsal: empty = beside the evidence folder)")
+		s.Sheets.SetPlaceHolder("a removable medium per custodian, mounted here in turn (rehearsal: empty = beside the evidence)")
 	}
 }
 

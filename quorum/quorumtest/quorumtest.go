@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/quorum"
 )
 
@@ -97,4 +98,20 @@ func SheetCodes(t testing.TB, dir string) []string {
 		codes = append(codes, strings.Join(groups, " "))
 	}
 	return codes
+}
+
+// Records verifies the ceremony in dir and returns its records of event.
+func Records(t testing.TB, dir, event string) []transcript.Entry {
+	t.Helper()
+	res, err := transcript.Verify(dir, transcript.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []transcript.Entry
+	for _, e := range res.Entries {
+		if e.Event == event {
+			out = append(out, e)
+		}
+	}
+	return out
 }
