@@ -176,3 +176,11 @@ func TestHostileNameLeavesTokenUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpIsReadable: flag help is indented with tabs, which pass the escaper as they are.
+func TestHelpIsReadable(t *testing.T) {
+	_, _, stderr := keyrite(t, "", "run", "--help")
+	if strings.Contains(stderr, `\t`) || !strings.Contains(stderr, "\t") {
+		t.Fatalf("help text escaped its tabs:\n%s", stderr)
+	}
+}

@@ -112,11 +112,11 @@ func verifyBundlePath(path string, opt Options) (*BundleResult, error) {
 
 // Printable escapes what a terminal would interpret: control characters (ANSI escape
 // sequences), bidirectional overrides and every other non-printing rune, as Go escapes
-// (\x1b, \u202e). Newlines stay.
+// (\x1b, \u202e). Newlines and tabs stay.
 func Printable(s string) string {
 	clean := true
 	for _, r := range s {
-		if r != '\n' && !unicode.IsPrint(r) {
+		if r != '\n' && r != '\t' && !unicode.IsPrint(r) {
 			clean = false
 			break
 		}
@@ -126,7 +126,7 @@ func Printable(s string) string {
 	}
 	var b strings.Builder
 	for _, r := range s {
-		if r == '\n' || unicode.IsPrint(r) {
+		if r == '\n' || r == '\t' || unicode.IsPrint(r) {
 			b.WriteRune(r)
 			continue
 		}
