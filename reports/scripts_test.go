@@ -11,7 +11,7 @@ import (
 
 // everyScript holds a name in each script the PDFs promise to draw.
 var everyScript = []string{
-	"Łukasz Wróbel", "Χριστίνα Παπαδοπούλου", "Ирина Смирнова-Кузнецова",
+	"Łukasz Wróbel", "Nguyễn Thị Đặng", "Χριστίνα Παπαδοπούλου", "Ирина Смирнова-Кузнецова",
 	"דוד כהן", "محمد عبد الله", "王秀英", "山田 太郎", "김민준", "अनिल कुमार शर्मा",
 }
 

@@ -9,7 +9,7 @@ import (
 func TestRenderableAccepts(t *testing.T) {
 	for _, s := range []string{
 		"", "Łukasz Wróbel", "Zoë Ångström", "Χριστίνα Παπαδοπούλου", "Ирина Смирнова-Кузнецова",
-		"Example Root CA 2026", "TEB-2026-0001", "Ærøskøbing",
+		"Example Root CA 2026", "TEB-2026-0001", "Ærøskøbing", "Nguyễn Thị Đặng", "Şükrü Öztürk", "Ọláyínká Àjàyí",
 		"דוד כהן", "שָׁלוֹם", "محمد عبد الله", "می‌خواهم", "王秀英", "山田　太郎", "김민준", "अनिल कुमार शर्मा", "क्‍ष",
 	} {
 		if err := Renderable(s); err != nil {
@@ -34,6 +34,7 @@ func TestRenderableRefusesNamingTheCharacter(t *testing.T) {
 		{"bad \xff byte", "invalid UTF-8 at byte 4"},
 		{"unassigned \U0003FFFD", "U+3FFFD"},
 		{"Zoe\u0308", "U+0308 COMBINING DIAERESIS"},
+		{"ทองดี", "U+0E17 THAI CHARACTER THO THAHAN"},
 		{"𠮷野", "U+20BB7"},
 		{"王\u3400", "U+3400 CJK UNIFIED IDEOGRAPH-3400"},
 		{"ק\u0651", "U+0651 ARABIC SHADDA"},

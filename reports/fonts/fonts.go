@@ -76,6 +76,10 @@ type source struct {
 
 // The fallback fonts; README.md in this folder says where each comes from and its licence.
 var (
+	//go:embed NotoSans-Regular.ttf.gz
+	latinGzip []byte
+	//go:embed NotoSans-Bold.ttf.gz
+	latinBoldGzip []byte
 	//go:embed NotoSansHebrew-Regular.ttf
 	hebrew []byte
 	//go:embed NotoSansHebrew-Bold.ttf
@@ -105,14 +109,15 @@ func gunzip(b []byte) func() ([]byte, error) {
 }
 
 // chains lists, per style, the faces tried in order for each character: the style's own
-// font (the Go fonts: Latin, Greek, Cyrillic), then Hebrew, Arabic, Devanagari and the
-// CJK fallback (Chinese, Japanese, Korean; it has no bold, so bold text uses it as is).
+// font (the Go fonts: Latin, Greek, Cyrillic in the WGL4 set), Noto Sans for the Latin,
+// Greek and Cyrillic letters beyond it (Vietnamese, for one), then Hebrew, Arabic,
+// Devanagari and the CJK fallback (Chinese, Japanese, Korean; it has no bold, so bold text uses it as is).
 var chains = func() [numStyles][]source {
 	fallback := func(bold bool) []source {
 		if bold {
-			return []source{{"hebrew-bold", fixed(hebrewBold)}, {"arabic-bold", fixed(arabicBold)}, {"devanagari-bold", fixed(devanagariBold)}, {"cjk", gunzip(cjkGzip)}}
+			return []source{{"latin-bold", gunzip(latinBoldGzip)}, {"hebrew-bold", fixed(hebrewBold)}, {"arabic-bold", fixed(arabicBold)}, {"devanagari-bold", fixed(devanagariBold)}, {"cjk", gunzip(cjkGzip)}}
 		}
-		return []source{{"hebrew", fixed(hebrew)}, {"arabic", fixed(arabic)}, {"devanagari", fixed(devanagari)}, {"cjk", gunzip(cjkGzip)}}
+		return []source{{"latin", gunzip(latinGzip)}, {"hebrew", fixed(hebrew)}, {"arabic", fixed(arabic)}, {"devanagari", fixed(devanagari)}, {"cjk", gunzip(cjkGzip)}}
 	}
 	return [numStyles][]source{
 		Sans:     append([]source{{"go", fixed(goregular.TTF)}}, fallback(false)...),
