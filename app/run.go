@@ -455,14 +455,14 @@ func (r *RunScreen) binding(ctx context.Context, resume bool) (ceremony.Binding,
 			return ceremony.Binding{}, nil, fmt.Errorf("%w (the rehearsal HSM needs the softhsm2 package)", err)
 		}
 		prefix := "keyrite-rehearsal"
-		if r.p.scripts[0].Type == ceremony.TypeRestore {
+		if r.p.scripts[0].Info().AnotherToken {
 			prefix += "-region"
 		}
 		var ti hsm.TokenInfo
 		switch {
 		case resume: // the token the ceremony ran on, as its transcript says
 			ti, err = ceremony.TokenOf(r.p.out)
-		case r.p.previous != "" && r.p.scripts[0].Type != ceremony.TypeRestore:
+		case r.p.previous != "" && !r.p.scripts[0].Info().AnotherToken:
 			// It continues a ceremony on that ceremony's token (a restore goes to another).
 			ti, err = ceremony.TokenOf(r.p.previous)
 		default: // a fresh token for each rehearsal, as the start screen says

@@ -17,82 +17,27 @@ type Need struct {
 	Target bool
 }
 
+// keyPairNeed is the need for a key pair of algorithm a, if a is named.
+func keyPairNeed(a string, purpose string) []Need {
+	if a == "" {
+		return nil
+	}
+	return []Need{need(hsm.CapKeyPair(hsm.Algorithm(a)), purpose)}
+}
+
 func need(cp hsm.Capability, purpose string) Need {
 	return Need{AnyOf: []hsm.Capability{cp}, For: purpose}
 }
 
 // Needs maps a ceremony type and its options (backup, export method, algorithms) to the token
-// capabilities it needs. What a ceremony does only with keys that already exist on the token
-// (signing a CRL, destroying a key) needs nothing the token has not shown already.
+// capabilities it needs; each type's file says its own (its needs hook). What a ceremony does
+// only with keys that already exist on the token (signing a CRL, destroying a key) needs
+// nothing the token has not shown already.
 func (r *Run) Needs() []Need {
-	s := r.Script
-	var out []Need
-	keyPair := func(a string, purpose string) {
-		if a != "" {
-			out = append(out, need(hsm.CapKeyPair(hsm.Algorithm(a)), purpose))
-		}
+	if t := typeOf(r.Script.Type); t.needs != nil {
+		return t.needs(r)
 	}
-	switch s.Type {
-	case TypeRoot:
-		keyPair(s.Key.Algorithm, "the root key")
-		keyPair(string(signerAlg), "the transcript-signing key")
-		if s.Key.Backup || s.Backup != nil {
-			out = append(out,
-				need(hsm.CapRandom, "the backup's key-encryption key, from the token's random number generator"),
-				need(hsm.CapTrusted, "the backup's key-encryption key, which the Security Officer installs as a trusted wrapping key"),
-				need(hsm.CapWrapWithTrusted, "the root key, which may leave the token only under a trusted key"),
-				need(hsm.CapAESKWPWrap, "the backup's RFC 5649 wrap"),
-				need(hsm.CapWrapPrivate(hsm.Algorithm(s.Key.Algorithm)), "the backup of the "+s.Key.Algorithm+" root key"))
-		}
-	case TypeRestore:
-		out = append(out, need(hsm.CapAESKWPUnwrap, "unwrapping the backed-up key (RFC 5649)"))
-		if r.previous != nil && r.previous.meta != nil {
-			keyPair(r.previous.meta.Algorithm, "the restored key")
-		}
-	case TypeReshare:
-		out = append(out,
-			need(hsm.CapRandom, "the new key-encryption key, from the token's random number generator"),
-			need(hsm.CapAESKWPUnwrap, "unwrapping the backed-up key under the old key-encryption key (RFC 5649)"),
-			need(hsm.CapTrusted, "the new key-encryption key, which the Security Officer installs as a trusted wrapping key"),
-			need(hsm.CapAESKWPWrap, "wrapping the key again under the new key-encryption key (RFC 5649)"))
-	case TypeImportJob:
-		keyPair(s.ImportJob.Algorithm, "the import job's unwrap-only key")
-		out = append(out, Need{AnyOf: []hsm.Capability{hsm.CapOAEPUnwrap(hsm.OAEPSHA256), hsm.CapOAEPUnwrap(hsm.OAEPSHA1)},
-			For: "unwrapping transport keys sent to the import job"})
-	case TypeExport:
-		// The token's own CKM_RSA_AES_KEY_WRAP, where it has it, stands in for each part of
-		// the composed form.
-		native := hsm.CapRSAAESKeyWrap
-		out = append(out,
-			Need{AnyOf: []hsm.Capability{hsm.CapAESKeyGen, native}, For: "the ephemeral AES-256 transport key"},
-			need(hsm.CapTrusted, "the transport key, which the Security Officer makes trusted so it may wrap the exported key"),
-			Need{AnyOf: []hsm.Capability{hsm.CapAESKWPWrap, native}, For: "wrapping the exported key under the transport key (RFC 5649)"})
-		if in := r.xfer; in != nil && in.job != nil && transfer.Provider(s.Export.Provider) == transfer.PKCS11 {
-			var any []hsm.Capability
-			for _, h := range in.job.OAEPHashes {
-				any = append(any, hsm.CapOAEPWrap(h))
-			}
-			out = append(out, Need{AnyOf: append(any, native), For: "wrapping the transport key with an RSA-OAEP hash the import job's token accepts"})
-		} else if in != nil && in.method.OAEPHash != "" {
-			out = append(out, Need{AnyOf: []hsm.Capability{hsm.CapOAEPWrap(hsm.OAEPHash(in.method.OAEPHash)), native},
-				For: fmt.Sprintf("the %s method's RSA-OAEP wrap of the transport key", in.method.Name)})
-		}
-	case TypeImport:
-		if in := r.xfer; in != nil && in.method.OAEPHash != "" {
-			out = append(out, need(hsm.CapOAEPUnwrap(hsm.OAEPHash(in.method.OAEPHash)), "unwrapping the transport key ("+in.method.Name+")"))
-		}
-		out = append(out, need(hsm.CapAESKWPUnwrap, "unwrapping the imported key under the transport key (RFC 5649)"))
-	case TypeMigrate:
-		out = append(out,
-			need(hsm.CapRandom, "the transport key, from the source token's random number generator"),
-			need(hsm.CapTrusted, "the transport key, which the Security Officer installs on the source as a trusted wrapping key"),
-			need(hsm.CapAESKWPWrap, "wrapping each key on the source (RFC 5649)"),
-			Need{AnyOf: []hsm.Capability{hsm.CapAESKWPUnwrap}, For: "unwrapping each key on the target (RFC 5649)", Target: true})
-	case TypeRotate:
-		keyPair(s.Rotate.Algorithm, "the new root key")
-		keyPair(string(signerAlg), "the new transcript-signing key")
-	}
-	return out
+	return nil
 }
 
 // checkCapabilities is the pre-flight's capability check: it asks each token for what the

@@ -23,9 +23,11 @@ func init() {
 	register(ceremonyType{
 		TypeInfo: TypeInfo{Name: TypeCRL, Title: "CRL signing by the root", Example: "sign-crl", Inputs: []Input{InputRevoked},
 			Description: "The root signs a certificate revocation list of the revoked serials, linted before it is written."},
-		previous: previousSealed,
-		validate: (*Script).validateCRL,
-		steps:    crlSteps,
+		previous:  previousSealed,
+		validate:  (*Script).validateCRL,
+		steps:     crlSteps,
+		keyStates: crlKeyStates,
+		lints:     crlLints,
 	})
 }
 
@@ -155,4 +157,40 @@ type CRLConfig struct {
 	RootKey        string `yaml:"root_key"`
 	Number         int64  `yaml:"number"` // the CRL number; each CRL's is higher than the last
 	NextUpdateDays int    `yaml:"next_update_days"`
+}
+
+// crlKeyStates refuses, in the pre-flight, keys whose recorded state forbids what a sign-crl ceremony does with them.
+func crlKeyStates(k keyStateCheck) {
+	s := k.p.r.Script
+	// A deactivated root still signs CRLs for what it issued (NIST SP 800-57: it may
+	// "process" but not "apply protection" to new subjects; revocation is processing).
+	k.refuse("crl.root_key", s.CRL.RootKey, k.rootSPKI, true, "sign CRLs")
+	if k.root != nil {
+		if last, ok := k.st.lastCRL(k.root.Subject.String()); ok && s.CRL.Number <= last.Number {
+			k.p.fieldf("crl.number", "%d does not exceed CRL number %d, which ceremony %s recorded for %s; CRL numbers only grow: use %d or higher", s.CRL.Number, last.Number, last.Ceremony, last.Issuer, last.Number+1)
+		}
+	}
+}
+
+// crlLints builds every certificate and CRL a sign-crl ceremony issues, in its real shape, and lints it.
+func crlLints(l lintRun) {
+	s := l.p.r.Script
+	if l.root == nil {
+		return
+	}
+	revoked, err := readRevoked(l.p.r.opt.Revoked, l.now.UTC().Truncate(1e9))
+	if err != nil {
+		l.p.errorf("%v; nothing was signed", err)
+		return
+	}
+	res, err := lintCRL("l.root.crl", crlTemplate(s.CRL, revoked, l.now), l.root, l.rootAlg)
+	if err != nil {
+		l.p.fieldf("crl", "%v", err)
+		return
+	}
+	if bad := refusedLints(res); len(bad) > 0 {
+		l.p.fieldf("crl", "the CRL (%s, with the revoked list %s) fails lints %s; fix the revoked list or the script's crl section", res.Shape, l.p.r.opt.Revoked, strings.Join(bad, ", "))
+		return
+	}
+	l.p.rec.Lints = append(l.p.rec.Lints, res)
 }

@@ -16,9 +16,10 @@ func init() {
 	register(ceremonyType{
 		TypeInfo: TypeInfo{Name: TypeDestroy, Title: "Key destruction", Example: "destroy",
 			Description: "The key is identified by its fingerprint or check value, destroyed with the Security Officer's confirmation, and the HSM is checked to hold it no longer."},
-		previous: previousSealed,
-		validate: (*Script).validateDestroy,
-		steps:    destroySteps,
+		previous:  previousSealed,
+		validate:  (*Script).validateDestroy,
+		steps:     destroySteps,
+		keyStates: destroyKeyStates,
 	})
 }
 
@@ -95,4 +96,12 @@ func (r *Run) destroyKey() error {
 type DestroyConfig struct {
 	Key    string `yaml:"key"`
 	Reason string `yaml:"reason"`
+}
+
+// destroyKeyStates refuses, in the pre-flight, keys whose recorded state forbids what a destroy ceremony does with them.
+func destroyKeyStates(c keyStateCheck) {
+	s := c.p.r.Script
+	if k := c.st.key(s.Destroy.Key, ""); k != nil && k.State == keyDestroyed {
+		c.p.fieldf("destroy.key", "key %q was destroyed already (ceremony %s, %s)", k.Label, k.Ceremony, k.Since)
+	}
 }

@@ -24,10 +24,12 @@ func init() {
 	register(ceremonyType{
 		TypeInfo: TypeInfo{Name: TypeExport, Title: "Export a key to another HSM or a cloud KMS (BYOK)", Example: "export", Inputs: []Input{InputImportJob, InputWrappingKey},
 			Description: "One extractable key leaves the HSM wrapped for another HSM's import job or a cloud KMS's wrapping key, in the layout the provider imports."},
-		previous: previousSealed,
-		validate: (*Script).validateExport,
-		steps:    exportSteps,
-		inputs:   (*Run).exportInputs,
+		previous:  previousSealed,
+		validate:  (*Script).validateExport,
+		steps:     exportSteps,
+		inputs:    (*Run).exportInputs,
+		needs:     exportNeeds,
+		keyStates: exportKeyStates,
 	})
 }
 
@@ -323,4 +325,34 @@ func (x *exporting) exportMetadata(r *Run, provider transfer.Provider, method tr
 		meta.ImportJob, meta.ImportJobKey, meta.WrappingExpires = in.job.CeremonyID, in.job.KeyLabel, in.job.Expires
 	}
 	return meta, identity, nil
+}
+
+// exportNeeds lists the token capabilities an export ceremony needs (the pre-flight checks them).
+func exportNeeds(r *Run) []Need {
+	s := r.Script
+	var out []Need
+	// The token's own CKM_RSA_AES_KEY_WRAP, where it has it, stands in for each part of
+	// the composed form.
+	native := hsm.CapRSAAESKeyWrap
+	out = append(out,
+		Need{AnyOf: []hsm.Capability{hsm.CapAESKeyGen, native}, For: "the ephemeral AES-256 transport key"},
+		need(hsm.CapTrusted, "the transport key, which the Security Officer makes trusted so it may wrap the exported key"),
+		Need{AnyOf: []hsm.Capability{hsm.CapAESKWPWrap, native}, For: "wrapping the exported key under the transport key (RFC 5649)"})
+	if in := r.xfer; in != nil && in.job != nil && transfer.Provider(s.Export.Provider) == transfer.PKCS11 {
+		var any []hsm.Capability
+		for _, h := range in.job.OAEPHashes {
+			any = append(any, hsm.CapOAEPWrap(h))
+		}
+		out = append(out, Need{AnyOf: append(any, native), For: "wrapping the transport key with an RSA-OAEP hash the import job's token accepts"})
+	} else if in != nil && in.method.OAEPHash != "" {
+		out = append(out, Need{AnyOf: []hsm.Capability{hsm.CapOAEPWrap(hsm.OAEPHash(in.method.OAEPHash)), native},
+			For: fmt.Sprintf("the %s method's RSA-OAEP wrap of the transport key", in.method.Name)})
+	}
+	return out
+}
+
+// exportKeyStates refuses, in the pre-flight, keys whose recorded state forbids what an export ceremony does with them.
+func exportKeyStates(k keyStateCheck) {
+	s := k.p.r.Script
+	k.refuse("export.key", s.Export.Key, "", false, "leave the token")
 }

@@ -32,6 +32,7 @@ func init() {
 		steps:    importSteps,
 		labels:   func(s *Script) []string { return []string{s.Import.Label} },
 		inputs:   (*Run).importInputs,
+		needs:    importNeeds,
 	})
 }
 
@@ -192,4 +193,14 @@ func (r *Run) importSecret(tk *hsm.SecretKey, wrapped []byte, label string) erro
 		"matches_export": true, "attributes_forced": "CKA_SENSITIVE=true, CKA_EXTRACTABLE=false"})
 	r.UI.Note(fmt.Sprintf("Key %q imported; its check value %s (%s of a zero block) equals the exported key's.", label, kcv, keycheck.MethodECB))
 	return err
+}
+
+// importNeeds lists the token capabilities an import ceremony needs (the pre-flight checks them).
+func importNeeds(r *Run) []Need {
+	var out []Need
+	if in := r.xfer; in != nil && in.method.OAEPHash != "" {
+		out = append(out, need(hsm.CapOAEPUnwrap(hsm.OAEPHash(in.method.OAEPHash)), "unwrapping the transport key ("+in.method.Name+")"))
+	}
+	out = append(out, need(hsm.CapAESKWPUnwrap, "unwrapping the imported key under the transport key (RFC 5649)"))
+	return out
 }

@@ -24,6 +24,7 @@ func init() {
 		validate: (*Script).validateImportJob,
 		steps:    importJobSteps,
 		labels:   func(s *Script) []string { return []string{s.ImportJob.Label} },
+		needs:    importJobNeeds,
 	})
 }
 
@@ -135,4 +136,14 @@ func (r *Run) createImportJob() error {
 	_, err = r.record(transcript.EventImportJobCreated, map[string]any{"key_label": j.Label, "spki_sha256": fp.Hex(), "expires": job.Expires.Format(time.RFC3339), "oaep_hashes": k.UnwrapHashes})
 	r.UI.Note(fmt.Sprintf("Import wrapping key %q (fingerprint above) is valid until %s.", j.Label, job.Expires.Format(time.RFC3339)))
 	return err
+}
+
+// importJobNeeds lists the token capabilities an import-job ceremony needs (the pre-flight checks them).
+func importJobNeeds(r *Run) []Need {
+	s := r.Script
+	var out []Need
+	out = append(out, keyPairNeed(s.ImportJob.Algorithm, "the import job's unwrap-only key")...)
+	out = append(out, Need{AnyOf: []hsm.Capability{hsm.CapOAEPUnwrap(hsm.OAEPSHA256), hsm.CapOAEPUnwrap(hsm.OAEPSHA1)},
+		For: "unwrapping transport keys sent to the import job"})
+	return out
 }

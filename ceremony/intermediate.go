@@ -26,10 +26,12 @@ func init() {
 	register(ceremonyType{
 		TypeInfo: TypeInfo{Name: TypeIntermediate, Title: "Intermediate CA signing from a CSR", Example: "sign-intermediate", Inputs: []Input{InputCSR},
 			Description: "The intermediate CA's certificate request is checked, its profile linted, and the root signs it; the certificate must chain to the root."},
-		previous: previousSealed,
-		validate: (*Script).validateIntermediate,
-		steps:    intermediateSteps,
-		inputs:   (*Run).intermediateInputs,
+		previous:  previousSealed,
+		validate:  (*Script).validateIntermediate,
+		steps:     intermediateSteps,
+		inputs:    (*Run).intermediateInputs,
+		keyStates: intermediateKeyStates,
+		lints:     intermediateLints,
 	})
 }
 
@@ -212,4 +214,25 @@ func (s *Script) validateIntermediate(v *validator) {
 	if in.PathLen < 0 || in.PathLen > 4 {
 		v.errorf("intermediate.path_length", "%d must be between 0 and 4", in.PathLen)
 	}
+}
+
+// intermediateKeyStates refuses, in the pre-flight, keys whose recorded state forbids what a sign-intermediate ceremony does with them.
+func intermediateKeyStates(k keyStateCheck) {
+	s := k.p.r.Script
+	k.refuse("intermediate.root_key", s.Intermediate.RootKey, k.rootSPKI, false, "sign certificates")
+}
+
+// intermediateLints builds every certificate and CRL a sign-intermediate ceremony issues, in its real shape, and lints it.
+func intermediateLints(l lintRun) {
+	s := l.p.r.Script
+	csr, err := l.p.csr()
+	if err != nil || l.root == nil {
+		return
+	}
+	tmpl, err := intermediateTemplate(s.Intermediate, csr.Subject, l.root, l.serial(), l.now)
+	if err != nil {
+		l.p.fieldf("intermediate.validity_days", "%v", err)
+		return
+	}
+	l.lint("intermediate", intermediatePEM, tmpl, l.root, l.rootAlg, csr.PublicKey, "", false)
 }

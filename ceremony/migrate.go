@@ -39,6 +39,7 @@ func init() {
 				}
 			}
 		},
+		needs: migrateNeeds,
 	})
 }
 
@@ -246,4 +247,15 @@ func (r *Run) destroyUnverifiable(label string, cause error) error {
 	_, err = r.record(transcript.EventCleanupDestroyed, map[string]any{"label": label, "objects": n, "token_serial": r.target.Info.Serial, "confirmed_by": confirmedBy,
 		"reason": "left unreadable on the target by an interruption: " + cause.Error()})
 	return err
+}
+
+// migrateNeeds lists the token capabilities a migrate ceremony needs (the pre-flight checks them).
+func migrateNeeds(r *Run) []Need {
+	var out []Need
+	out = append(out,
+		need(hsm.CapRandom, "the transport key, from the source token's random number generator"),
+		need(hsm.CapTrusted, "the transport key, which the Security Officer installs on the source as a trusted wrapping key"),
+		need(hsm.CapAESKWPWrap, "wrapping each key on the source (RFC 5649)"),
+		Need{AnyOf: []hsm.Capability{hsm.CapAESKWPUnwrap}, For: "unwrapping each key on the target (RFC 5649)", Target: true})
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
@@ -145,6 +146,29 @@ func (r *Run) hierarchy() (root, signer *x509.Certificate, rot *Rotation, err er
 	return root, signer, rot, nil
 }
 
+// keyStateCheck is what a ceremony type's keyStates hook checks with: the key states the
+// sealed ceremonies recorded, the hierarchy's root, and refuse, which refuses a key whose state
+// forbids the use named.
+type keyStateCheck struct {
+	p        *preflighter
+	st       *hierarchyState
+	root     *x509.Certificate
+	rootSPKI string
+	refuse   func(field, label, spki string, allowDeactivated bool, use string)
+}
+
+// lintRun is what a ceremony type's lints hook lints with: lint builds a certificate in its
+// real shape and lints it (reporting at field), serial and now as the ceremony will use them,
+// and the hierarchy's root.
+type lintRun struct {
+	p       *preflighter
+	lint    func(field, name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, signer bool) *x509.Certificate
+	serial  func() *big.Int
+	now     time.Time
+	root    *x509.Certificate
+	rootAlg hsm.Algorithm
+}
+
 // keyStates checks the keys the script uses against the states the sealed ceremonies it
 // continues recorded, and a CRL's number against the last one recorded.
 func (p *preflighter) keyStates() {
@@ -180,26 +204,8 @@ func (p *preflighter) keyStates() {
 		}
 	}
 	s := r.Script
-	switch s.Type {
-	case TypeIntermediate:
-		refuse("intermediate.root_key", s.Intermediate.RootKey, rootSPKI, false, "sign certificates")
-	case TypeRotate:
-		refuse("rotate.old_key", s.Rotate.OldKey, rootSPKI, false, "certify a new root")
-	case TypeCRL:
-		// A deactivated root still signs CRLs for what it issued (NIST SP 800-57: it may
-		// "process" but not "apply protection" to new subjects; revocation is processing).
-		refuse("crl.root_key", s.CRL.RootKey, rootSPKI, true, "sign CRLs")
-		if root != nil {
-			if last, ok := st.lastCRL(root.Subject.String()); ok && s.CRL.Number <= last.Number {
-				p.fieldf("crl.number", "%d does not exceed CRL number %d, which ceremony %s recorded for %s; CRL numbers only grow: use %d or higher", s.CRL.Number, last.Number, last.Ceremony, last.Issuer, last.Number+1)
-			}
-		}
-	case TypeExport:
-		refuse("export.key", s.Export.Key, "", false, "leave the token")
-	case TypeDestroy:
-		if k := st.key(s.Destroy.Key, ""); k != nil && k.State == keyDestroyed {
-			p.fieldf("destroy.key", "key %q was destroyed already (ceremony %s, %s)", k.Label, k.Ceremony, k.Since)
-		}
+	if t := typeOf(s.Type); t.keyStates != nil {
+		t.keyStates(keyStateCheck{p: p, st: st, root: root, rootSPKI: rootSPKI, refuse: refuse})
 	}
 	if len(p.errs) == n {
 		p.passed("key states and CRL numbers from the sealed ceremonies continued")
@@ -247,59 +253,8 @@ func (p *preflighter) lints() {
 			return
 		}
 	}
-	switch s.Type {
-	case TypeRoot:
-		alg := hsm.Algorithm(s.Key.Algorithm)
-		if rc := lint("certificate", rootPEM, rootTemplate(s.Certificate, serial(), now), nil, alg, nil, alg, false); rc != nil {
-			lint("transcript_signer", signerPEM, signerTemplate(rc, s.Signer.ValidityDays, serial(), now), rc, alg, nil, signerAlg, true)
-		}
-	case TypeRestore:
-		if root != nil {
-			lint("transcript_signer", signerPEM, signerTemplate(root, s.Signer.ValidityDays, serial(), now), root, rootAlg, nil, signerAlg, true)
-		}
-	case TypeIntermediate:
-		csr, err := p.csr()
-		if err != nil || root == nil {
-			return
-		}
-		tmpl, err := intermediateTemplate(s.Intermediate, csr.Subject, root, serial(), now)
-		if err != nil {
-			p.fieldf("intermediate.validity_days", "%v", err)
-			return
-		}
-		lint("intermediate", intermediatePEM, tmpl, root, rootAlg, csr.PublicKey, "", false)
-	case TypeCRL:
-		if root == nil {
-			return
-		}
-		revoked, err := readRevoked(r.opt.Revoked, now.UTC().Truncate(1e9))
-		if err != nil {
-			p.errorf("%v; nothing was signed", err)
-			return
-		}
-		res, err := lintCRL("root.crl", crlTemplate(s.CRL, revoked, now), root, rootAlg)
-		if err != nil {
-			p.fieldf("crl", "%v", err)
-			return
-		}
-		if bad := refusedLints(res); len(bad) > 0 {
-			p.fieldf("crl", "the CRL (%s, with the revoked list %s) fails lints %s; fix the revoked list or the script's crl section", res.Shape, r.opt.Revoked, strings.Join(bad, ", "))
-			return
-		}
-		p.rec.Lints = append(p.rec.Lints, res)
-	case TypeRotate:
-		if root == nil {
-			return
-		}
-		rt := s.Rotate
-		alg := hsm.Algorithm(rt.Algorithm)
-		nrc := lint("certificate", newRootPEM, rootTemplate(s.Certificate, serial(), now), nil, alg, nil, alg, false)
-		if nrc == nil {
-			return
-		}
-		lint("rotate.cross_certificate_validity_days", crossOldNew, crossTemplate(nrc.Subject, nrc.SubjectKeyId, root, rt.CrossDays, serial(), now), root, rootAlg, nil, alg, false)
-		lint("rotate.cross_certificate_validity_days", crossNewOld, crossTemplate(root.Subject, root.SubjectKeyId, nrc, rt.CrossDays, serial(), now), nrc, alg, root.PublicKey, "", false)
-		lint("rotate.new_signer_validity_days", newSignerPEM, signerTemplate(nrc, rt.SignerDays, serial(), now), nrc, alg, nil, signerAlg, true)
+	if t := typeOf(s.Type); t.lints != nil {
+		t.lints(lintRun{p: p, lint: lint, serial: serial, now: now, root: root, rootAlg: rootAlg})
 	}
 	if len(p.errs) == n {
 		p.passed("every certificate and CRL linted in its real shape")

@@ -5,6 +5,7 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/quorum"
 )
 
@@ -19,6 +20,7 @@ func init() {
 		validate: (*Script).validateReshare,
 		steps:    reshareSteps,
 		inputs:   (*Run).refuseRetired,
+		needs:    reshareNeeds,
 	})
 }
 
@@ -77,7 +79,7 @@ func reshareSteps(s *Script) []step {
 			"note": "shares of the previous backup no longer open the current backup; the previous wrapped key was not carried into this ceremony, and its share sheets and media are destroyed in the next step"})
 		return err
 	}
-	return []step{open, verifyBackupStep(), collectSharesStep(holders), rebuildKEKStep(), backup[0], backup[1], backup[2], wrap, retireStep(), closing}
+	return []step{open, verifyBackupStep(true), collectSharesStep(holders), rebuildKEKStep(true), backup[0], backup[1], backup[2], wrap, retireStep(), closing}
 }
 
 // reshareKeys finds, on this token, the key the backup protects and the transcript signer of
@@ -96,4 +98,15 @@ func (r *Run) reshareKeys(entries []transcript.Entry) error {
 		return r.reloadSigner(entries)
 	}
 	return r.adoptSigner(r.previous.signer)
+}
+
+// reshareNeeds lists the token capabilities a reshare ceremony needs (the pre-flight checks them).
+func reshareNeeds(r *Run) []Need {
+	var out []Need
+	out = append(out,
+		need(hsm.CapRandom, "the new key-encryption key, from the token's random number generator"),
+		need(hsm.CapAESKWPUnwrap, "unwrapping the backed-up key under the old key-encryption key (RFC 5649)"),
+		need(hsm.CapTrusted, "the new key-encryption key, which the Security Officer installs as a trusted wrapping key"),
+		need(hsm.CapAESKWPWrap, "wrapping the key again under the new key-encryption key (RFC 5649)"))
+	return out
 }

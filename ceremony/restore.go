@@ -20,13 +20,15 @@ const TypeRestore = "restore"
 
 func init() {
 	register(ceremonyType{
-		TypeInfo: TypeInfo{Name: TypeRestore, Title: "Restore a key from its quorum backup", Example: "restore",
+		TypeInfo: TypeInfo{Name: TypeRestore, Title: "Restore a key from its quorum backup", Example: "restore", AnotherToken: true,
 			Description: "M custodians type their shares; the rebuilt key-encryption key unwraps the backed-up key into this token, where it must sign under the original public key."},
 		previous: previousBackup,
 		validate: (*Script).validateRestore,
 		steps:    restoreSteps,
 		labels:   func(s *Script) []string { return []string{s.Restore.Label, s.Signer.Label} },
 		inputs:   (*Run).refuseRetired,
+		needs:    restoreNeeds,
+		lints:    restoreLints,
 	})
 }
 
@@ -36,9 +38,9 @@ func restoreSteps(s *Script) []step {
 	label := s.Restore.Label
 	return []step{
 		open,
-		verifyBackupStep(),
+		verifyBackupStep(false),
 		collectSharesStep(s.People("custodian")),
-		rebuildKEKStep(),
+		rebuildKEKStep(false),
 		{id: "unwrap-key", title: "Restore the key into this HSM", actorRole: "administrator", witness: true, labels: []string{label},
 			explain: fmt.Sprintf("The rebuilt KEK is loaded into this HSM as a sensitive, non-extractable, unwrap-only key; the backup is unwrapped into the key %q, forced non-extractable; the KEK is destroyed. The restored key must sign under the original public key.", label),
 			run:     (*Run).unwrapBackup,
@@ -48,23 +50,24 @@ func restoreSteps(s *Script) []step {
 	}
 }
 
-func verifyBackupStep() step {
+// verifyBackupStep verifies the backup ceremony a restore or (reshare) a reshare continues.
+func verifyBackupStep(reshare bool) step {
 	return step{id: "verify-backup", title: "Verify the backup ceremony", actorRole: "administrator",
 		explain: "The backup ceremony's transcript, seal and files are verified; its backup description and root certificate are copied into this ceremony, and for a restore its wrapped key.",
-		run:     (*Run).verifyBackup,
+		run:     func(r *Run) error { return r.verifyBackup(reshare) },
 		restore: func(r *Run, e []transcript.Entry) error {
 			if err := r.reloadBackup(e, "previous/backup"); err != nil {
 				return err
 			}
 			err := r.reloadRootCert(e)
-			if err == nil && r.Script.Type == TypeReshare {
+			if err == nil && reshare {
 				err = r.reshareKeys(e)
 			}
 			return err
 		}}
 }
 
-func (r *Run) verifyBackup() error {
+func (r *Run) verifyBackup(reshare bool) error {
 	p := r.previous
 	res := p.result
 	if _, err := r.record(transcript.EventPreviousVerified, map[string]any{
@@ -84,7 +87,7 @@ func (r *Run) verifyBackup() error {
 	}
 	metaFile, blobFile := backupFiles(p.meta.KeyLabel)
 	carry := []string{metaFile, blobFile}
-	if r.Script.Type == TypeReshare {
+	if reshare {
 		carry = carry[:1] // the old wrapped key is retired, not carried forward
 	}
 	for _, name := range carry {
@@ -99,7 +102,7 @@ func (r *Run) verifyBackup() error {
 		return err
 	}
 	r.backup, r.blob, r.rootCert = p.meta, p.blob, p.root
-	if r.Script.Type == TypeReshare {
+	if reshare {
 		return r.reshareKeys(nil)
 	}
 	return nil
@@ -200,7 +203,9 @@ func (r *Run) previousCommitments() (*quorum.Commitments, error) {
 	return nil, err
 }
 
-func rebuildKEKStep() step {
+// rebuildKEKStep rebuilds the backup's KEK from the shares; for a reshare it is forgotten at
+// once (it proved the quorum's consent).
+func rebuildKEKStep(reshare bool) step {
 	return step{id: "rebuild-kek", title: "Rebuild the backup key", actorRole: "administrator", volatile: true,
 		explain: "The shares are combined into the KEK, which must match the key check value recorded at the backup before it may touch the HSM.",
 		run: func(r *Run) error {
@@ -213,7 +218,7 @@ func rebuildKEKStep() step {
 			r.kek = kek
 			_, err = r.record(transcript.EventKEKRebuilt, map[string]any{"shares": len(r.shares), "kcv": r.backup.KEKKCV, "kcv_matches": true})
 			r.UI.Note(fmt.Sprintf("KEK rebuilt; its check value %s matches the backup.", r.backup.KEKKCV))
-			if r.Script.Type == TypeReshare {
+			if reshare {
 				r.forgetSecrets() // the old KEK proved the quorum's consent; the key is re-wrapped under a new one
 			}
 			return err
@@ -283,5 +288,23 @@ func (s *Script) validateRestore(v *validator) {
 	}
 	if s.Backup != nil || s.Reshare != nil || s.Key.Label != "" {
 		v.errorf("type", "a restore ceremony has only a restore section (no key, backup or reshare)")
+	}
+}
+
+// restoreNeeds lists the token capabilities a restore ceremony needs (the pre-flight checks them).
+func restoreNeeds(r *Run) []Need {
+	var out []Need
+	out = append(out, need(hsm.CapAESKWPUnwrap, "unwrapping the backed-up key (RFC 5649)"))
+	if r.previous != nil && r.previous.meta != nil {
+		out = append(out, keyPairNeed(r.previous.meta.Algorithm, "the restored key")...)
+	}
+	return out
+}
+
+// restoreLints builds every certificate and CRL a restore ceremony issues, in its real shape, and lints it.
+func restoreLints(l lintRun) {
+	s := l.p.r.Script
+	if l.root != nil {
+		l.lint("transcript_signer", signerPEM, signerTemplate(l.root, s.Signer.ValidityDays, l.serial(), l.now), l.root, l.rootAlg, nil, signerAlg, true)
 	}
 }

@@ -34,6 +34,8 @@ func init() {
 		validate: (*Script).validateRoot,
 		steps:    rootCeremonySteps,
 		labels:   func(s *Script) []string { return []string{s.Key.Label, s.Signer.Label} },
+		needs:    rootNeeds,
+		lints:    rootLints,
 	})
 }
 
@@ -525,5 +527,31 @@ func (s *Script) validateRoot(v *validator) {
 			s.validateQuorum(v, "backup.threshold", s.Backup.Threshold)
 			validateLossContact(v, "backup.loss_contact", s.Backup.LossContact)
 		}
+	}
+}
+
+// rootNeeds lists the token capabilities a root ceremony needs (the pre-flight checks them).
+func rootNeeds(r *Run) []Need {
+	s := r.Script
+	var out []Need
+	out = append(out, keyPairNeed(s.Key.Algorithm, "the root key")...)
+	out = append(out, keyPairNeed(string(signerAlg), "the transcript-signing key")...)
+	if s.Key.Backup || s.Backup != nil {
+		out = append(out,
+			need(hsm.CapRandom, "the backup's key-encryption key, from the token's random number generator"),
+			need(hsm.CapTrusted, "the backup's key-encryption key, which the Security Officer installs as a trusted wrapping key"),
+			need(hsm.CapWrapWithTrusted, "the root key, which may leave the token only under a trusted key"),
+			need(hsm.CapAESKWPWrap, "the backup's RFC 5649 wrap"),
+			need(hsm.CapWrapPrivate(hsm.Algorithm(s.Key.Algorithm)), "the backup of the "+s.Key.Algorithm+" root key"))
+	}
+	return out
+}
+
+// rootLints builds every certificate and CRL a root ceremony issues, in its real shape, and lints it.
+func rootLints(l lintRun) {
+	s := l.p.r.Script
+	alg := hsm.Algorithm(s.Key.Algorithm)
+	if rc := l.lint("certificate", rootPEM, rootTemplate(s.Certificate, l.serial(), l.now), nil, alg, nil, alg, false); rc != nil {
+		l.lint("transcript_signer", signerPEM, signerTemplate(rc, s.Signer.ValidityDays, l.serial(), l.now), rc, alg, nil, signerAlg, true)
 	}
 }

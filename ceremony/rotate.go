@@ -22,10 +22,13 @@ func init() {
 	register(ceremonyType{
 		TypeInfo: TypeInfo{Name: TypeRotate, Title: "Root key rotation", Example: "rotate",
 			Description: "A new root key and transcript signer replace the old; the two roots cross-certify each other, and later ceremonies belong to the new hierarchy."},
-		previous: previousSealed,
-		validate: (*Script).validateRotate,
-		steps:    rotateSteps,
-		labels:   func(s *Script) []string { return []string{s.Rotate.NewKey, s.Rotate.NewSigner} },
+		previous:  previousSealed,
+		validate:  (*Script).validateRotate,
+		steps:     rotateSteps,
+		labels:    func(s *Script) []string { return []string{s.Rotate.NewKey, s.Rotate.NewSigner} },
+		needs:     rotateNeeds,
+		keyStates: rotateKeyStates,
+		lints:     rotateLints,
 	})
 }
 
@@ -198,4 +201,36 @@ type RotateConfig struct {
 	NewSigner  string `yaml:"new_transcript_signer"` // the new hierarchy's transcript signer
 	SignerDays int    `yaml:"new_signer_validity_days"`
 	CrossDays  int    `yaml:"cross_certificate_validity_days"`
+}
+
+// rotateNeeds lists the token capabilities a rotate ceremony needs (the pre-flight checks them).
+func rotateNeeds(r *Run) []Need {
+	s := r.Script
+	var out []Need
+	out = append(out, keyPairNeed(s.Rotate.Algorithm, "the new root key")...)
+	out = append(out, keyPairNeed(string(signerAlg), "the new transcript-signing key")...)
+	return out
+}
+
+// rotateKeyStates refuses, in the pre-flight, keys whose recorded state forbids what a rotate ceremony does with them.
+func rotateKeyStates(k keyStateCheck) {
+	s := k.p.r.Script
+	k.refuse("rotate.old_key", s.Rotate.OldKey, k.rootSPKI, false, "certify a new root")
+}
+
+// rotateLints builds every certificate and CRL a rotate ceremony issues, in its real shape, and lints it.
+func rotateLints(l lintRun) {
+	s := l.p.r.Script
+	if l.root == nil {
+		return
+	}
+	rt := s.Rotate
+	alg := hsm.Algorithm(rt.Algorithm)
+	nrc := l.lint("certificate", newRootPEM, rootTemplate(s.Certificate, l.serial(), l.now), nil, alg, nil, alg, false)
+	if nrc == nil {
+		return
+	}
+	l.lint("rotate.cross_certificate_validity_days", crossOldNew, crossTemplate(nrc.Subject, nrc.SubjectKeyId, l.root, rt.CrossDays, l.serial(), l.now), l.root, l.rootAlg, nil, alg, false)
+	l.lint("rotate.cross_certificate_validity_days", crossNewOld, crossTemplate(l.root.Subject, l.root.SubjectKeyId, nrc, rt.CrossDays, l.serial(), l.now), nrc, alg, l.root.PublicKey, "", false)
+	l.lint("rotate.new_signer_validity_days", newSignerPEM, signerTemplate(nrc, rt.SignerDays, l.serial(), l.now), nrc, alg, nil, signerAlg, true)
 }

@@ -42,9 +42,19 @@ func (d SheetDestination) String() string {
 	return "folder " + d.Dir
 }
 
-// IssuesShares reports whether the script hands out share sheets.
+// IssuesShares reports whether the script hands out share sheets: whether one of its steps
+// renders them.
 func (s *Script) IssuesShares() bool {
-	return (s.Type == TypeRoot && s.Backup != nil) || s.Type == TypeReshare
+	t := typeOf(s.Type)
+	if t == nil {
+		return false
+	}
+	for _, st := range t.steps(s) {
+		if st.sheets {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrSheetsInEvidence is wrapped when share sheets would be written into the evidence.

@@ -31,6 +31,14 @@ type ceremonyType struct {
 	// inputs checks the run-time inputs besides the script and the earlier ceremony (files,
 	// a second token, …) before the HSM is touched; nil if there are none.
 	inputs func(r *Run) error
+	// needs lists the token capabilities the ceremony needs (capabilities.go); nil: none
+	// beyond what the token has shown.
+	needs func(r *Run) []Need
+	// keyStates refuses, in the pre-flight, keys whose recorded state forbids their use here.
+	keyStates func(k keyStateCheck)
+	// lints builds, in the pre-flight, every certificate and CRL the ceremony issues in its
+	// real shape and lints it.
+	lints func(l lintRun)
 	// resumed reads back, on a resume, per-type progress the transcript records within a
 	// step (a migration's keys already moved); nil if there is none.
 	resumed func(r *Run, entries []transcript.Entry)
@@ -52,6 +60,9 @@ type TypeInfo struct {
 	Description string  // one sentence: what the ceremony does
 	Example     string  // its example script: testdata/<Example>-ceremony.yaml
 	Inputs      []Input // what it needs at run time besides the script and the HSM
+	// AnotherToken: it runs on another token than the ceremony it continues (a restore into
+	// a second HSM); a rehearsal gives it a fresh token.
+	AnotherToken bool
 }
 
 // Input is a run-time input of a ceremony, named as the CLI flag that gives it.

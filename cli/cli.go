@@ -403,7 +403,7 @@ func run(args []string, env Env) error {
 	if err := ceremony.CheckNewDir(*out); err != nil {
 		return err // before a rehearsal token is made for it
 	}
-	if h.rehearsal && h.token == "" && h.serial == "" && h.uri == "" && *previous != "" && script.Type != ceremony.TypeRestore {
+	if h.rehearsal && h.token == "" && h.serial == "" && h.uri == "" && *previous != "" && !script.Info().AnotherToken {
 		// A rehearsal that continues an earlier one runs on its token; a restore goes to
 		// another token, a fresh one.
 		ti, err := ceremony.TokenOf(*previous)
