@@ -76,40 +76,40 @@ func bundleVerifies(t *testing.T, dir string) *transcript.Result {
 	return res
 }
 
-// fillAtFirstAnswer types "yes" to every question, and before the first answer (after the
-// pre-flight has measured the free space, before anything is written) fills the media so that
-// only room bytes stay free: the disk fills up during the ceremony, as another program or a
-// large log would fill it.
-type fillAtFirstAnswer struct {
-	t       *testing.T
-	mnt     string
-	room    int64
-	filled  bool
-	answers int
+// answers types "yes" to every question and runs do just before answer number at: after the
+// pre-flight (which comes before the first question), in the middle of the ceremony.
+type answers struct {
+	at, n int
+	do    func()
 }
 
-func (f *fillAtFirstAnswer) Read(p []byte) (int, error) {
-	if !f.filled {
-		f.filled = true
-		var st syscall.Statfs_t
-		if err := syscall.Statfs(f.mnt, &st); err != nil {
-			f.t.Error(err)
-		}
-		if free := int64(st.Bavail) * st.Bsize; free > f.room {
-			ballast, err := os.Create(filepath.Join(f.mnt, "ballast"))
-			if err == nil {
-				_, err = io.CopyN(ballast, zeros{}, free-f.room)
-				ballast.Close()
-			}
-			if err != nil {
-				f.t.Errorf("fill the media: %v", err)
-			}
-		}
+func (a *answers) Read(p []byte) (int, error) {
+	if a.n++; a.n == a.at {
+		a.do()
 	}
-	if f.answers++; f.answers > 500 {
+	if a.n > 500 {
 		return 0, io.EOF
 	}
 	return copy(p, "yes\n"), nil
+}
+
+// fill fills the media mounted at mnt so that only room bytes stay free: the disk fills up
+// during the ceremony, as another program or a large log would fill it.
+func fill(t *testing.T, mnt string, room int64) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(mnt, &st); err != nil {
+		t.Error(err)
+	}
+	if free := int64(st.Bavail) * st.Bsize; free > room {
+		ballast, err := os.Create(filepath.Join(mnt, "ballast"))
+		if err == nil {
+			_, err = io.CopyN(ballast, zeros{}, free-room)
+			ballast.Close()
+		}
+		if err != nil {
+			t.Errorf("fill the media: %v", err)
+		}
+	}
 }
 
 type zeros struct{}
@@ -148,38 +148,21 @@ func TestDiskFullAtSeveralSizes(t *testing.T) {
 		"after the seal, the bundle":    pre + report + bundle/2/4096*4096,
 		"after the seal, bundle's tail": pre + report + bundle - 4096,
 	}
-	store := t.TempDir()
-	r, err := hsm.PrepareRehearsal(store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := hsm.Open(hsm.SoftHSMModule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	labels := map[string]string{}
+	var names []string
 	for name := range rooms {
-		labels[name] = fmt.Sprintf("diskfull-%d", len(labels))
-		if _, err := r.EnsureToken(m, labels[name]); err != nil {
-			t.Fatal(err)
-		}
+		names = append(names, name)
 	}
-	m.Close()
-	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+	tokens := typedTokens(t, names)
 	script := filepath.Join("..", "testdata", "root-ceremony.yaml")
 	sealedSeen := 0
 	for name, room := range rooms {
 		t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
-			label := labels[name]
-			pin, _ := r.PIN(label, hsm.User)
-			pinFile := filepath.Join(t.TempDir(), "pin")
-			os.WriteFile(pinFile, pin, 0o600)
 			mnt := media(t, 80<<20)
 			dir := filepath.Join(mnt, "ceremony")
-			hsmFlags := []string{"--module", hsm.SoftHSMModule, "--token", label, "--pin-file", pinFile}
+			hsmFlags := tokens[name]
 			var out, errb bytes.Buffer
 			code := Main(append([]string{"run", script, "--out", dir}, hsmFlags...),
-				Env{Stdin: &fillAtFirstAnswer{t: t, mnt: mnt, room: int64(room)}, Stdout: &out, Stderr: &errb, Examples: examples(t)})
+				Env{Stdin: &answers{at: 1, do: func() { fill(t, mnt, int64(room)) }}, Stdout: &out, Stderr: &errb, Examples: examples(t)})
 			failOnce(t, fmt.Sprintf("run with %d bytes left", room), code, errb.String(), "no space left on device", "the disk is full")
 			if fileExists(filepath.Join(dir, transcript.FileName)) {
 				// The record that did not fit was cut off again: the file ends with a whole record.
@@ -193,9 +176,9 @@ func TestDiskFullAtSeveralSizes(t *testing.T) {
 					t.Fatalf("sealed before the disk filled, but does not verify: %v", err)
 				}
 			}
-			answers := strings.Repeat("yes\n", 50)
+			yes := strings.Repeat("yes\n", 50)
 			resume := append([]string{"resume", dir}, hsmFlags...)
-			if code, _, stderr := keyrite(t, answers, resume...); code != 0 {
+			if code, _, stderr := keyrite(t, yes, resume...); code != 0 {
 				// Refused by the pre-flight's free-space check (an unsealed ceremony), or stopped
 				// by the full disk (making a sealed one's report and bundle): said once.
 				if strings.Count(stderr, "MiB free; the ceremony needs") != 1 {
@@ -208,7 +191,7 @@ func TestDiskFullAtSeveralSizes(t *testing.T) {
 				}
 			}
 			os.Remove(filepath.Join(mnt, "ballast"))
-			if code, stdout, stderr := keyrite(t, answers, resume...); code != 0 {
+			if code, stdout, stderr := keyrite(t, yes, resume...); code != 0 {
 				t.Fatalf("resume once space is freed: exit %d\n%s\n%s", code, stdout, stderr)
 			}
 			bundleVerifies(t, dir)
@@ -218,6 +201,38 @@ func TestDiskFullAtSeveralSizes(t *testing.T) {
 	if sealedSeen < 2 {
 		t.Fatalf("only %d of the sizes ran out of space after the seal; the sizes no longer fit the ceremony", sealedSeen)
 	}
+}
+
+// typedTokens makes a token for each name in a rehearsal store and returns the flags that
+// reach it as a production HSM is reached (module, label, PIN file), so that every answer is
+// typed on the terminal.
+func typedTokens(t *testing.T, names []string) map[string][]string {
+	t.Helper()
+	store := t.TempDir()
+	r, err := hsm.PrepareRehearsal(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := hsm.Open(hsm.SoftHSMModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	flags := map[string][]string{}
+	for i, name := range names {
+		label := fmt.Sprintf("typed-%d", i)
+		if _, err := r.EnsureToken(m, label); err != nil {
+			t.Fatal(err)
+		}
+		pin, _ := r.PIN(label, hsm.User)
+		pinFile := filepath.Join(t.TempDir(), "pin")
+		if err := os.WriteFile(pinFile, pin, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		flags[name] = []string{"--module", hsm.SoftHSMModule, "--token", label, "--pin-file", pinFile}
+	}
+	t.Setenv("SOFTHSM2_CONF", filepath.Join(store, "softhsm2.conf"))
+	return flags
 }
 
 // TestReadOnlyMedia: a ceremony onto read-only media stops with one clear message before
