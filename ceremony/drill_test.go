@@ -2,12 +2,14 @@ package ceremony
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	evid "github.com/keyrite/keyrite/evidence"
 )
 
 // A drill: every custodian proves possession, one by one, checked against the commitments;
@@ -48,6 +50,23 @@ func TestDrill(t *testing.T) {
 	if !result.Healthy || len(result.Proven) != 5 || result.Minimum != 3 {
 		t.Fatalf("drill result: %+v", result)
 	}
+	drills := filepath.Join(t.TempDir(), "hierarchy")
+	os.Mkdir(drills, 0o755)
+	os.Rename(backup, filepath.Join(drills, "backup"))
+	os.Rename(dir, filepath.Join(drills, "drill"))
+	if inv := inventoryOf(t, drills); !strings.Contains(inv, "quorum drill of the backup of example-root-2026: healthy: 5 custodians proved possession") {
+		t.Fatalf("the inventory does not show the drill:\n%s", inv)
+	}
+}
+
+// inventoryOf is `keyrite inventory DIR`'s text for the ceremonies in dir.
+func inventoryOf(t *testing.T, dir string) string {
+	t.Helper()
+	folders, err := transcript.VerifyTree(dir, transcript.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evid.Inventory(folders).String()
 }
 
 // A share typed by the wrong custodian is refused naming both; too few proofs leave the quorum

@@ -265,6 +265,9 @@ func TestReshareRetiresOldSplit(t *testing.T) {
 	if n := strings.Count(events(res), transcript.EventShareDestroyed+" "); n != 5 || !strings.Contains(events(res), transcript.EventBackupRetired) {
 		t.Fatalf("%d old sheets recorded destroyed; events: %s", n, events(res))
 	}
+	if inv := inventoryOf(t, filepath.Dir(backup)); !strings.Contains(inv, "backup of example-root-2026 retired") {
+		t.Fatalf("the inventory does not show the old backup retired:\n%s", inv)
+	}
 	newHolders := []string{"Łukasz Wróbel", "Aoife Ní Bhriain", "Nour El-Amin"}
 	if ui.shares["Nour El-Amin"] == "" || ui.shares["Łukasz Wróbel"] == holders.shares["Łukasz Wróbel"] {
 		t.Fatal("the new custodians did not receive new shares")

@@ -137,7 +137,7 @@ func (r *Run) retirePrevious() error {
 		r.record(transcript.EventWitnessDeclined, map[string]string{"witness": w.Name, "reason": reasonOf(err)})
 		return fmt.Errorf("the destruction of the previous backup media was not witnessed: %w", err)
 	}
-	_, err := r.record(transcript.EventBackupRetired, map[string]any{"previous_ceremony": p.meta.CeremonyID, "previous_blob_sha256": p.meta.BlobSHA256,
+	_, err := r.record(transcript.EventBackupRetired, map[string]any{"key_label": p.meta.KeyLabel, "previous_ceremony": p.meta.CeremonyID, "previous_blob_sha256": p.meta.BlobSHA256,
 		"sheets_destroyed": destroyed, "media": media + ": destroyed", "witness": w.Name})
 	r.UI.Note(fmt.Sprintf("The split of ceremony %s is retired: %d old share sheet(s) and the old backup media destroyed.", p.meta.CeremonyID, destroyed))
 	return err

@@ -68,6 +68,10 @@ func Inventory(folders []transcript.Folder) *KeyInventory {
 					token = fmt.Sprintf("%s (serial %s)", h.Token.Label, h.Token.Serial)
 				}
 			}
+			if label, what := quorumEvent(&e.Record); label != "" {
+				all = append(all, stamped{KeyEvent{e.Time, f.Result.Opening.CeremonyID, token, what}, label, "", ""})
+				continue
+			}
 			m, ok := inventoryEvents[e.Event]
 			if !ok {
 				continue
@@ -117,6 +121,22 @@ func Inventory(folders []transcript.Folder) *KeyInventory {
 	}
 	sort.Slice(inv.Keys, func(i, j int) bool { return inv.Keys[i].Label < inv.Keys[j].Label })
 	return inv
+}
+
+// quorumEvent reads what a quorum drill or a reshare's retirement of a backup says about the
+// backed-up key: its label and what happened, or "" for any other record.
+func quorumEvent(r *transcript.Record) (label, what string) {
+	switch r.Event {
+	case transcript.EventDrillResult:
+		if d, err := transcript.Data[transcript.DrillResult](r); err == nil {
+			return d.KeyLabel, fmt.Sprintf("quorum drill of the backup of %s: %s", d.BackupCeremony, d.Verdict)
+		}
+	case transcript.EventBackupRetired:
+		if d, err := transcript.Data[transcript.BackupRetired](r); err == nil && d.KeyLabel != "" {
+			return d.KeyLabel, fmt.Sprintf("backup of %s retired: its share sheets and wrapped key destroyed", d.PreviousCeremony)
+		}
+	}
+	return "", ""
 }
 
 // oneLine quotes a value read from a transcript if it holds anything but visible text (a

@@ -721,6 +721,7 @@ type ShareDestruction struct {
 
 // BackupRetired is the data of EventBackupRetired.
 type BackupRetired struct {
+	KeyLabel           string `json:"key_label,omitempty"`
 	PreviousCeremony   string `json:"previous_ceremony"`
 	PreviousBlobSHA256 string `json:"previous_blob_sha256"`
 	SheetsDestroyed    int    `json:"sheets_destroyed"`
