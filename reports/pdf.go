@@ -1,9 +1,14 @@
 // Package reports renders what auditors and custodians hold in their hands: the ceremony
 // report and the share sheets (PDF), and the evidence bundle.
 //
-// Guarantees: PDFs embed the fonts of package reports/fonts, and every string Renderable
-// accepts is drawn with real glyphs; output is deterministic (creation date taken from the
-// ceremony, no random IDs), so the same input gives the same bytes. The package is pure Go.
+// Guarantees: PDFs embed the fonts of package reports/fonts and draw every string Renderable
+// accepts with real glyphs, shaped (Hebrew, Arabic, Devanagari) and in visual order, each
+// shaped line carrying its logical text as /ActualText, so that text extraction gives the
+// string back; text wraps inside its cell and is never clipped, and no table row, key-value
+// row, step heading or signature block is split across pages. The report is made from the
+// sealed transcript alone, and output is deterministic (creation date taken from the
+// ceremony, no random IDs): the same input gives the same bytes; Renderer names the version of
+// that mapping. The package is pure Go.
 package reports
 
 import (
