@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"sync"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
@@ -42,14 +43,29 @@ func ThisBuild() transcript.Build {
 	if b.Revision == "" {
 		b.Revision = revision
 	}
-	if exe, err := os.Executable(); err == nil {
-		if f, err := os.Open(exe); err == nil {
-			h := sha256.New()
-			if _, err := io.Copy(h, f); err == nil {
-				b.GoSHA256 = hex.EncodeToString(h.Sum(nil))
-			}
-			f.Close()
-		}
-	}
+	b.GoSHA256 = executableSHA256()
 	return b
 }
+
+// executableSHA256 is the SHA-256 of the running executable, hashed once per process. Start
+// begins hashing it in the background (hashExecutableEarly) while the pre-flight runs, so the
+// opening record rarely waits for the ~40 MB read.
+var executableSHA256 = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
+
+// hashExecutableEarly starts hashing the executable in the background.
+func hashExecutableEarly() { go executableSHA256() }

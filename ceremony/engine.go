@@ -131,6 +131,7 @@ const ScriptFileName = "script.yaml"
 // checked without a secret. Cancelling ctx stops the ceremony at the next step or wait; what
 // was recorded stays, and Resume continues it.
 func Start(ctx context.Context, script *Script, dir string, b Binding, ui UI, opt Options) (err error) {
+	hashExecutableEarly() // the opening record names it; hashed while the pre-flight runs
 	if err := checkNewDir(dir, script); err != nil {
 		return err
 	}
