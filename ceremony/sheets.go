@@ -142,16 +142,26 @@ func (r *Run) checkSheets() error {
 	if !r.Script.IssuesShares() {
 		return nil
 	}
-	return CheckSheetDestination(r.Dir, r.opt.sheets(), r.binding.Rehearsal)
+	d := r.opt.sheets()
+	if err := CheckSheetDestination(r.Dir, d, r.binding.Rehearsal); err != nil {
+		return err
+	}
+	if d.Printer != "" && r.opt.Print == nil {
+		if _, err := exec.LookPath("lp"); err != nil {
+			return fmt.Errorf("share sheets go to %s, but CUPS lp is not installed (apt-get install cups-client); nothing was done", d)
+		}
+	}
+	return nil
 }
 
-// lp prints pdf on printer with CUPS, the PDF on standard input: no file is written.
+// lp prints pdf on printer with CUPS. With no file named, lp reads the PDF from its standard
+// input: Keyrite writes no file.
 func lp(printer, title string, pdf []byte) error {
 	args := []string{"-t", title}
 	if printer != "default" {
 		args = append(args, "-d", printer)
 	}
-	cmd := exec.Command("lp", append(args, "--", "-")...)
+	cmd := exec.Command("lp", args...)
 	cmd.Stdin = bytes.NewReader(pdf)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

@@ -221,3 +221,25 @@ func runIn(t *testing.T, b Binding, s *Script, ui UI, opt Options) string {
 	}
 	return dir
 }
+
+// lp is called with the title and printer as arguments and the PDF on its standard input, no
+// file named; a failing lp is reported with what it said.
+func TestLPPipesToStandardInput(t *testing.T) {
+	bin, got := t.TempDir(), t.TempDir()
+	script := "#!/bin/sh\nprintf '%s|' \"$@\" > " + got + "/args\ncat > " + got + "/stdin\n[ \"$2\" != fail ] || { echo 'lp: The printer or class does not exist.' >&2; exit 1; }\n"
+	if err := os.WriteFile(filepath.Join(bin, "lp"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if err := lp("vault-laser", "Keyrite share sheet 1 of 3", []byte("%PDF-1.4 sheet")); err != nil {
+		t.Fatal(err)
+	}
+	args, _ := os.ReadFile(filepath.Join(got, "args"))
+	stdin, _ := os.ReadFile(filepath.Join(got, "stdin"))
+	if string(args) != "-t|Keyrite share sheet 1 of 3|-d|vault-laser|" || string(stdin) != "%PDF-1.4 sheet" {
+		t.Fatalf("lp got args %q, stdin %q", args, stdin)
+	}
+	if err := lp("default", "fail", nil); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("a failing lp: %v", err)
+	}
+}
