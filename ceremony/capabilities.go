@@ -143,47 +143,39 @@ func (s Support) OK() bool { return len(s.Missing) == 0 }
 // A migration's target is assumed to be a token like this one.
 func Supports(c *hsm.Capabilities) []Support {
 	var out []Support
-	add := func(name string, r *Run) {
-		needs := r.Needs()
-		for i := range needs {
-			needs[i].Target = false
+	for _, info := range Types() {
+		t := typeOf(info.Name)
+		cases := []supportCase{{info.Name, &Run{Script: supportScript(info.Name)}}}
+		if t.supports != nil {
+			cases = t.supports()
 		}
-		m, u := CheckNeeds(c, needs, false)
-		out = append(out, Support{Ceremony: name, Missing: m, Unsure: u})
-	}
-	script := func(typ string) *Script {
-		return &Script{Type: typ, Export: &ExportConfig{Provider: string(transfer.AWS)}, ImportJob: &ImportJobConfig{}, Rotate: &RotateConfig{}}
-	}
-	for _, a := range hsm.Algorithms {
-		s := script(TypeRoot)
-		s.Key.Algorithm = string(a)
-		add("root, "+string(a), &Run{Script: s})
-	}
-	for _, a := range hsm.Algorithms {
-		s := script(TypeRoot)
-		s.Key = KeyConfig{Algorithm: string(a), Backup: true}
-		add("root with quorum backup, "+string(a), &Run{Script: s})
-	}
-	add("restore", &Run{Script: script(TypeRestore)})
-	add("reshare", &Run{Script: script(TypeReshare)})
-	for _, a := range []hsm.Algorithm{hsm.RSA3072, hsm.RSA4096} {
-		s := script(TypeImportJob)
-		s.ImportJob.Algorithm = string(a)
-		add("import-job, "+string(a), &Run{Script: s})
-	}
-	for _, h := range []hsm.OAEPHash{hsm.OAEPSHA1, hsm.OAEPSHA256} {
-		m := transfer.Method{Name: "RSA-OAEP " + string(h), OAEPHash: string(h)}
-		add("export, RSA-OAEP "+string(h), &Run{Script: script(TypeExport), xfer: &transferInputs{method: m}})
-		add("import, RSA-OAEP "+string(h), &Run{Script: script(TypeImport), xfer: &transferInputs{method: m}})
-	}
-	add("migrate (source and target alike)", &Run{Script: script(TypeMigrate)})
-	for _, a := range hsm.Algorithms {
-		s := script(TypeRotate)
-		s.Rotate.Algorithm = string(a)
-		add("rotate, new root "+string(a), &Run{Script: s})
-	}
-	for _, typ := range []string{TypeIntermediate, TypeCRL, TypeDestroy} {
-		add(typ+" (with the root key already on the token)", &Run{Script: script(typ)})
+		for _, sc := range cases {
+			needs := sc.run.Needs()
+			for i := range needs {
+				needs[i].Target = false
+			}
+			m, u := CheckNeeds(c, needs, false)
+			out = append(out, Support{Ceremony: sc.name, Missing: m, Unsure: u})
+		}
 	}
 	return out
+}
+
+// supportCase is one ceremony type with options that change what it needs, named as a person
+// would say them, as a run whose Needs says what it needs.
+type supportCase struct {
+	name string
+	run  *Run
+}
+
+// supportScript is a script of type typ with the sections Needs reads.
+func supportScript(typ string) *Script {
+	return &Script{Type: typ, Export: &ExportConfig{Provider: string(transfer.AWS)}, ImportJob: &ImportJobConfig{}, Rotate: &RotateConfig{}}
+}
+
+// onTokenCases is the support case of a type that only uses keys already on the token.
+func onTokenCases(typ string) func() []supportCase {
+	return func() []supportCase {
+		return []supportCase{{typ + " (with the root key already on the token)", &Run{Script: supportScript(typ)}}}
+	}
 }

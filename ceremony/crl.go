@@ -28,6 +28,7 @@ func init() {
 		steps:     crlSteps,
 		keyStates: crlKeyStates,
 		lints:     crlLints,
+		supports:  onTokenCases(TypeCRL),
 	})
 }
 

@@ -20,6 +20,7 @@ func init() {
 		validate:  (*Script).validateDestroy,
 		steps:     destroySteps,
 		keyStates: destroyKeyStates,
+		supports:  onTokenCases(TypeDestroy),
 	})
 }
 

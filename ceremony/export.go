@@ -30,6 +30,7 @@ func init() {
 		inputs:    (*Run).exportInputs,
 		needs:     exportNeeds,
 		keyStates: exportKeyStates,
+		supports:  exportSupports,
 	})
 }
 
@@ -355,4 +356,17 @@ func exportNeeds(r *Run) []Need {
 func exportKeyStates(k keyStateCheck) {
 	s := k.p.r.Script
 	k.refuse("export.key", s.Export.Key, "", false, "leave the token")
+}
+
+// exportSupports are an export's capability cases: each RSA-OAEP hash.
+func exportSupports() []supportCase { return oaepSupports(TypeExport) }
+
+// oaepSupports are the capability cases of a transfer type: each RSA-OAEP hash.
+func oaepSupports(typ string) []supportCase {
+	var out []supportCase
+	for _, h := range []hsm.OAEPHash{hsm.OAEPSHA1, hsm.OAEPSHA256} {
+		m := transfer.Method{Name: "RSA-OAEP " + string(h), OAEPHash: string(h)}
+		out = append(out, supportCase{typ + ", RSA-OAEP " + string(h), &Run{Script: supportScript(typ), xfer: &transferInputs{method: m}}})
+	}
+	return out
 }

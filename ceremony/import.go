@@ -33,6 +33,7 @@ func init() {
 		labels:   func(s *Script) []string { return []string{s.Import.Label} },
 		inputs:   (*Run).importInputs,
 		needs:    importNeeds,
+		supports: func() []supportCase { return oaepSupports(TypeImport) },
 	})
 }
 

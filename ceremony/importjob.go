@@ -25,6 +25,7 @@ func init() {
 		steps:    importJobSteps,
 		labels:   func(s *Script) []string { return []string{s.ImportJob.Label} },
 		needs:    importJobNeeds,
+		supports: importJobSupports,
 	})
 }
 
@@ -145,5 +146,16 @@ func importJobNeeds(r *Run) []Need {
 	out = append(out, keyPairNeed(s.ImportJob.Algorithm, "the import job's unwrap-only key")...)
 	out = append(out, Need{AnyOf: []hsm.Capability{hsm.CapOAEPUnwrap(hsm.OAEPSHA256), hsm.CapOAEPUnwrap(hsm.OAEPSHA1)},
 		For: "unwrapping transport keys sent to the import job"})
+	return out
+}
+
+// importJobSupports are the import job's capability cases: each wrapping key size.
+func importJobSupports() []supportCase {
+	var out []supportCase
+	for _, a := range []hsm.Algorithm{hsm.RSA3072, hsm.RSA4096} {
+		s := supportScript(TypeImportJob)
+		s.ImportJob.Algorithm = string(a)
+		out = append(out, supportCase{"import-job, " + string(a), &Run{Script: s}})
+	}
 	return out
 }

@@ -32,6 +32,7 @@ func init() {
 		inputs:    (*Run).intermediateInputs,
 		keyStates: intermediateKeyStates,
 		lints:     intermediateLints,
+		supports:  onTokenCases(TypeIntermediate),
 	})
 }
 

@@ -40,6 +40,9 @@ func init() {
 			}
 		},
 		needs: migrateNeeds,
+		supports: func() []supportCase {
+			return []supportCase{{"migrate (source and target alike)", &Run{Script: supportScript(TypeMigrate)}}}
+		},
 	})
 }
 

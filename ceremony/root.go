@@ -36,6 +36,7 @@ func init() {
 		labels:   func(s *Script) []string { return []string{s.Key.Label, s.Signer.Label} },
 		needs:    rootNeeds,
 		lints:    rootLints,
+		supports: rootSupports,
 	})
 }
 
@@ -554,4 +555,22 @@ func rootLints(l lintRun) {
 	if rc := l.lint("certificate", rootPEM, rootTemplate(s.Certificate, l.serial(), l.now), nil, alg, nil, alg, false); rc != nil {
 		l.lint("transcript_signer", signerPEM, signerTemplate(rc, s.Signer.ValidityDays, l.serial(), l.now), rc, alg, nil, signerAlg, true)
 	}
+}
+
+// rootSupports are the root ceremony's capability cases: each algorithm, without and with a
+// quorum backup.
+func rootSupports() []supportCase {
+	var out []supportCase
+	for _, backup := range []bool{false, true} {
+		for _, a := range hsm.Algorithms {
+			s := supportScript(TypeRoot)
+			s.Key = KeyConfig{Algorithm: string(a), Backup: backup}
+			name := "root, " + string(a)
+			if backup {
+				name = "root with quorum backup, " + string(a)
+			}
+			out = append(out, supportCase{name, &Run{Script: s}})
+		}
+	}
+	return out
 }

@@ -29,6 +29,7 @@ func init() {
 		needs:     rotateNeeds,
 		keyStates: rotateKeyStates,
 		lints:     rotateLints,
+		supports:  rotateSupports,
 	})
 }
 
@@ -233,4 +234,15 @@ func rotateLints(l lintRun) {
 	l.lint("rotate.cross_certificate_validity_days", crossOldNew, crossTemplate(nrc.Subject, nrc.SubjectKeyId, l.root, rt.CrossDays, l.serial(), l.now), l.root, l.rootAlg, nil, alg, false)
 	l.lint("rotate.cross_certificate_validity_days", crossNewOld, crossTemplate(l.root.Subject, l.root.SubjectKeyId, nrc, rt.CrossDays, l.serial(), l.now), nrc, alg, l.root.PublicKey, "", false)
 	l.lint("rotate.new_signer_validity_days", newSignerPEM, signerTemplate(nrc, rt.SignerDays, l.serial(), l.now), nrc, alg, nil, signerAlg, true)
+}
+
+// rotateSupports are a rotation's capability cases: each algorithm of the new root.
+func rotateSupports() []supportCase {
+	var out []supportCase
+	for _, a := range hsm.Algorithms {
+		s := supportScript(TypeRotate)
+		s.Rotate.Algorithm = string(a)
+		out = append(out, supportCase{"rotate, new root " + string(a), &Run{Script: s}})
+	}
+	return out
 }

@@ -39,6 +39,9 @@ type ceremonyType struct {
 	// lints builds, in the pre-flight, every certificate and CRL the ceremony issues in its
 	// real shape and lints it.
 	lints func(l lintRun)
+	// supports lists the options that change what the type needs, for `keyrite tokens
+	// --capabilities` (Supports); nil: the type alone.
+	supports func() []supportCase
 	// resumed reads back, on a resume, per-type progress the transcript records within a
 	// step (a migration's keys already moved); nil if there is none.
 	resumed func(r *Run, entries []transcript.Entry)
