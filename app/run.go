@@ -512,6 +512,14 @@ func (r *RunScreen) finish(err error) {
 	if err != nil {
 		r.Title.SetText("The ceremony stopped")
 		r.Outcome.SetText("What happened: " + err.Error() + "\n\nWhat to do: " + whatToDo(err))
+		if ae := new(ceremony.AbortedError); errors.As(err, &ae) && ae.Sealed == nil {
+			r.Title.SetText("The ceremony was aborted")
+			return // sealed: there is nothing to resume
+		}
+		var pe ceremony.PreflightError
+		if errors.As(err, &pe) {
+			return // nothing was done: there is nothing to resume
+		}
 		r.Resume.Show()
 		return
 	}
@@ -543,6 +551,10 @@ func whatToDo(err error) string {
 		return "the token is not reachable. Connect it again (slot, cable, network HSM)." + resume
 	case errors.Is(err, hsm.ErrTokenInUse):
 		return "another ceremony is using this token; only one may at a time. Wait for it to finish, or stop it." + resume
+	case errors.As(err, new(ceremony.PreflightError)):
+		return "nothing was done and the token was not changed. Correct what the pre-flight names (the script, the token, the inputs), then start again."
+	case errors.As(err, new(*ceremony.AbortedError)):
+		return "the ceremony was closed as aborted and its transcript sealed: verify it to see what was done, and which keys were destroyed or left on the token. Correct the cause, then run a new ceremony into a new folder."
 	case errors.As(err, new(*ceremony.AfterSealError)):
 		return "the ceremony is sealed and its transcript is safe; only the report and the evidence bundle are missing. Fix the cause (free space on the disk, make the media writable), then press Resume to make them; nothing is added to the sealed transcript."
 	case atomicfile.IsNoSpace(err):

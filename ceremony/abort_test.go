@@ -45,7 +45,7 @@ func failing(t *testing.T, b Binding, dir, call string, nth int) Binding {
 // resume adds nothing to it.
 func TestAbortBeforeSignerSealsWithOneTimeKey(t *testing.T) {
 	b := freshToken(t)
-	before := objectsOf(t, b)
+	before := tokenObjects(t, b)
 	dir := filepath.Join(t.TempDir(), "c")
 	ui := &scriptedUI{}
 	err := start(t, exampleScript(t), dir, failing(t, b, dir, "GenerateRandom", 2), ui, Options{})
@@ -70,7 +70,7 @@ func TestAbortBeforeSignerSealsWithOneTimeKey(t *testing.T) {
 	if !strings.Contains(strings.Join(ui.asked, "\n"), "The ceremony was aborted") {
 		t.Fatalf("nobody consented to the destruction: %q", ui.asked)
 	}
-	if after := objectsOf(t, b); !reflect.DeepEqual(before, after) {
+	if after := tokenObjects(t, b); !reflect.DeepEqual(before, after) {
 		t.Fatalf("the aborted ceremony's key is still on the token:\n%v\n%v", before, after)
 	}
 	sealed, _ := os.ReadFile(filepath.Join(dir, transcript.FileName))

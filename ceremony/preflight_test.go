@@ -24,7 +24,7 @@ import (
 // left, and that the token's objects are exactly what they were.
 func refusedBeforeHSM(t *testing.T, b Binding, dir string, start func(ui UI) error, want ...string) {
 	t.Helper()
-	before := objectsOf(t, b)
+	before := tokenObjects(t, b)
 	ui := &scriptedUI{}
 	err := start(ui)
 	var pe PreflightError
@@ -42,20 +42,9 @@ func refusedBeforeHSM(t *testing.T, b Binding, dir string, start func(ui UI) err
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the refused ceremony left %s", dir)
 	}
-	if after := objectsOf(t, b); !reflect.DeepEqual(before, after) {
+	if after := tokenObjects(t, b); !reflect.DeepEqual(before, after) {
 		t.Fatalf("the token's objects changed:\nbefore %v\nafter  %v", before, after)
 	}
-}
-
-func objectsOf(t *testing.T, b Binding) []hsm.Object {
-	t.Helper()
-	tok := openLoggedIn(t, b)
-	defer tok.Close()
-	objs, err := tok.Objects()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return objs
 }
 
 // After a rotation the old root is deactivated: asked to sign an intermediate it refuses, in

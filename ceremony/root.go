@@ -2,10 +2,7 @@ package ceremony
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -286,19 +283,6 @@ func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypt
 	}
 	r.UI.Note(fmt.Sprintf("Certificate profile of %s passed %d lints (%d warnings, %d notices).", name, res.LintsRun, len(res.Findings["warn"]), len(res.Findings["notice"])))
 	return nil
-}
-
-func throwawayKey(pub crypto.PublicKey) (crypto.Signer, error) {
-	switch k := pub.(type) {
-	case *ecdsa.PublicKey:
-		return ecdsa.GenerateKey(k.Curve, rand.Reader)
-	case *rsa.PublicKey:
-		return rsa.GenerateKey(rand.Reader, k.N.BitLen())
-	case ed25519.PublicKey:
-		_, priv, err := ed25519.GenerateKey(rand.Reader)
-		return priv, err
-	}
-	return nil, fmt.Errorf("lint: unsupported key type %T", pub)
 }
 
 func (r *Run) recordCertificate(name string, c *x509.Certificate) error {

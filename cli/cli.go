@@ -223,6 +223,10 @@ func hint(err error) string {
 		return "the transcript was changed after it was written, or the write was interrupted; compare with the sealed copy in the evidence bundle"
 	case errors.As(err, &se):
 		return "fix the lines named above; nothing was sent to the HSM"
+	case errors.As(err, new(ceremony.PreflightError)):
+		return "correct what the pre-flight names above, then run the same command again; nothing was written and the token was not changed"
+	case errors.As(err, new(*ceremony.AbortedError)):
+		return "the ceremony is closed as aborted and sealed: `keyrite verify DIR` shows what was done and which keys were destroyed or left on the token; correct the cause, then run a new ceremony into a new folder"
 	case atomicfile.IsNoSpace(err):
 		return "the disk is full. Everything recorded so far is kept whole; free space (or move the folder to a larger disk), then run `keyrite resume DIR` to continue"
 	case atomicfile.IsReadOnly(err):
