@@ -355,7 +355,7 @@ func exportNeeds(r *Run) []Need {
 // exportKeyStates refuses, in the pre-flight, keys whose recorded state forbids what an export ceremony does with them.
 func exportKeyStates(k keyStateCheck) {
 	s := k.p.r.Script
-	k.refuse("export.key", s.Export.Key, "", false, "leave the token")
+	k.refuse("export.key", s.Export.Key, "", true, "leave the token") // a deactivated key may move, to be kept
 }
 
 // exportSupports are an export's capability cases: each RSA-OAEP hash.
