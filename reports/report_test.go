@@ -29,16 +29,7 @@ func TestReportIsDeterministicAndComplete(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatal("two renders of the same transcript differ")
 	}
-	if _, err := exec.LookPath("pdftotext"); err != nil {
-		t.Skip("pdftotext (poppler-utils) not installed")
-	}
-	p := filepath.Join(t.TempDir(), "report.pdf")
-	os.WriteFile(p, a, 0o644)
-	out, err := exec.Command("pdftotext", p, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(out)
+	text := reports.PDFText(t, a)
 	for _, want := range []string{
 		"Key ceremony report", "Łukasz Wróbel", "Zoë Ångström", "Χριστίνα Παπαδοπούλου", "Ирина Смирнова",
 		"Generate the root key", "AES-CMAC", "Example Root CA 2026", "keyrite-transcript/v1", "page 1 of", "Signature",
@@ -112,13 +103,7 @@ func TestReportCommandsRunAsPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := filepath.Join(t.TempDir(), "report.pdf")
-	os.WriteFile(p, pdf, 0o644)
-	out, err := exec.Command("pdftotext", p, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(out)
+	text := reports.PDFText(t, pdf)
 	i := strings.Index(text, "keyrite-verify --root ")
 	j := strings.Index(text[max(i, 0):], "\nEOF\n")
 	if i < 0 || j < 0 {

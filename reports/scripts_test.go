@@ -85,5 +85,9 @@ func TestShareSheetEveryScript(t *testing.T) {
 	}
 }
 
-// PageBoxes is pageBoxes for the external tests (the export_test idiom).
-var PageBoxes = pageBoxes
+// PageBoxes and PDFText are pageBoxes and pdftotext for the external tests (the export_test
+// idiom).
+var (
+	PageBoxes = pageBoxes
+	PDFText   = pdftotext
+)

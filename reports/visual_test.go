@@ -157,13 +157,7 @@ func TestMixedScriptReportText(t *testing.T) {
 		t.Fatal(err)
 	}
 	pdf := report(t, mixedFixture)
-	p := filepath.Join(t.TempDir(), "report.pdf")
-	os.WriteFile(p, pdf, 0o644)
-	out, err := exec.Command("pdftotext", p, "-").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(out)
+	text := reports.PDFText(t, pdf)
 	if len(model.Participants) != 9 {
 		t.Fatalf("%d participants", len(model.Participants))
 	}
