@@ -81,7 +81,7 @@ func VerifyPath(out io.Writer, path string, opt Options) error {
 		}
 		summary += trustLine(res.Ceremony.Root.Subject.CommonName, res.Ceremony.RootSPKI, root)
 	default:
-		return fmt.Errorf("verify %s: not a folder or a regular file (%s); only regular files are read", Printable(path), fi.Mode().Type())
+		return fmt.Errorf("verify %s: it is a %s; give the ceremony folder or the bundle file itself (only regular files and folders are read, and links are not followed)", Printable(path), transcript.FileKind(fi.Mode()))
 	}
 	_, err = io.WriteString(out, Printable(summary))
 	return err

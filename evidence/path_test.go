@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/evidence"
@@ -113,6 +115,24 @@ func TestPrintable(t *testing.T) {
 	} {
 		if got := evidence.Printable(in); got != want {
 			t.Errorf("Printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestVerifyPathRefusesLinksAndFIFOs: the path handed to verify is itself never followed or
+// opened unless it is a folder or a regular file, and a FIFO never blocks it.
+func TestVerifyPathRefusesLinksAndFIFOs(t *testing.T) {
+	dir, _ := synth{}.make(t, "")
+	link := filepath.Join(t.TempDir(), "bundle.tar")
+	os.Symlink(filepath.Join(dir, evidence.BundleName("synthetic")), link)
+	fifo := filepath.Join(t.TempDir(), "fifo.tar")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{link: "symbolic link", fifo: "FIFO", "/dev/zero": "device"} {
+		err := within(t, 20*time.Second, func() error { return evidence.VerifyPath(&bytes.Buffer{}, path, evidence.Options{}) })
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: err = %v, want %q", path, err, want)
 		}
 	}
 }
