@@ -110,7 +110,7 @@ func TestPrintable(t *testing.T) {
 	for in, want := range map[string]string{
 		"plain\nZoë Ångström — Χριστίνα": "plain\nZoë Ångström — Χριστίνα",
 		"a\x1b[31mb":      `a\x1b[31mb`,
-		"tab\there":       `tab\there`,
+		"tab\there":       "tab\there",
 		"\u202eabc\u200f": `\u202eabc\u200f`,
 	} {
 		if got := evidence.Printable(in); got != want {
