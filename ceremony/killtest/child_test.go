@@ -37,6 +37,9 @@ type childSpec struct {
 	KillAt        int64
 	KillSheet     int
 	KillAfterSeal time.Duration
+	// KillResume, for the parent: the first resume is killed that long after it starts, and
+	// resumed again.
+	KillResume time.Duration
 }
 
 func kill() {

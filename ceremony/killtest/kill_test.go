@@ -144,8 +144,9 @@ func (h *harness) try(kind string, spec childSpec, after time.Duration) {
 			KillAt        int64
 			KillSheet     int
 			KillAfterSeal time.Duration
+			KillResume    time.Duration
 			After         time.Duration
-		}{spec.KillAt, spec.KillSheet, spec.KillAfterSeal, after})
+		}{spec.KillAt, spec.KillSheet, spec.KillAfterSeal, spec.KillResume, after})
 		h.t.Errorf("%s kill point %s: %v", kind, raw, err)
 		return
 	}
@@ -154,28 +155,28 @@ func (h *harness) try(kind string, spec childSpec, after time.Duration) {
 
 func (h *harness) tryOne(spec childSpec, after time.Duration) error {
 	spec.Mode = "start"
+	again := spec.KillResume
 	killed, code, out := h.spawn(spec, after)
 	if !killed && code != 0 {
 		return fmt.Errorf("the run failed without being killed: %s", out)
 	}
-	if killed {
-		spec.KillAt, spec.KillSheet, spec.KillAfterSeal = -1, 0, 0
+	for killed {
+		spec.KillAt, spec.KillSheet, spec.KillAfterSeal, spec.KillResume = -1, 0, 0, 0
 		spec.Mode = "resume"
 		if _, err := os.Stat(filepath.Join(spec.Dir, "script.yaml")); err != nil {
 			// Killed before the ceremony opened: nothing was recorded, and the custodians
 			// simply start it again (resume says so).
 			spec.Mode = "start"
 		}
-		if _, code, out := h.spawn(spec, 0); code != 0 {
+		// A resume killed in turn (again > 0) is resumed once more.
+		killed, code, out = h.spawn(spec, again)
+		if !killed && code != 0 {
 			return fmt.Errorf("%s after the kill failed: %s", spec.Mode, out)
 		}
+		again = 0
 	}
-	res, err := h.check(spec)
-	if err != nil {
-		return err
-	}
-	_ = res
-	return nil
+	_, err := h.check(spec)
+	return err
 }
 
 // check verifies the ceremony in spec.Dir and its bundle, compares the tokens' objects with
@@ -342,6 +343,10 @@ func (h *harness) random(n int, seed int64) []point {
 		out = append(out, point{kind: "random moment", spec: childSpec{KillAt: -1}, after: time.Duration(rng.Int63n(int64(h.duration)))})
 	}
 	for i := 0; i < (n+1)/2; i++ {
+		out = append(out, point{kind: "again while resuming", spec: childSpec{KillAt: rng.Int63n(int64(h.records)),
+			KillResume: time.Duration(rng.Int63n(int64(h.duration / 2)))}})
+	}
+	for i := 0; i < (n+1)/2; i++ {
 		out = append(out, point{kind: "while making report/bundle", spec: childSpec{KillAt: -1, KillAfterSeal: time.Duration(rng.Int63n(int64(300 * time.Millisecond)))}})
 	}
 	return out
@@ -358,7 +363,7 @@ func (h *harness) run(points []point) {
 			defer wg.Done()
 			for p := range next {
 				spec := h.fresh(store)
-				spec.KillAt, spec.KillSheet, spec.KillAfterSeal = p.spec.KillAt, p.spec.KillSheet, p.spec.KillAfterSeal
+				spec.KillAt, spec.KillSheet, spec.KillAfterSeal, spec.KillResume = p.spec.KillAt, p.spec.KillSheet, p.spec.KillAfterSeal, p.spec.KillResume
 				h.try(p.kind, spec, p.after)
 			}
 		}()
