@@ -47,8 +47,9 @@ func refusedBeforeHSM(t *testing.T, b Binding, dir string, start func(ui UI) err
 	}
 }
 
-// After a rotation the old root is deactivated: asked to sign an intermediate it refuses, in
-// the pre-flight, naming the field; the new root signs.
+// After a rotation the old root is deactivated: asked to sign an intermediate or to certify
+// another new root it refuses, in the pre-flight, naming the field; it still signs CRLs; the
+// new root signs intermediates.
 func TestDeactivatedRootRefusesToSign(t *testing.T) {
 	root := rootOn(t, "root-ceremony.yaml")
 	rot := mustRun(t, "rotate-ceremony.yaml", root.b, Options{Previous: root.dir})
@@ -59,6 +60,16 @@ func TestDeactivatedRootRefusesToSign(t *testing.T) {
 	refusedBeforeHSM(t, root.b, dir, func(ui UI) error {
 		return start(t, old, dir, root.b, ui, Options{Previous: rot, CSR: csr})
 	}, "sign-intermediate-ceremony.yaml:", "intermediate.root_key", `"example-root-2026" is deactivated`, "example-root-rotation-2031")
+
+	// Nor does it certify another new root; but it still signs CRLs for what it issued.
+	again := edited(t, loadTestScript(t, "rotate-ceremony.yaml"), func(s *Script) {
+		s.ID, s.Rotate.NewKey, s.Rotate.NewSigner = "rotation-again", "example-root-2036", "example-root-2036-transcript"
+	})
+	dir = filepath.Join(t.TempDir(), "again")
+	refusedBeforeHSM(t, root.b, dir, func(ui UI) error {
+		return start(t, again, dir, root.b, ui, Options{Previous: rot})
+	}, "rotate.old_key", `"example-root-2026" is deactivated`)
+	mustRun(t, "sign-crl-ceremony.yaml", root.b, Options{Previous: rot})
 
 	// The new root, with the new hierarchy's signer, signs.
 	s := edited(t, old, func(s *Script) {

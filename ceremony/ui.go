@@ -10,13 +10,17 @@
 // The engine never draws, never reads a terminal and never renders a PDF: every person in the
 // room is reached through the UI port, which the terminal, the GUI and tests implement alike,
 // and share sheets and the report are rendered by functions the caller injects (Options). Before
-// the first record is written (prepare) the script is fully validated, the output folder is
-// checked to be new, the earlier ceremony and every input are verified, the people and the
-// clock are confirmed, and the token is checked to hold none of the labels the ceremony will
-// create. A ceremony stopped by a crash, a removed token, a refusal or its context's
-// cancellation can be resumed from its transcript (Resume): completed steps are reloaded and
-// checked against the token, the step in flight is cleaned up with the operator's and a
-// witness's confirmation, and the rest runs.
+// the first record is written (prepare) the script is fully validated (every string against the
+// renderers it reaches), the output folder is checked to be new, the earlier ceremony and every
+// input are verified, the token is found, identified and checked to hold none of the labels the
+// ceremony will create, the pre-flight (preflight.go) checks everything else that needs no
+// secret — capabilities, key states, CRL numbers, every certificate and CRL linted in its real
+// shape, free space — and only then are the people and the clock confirmed. A ceremony stopped
+// by a crash, a removed token, a person's "no" or its context's cancellation can be resumed
+// from its transcript (Resume): completed steps are reloaded and checked against the token, the
+// step in flight is cleaned up with the operator's and a witness's confirmation, and the rest
+// runs. A refusal the pre-flight could not foresee closes the ceremony as aborted and sealed
+// (abort.go).
 package ceremony
 
 import (
