@@ -22,7 +22,7 @@ const childEnv = "KEYRITE_KILLTEST_CHILD"
 // childSpec is one child process's job. Every HSM call of the test happens in a child, so
 // the parent never holds SoftHSM state that a killed child changed under it.
 type childSpec struct {
-	Mode     string // "token", "prepare-migrate", "start", "resume", "inspect"
+	Mode     string // "prepare-migrate", "start", "resume", "inspect"
 	Store    string // the rehearsal store
 	Token    string // the token label (the source, for a migration)
 	Target   string // a migration's target token label
@@ -102,8 +102,6 @@ func (spec childSpec) run() error {
 		opt.Target = &tb
 	}
 	switch spec.Mode {
-	case "token":
-		return nil
 	case "prepare-migrate":
 		s, err := ceremony.LoadScript(spec.Script)
 		if err != nil {

@@ -74,14 +74,13 @@ func (h *harness) fresh(store string) childSpec {
 	base := h.t.TempDir()
 	spec := childSpec{Store: store, Token: fmt.Sprintf("kill-%d", n), Script: h.script, Dir: filepath.Join(base, "ceremony"),
 		Shares: filepath.Join(base, "shares"), KillAt: -1}
-	prep := spec
-	prep.Mode = "token"
-	if h.migrate {
-		spec.Target = fmt.Sprintf("kill-%d-target", n)
-		spec.Previous = filepath.Join(base, "root")
-		prep = spec
-		prep.Mode, prep.Script, prep.Dir, prep.DEKs = "prepare-migrate", filepath.Join(filepath.Dir(h.script), "root-ceremony.yaml"), spec.Previous, 6
+	if !h.migrate {
+		return spec // the run's child makes its token
 	}
+	spec.Target = fmt.Sprintf("kill-%d-target", n)
+	spec.Previous = filepath.Join(base, "root")
+	prep := spec
+	prep.Mode, prep.Script, prep.Dir, prep.DEKs = "prepare-migrate", filepath.Join(filepath.Dir(h.script), "root-ceremony.yaml"), spec.Previous, 6
 	if _, code, out := h.spawn(prep, 0); code != 0 {
 		h.t.Fatalf("prepare tokens: %s", out)
 	}
