@@ -90,8 +90,14 @@ func recordsOf(t *testing.T, dir, event string) []map[string]any {
 // hand-out, bagging and the destruction of copies is recorded.
 func TestQuorumCeremonyLeavesNoShareInEvidence(t *testing.T) {
 	ui := &scriptedUI{}
-	backup := runIn(t, freshToken(t), loadTestScript(t, "root-quorum-ceremony.yaml"), ui, Options{})
-	restore := runIn(t, freshToken(t), loadTestScript(t, "restore-ceremony.yaml"), ui, Options{Previous: backup})
+	// With the report and the evidence bundle, as the CLI and the app write them at the seal.
+	backup := runIn(t, freshToken(t), loadTestScript(t, "root-quorum-ceremony.yaml"), ui, Options{AfterSeal: writeEvidence})
+	restore := runIn(t, freshToken(t), loadTestScript(t, "restore-ceremony.yaml"), ui, Options{Previous: backup, AfterSeal: writeEvidence})
+	for _, d := range []string{backup, restore} {
+		if _, err := os.Stat(filepath.Join(d, "report.pdf")); err != nil {
+			t.Fatalf("no report to scan: %v", err)
+		}
+	}
 	var shown []string
 	for _, c := range ui.shares {
 		shown = append(shown, c)
