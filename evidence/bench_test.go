@@ -19,8 +19,8 @@ import (
 	"github.com/keyrite/keyrite/evidence"
 )
 
-// Benchmarks print their speed with a baseline measured in the same run, as ratios (the
-// machine is shared and noisy; scripts/bench calls these):
+// Benchmarks print their speed with a baseline measured in the same run, interleaved, as
+// ratios of the fastest of each (the machine is shared and noisy; scripts/bench calls these):
 //
 //	go test ./evidence -run XXX -bench 'TranscriptVerify|BundleVerify' -benchtime 3x
 
@@ -74,21 +74,21 @@ func BenchmarkTranscriptVerify(b *testing.B) {
 		b.Fatal(err)
 	}
 	name := filepath.Join(dir, transcript.FileName)
-	var bare, verify time.Duration
+	var bare, verify fastest
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ { // interleaved: one of each per iteration
 		start := time.Now()
 		if _, err := bareChain(name); err != nil {
 			b.Fatal(err)
 		}
-		bare += time.Since(start)
+		bare.add(time.Since(start))
 		start = time.Now()
 		if _, err := transcript.Verify(dir, transcript.Options{Lean: true}); err != nil {
 			b.Fatal(err)
 		}
-		verify += time.Since(start)
+		verify.add(time.Since(start))
 	}
-	n := float64(res.Records) * float64(b.N)
+	n := float64(res.Records)
 	b.ReportMetric(n/verify.Seconds(), "records/s")
 	b.ReportMetric(n/bare.Seconds(), "bare-records/s")
 	b.ReportMetric(bare.Seconds()/verify.Seconds(), "verify/bare-speed")
@@ -106,7 +106,7 @@ func BenchmarkBundleVerify(b *testing.B) {
 	for i := 0; i < files; i++ {
 		data = append(data, filepath.Join(dir, fmt.Sprintf("data-%02d.bin", i)))
 	}
-	var hash, verify time.Duration
+	var hash, verify fastest
 	b.SetBytes(total)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -114,7 +114,7 @@ func BenchmarkBundleVerify(b *testing.B) {
 		if err := hashAll(data); err != nil {
 			b.Fatal(err)
 		}
-		hash += time.Since(start)
+		hash.add(time.Since(start))
 		work := b.TempDir()
 		f, err := os.Open(bundle)
 		if err != nil {
@@ -124,13 +124,24 @@ func BenchmarkBundleVerify(b *testing.B) {
 		if _, err := evidence.VerifyBundleFile(f, work, evidence.Options{}); err != nil {
 			b.Fatal(err)
 		}
-		verify += time.Since(start)
+		verify.add(time.Since(start))
 		f.Close()
 	}
-	b.ReportMetric(float64(total)*float64(b.N)/verify.Seconds()/1e6, "verify-MB/s")
-	b.ReportMetric(float64(total)*float64(b.N)/hash.Seconds()/1e6, "sha256-all-cores-MB/s")
+	b.ReportMetric(float64(total)/verify.Seconds()/1e6, "verify-MB/s")
+	b.ReportMetric(float64(total)/hash.Seconds()/1e6, "sha256-all-cores-MB/s")
 	b.ReportMetric(hash.Seconds()/verify.Seconds(), "verify/sha256-speed")
 }
+
+// fastest keeps the shortest of several timings: on a shared machine, the one least disturbed.
+type fastest time.Duration
+
+func (f *fastest) add(d time.Duration) {
+	if *f == 0 || fastest(d) < *f {
+		*f = fastest(d)
+	}
+}
+
+func (f fastest) Seconds() float64 { return time.Duration(f).Seconds() }
 
 // hashAll hashes the files with Go's SHA-256, as many at once as there are cores.
 func hashAll(names []string) error {
