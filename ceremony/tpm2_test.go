@@ -43,7 +43,7 @@ func TestTPM2(t *testing.T) {
 		s := edited(t, loadTestScript(t, "root-quorum-ceremony.yaml"), func(s *Script) {
 			s.ID, s.Key.Label, s.Signer.Label = "tpm2-backup", "tpm2-backup-root", "tpm2-backup-transcript"
 		})
-		refusedInPreflight(t, s, b, Options{SharesPrinter: "default"}, `token "keyrite-tpm2" lacks CKM_AES_KEY_WRAP_PAD (wrap), needed for the backup's RFC 5649 wrap`)
+		refusedInPreflight(t, s, b, Options{SharesPrinter: "default", Print: func(string, string, []byte) error { return nil }}, `token "keyrite-tpm2" lacks CKM_AES_KEY_WRAP_PAD (wrap), needed for the backup's RFC 5649 wrap`)
 	})
 	// Every other ceremony the token supports, on the same hierarchy; the rotation last, as it
 	// retires the root the others sign with.
