@@ -42,7 +42,7 @@ func reportFrom(res *transcript.Result, dir string) ([]byte, error) {
 // keywords, and every bundle in its signed manifest. Change it whenever the same transcript
 // would render to other bytes: a verifier renders a bundle's report again only when it runs
 // the version that made it, and checks every other by its hash in the manifest.
-const Renderer = "keyrite-report/7"
+const Renderer = "keyrite-report/8"
 
 // rendererVersion is Renderer; a test changes it, with reportTitle, to stand for a later
 // Keyrite whose template changed.

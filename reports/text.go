@@ -194,6 +194,12 @@ func (d *doc) shape(s string, w float64) []line {
 	}
 	size := fixed.Int26_6(math.Round(d.size * unitsPerPt * 64))
 	dir := paragraphDirection(runes)
+	if dir == di.DirectionLTR && firstStrong(runes) != bidi.L {
+		// The bidi resolver takes the paragraph's direction from its first strong character:
+		// a left-to-right mark makes it agree, so that "דוד כהן — custodian" keeps its dash
+		// and spaces between the name and the English.
+		runes = append([]rune{lrm}, runes...)
+	}
 	in := shaping.Input{Text: runes, RunStart: 0, RunEnd: len(runes), Direction: dir, Size: size}
 	runs := d.seg.Split(in, &fontmap{chain: d.chains[d.style]})
 	outs := make([]shaping.Output, len(runs))
@@ -230,6 +236,17 @@ func paragraphDirection(runes []rune) di.Direction {
 		return di.DirectionRTL
 	}
 	return di.DirectionLTR
+}
+
+// firstStrong is the bidi class of the first strong character, or bidi.ON for none.
+func firstStrong(runes []rune) bidi.Class {
+	for _, r := range runes {
+		p, _ := bidi.LookupRune(r)
+		if c := p.Class(); c == bidi.L || c == bidi.R || c == bidi.AL {
+			return c
+		}
+	}
+	return bidi.ON
 }
 
 // glyphs turns a wrapped line into glyph runs in visual order, positions in mm.
