@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -60,7 +62,11 @@ func Run(examples map[string][]byte) error {
 	if os.Getenv("KEYRITE_STARTUP_PROBE") != "" {
 		fa.Lifecycle().SetOnStarted(func() {
 			fmt.Printf("first window shown %.0f ms after process start\n", float64(time.Since(processStart).Microseconds())/1000)
-			go do(fa.Quit)
+			go func() {
+				time.Sleep(2 * time.Second) // idle on the start screen
+				fmt.Printf("idle RSS %.0f MB\n", residentMB())
+				do(fa.Quit)
+			}()
 		})
 	}
 	for _, x := range extras {
@@ -111,4 +117,16 @@ func (a *App) rememberCeremony(dir string) {
 		}
 	}
 	a.Fyne.Preferences().SetStringList(recentKey, out)
+}
+
+// residentMB is the process's resident set now (VmRSS), in MB, for the start-up probe.
+func residentMB() float64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb * 1024 / 1e6
+		}
+	}
+	return 0
 }

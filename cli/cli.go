@@ -775,6 +775,7 @@ func verify(args []string, env Env) error {
 	fs.Var(&witnesses, "witness", "an evidence root's newest checkpoint must be cosigned by this witness (its .pub file); repeatable")
 	against := fs.String("against", "", "another copy of the evidence root (the archive's) to check against this one")
 	tsaCA := fs.String("tsa-ca", "", "a bundle's timestamp (BUNDLE.tsr) must come from a TSA certified by this CA (PEM)")
+	render := fs.Bool("render", false, "also render each report again from its transcript and compare it byte for byte, where this Keyrite's renderer wrote it (slower; the signed manifest's hash is always checked)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -782,7 +783,10 @@ func verify(args []string, env Env) error {
 	if len(pos) != 1 {
 		return usageError{"usage: keyrite verify DIR|BUNDLE|EVIDENCE-ROOT [--root SPKI-SHA256] [--witness FILE]... [--against COPY]"}
 	}
-	opt := evidence.Options{Root: *root, Renderer: reports.ReportRenderer, Witnesses: witnesses, Against: *against}
+	opt := evidence.Options{Root: *root, Witnesses: witnesses, Against: *against}
+	if *render {
+		opt.Renderer = reports.ReportRenderer
+	}
 	if err := evidence.VerifyPath(env.Stdout, pos[0], opt); err != nil {
 		return err
 	}

@@ -374,7 +374,10 @@ func TestBundleChecksAsREADMEShows(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "Bundle verified") {
 		t.Fatalf("keyrite-verify: %v\n%s", err, out)
 	}
-	if code, stdout, stderr := keyrite(t, "", "verify", bundle); code != 0 || !strings.Contains(stdout, "withheld") {
+	if code, stdout, stderr := keyrite(t, "", "verify", "--render", bundle); code != 0 || !strings.Contains(stdout, "report re-rendered by renderer") {
+		t.Fatalf("keyrite verify --render: %d %s %s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := keyrite(t, "", "verify", bundle); code != 0 || !strings.Contains(stdout, "withheld") || !strings.Contains(stdout, "not re-rendered") {
 		t.Fatalf("keyrite verify bundle: %d %s %s", code, stdout, stderr)
 	}
 	// keyrite report re-renders the same bytes.

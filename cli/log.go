@@ -13,7 +13,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/internal/atomicfile"
-	"github.com/keyrite/keyrite/reports"
 )
 
 // logCommand is `keyrite log init ROOT NAME` and `keyrite log show ROOT`.
@@ -98,7 +97,7 @@ func cosign(args []string, env Env) error {
 	}
 	defer clear(skey)
 	check := func(dir string) error {
-		_, err := evidence.VerifyRoot(dir, evidence.Options{Root: *root, Renderer: reports.ReportRenderer}, nil)
+		_, err := evidence.VerifyRoot(dir, evidence.Options{Root: *root}, nil)
 		return err
 	}
 	n, err := ledger.Cosign(pos[0], check, string(skey), *state)

@@ -210,7 +210,7 @@ func checkDerived(dir string, res *transcript.Result, derived []string, opt Opti
 		}
 		return "no bundle in the folder; report.pdf re-rendered by renderer " + opt.Renderer.Version() + ": identical", nil
 	case hasReport:
-		return "", fmt.Errorf("%s is in the folder, but no evidence bundle vouches for it and this verifier renders no reports; run `keyrite resume` to make the bundle, or verify with `keyrite verify`", ReportFileName)
+		return "", fmt.Errorf("%s is in the folder, but no evidence bundle vouches for it and no report was rendered to compare it with; run `keyrite resume` to make the bundle, or verify with `keyrite verify --render`", ReportFileName)
 	}
 	return "", nil
 }

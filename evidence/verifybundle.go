@@ -389,7 +389,7 @@ func checkReport(r Renderer, res *transcript.Result, work string, m *Manifest) (
 	const byHash = "report.pdf checked by its SHA-256 in the signed manifest"
 	switch {
 	case r == nil:
-		return byHash + "; not re-rendered: this verifier has no report renderer", nil
+		return byHash + "; not re-rendered: no report renderer was asked for (`keyrite verify --render` renders it again)", nil
 	case m.Renderer == "":
 		return byHash + "; not re-rendered: the bundle does not record the renderer that wrote it (bundle format v1)", nil
 	case m.Renderer != r.Version():
