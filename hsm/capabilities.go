@@ -470,8 +470,11 @@ func (p *prober) trialWrapping() {
 	}
 	p.kek = kek
 	for _, alg := range []Algorithm{ECDSAP256, Ed25519} {
-		_, priv, err := p.sessionKeyPair(alg, nil, nil)
 		cp := CapWrapPrivate(alg)
+		if !p.wants(cp) {
+			continue // a pre-flight pays only for the trials its ceremony needs
+		}
+		_, priv, err := p.sessionKeyPair(alg, nil, nil)
 		if err != nil {
 			p.set(cp, Unknown, "generating an extractable %s session key pair: %s", alg, p.errName(err))
 			continue
