@@ -317,6 +317,14 @@ func certPEM(certs ...*x509.Certificate) []byte {
 // issue has signer sign tmpl under parent (tmpl itself for a self-signed certificate) and
 // returns the certificate only once its signature verifies under parent.
 func issue(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) (*x509.Certificate, error) {
+	self := parent == tmpl
+	tmpl, err := withKeyID(tmpl, pub)
+	if err != nil {
+		return nil, err
+	}
+	if self {
+		parent = tmpl
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, pub, signer)
 	if err != nil {
 		return nil, err
@@ -326,7 +334,7 @@ func issue(tmpl, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.S
 		return nil, err
 	}
 	issuer := parent
-	if parent == tmpl {
+	if self {
 		issuer = c
 	}
 	if err := c.CheckSignatureFrom(issuer); err != nil {

@@ -7,8 +7,10 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"math/big"
 	"sort"
@@ -68,7 +70,36 @@ func signerTemplate(root *x509.Certificate, days int, serial *big.Int, now time.
 		Subject:      pkix.Name{CommonName: root.Subject.CommonName + " Transcript Signer", Organization: root.Subject.Organization, Country: root.Subject.Country},
 		NotBefore:    notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+		// RFC 9336: the key signs documents (seals, manifests, checkpoints), nothing else.
+		UnknownExtKeyUsage: []asn1.ObjectIdentifier{oidDocumentSigning},
 	}
+}
+
+// oidDocumentSigning is id-kp-documentSigning (RFC 9336).
+var oidDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
+
+// withKeyID returns tmpl with a subject key identifier for pub where it has none: RFC 7093
+// method 1, the leftmost 160 bits of the SHA-256 of the subjectPublicKey bits. Go derives one
+// itself for CA certificates only; end-entity certificates (the transcript signer) need it too.
+func withKeyID(tmpl *x509.Certificate, pub crypto.PublicKey) (*x509.Certificate, error) {
+	if len(tmpl.SubjectKeyId) > 0 || tmpl.IsCA {
+		return tmpl, nil
+	}
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	var spki struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(der, &spki); err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(spki.PublicKey.Bytes)
+	t := *tmpl
+	t.SubjectKeyId = sum[:20]
+	return &t, nil
 }
 
 // intermediateTemplate is the intermediate CA certificate for subject under root; it may not
@@ -202,7 +233,11 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 			pub = sub.Public()
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, &t, parent, pub, key)
+	tk, err := withKeyID(&t, pub)
+	if err != nil {
+		return lintResult{}, nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tk, parent, pub, key)
 	if err != nil {
 		return lintResult{}, nil, fmt.Errorf("%s cannot be built: %w", name, err)
 	}
