@@ -73,7 +73,7 @@ Usage:
   keyrite run SCRIPT --out DIR     run a ceremony script (HSM flags and inputs below)
   keyrite resume DIR               continue an interrupted ceremony (same flags as it started),
                                    or make a sealed one's missing or torn report and bundle
-  keyrite inventory DIR            every key a folder of ceremonies created, moved or destroyed
+  keyrite inventory [--json|--csv] DIR  every key, copy, state and use in a folder tree of ceremonies
   keyrite verify DIR|BUNDLE        check a ceremony's transcript, seal and outputs, or a bundle
   keyrite report DIR [--out FILE|-]
                                    render the report from the sealed transcript again
@@ -909,20 +909,23 @@ func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(strin
 
 func inventory(args []string, env Env) error {
 	fs := newFlagSet("inventory", env)
+	asJSON := fs.Bool("json", false, "print the inventory as JSON (for GRC tools)")
+	asCSV := fs.Bool("csv", false, "print the inventory as CSV, one row per use of a key (for GRC tools)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usageError{"usage: keyrite inventory DIR (a ceremony folder, or a folder of ceremony folders)"}
+	if len(pos) != 1 || (*asJSON && *asCSV) {
+		return usageError{"usage: keyrite inventory [--json | --csv] DIR (a ceremony folder, or any folder tree of ceremony folders)"}
 	}
-	var folders []transcript.Folder
+	var inv *evidence.KeyInventory
 	if ledger.IsRoot(pos[0]) {
 		// An evidence root: its ceremony log proves no ceremony is missing from what is listed.
 		rep, err := evidence.VerifyRoot(pos[0], evidence.Options{}, nil)
 		if err != nil {
 			return fmt.Errorf("inventory %s: the evidence root must verify first: %w", pos[0], err)
 		}
+		var folders []transcript.Folder
 		for _, p := range rep.Ceremonies {
 			dir := filepath.Join(pos[0], filepath.FromSlash(p.Folder))
 			res, err := transcript.Verify(dir, transcript.Options{}) // every record, for the key histories
@@ -931,9 +934,16 @@ func inventory(args []string, env Env) error {
 			}
 			folders = append(folders, transcript.Folder{Dir: dir, Result: res})
 		}
-	} else if folders, err = transcript.VerifyTree(pos[0], transcript.Options{}); err != nil {
-		return fmt.Errorf("inventory %s: every ceremony must verify first: %w", pos[0], err)
+		inv = evidence.Inventory(folders)
+	} else if inv, err = evidence.InventoryTree(pos[0], time.Now()); err != nil {
+		return fmt.Errorf("inventory %s: %w", pos[0], err)
 	}
-	fmt.Fprint(env.Stdout, reports.Inventory(folders).String())
+	switch {
+	case *asJSON:
+		return inv.WriteJSON(env.Stdout)
+	case *asCSV:
+		return inv.WriteCSV(env.Stdout)
+	}
+	fmt.Fprint(env.Stdout, inv.String())
 	return nil
 }

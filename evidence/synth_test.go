@@ -33,6 +33,16 @@ type synth struct {
 	size     int64    // bytes each
 	extra    []string // more output names, one byte each
 	noBundle bool
+	// records are written after the opening, as the ceremony's own; start, if set, is the
+	// time of its first record.
+	records []synthRecord
+	start   time.Time
+}
+
+// synthRecord is one record a synthetic ceremony writes.
+type synthRecord struct {
+	event string
+	data  any
 }
 
 // fakeReport stands for the report a renderer would draw.
@@ -73,7 +83,13 @@ func (s synth) make(t testing.TB, parent string) (string, *ecdsa.PrivateKey) {
 	root := mk(rootKey, nil, nil, s.rootCN, true)
 	signer := mk(sigKey, root, rootKey, "Synthetic Signer", false)
 	w := newAppender(t, filepath.Join(dir, transcript.FileName))
+	if !s.start.IsZero() {
+		w.at = s.start
+	}
 	w.Append("open", "Operator (administrator)", transcript.EventOpened, transcript.Opening{CeremonyID: s.id, Type: "root", ScriptFile: "script.yaml"})
+	for _, r := range s.records {
+		w.Append("step", "Operator (administrator)", r.event, r.data)
+	}
 	output := func(name string, write func(io.Writer)) {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		os.MkdirAll(filepath.Dir(p), 0o755)
