@@ -41,15 +41,15 @@ func destroySteps(s *Script) []step {
 	return []step{root[0], continueStep(),
 		{id: "identify-key", title: "Identify the key to destroy", actorRole: "administrator", witness: true,
 			explain: fmt.Sprintf("The key %q is read from the HSM: its fingerprint or check value is recorded, so the transcript proves which key was destroyed.", d.Key),
-			run:     (*Run).identifyKey},
+			run:     func(r *Run) error { return r.identify(d.Key) }},
 		{id: "destroy-key", title: "Destroy the key", actorRole: "security-officer", witness: true,
 			explain: fmt.Sprintf("The key %q is destroyed on the HSM (reason: %s), and the HSM is checked to hold it no longer. This cannot be undone.", d.Key, d.Reason),
 			run:     (*Run).destroyKey},
 		root[4]}
 }
 
-func (r *Run) identifyKey() error {
-	label := r.Script.Destroy.Key
+// identify records the key labelled label on the token by its fingerprint or check value.
+func (r *Run) identify(label string) error {
 	data := map[string]any{"label": label}
 	if k, err := r.token.FindKeyPair(label); err == nil {
 		fp, _ := fingerprint.OfPublicKey(k.Public())

@@ -9,6 +9,7 @@ import (
 const (
 	keyActive      = "active"
 	keyDeactivated = "deactivated"
+	keySuspended   = "suspended"
 	keyCompromised = "compromised"
 	keyDestroyed   = "destroyed"
 )

@@ -195,7 +195,7 @@ func (p *preflighter) keyStates() {
 				return
 			}
 			fallthrough
-		case keyCompromised, keyDestroyed:
+		case keyCompromised, keyDestroyed, keySuspended:
 			why := k.Reason
 			if why == "" {
 				why = "no reason recorded"

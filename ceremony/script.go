@@ -38,6 +38,7 @@ type Script struct {
 	Migrate      *MigrateConfig      `yaml:"migrate,omitempty"`
 	Intermediate *IntermediateConfig `yaml:"intermediate,omitempty"`
 	Destroy      *DestroyConfig      `yaml:"destroy,omitempty"`
+	KeyState     *KeyStateConfig     `yaml:"key_state,omitempty"`
 	Rotate       *RotateConfig       `yaml:"rotate,omitempty"`
 	CRL          *CRLConfig          `yaml:"crl,omitempty"`
 	Drill        *DrillConfig        `yaml:"drill,omitempty"`

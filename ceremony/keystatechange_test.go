@@ -1,0 +1,100 @@
+package ceremony
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	evid "github.com/keyrite/keyrite/evidence"
+)
+
+// A root declared compromised, under witness with the reason, refuses to sign an intermediate
+// or a CRL before the HSM is touched (the token's objects unchanged), naming its state and the
+// ceremony that set it; it is never reactivated; the inventory shows it compromised by that
+// ceremony.
+func TestCompromisedKeyRefusesToSign(t *testing.T) {
+	root := rootOn(t, "root-ceremony.yaml")
+	state := mustRun(t, "key-state-ceremony.yaml", root.b, Options{Previous: root.dir})
+	data, _ := os.ReadFile(filepath.Join(state, "transcript.jsonl"))
+	for _, want := range []string{`"event":"key.identified"`, `"event":"key.state"`, `"state":"compromised"`, `"reason":"the HSM's audit log shows`} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("transcript lacks %s", want)
+		}
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr := writeCSR(t, key, "Example Issuing CA 2026")
+	dir := filepath.Join(t.TempDir(), "intermediate")
+	refusedBeforeHSM(t, root.b, dir, func(ui UI) error {
+		return start(t, loadTestScript(t, "sign-intermediate-ceremony.yaml"), dir, root.b, ui, Options{Previous: state, CSR: csr})
+	}, "intermediate.root_key", `"example-root-2026" is compromised`, "example-root-2026-compromised", "audit log")
+	dir = filepath.Join(t.TempDir(), "crl")
+	refusedBeforeHSM(t, root.b, dir, func(ui UI) error {
+		return start(t, loadTestScript(t, "sign-crl-ceremony.yaml"), dir, root.b, ui, Options{Previous: state})
+	}, "crl.root_key", `"example-root-2026" is compromised`)
+	// A compromised key is never active again.
+	again := edited(t, loadTestScript(t, "key-state-ceremony.yaml"), func(s *Script) {
+		s.ID, s.KeyState.State, s.KeyState.Reason = "reactivate", "reactivated", "found"
+	})
+	dir = filepath.Join(t.TempDir(), "again")
+	refusedBeforeHSM(t, root.b, dir, func(ui UI) error {
+		return start(t, again, dir, root.b, ui, Options{Previous: state})
+	}, "key_state.state", "never becomes active again")
+
+	tree := t.TempDir()
+	os.Rename(root.dir, filepath.Join(tree, "1-root"))
+	os.Rename(state, filepath.Join(tree, "2-state"))
+	inv, err := evid.InventoryTree(tree, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, k := range inv.Keys {
+		if k.Label == "example-root-2026" {
+			found = true
+			if k.State != "compromised" || k.SetBy != "example-root-2026-compromised" || len(inv.Unverified) != 0 {
+				t.Fatalf("inventory: %+v\n%s", k, inv)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no root in the inventory:\n%s", inv)
+	}
+}
+
+// A suspended root refuses to sign; reactivated, it signs again.
+func TestSuspendedKeyIsReactivated(t *testing.T) {
+	root := rootOn(t, "root-ceremony.yaml")
+	suspend := edited(t, loadTestScript(t, "key-state-ceremony.yaml"), func(s *Script) {
+		s.ID, s.KeyState.State, s.KeyState.Reason = "suspend", "suspended", "the HSM is under investigation"
+	})
+	suspended := mustRunScript(t, suspend, root.b, Options{Previous: root.dir})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr := writeCSR(t, key, "Example Issuing CA 2026")
+	dir := filepath.Join(t.TempDir(), "intermediate")
+	refusedBeforeHSM(t, root.b, dir, func(ui UI) error {
+		return start(t, loadTestScript(t, "sign-intermediate-ceremony.yaml"), dir, root.b, ui, Options{Previous: suspended, CSR: csr})
+	}, `"example-root-2026" is suspended`, "suspend: the HSM is under investigation")
+	reactivate := edited(t, suspend, func(s *Script) {
+		s.ID, s.KeyState.State, s.KeyState.Reason = "reactivate", "reactivated", "the investigation found nothing"
+	})
+	active := mustRunScript(t, reactivate, root.b, Options{Previous: suspended})
+	mustRun(t, "sign-intermediate-ceremony.yaml", root.b, Options{Previous: active, CSR: csr})
+}
+
+func TestKeyStateScriptValidation(t *testing.T) {
+	src, _ := os.ReadFile(filepath.Join("..", "testdata", "key-state-ceremony.yaml"))
+	for _, c := range []struct{ from, to, want string }{
+		{"state: compromised", "state: lost", "not a state change"},
+		{"reason: the HSM's audit log shows a signing operation no ceremony recorded", "reason: ' '", "say why"},
+		{"  - {name: Jean Dupont, role: security-officer}\n", "", "security-officer"},
+	} {
+		if _, err := ParseScript("s.yaml", []byte(strings.Replace(string(src), c.from, c.to, 1))); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v", c.to, err)
+		}
+	}
+}
