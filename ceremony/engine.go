@@ -541,6 +541,8 @@ type keyRecord struct {
 	SelfTest   string         `json:"self_test"`
 	Token      string         `json:"token_serial"`
 	Purpose    string         `json:"purpose"`
+
+	CryptoperiodEnd string `json:"cryptoperiod_end,omitempty"`
 }
 
 // findRecord returns the data of the last record with event and the given label.

@@ -35,6 +35,8 @@ func hierarchyStateOf(res *transcript.Result) *hierarchyState {
 			if h, err := transcript.Data[transcript.HierarchyState](e); err == nil {
 				st = &hierarchyState{keys: h.Keys, crls: h.CRLs}
 			}
+		case transcript.EventKeyGenerated:
+			st.generated(e, id)
 		case transcript.EventKeyState:
 			if k, err := transcript.Data[transcript.KeyState](e); err == nil {
 				k.Ceremony = id
@@ -61,6 +63,9 @@ func hierarchyStateOf(res *transcript.Result) *hierarchyState {
 func (st *hierarchyState) set(k transcript.KeyState) {
 	for i, old := range st.keys {
 		if (k.SPKISHA256 != "" && old.SPKISHA256 == k.SPKISHA256) || (k.SPKISHA256 == "" && old.Label == k.Label) {
+			if k.CryptoperiodEnd == "" {
+				k.CryptoperiodEnd = old.CryptoperiodEnd
+			}
 			st.keys[i] = k
 			return
 		}

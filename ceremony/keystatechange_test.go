@@ -98,3 +98,40 @@ func TestKeyStateScriptValidation(t *testing.T) {
 		}
 	}
 }
+
+// A root whose cryptoperiod (key.cryptoperiod in its script) has ended is flagged at the start
+// of the next ceremony — told to the room and recorded in the pre-flight's record — and in the
+// inventory; a cryptoperiod that is not a number of years, months or days is refused.
+func TestOverdueCryptoperiodIsFlagged(t *testing.T) {
+	s := edited(t, loadTestScript(t, "root-ceremony.yaml"), func(s *Script) { s.Key.Cryptoperiod = "1d" })
+	b := freshToken(t)
+	rootDir := filepath.Join(t.TempDir(), "root")
+	past := func() time.Time { return time.Now().Add(-72 * time.Hour) }
+	if err := start(t, s, rootDir, b, &scriptedUI{}, Options{Clock: past}); err != nil {
+		t.Fatal(err)
+	}
+	ui := &scriptedUI{}
+	crl := filepath.Join(t.TempDir(), "crl")
+	if err := start(t, loadTestScript(t, "sign-crl-ceremony.yaml"), crl, b, ui, Options{Previous: rootDir}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(crl, "transcript.jsonl"))
+	if !strings.Contains(string(data), `OVERDUE: the cryptoperiod of key \"example-root-2026\" ended`) {
+		t.Fatalf("the pre-flight record does not flag the overdue root:\n%s", data)
+	}
+	if !strings.Contains(strings.Join(ui.notes, "\n"), "OVERDUE") {
+		t.Errorf("the room was not told: %q", ui.notes)
+	}
+	inv, err := evid.InventoryTree(filepath.Dir(rootDir), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k := inv.Keys[0]; k.Label != "example-root-2026" || !k.Overdue || !strings.Contains(inv.String(), "CRYPTOPERIOD OVERDUE") {
+		t.Fatalf("inventory:\n%s", inv)
+	}
+	src, _ := os.ReadFile(filepath.Join("..", "testdata", "root-ceremony.yaml"))
+	bad := strings.Replace(string(src), "  backup: false\n", "  backup: false\n  cryptoperiod: 10 years\n", 1)
+	if _, err := ParseScript("s.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "key.cryptoperiod") {
+		t.Fatalf("a bad cryptoperiod: %v", err)
+	}
+}

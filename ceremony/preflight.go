@@ -203,6 +203,7 @@ func (p *preflighter) keyStates() {
 			p.fieldf(field, "key %q is %s since %s (ceremony %s: %s); a %s key does not %s", k.Label, k.State, k.Since, k.Ceremony, why, k.State, use)
 		}
 	}
+	p.cryptoperiods(st)
 	s := r.Script
 	if t := typeOf(s.Type); t.keyStates != nil {
 		t.keyStates(keyStateCheck{p: p, st: st, root: root, rootSPKI: rootSPKI, refuse: refuse})

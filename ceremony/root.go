@@ -219,7 +219,8 @@ func (r *Run) generate(spec hsm.KeySpec, purpose string) (*hsm.KeyPair, error) {
 // back, the self-test it passed and its purpose. reloadKey finds it again on a resume.
 func (r *Run) recordKey(event string, k *hsm.KeyPair, fp fingerprint.SPKI, selfTest, purpose string) error {
 	_, err := r.record(event, keyRecord{Label: k.Label, ID: hex.EncodeToString(k.ID), Algorithm: string(k.Algorithm), SPKISHA256: fp.Hex(), Words: fp.Words(),
-		PublicKey: string(publicKeyPEM(k)), Attributes: k.Attributes, SelfTest: selfTest, Token: r.token.Info.Serial, Purpose: purpose})
+		PublicKey: string(publicKeyPEM(k)), Attributes: k.Attributes, SelfTest: selfTest, Token: r.token.Info.Serial, Purpose: purpose,
+		CryptoperiodEnd: r.cryptoperiodOf(k.Label)})
 	return err
 }
 
@@ -474,6 +475,8 @@ type KeyConfig struct {
 	Label     string `yaml:"label"`
 	Algorithm string `yaml:"algorithm"`
 	Backup    bool   `yaml:"backup"` // extractable, only under a trusted wrapping key
+	// Cryptoperiod is optional: "10y", "18m", "90d" (cryptoperiod.go).
+	Cryptoperiod string `yaml:"cryptoperiod,omitempty"`
 }
 
 // CertProfile is the root certificate's profile.
@@ -493,6 +496,7 @@ type Subject struct {
 func (s *Script) validateRoot(v *validator) {
 	v.label("key.label", s.Key.Label)
 	v.algorithm("key.algorithm", s.Key.Algorithm)
+	s.validateCryptoperiod(v)
 	s.validateSignerDays(v, true)
 	c := s.Certificate
 	if strings.TrimSpace(c.Subject.CommonName) == "" {

@@ -473,6 +473,8 @@ type Key struct {
 	KCVMethod        string `json:"kcv_method,omitempty"`
 	MatchesExport    bool   `json:"matches_export,omitempty"`
 	AttributesForced string `json:"attributes_forced,omitempty"`
+	// CryptoperiodEnd is when the key's cryptoperiod ends, if its script gave one.
+	CryptoperiodEnd string `json:"cryptoperiod_end,omitempty"`
 }
 
 // KeyVerified is the data of EventKeyVerified.
@@ -547,6 +549,8 @@ type KeyState struct {
 	Since      string `json:"since"`
 	Reason     string `json:"reason,omitempty"`
 	Ceremony   string `json:"ceremony,omitempty"`
+	// CryptoperiodEnd is when the key's cryptoperiod ends, if its generation recorded one.
+	CryptoperiodEnd string `json:"cryptoperiod_end,omitempty"`
 }
 
 // KeyWrapped is the data of EventKeyWrapped.
