@@ -51,6 +51,7 @@ type App struct {
 	Review       *Review
 	Run          *RunScreen
 	Verify       *VerifyScreen
+	Inventory    *InventoryScreen // made when first shown (inventory.go)
 }
 
 // Run opens the main window and blocks until it is closed. examples are the example scripts

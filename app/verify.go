@@ -75,7 +75,7 @@ func newVerifyScreen(a *App) *VerifyScreen {
 	heading.SizeName = theme.SizeNameHeadingText
 	home := widget.NewButtonWithIcon("Back", theme.HomeIcon(), a.ShowStart)
 	top := container.NewVBox(container.NewBorder(nil, nil, home, nil, heading),
-		container.NewBorder(nil, nil, nil, container.NewHBox(folder, bundle, v.Check), v.Path), v.Verdict)
+		container.NewBorder(nil, nil, nil, container.NewHBox(folder, bundle, v.Check, widget.NewButtonWithIcon("Key inventory…", theme.ListIcon(), func() { a.ShowInventory(v.Path.Text) })), v.Path), v.Verdict)
 	details := container.NewVScroll(container.NewVBox(
 		widget.NewLabelWithStyle("Seal", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.Seal,
 		widget.NewLabelWithStyle("Chain", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.Chain,
