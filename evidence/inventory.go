@@ -212,7 +212,7 @@ func (b *builder) key(d *keyFacts, t string, made bool) *KeyHistory {
 			b.bySPKI[d.SPKISHA256] = k
 		}
 	case d.KCV != "":
-		kcv := d.KCV + "/" + d.KCVMethod
+		kcv := strings.ToUpper(d.KCV) + "/" + d.KCVMethod
 		if !made {
 			for i := len(b.byKCV) - 1; i >= 0; i-- {
 				if b.byKCV[i].kcv == kcv {
@@ -222,7 +222,14 @@ func (b *builder) key(d *keyFacts, t string, made bool) *KeyHistory {
 			}
 		}
 		if k == nil {
-			k = &KeyHistory{Identity: fmt.Sprintf("KCV %s (%s) from %s", d.KCV, d.KCVMethod, b.id), Kind: "secret key", kcv: kcv}
+			// A secret key is its check value and the ceremony that made it; a key first seen
+			// in a ceremony that did not make it (a migration of keys made elsewhere) is
+			// named by that ceremony, and says so.
+			from := "from"
+			if !made {
+				from = "first recorded in"
+			}
+			k = &KeyHistory{Identity: fmt.Sprintf("KCV %s (%s) %s %s", d.KCV, d.KCVMethod, from, b.id), Kind: "secret key", kcv: kcv}
 			b.byKCV = append(b.byKCV, k)
 		}
 	default:
