@@ -208,7 +208,11 @@ func TestDeviationWithReasonThenResume(t *testing.T) {
 	if !strings.Contains(string(data), reason) {
 		t.Fatal("the reason is not in the transcript")
 	}
-	doAndWait(func() { test.Tap(a.Run.Resume) })
+	var stopped string
+	doAndWait(func() { stopped = a.Run.Outcome.Text; test.Tap(a.Run.Resume) })
+	// The resume starts on its own goroutine: wait until the stop screen has gone (or shows
+	// another outcome) before driving, or a loaded machine shows Drive the old stop.
+	waitFor(t, func() bool { return !a.Run.DoneCard.Visible() || a.Run.Outcome.Text != stopped })
 	if err := Drive(a, time.Minute, nil); err != nil {
 		t.Fatal(err)
 	}
