@@ -171,15 +171,44 @@ func (r *reader) record(e *transcript.Record) {
 		ev.Sentence = fmt.Sprintf("A record this version of Keyrite cannot read was written here (record #%d; see appendix A).", e.Seq)
 	}
 	c.Events = append(c.Events, ev)
+	if r.stepRecord(e, t, data) {
+		return
+	}
+	r.roomRecord(e, t, data)
+	r.keyRecord(e, t, data)
+	r.evidenceRecord(e, t, data)
+	if e.Event == transcript.EventStepCompleted && r.step != nil && r.step.ID == e.Step {
+		r.step.Ended, r.step.Result = t, "completed"
+	}
+	if deviationEvents[e.Event] {
+		c.Deviations = append(c.Deviations, ev)
+	}
+	if r.step != nil && r.step.ID == e.Step && e.Event != transcript.EventStepCompleted {
+		r.step.Events = append(r.step.Events, ev)
+	}
+}
+
+// stepRecord follows the steps: it reports true for a step's start, which is not one of the
+// step's own events.
+func (r *reader) stepRecord(e *transcript.Record, t time.Time, data any) bool {
+	c := r.c
 	switch d := data.(type) {
 	case *transcript.StepStart:
 		c.Steps = append(c.Steps, Step{ID: e.Step, Title: d.Title, Actor: d.Actor, Started: t, Result: "in flight", WitnessRequired: d.WitnessRequired})
 		r.step = &c.Steps[len(c.Steps)-1]
-		return
+		return true
 	case *transcript.StepFailure:
 		if r.step != nil && r.step.ID == e.Step {
 			r.step.Ended, r.step.Result, r.step.Error = t, "failed", d.Error
 		}
+	}
+	return false
+}
+
+// roomRecord follows the people, the equipment, the bags and the tokens' inventories.
+func (r *reader) roomRecord(e *transcript.Record, t time.Time, data any) {
+	c := r.c
+	switch d := data.(type) {
 	case *transcript.ScriptLoaded:
 		c.Title, c.Equipment = d.Title, d.Equipment
 		for _, p := range d.Participants {
@@ -198,8 +227,6 @@ func (r *reader) record(e *transcript.Record) {
 				break
 			}
 		}
-	case *transcript.HSMIdentified:
-		c.HSMs = append(c.HSMs, *d)
 	case *transcript.Witnessing:
 		if e.Event == transcript.EventWitnessConfirmed && r.step != nil && r.step.ID == e.Step {
 			r.step.Witness = d.Witness
@@ -220,8 +247,13 @@ func (r *reader) record(e *transcript.Record) {
 	case *transcript.ShareBagged:
 		b := r.bag(d.Bag, fmt.Sprintf("share %d, %s's", d.Number, d.Custodian))
 		b.Sealed, b.Witness, b.Time, b.Seq = true, d.Witness, t, e.Seq
-	case *transcript.TokenInventory:
-		c.Inventories = append(c.Inventories, TokenList{When: d.When, Token: d.TokenSerial, Role: d.Role, Objects: d.Objects.List, Count: d.Objects.Count, Unreadable: d.Unreadable, Seq: e.Seq})
+	}
+}
+
+// keyRecord follows the keys, their states, check values and certificates.
+func (r *reader) keyRecord(e *transcript.Record, t time.Time, data any) {
+	c := r.c
+	switch d := data.(type) {
 	case *transcript.Key:
 		c.Keys = append(c.Keys, Key{Label: d.Label, Algorithm: orKind(d.Algorithm, d.Kind), Purpose: d.Purpose, Event: e.Event, SPKI: d.SPKISHA256,
 			Words: d.Words, Attributes: d.Attributes, Token: d.Token, State: "active on the token", Seq: e.Seq})
@@ -250,6 +282,17 @@ func (r *reader) record(e *transcript.Record) {
 				}
 			}
 		}
+	}
+}
+
+// evidenceRecord follows the HSMs, the tokens' inventories, check values and certificates.
+func (r *reader) evidenceRecord(e *transcript.Record, t time.Time, data any) {
+	c := r.c
+	switch d := data.(type) {
+	case *transcript.HSMIdentified:
+		c.HSMs = append(c.HSMs, *d)
+	case *transcript.TokenInventory:
+		c.Inventories = append(c.Inventories, TokenList{When: d.When, Token: d.TokenSerial, Role: d.Role, Objects: d.Objects.List, Count: d.Objects.Count, Unreadable: d.Unreadable, Seq: e.Seq})
 	case *transcript.KEKGenerated:
 		c.KCVs = append(c.KCVs, KCV{What: "backup KEK, as generated", Method: d.KCV.Method, Value: d.KCV.Value})
 	case *transcript.KEKRebuilt:
@@ -257,15 +300,6 @@ func (r *reader) record(e *transcript.Record) {
 	case *transcript.CertificateIssued:
 		c.Certificates = append(c.Certificates, Certificate{Name: d.Name, Subject: d.Subject, Issuer: d.Issuer, Serial: d.Serial,
 			NotBefore: d.NotBefore, NotAfter: d.NotAfter, SHA256: d.SHA256, SPKI: d.SPKISHA256, Algorithm: d.SignatureAlgorithm})
-	}
-	if e.Event == transcript.EventStepCompleted && r.step != nil && r.step.ID == e.Step {
-		r.step.Ended, r.step.Result = t, "completed"
-	}
-	if deviationEvents[e.Event] {
-		c.Deviations = append(c.Deviations, ev)
-	}
-	if r.step != nil && r.step.ID == e.Step && e.Event != transcript.EventStepCompleted {
-		r.step.Events = append(r.step.Events, ev)
 	}
 }
 

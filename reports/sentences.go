@@ -21,6 +21,20 @@ func hash16(h string) string { return prefix(h, 16) + "…" }
 // sentence says in plain English what a record means. The raw event name is kept for the
 // appendix; it never appears here.
 func sentence(e *transcript.Record, data any) string {
+	for _, part := range []func(*transcript.Record, any) string{sentence1, sentence2, sentence3, sentence4, sentence5, sentence6, sentence7} {
+		if s := part(e, data); s != "" {
+			return s
+		}
+	}
+	switch e.Event {
+	case transcript.EventStepCompleted:
+		return "The step completed."
+	}
+	return fmt.Sprintf("An event this version of Keyrite does not describe was recorded (record #%d; see the appendix).", e.Seq)
+}
+
+// sentence1 is part 1 of sentence's table: "" when data is none of its types.
+func sentence1(e *transcript.Record, data any) string {
 	switch d := data.(type) {
 	case *transcript.Opening:
 		return fmt.Sprintf("%s opened ceremony %s (%s).", e.Actor, d.CeremonyID, d.Type)
@@ -61,6 +75,13 @@ func sentence(e *transcript.Record, data any) string {
 			return fmt.Sprintf("%s declined to confirm the step: %s.", d.Witness, d.Reason)
 		}
 		return fmt.Sprintf("%s witnessed the step and confirmed it.", d.Witness)
+	}
+	return ""
+}
+
+// sentence2 is part 2 of sentence's table: "" when data is none of its types.
+func sentence2(e *transcript.Record, data any) string {
+	switch d := data.(type) {
 	case *transcript.Bags:
 		if e.Event == transcript.EventBagsDisputed {
 			return fmt.Sprintf("%s disputed the sealing of %s %s: %s.", d.Witness, plural(len(d.Bags), "bag", "bags"), list(d.Bags), d.Reason)
@@ -111,6 +132,13 @@ func sentence(e *transcript.Record, data any) string {
 		return fmt.Sprintf("Key %s was proved to be the backed-up key (%s).", d.Label, d.Check)
 	case *transcript.KeyChecked:
 		return fmt.Sprintf("Key %s was found and its attributes read (%s).", d.Label, attributes(d.Attributes))
+	}
+	return ""
+}
+
+// sentence3 is part 3 of sentence's table: "" when data is none of its types.
+func sentence3(e *transcript.Record, data any) string {
+	switch d := data.(type) {
 	case *transcript.KeyIdentified:
 		return fmt.Sprintf("Key %s (%s) was identified for destruction.", d.Label, orKind(d.Algorithm, d.Kind))
 	case *transcript.KeyDestroyed:
@@ -149,6 +177,13 @@ func sentence(e *transcript.Record, data any) string {
 			m = "does NOT match the one recorded at the split"
 		}
 		return fmt.Sprintf("The backup key was rebuilt from %d shares; its check value %s %s.", d.Shares, d.KCV.Value, m)
+	}
+	return ""
+}
+
+// sentence4 is part 4 of sentence's table: "" when data is none of its types.
+func sentence4(e *transcript.Record, data any) string {
+	switch d := data.(type) {
 	case *transcript.KEKRejected:
 		return fmt.Sprintf("A backup key rebuilt from shares was rejected: %s (expected check value %s).", d.Reason, d.ExpectedKCV.Value)
 	case *transcript.ShareIssued:
@@ -193,6 +228,13 @@ func sentence(e *transcript.Record, data any) string {
 		return fmt.Sprintf("A share entered by %s was refused: %s.", d.Custodian, d.Reason)
 	case *transcript.ShareNotEntered:
 		return fmt.Sprintf("%s gave up entering a share after %d %s.", d.Custodian, d.Refusals, plural(d.Refusals, "refusal", "refusals"))
+	}
+	return ""
+}
+
+// sentence5 is part 5 of sentence's table: "" when data is none of its types.
+func sentence5(e *transcript.Record, data any) string {
+	switch d := data.(type) {
 	case *transcript.ShareAccepted:
 		return fmt.Sprintf("%s's share (%d of %d) was accepted.", d.Custodian, d.Number, d.Of)
 	case *transcript.SharesVoided:
@@ -227,6 +269,13 @@ func sentence(e *transcript.Record, data any) string {
 		return fmt.Sprintf("This ceremony continues the hierarchy under its new root %s.", hash16(d.ToRootSPKI))
 	case *transcript.TransferVerified:
 		return fmt.Sprintf("The export ceremony %s verified: key %s, wrapped with %s.", d.ExportCeremony, d.KeyLabel, d.Method)
+	}
+	return ""
+}
+
+// sentence6 is part 6 of sentence's table: "" when data is none of its types.
+func sentence6(e *transcript.Record, data any) string {
+	switch d := data.(type) {
 	case *transcript.TransportEstablished:
 		return fmt.Sprintf("A transport key was established on tokens %s and %s; check value %s.", d.SourceToken, d.TargetToken, d.KCV.Value)
 	case *transcript.ImportJobCreated:
@@ -270,6 +319,13 @@ func sentence(e *transcript.Record, data any) string {
 		return s + "."
 	case *transcript.Aborted:
 		return fmt.Sprintf("The ceremony was aborted at step %q: %s.", d.Step, d.Reason)
+	}
+	return ""
+}
+
+// sentence7 is part 7 of sentence's table: "" when data is none of its types.
+func sentence7(e *transcript.Record, data any) string {
+	switch d := data.(type) {
 	case *transcript.KeyLeft:
 		s := fmt.Sprintf("%s (%d %s) was left on token %s: %s declined its destruction", d.Label, d.Objects, plural(d.Objects, "object", "objects"), d.TokenSerial, d.DeclinedBy)
 		if d.Reason != "" {
@@ -279,11 +335,7 @@ func sentence(e *transcript.Record, data any) string {
 	case *transcript.Refusal:
 		return fmt.Sprintf("%s declined the key destruction: %s.", d.By, d.Reason)
 	}
-	switch e.Event {
-	case transcript.EventStepCompleted:
-		return "The step completed."
-	}
-	return fmt.Sprintf("An event this version of Keyrite does not describe was recorded (record #%d; see the appendix).", e.Seq)
+	return ""
 }
 
 func objectName(o transcript.Object) string {

@@ -289,46 +289,58 @@ func ParseEntry(data []byte) (Entry, error) {
 	}
 	kind, id, _ := strings.Cut(lines[1], " ")
 	e.Kind, e.Ceremony = kind, id
+	var err error
 	switch kind {
 	case KindCeremony:
-		if len(lines) != 4 {
-			return e, errors.New("a ceremony entry has 4 lines")
-		}
-		folder, ok1 := strings.CutPrefix(lines[2], "folder ")
-		seal, ok2 := strings.CutPrefix(lines[3], "seal ")
-		h, err := base64.StdEncoding.Strict().DecodeString(seal)
-		if !ok1 || !ok2 || err != nil || len(h) != 32 {
-			return e, errors.New("a ceremony entry names its folder and its seal's SHA-256")
-		}
-		e.Folder, e.Seal = folder, [32]byte(h)
+		err = e.parseCeremony(lines[2:])
 	case KindAttachment:
-		folder, ok := strings.CutPrefix(lines[min(2, len(lines)-1)], "folder ")
-		if !ok || len(lines) < 4 {
-			return e, errors.New("an attachment entry names its ceremony's folder and at least one file")
-		}
-		e.Folder = folder
-		for _, ln := range lines[3:] {
-			f := strings.SplitN(ln, " ", 4)
-			if len(f) != 4 || f[0] != "file" {
-				return e, fmt.Errorf("attachment line %q is not \"file <sha256> <size> <name>\"", ln)
-			}
-			h, err := hex.DecodeString(f[1])
-			n, err2 := strconv.ParseInt(f[2], 10, 64)
-			if err != nil || len(h) != 32 || err2 != nil || n < 0 {
-				return e, fmt.Errorf("attachment line %q is not \"file <sha256> <size> <name>\"", ln)
-			}
-			e.Files = append(e.Files, File{Name: f[3], Size: n, SHA256: [32]byte(h)})
-		}
-		if len(e.Files) == 0 {
-			return e, errors.New("an attachment names at least one file")
-		}
+		err = e.parseAttachment(lines[2:])
 	default:
-		return e, fmt.Errorf("unknown entry kind %q", kind)
+		err = fmt.Errorf("unknown entry kind %q", kind)
+	}
+	if err != nil {
+		return e, err
 	}
 	if !bytes.Equal(e.Marshal(), data) {
 		return e, errors.New("entry is not in canonical form")
 	}
 	return e, nil
+}
+
+// parseCeremony reads a ceremony entry's folder and seal lines.
+func (e *Entry) parseCeremony(lines []string) error {
+	if len(lines) != 2 {
+		return errors.New("a ceremony entry has 4 lines")
+	}
+	folder, ok1 := strings.CutPrefix(lines[0], "folder ")
+	seal, ok2 := strings.CutPrefix(lines[1], "seal ")
+	h, err := base64.StdEncoding.Strict().DecodeString(seal)
+	if !ok1 || !ok2 || err != nil || len(h) != 32 {
+		return errors.New("a ceremony entry names its folder and its seal's SHA-256")
+	}
+	e.Folder, e.Seal = folder, [32]byte(h)
+	return nil
+}
+
+// parseAttachment reads an attachment entry's folder and file lines.
+func (e *Entry) parseAttachment(lines []string) error {
+	if len(lines) < 2 || !strings.HasPrefix(lines[0], "folder ") {
+		return errors.New("an attachment entry names its ceremony's folder and at least one file")
+	}
+	e.Folder = strings.TrimPrefix(lines[0], "folder ")
+	for _, ln := range lines[1:] {
+		f := strings.SplitN(ln, " ", 4)
+		if len(f) != 4 || f[0] != "file" {
+			return fmt.Errorf("attachment line %q is not \"file <sha256> <size> <name>\"", ln)
+		}
+		h, err := hex.DecodeString(f[1])
+		n, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err != nil || len(h) != 32 || err2 != nil || n < 0 {
+			return fmt.Errorf("attachment line %q is not \"file <sha256> <size> <name>\"", ln)
+		}
+		e.Files = append(e.Files, File{Name: f[3], Size: n, SHA256: [32]byte(h)})
+	}
+	return nil
 }
 
 // CeremonyEntry is the entry for a sealed ceremony in folder (relative to the evidence root).
