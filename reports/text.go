@@ -44,7 +44,6 @@ const (
 type doc struct {
 	*fpdf.Fpdf
 	chains     [4][]*fonts.Face
-	faces      map[*font.Face]*fonts.Face
 	registered map[*fonts.Face]fpdfFont
 	style      fonts.Style
 	known      bool    // the current font is one of the four styles
@@ -63,7 +62,7 @@ var styles = [4]fpdfFont{fonts.Sans: {sans, ""}, fonts.SansBold: {sans, "B"}, fo
 
 // newDoc wraps pdf with the fonts of package fonts, registering each style's own font.
 func newDoc(pdf *fpdf.Fpdf) *doc {
-	d := &doc{Fpdf: pdf, faces: map[*font.Face]*fonts.Face{}, registered: map[*fonts.Face]fpdfFont{}}
+	d := &doc{Fpdf: pdf, registered: map[*fonts.Face]fpdfFont{}}
 	for st := range d.chains {
 		chain, err := fonts.Chain(fonts.Style(st))
 		if err != nil {
@@ -71,9 +70,6 @@ func newDoc(pdf *fpdf.Fpdf) *doc {
 			return d
 		}
 		d.chains[st] = chain
-		for _, f := range chain {
-			d.faces[f.Shaper] = f
-		}
 		// fpdf's subsetter patches glyph data in place: Face.TTF gives it a copy, or the
 		// first document would change the shared font bytes and the next render differently.
 		pdf.AddUTF8FontFromBytes(styles[st].family, styles[st].style, chain[0].TTF())
@@ -175,7 +171,7 @@ type fontmap struct {
 
 func (m *fontmap) ResolveFace(r rune) *font.Face {
 	if m.last != nil && unicode.In(r, unicode.Mn, unicode.Mc, unicode.Me) && m.last.Covers(r) {
-		return m.last.Shaper
+		return m.last.Shaper()
 	}
 	m.last = m.chain[0]
 	for _, f := range m.chain {
@@ -184,7 +180,7 @@ func (m *fontmap) ResolveFace(r rune) *font.Face {
 			break
 		}
 	}
-	return m.last.Shaper
+	return m.last.Shaper()
 }
 
 func (d *doc) shape(s string, w float64) []line {
@@ -265,14 +261,14 @@ func (d *doc) glyphs(runes []rune, wl shaping.Line) line {
 		}
 		l.spans = append(l.spans, span{actual: string(text)})
 		sp := &l.spans[len(l.spans)-1]
-		face := d.faces[run.Face]
+		face := fonts.Owner(run.Face)
 		scale := d.size / float64(run.Face.Upem()) * ptToMM // mm per font unit
 		var cur *glyphRun
 		cluster := -1
 		for _, g := range run.Glyphs {
 			var text string
 			switch {
-			case face.PUA:
+			case face.PUA():
 				text = string(rune(fonts.PUABase + int(g.GlyphID)))
 			case g.ClusterIndex != cluster:
 				text = string(runes[g.ClusterIndex : g.ClusterIndex+g.RuneCount])

@@ -61,7 +61,7 @@ func TestCmapFormat4RoundTrips(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, f := range chain {
-			if !f.PUA {
+			if !f.PUA() {
 				continue
 			}
 			tables, err := parseSFNT(f.ttf)
@@ -73,18 +73,18 @@ func TestCmapFormat4RoundTrips(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			it := f.Shaper.Cmap.Iter()
+			it := f.Shaper().Cmap.Iter()
 			for it.Next() {
 				r, g := it.Char()
 				if r >= 0xFFFF || r >= PUABase && r <= 0xF8FF {
 					continue
 				}
-				if g2, _ := re.Shaper.NominalGlyph(r); g2 != g {
+				if g2, _ := re.Shaper().NominalGlyph(r); g2 != g {
 					t.Errorf("%s: %U maps to glyph %d, was %d", f.Family, r, g2, g)
 				}
 			}
 			for g := 1; g < n; g++ {
-				if g2, ok := re.Shaper.NominalGlyph(rune(PUABase + g)); !ok || int(g2) != g {
+				if g2, ok := re.Shaper().NominalGlyph(rune(PUABase + g)); !ok || int(g2) != g {
 					t.Fatalf("%s: U+%04X maps to glyph %d, want %d", f.Family, PUABase+g, g2, g)
 				}
 			}

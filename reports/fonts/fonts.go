@@ -37,18 +37,58 @@ const (
 	numStyles
 )
 
-// Face is one embedded font file.
+// Face is one embedded font file. It is read and parsed the first time it is asked about,
+// so that text in the Go fonts' scripts never costs the (large) fallback fonts' memory and
+// time: a Latin ceremony never decompresses the CJK font.
 type Face struct {
 	// Family is the name a PDF document registers the font under; it is unique per file.
 	Family string
-	// Shaper is the parsed font, for shaping and coverage.
-	Shaper *font.Face
-	// PUA reports that glyph g is also reachable as the character PUABase+g in TTF's cmap,
-	// so that a shaped glyph with no character of its own can be drawn.
-	PUA bool
 
+	src  func() ([]byte, error)
+	once sync.Once
+	err  error
+
+	shaper        *font.Face
+	pua           bool
 	ttf, original []byte
 }
+
+// load reads and parses the face once. An embedded font that does not parse is a defect of
+// the build (the tests load every one): the face then covers nothing, so Renderable refuses
+// text that needs it rather than drawing boxes.
+func (f *Face) load() {
+	f.once.Do(func() {
+		file, err := f.src()
+		if err == nil {
+			err = f.parse(file)
+		}
+		if err != nil {
+			f.err = fmt.Errorf("embedded font %s: %w", f.Family, err)
+			return
+		}
+		owners.Store(f.shaper, f)
+	})
+}
+
+// owners maps each parsed font to its Face.
+var owners sync.Map
+
+// Owner returns the Face whose parsed font is shaper (nil if none).
+func Owner(shaper *font.Face) *Face {
+	f, _ := owners.Load(shaper)
+	face, _ := f.(*Face)
+	return face
+}
+
+// Err reports why the face could not be loaded, if it could not.
+func (f *Face) Err() error { f.load(); return f.err }
+
+// Shaper is the parsed font, for shaping and coverage.
+func (f *Face) Shaper() *font.Face { f.load(); return f.shaper }
+
+// PUA reports that glyph g is also reachable as the character PUABase+g in TTF's cmap, so
+// that a shaped glyph with no character of its own can be drawn.
+func (f *Face) PUA() bool { f.load(); return f.pua }
 
 // PUABase is the first private-use character that PUA faces map to their glyphs. Renderable
 // refuses private-use characters, so no text ever collides with these.
@@ -58,14 +98,17 @@ const PUABase = 0xE000
 const maxPUAGlyphs = 0xF8FF - PUABase + 1
 
 // TTF returns a copy of the font file a PDF embeds (a PDF writer may patch its copy).
-func (f *Face) TTF() []byte { return bytes.Clone(f.ttf) }
+func (f *Face) TTF() []byte { f.load(); return bytes.Clone(f.ttf) }
 
 // OriginalTTF returns a copy of the font file as shipped, without the private-use cmap.
-func (f *Face) OriginalTTF() []byte { return bytes.Clone(f.original) }
+func (f *Face) OriginalTTF() []byte { f.load(); return bytes.Clone(f.original) }
 
 // Covers reports whether the face has a glyph for r.
 func (f *Face) Covers(r rune) bool {
-	_, ok := f.Shaper.NominalGlyph(r)
+	if f.load(); f.err != nil {
+		return false
+	}
+	_, ok := f.shaper.NominalGlyph(r)
 	return ok
 }
 
@@ -149,15 +192,7 @@ func load() {
 		for _, src := range chain {
 			f, ok := byFamily[src.family]
 			if !ok {
-				ttf, err := src.ttf()
-				if err != nil {
-					loadErr = fmt.Errorf("embedded font %s: %w", src.family, err)
-					return
-				}
-				if f, err = newFace(src.family, ttf); err != nil {
-					loadErr = err
-					return
-				}
+				f = &Face{Family: src.family, src: src.ttf} // parsed on first use
 				byFamily[src.family] = f
 			}
 			loaded[s] = append(loaded[s], f)
@@ -165,26 +200,32 @@ func load() {
 	}
 }
 
+// newFace parses a font file at once (tests use it to read a face's output back).
 func newFace(family string, file []byte) (*Face, error) {
+	f := &Face{Family: family, src: fixed(file)}
+	return f, f.Err()
+}
+
+// parse reads file: a collection's first font, its shaper, and the private-use cmap.
+func (f *Face) parse(file []byte) error {
 	tables, err := parseSFNT(file)
 	if err != nil {
-		return nil, fmt.Errorf("embedded font %s: %w", family, err)
+		return err
 	}
 	ttf := file
 	if string(file[:4]) == "ttcf" { // a collection: PDFs embed its first font on its own
 		ttf = tables.bytes()
 	}
-	shaper, err := font.ParseTTF(bytes.NewReader(ttf))
-	if err != nil {
-		return nil, fmt.Errorf("embedded font %s: %w", family, err)
+	if f.shaper, err = font.ParseTTF(bytes.NewReader(ttf)); err != nil {
+		return err
 	}
-	f := &Face{Family: family, Shaper: shaper, ttf: ttf, original: ttf}
+	f.ttf, f.original = ttf, ttf
 	if n := tables.numGlyphs(); n > 0 && n <= maxPUAGlyphs {
-		out, err := tables.withPUA(shaper, n)
+		out, err := tables.withPUA(f.shaper, n)
 		if err != nil {
-			return nil, fmt.Errorf("embedded font %s: %w", family, err)
+			return err
 		}
-		f.ttf, f.PUA = out, true
+		f.ttf, f.pua = out, true
 	}
-	return f, nil
+	return nil
 }
