@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"crypto/ecdsa"
+	"fmt"
 	"crypto/elliptic"
 	"crypto/rand"
 	"os"
@@ -83,7 +84,35 @@ func TestSuspendedKeyIsReactivated(t *testing.T) {
 		s.ID, s.KeyState.State, s.KeyState.Reason = "reactivate", "reactivated", "the investigation found nothing"
 	})
 	active := mustRunScript(t, reactivate, root.b, Options{Previous: suspended})
-	mustRun(t, "sign-intermediate-ceremony.yaml", root.b, Options{Previous: active, CSR: csr})
+	inter := mustRun(t, "sign-intermediate-ceremony.yaml", root.b, Options{Previous: active, CSR: csr})
+
+	// The inventory shows the root active again, and the intermediate it signed as a use.
+	tree := t.TempDir()
+	for i, d := range []string{root.dir, suspended, active, inter} {
+		os.MkdirAll(filepath.Join(tree, fmt.Sprint(i)), 0o755)
+		if err := os.Rename(d, filepath.Join(tree, fmt.Sprint(i), filepath.Base(d))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inv, err := evid.InventoryTree(tree, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range inv.Keys {
+		if k.Label != "example-root-2026" {
+			continue
+		}
+		var uses []string
+		for _, e := range k.Events {
+			uses = append(uses, e.What)
+		}
+		all := strings.Join(uses, "\n")
+		if k.State != "active" || !strings.Contains(all, "now suspended: the HSM is under investigation") || !strings.Contains(all, "now active: the investigation found nothing") || !strings.Contains(all, "signed certificate intermediate") {
+			t.Fatalf("root %s, uses:\n%s", k.State, all)
+		}
+		return
+	}
+	t.Fatalf("no root in the inventory:\n%s", inv)
 }
 
 func TestKeyStateScriptValidation(t *testing.T) {
