@@ -2,9 +2,9 @@ package ceremony
 
 import (
 	"crypto/ecdsa"
-	"fmt"
 	"crypto/elliptic"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
