@@ -146,7 +146,10 @@ func TestDiskFullAtSeveralSizes(t *testing.T) {
 		"at the seal":                   pre - 4096,
 		"after the seal, the report":    pre + report/2/4096*4096,
 		"after the seal, the bundle":    pre + report + bundle/2/4096*4096,
-		"after the seal, bundle's tail": pre + report + bundle - 4096,
+		// The last quarter of the bundle: the reference is a rehearsal, whose transcript and
+		// report differ by a few pages from a run with typed answers, so one page short of the
+		// reference's total could be enough for the real run.
+		"after the seal, bundle's tail": pre + report + bundle - bundle/4/4096*4096,
 	}
 	var names []string
 	for name := range rooms {
