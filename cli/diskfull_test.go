@@ -141,11 +141,11 @@ func TestDiskFullAtSeveralSizes(t *testing.T) {
 		}
 	}
 	rooms := map[string]int{
-		"in the open step":              2 * 4096,
-		"mid-ceremony":                  pre / 2 / 4096 * 4096,
-		"at the seal":                   pre - 4096,
-		"after the seal, the report":    pre + report/2/4096*4096,
-		"after the seal, the bundle":    pre + report + bundle/2/4096*4096,
+		"in the open step":           2 * 4096,
+		"mid-ceremony":               pre / 2 / 4096 * 4096,
+		"at the seal":                pre - 4096,
+		"after the seal, the report": pre + report/2/4096*4096,
+		"after the seal, the bundle": pre + report + bundle/2/4096*4096,
 		// The last quarter of the bundle: the reference is a rehearsal, whose transcript and
 		// report differ by a few pages from a run with typed answers, so one page short of the
 		// reference's total could be enough for the real run.
