@@ -315,32 +315,7 @@ func (b *builder) event(k *KeyHistory, t, token, what string) {
 
 func (b *builder) apply(f *transcript.Folder, e *transcript.Entry) {
 	r, t := &e.Record, e.Time
-	switch e.Event {
-	case transcript.EventHSMIdentified:
-		if h, err := transcript.Data[transcript.HSMIdentified](r); err == nil {
-			if h.Role == "target" {
-				b.target = h.Token
-			} else {
-				b.source = h.Token
-			}
-		}
-		return
-	case transcript.EventCertificateIssued:
-		b.certificate(r, t)
-		return
-	case transcript.EventCRLIssued:
-		if c, err := transcript.Data[transcript.CRLIssued](r); err == nil {
-			if k := b.issuer(c.Issuer); k != nil {
-				b.event(k, t, tokenName(b.source), fmt.Sprintf("signed CRL number %d (%d revoked, next update %s)", c.Number, c.Revoked, c.NextUpdate))
-			}
-		}
-		return
-	case transcript.EventDrillResult, transcript.EventBackupRetired:
-		if label, what := quorumEvent(r); label != "" {
-			if k := b.byLabel(label); k != nil {
-				b.event(k, t, tokenName(b.source), what)
-			}
-		}
+	if b.context(e) {
 		return
 	}
 	d, err := transcript.Data[keyFacts](r)
@@ -354,78 +329,133 @@ func (b *builder) apply(f *transcript.Folder, e *transcript.Entry) {
 			b.key(&d, t, false)
 		}
 	case transcript.EventKeyGenerated, transcript.EventKeyRestored, transcript.EventKeyImported:
-		made := e.Event != transcript.EventKeyRestored
-		k := b.key(&d, t, made && d.SPKISHA256 == "")
-		what := map[string]string{transcript.EventKeyGenerated: "generated", transcript.EventKeyRestored: "restored from its backup", transcript.EventKeyImported: "imported"}[e.Event]
-		if e.Event == transcript.EventKeyGenerated || (e.Event == transcript.EventKeyImported && k.Origin == "") {
-			k.Origin, k.Created = b.id, t
-			if d.Purpose != "" {
-				k.Purpose = d.Purpose
-			}
-		}
-		if d.CryptoEnd != "" {
-			k.CryptoEnd = d.CryptoEnd
-		}
-		if d.Purpose != "" {
-			what += ", " + d.Purpose
-		}
-		k.place(b.source, d.Token, "present", t, b.id)
-		b.event(k, t, tok, what)
+		b.made(e.Event, &d, t, tok)
 	case transcript.EventKeyWrapped:
 		k := b.key(&d, t, false)
 		kek := fmt.Sprintf("split KEK with KCV %s (%s)", d.UnderKEKKCV.Value, d.UnderKEKKCV.Method)
 		k.wrappedBy(kek)
 		b.event(k, t, tok, "backed up under a split KEK ("+kek+")")
 	case transcript.EventKeyExported:
-		k := b.key(&d, t, false)
-		what := "exported"
-		if d.Provider != "" {
-			what += " for " + d.Provider
-		}
-		if d.WrappingKeySPKI != "" {
-			w := "SPKI SHA-256 " + d.WrappingKeySPKI
-			k.wrappedBy(w)
-			what += ", wrapped under " + w
-		}
-		b.event(k, t, tok, what)
+		b.exported(&d, t, tok)
 	case transcript.EventKeyMigrated:
 		k := b.key(&d, t, false)
 		k.place(b.target, "", "present", t, b.id)
 		b.event(k, t, tok, "migrated to "+tokenName(b.target))
 	case transcript.EventKeyDestroyed:
-		k := b.key(&d, t, false)
-		serial := d.Token
-		if serial == "" {
-			serial = b.source.Serial
-		}
-		k.place(b.source, serial, StateDestroyed, t, b.id)
-		what := "destroyed on token " + serial
-		if d.Reason != "" {
-			what += ": " + d.Reason
-		}
-		b.event(k, t, tok, what)
-		live := false
-		for _, c := range k.Copies {
-			live = live || c.State != StateDestroyed
-		}
-		if !live {
-			k.State, k.Since, k.SetBy, k.Reason = StateDestroyed, t, b.id, d.Reason
-		}
+		b.destroyed(&d, t, tok)
 	case transcript.EventKeyState:
-		k := b.key(&d, t, false)
-		since := d.Since
-		if since == "" {
-			since = t
-		}
-		if k.State != StateDestroyed {
-			k.State, k.Since, k.SetBy, k.Reason = d.State, since, b.id, d.Reason
-		}
-		what := "now " + d.State
-		if d.Reason != "" {
-			what += ": " + d.Reason
-		}
-		b.event(k, t, tok, what)
+		b.stateSet(&d, t, tok)
 	}
+}
+
+// context follows what is not a key's own record: the HSMs in use, certificates and CRLs a key
+// signed, drills and retired backups. It reports whether e was one of those.
+func (b *builder) context(e *transcript.Entry) bool {
+	r, t := &e.Record, e.Time
+	switch e.Event {
+	case transcript.EventHSMIdentified:
+		if h, err := transcript.Data[transcript.HSMIdentified](r); err == nil {
+			if h.Role == "target" {
+				b.target = h.Token
+			} else {
+				b.source = h.Token
+			}
+		}
+		return true
+	case transcript.EventCertificateIssued:
+		b.certificate(r, t)
+		return true
+	case transcript.EventCRLIssued:
+		if c, err := transcript.Data[transcript.CRLIssued](r); err == nil {
+			if k := b.issuer(c.Issuer); k != nil {
+				b.event(k, t, tokenName(b.source), fmt.Sprintf("signed CRL number %d (%d revoked, next update %s)", c.Number, c.Revoked, c.NextUpdate))
+			}
+		}
+		return true
+	case transcript.EventDrillResult, transcript.EventBackupRetired:
+		if label, what := quorumEvent(r); label != "" {
+			if k := b.byLabel(label); k != nil {
+				b.event(k, t, tokenName(b.source), what)
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// made records a key generated, restored or imported.
+func (b *builder) made(event string, d *keyFacts, t, tok string) {
+	made := event != transcript.EventKeyRestored
+	k := b.key(d, t, made && d.SPKISHA256 == "")
+	what := map[string]string{transcript.EventKeyGenerated: "generated", transcript.EventKeyRestored: "restored from its backup", transcript.EventKeyImported: "imported"}[event]
+	if event == transcript.EventKeyGenerated || (event == transcript.EventKeyImported && k.Origin == "") {
+		k.Origin, k.Created = b.id, t
+		if d.Purpose != "" {
+			k.Purpose = d.Purpose
+		}
+	}
+	if d.CryptoEnd != "" {
+		k.CryptoEnd = d.CryptoEnd
+	}
+	if d.Purpose != "" {
+		what += ", " + d.Purpose
+	}
+	k.place(b.source, d.Token, "present", t, b.id)
+	b.event(k, t, tok, what)
+}
+
+// exported records a key exported, and what wrapped it.
+func (b *builder) exported(d *keyFacts, t, tok string) {
+	k := b.key(d, t, false)
+	what := "exported"
+	if d.Provider != "" {
+		what += " for " + d.Provider
+	}
+	if d.WrappingKeySPKI != "" {
+		w := "SPKI SHA-256 " + d.WrappingKeySPKI
+		k.wrappedBy(w)
+		what += ", wrapped under " + w
+	}
+	b.event(k, t, tok, what)
+}
+
+// destroyed records a copy destroyed; the key is destroyed when no copy is left.
+func (b *builder) destroyed(d *keyFacts, t, tok string) {
+	k := b.key(d, t, false)
+	serial := d.Token
+	if serial == "" {
+		serial = b.source.Serial
+	}
+	k.place(b.source, serial, StateDestroyed, t, b.id)
+	what := "destroyed on token " + serial
+	if d.Reason != "" {
+		what += ": " + d.Reason
+	}
+	b.event(k, t, tok, what)
+	live := false
+	for _, c := range k.Copies {
+		live = live || c.State != StateDestroyed
+	}
+	if !live {
+		k.State, k.Since, k.SetBy, k.Reason = StateDestroyed, t, b.id, d.Reason
+	}
+}
+
+// stateSet records a state change (compromised, suspended, reactivated, deactivated).
+func (b *builder) stateSet(d *keyFacts, t, tok string) {
+	k := b.key(d, t, false)
+	since := d.Since
+	if since == "" {
+		since = t
+	}
+	if k.State != StateDestroyed {
+		k.State, k.Since, k.SetBy, k.Reason = d.State, since, b.id, d.Reason
+	}
+	what := "now " + d.State
+	if d.Reason != "" {
+		what += ": " + d.Reason
+	}
+	b.event(k, t, tok, what)
 }
 
 // certificate records a certificate as a use of the key that signed it (found by its
