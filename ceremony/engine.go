@@ -301,12 +301,13 @@ func (r *Run) rollCall() error {
 // after its script's copy was written and before its transcript was: it holds only that copy
 // (and temporary files of an interrupted write, which are removed).
 func checkNewDir(dir string, script *Script) error {
+	// A kill while the first file was written leaves only a temporary file, never evidence.
+	if _, err := atomicfile.RemoveStale(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
 	old, err := os.ReadFile(filepath.Join(dir, ScriptFileName))
 	if err != nil || !bytes.Equal(old, script.Source) {
 		return CheckNewDir(dir)
-	}
-	if _, err := atomicfile.RemoveStale(dir); err != nil {
-		return err
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -119,6 +119,10 @@ func (r *Rehearsal) PIN(label string, role Role) ([]byte, error) {
 	return b, nil
 }
 
+// ErrRehearsalTokenUnseen is returned by EnsureToken for a rehearsal token whose PINs the
+// store holds but which SoftHSM does not list.
+var ErrRehearsalTokenUnseen = errors.New("was made by another process after this one loaded the module")
+
 // EnsureToken returns the rehearsal token labelled label, initialising a free slot with fresh
 // random SO and user PINs if there is no such token yet.
 func (r *Rehearsal) EnsureToken(m *Module, label string) (TokenInfo, error) {
@@ -130,8 +134,9 @@ func (r *Rehearsal) EnsureToken(m *Module, label string) (TokenInfo, error) {
 		}
 		if _, err := os.Stat(r.pinFile(label, SO)); err == nil {
 			// Its PINs are here but this process does not see it: another process made it
-			// after this one loaded the module (SoftHSM reads its token folder only then).
-			return fmt.Errorf("rehearsal token %q in %s was made by another process after this one loaded the module; start again to see it", label, r.Dir)
+			// after this one loaded the module (SoftHSM reads its token folder only then), or a
+			// kill tore SoftHSM's files for it (SoftHSM 2.6.1 does not fsync its store).
+			return fmt.Errorf("rehearsal token %q in %s %w: start again to see it; if it stays unseen, a crash tore SoftHSM's files for it, and a new rehearsal makes a fresh token", label, r.Dir, ErrRehearsalTokenUnseen)
 		}
 		ti, err = r.initToken(m, label)
 		return err

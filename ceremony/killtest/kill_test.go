@@ -49,6 +49,8 @@ type harness struct {
 	objects  map[string][]string
 	tried    map[string]int
 	passed   map[string]int
+	// inconclusive counts random kill points after which SoftHSM itself lost a token.
+	inconclusive map[string]int
 }
 
 type trial struct {
@@ -61,7 +63,7 @@ func newHarness(t *testing.T, script string, migrate bool) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, script: abs, migrate: migrate, tried: map[string]int{}, passed: map[string]int{}}
+	return &harness{t: t, script: abs, migrate: migrate, tried: map[string]int{}, passed: map[string]int{}, inconclusive: map[string]int{}}
 }
 
 // fresh makes new tokens (and, for a migration, the root ceremony and data keys it moves) and
@@ -138,6 +140,14 @@ func (h *harness) try(kind string, spec childSpec, after time.Duration) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.tried[kind]++
+	if err != nil && kind == "random moment" && strings.Contains(err.Error(), hsm.ErrRehearsalTokenUnseen.Error()) {
+		// A kill at a random moment can tear SoftHSM's own files for a token (SoftHSM 2.6.1
+		// writes them without fsync), after which no process lists that token: a limit of the
+		// rehearsal HSM, not of Keyrite, which says so and keeps every record. Counted apart.
+		h.t.Logf("%s kill point after %v: inconclusive, SoftHSM lost the token: %v", kind, after, err)
+		h.inconclusive[kind]++
+		return
+	}
 	if err != nil {
 		raw, _ := json.Marshal(struct {
 			KillAt        int64
@@ -164,8 +174,13 @@ func (h *harness) tryOne(spec childSpec, after time.Duration) error {
 		spec.Mode = "resume"
 		if _, err := os.Stat(filepath.Join(spec.Dir, "script.yaml")); err != nil {
 			// Killed before the ceremony opened: nothing was recorded, and the custodians
-			// simply start it again (resume says so).
+			// simply start it again (resume says so). A rehearsal run made its own token, so
+			// starting again makes a fresh one, as `keyrite rehearse` does: the kill may have
+			// torn SoftHSM's files for the first while it was being made.
 			spec.Mode = "start"
+			if !h.migrate {
+				spec.Token += "-again"
+			}
 		}
 		// A resume killed in turn (again > 0) is resumed once more.
 		killed, code, out = h.spawn(spec, again)
@@ -310,7 +325,10 @@ func (h *harness) report() {
 	sort.Strings(kinds)
 	total, passed := 0, 0
 	for _, k := range kinds {
-		h.t.Logf("kill points %-28s tried %3d, passed %3d", k, h.tried[k], h.passed[k])
+		h.t.Logf("kill points %-28s tried %3d, passed %3d, inconclusive %d", k, h.tried[k], h.passed[k], h.inconclusive[k])
+		if 2*h.inconclusive[k] > h.tried[k] {
+			h.t.Errorf("%s: %d of %d kill points inconclusive: too many to say anything", k, h.inconclusive[k], h.tried[k])
+		}
 		total += h.tried[k]
 		passed += h.passed[k]
 	}
