@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -52,6 +53,9 @@ type App struct {
 	Run          *RunScreen
 	Verify       *VerifyScreen
 	Inventory    *InventoryScreen // made when first shown (inventory.go)
+	// Opener opens a file with the desktop's program for it (Fyne's OpenURL, xdg-open on
+	// Linux); tests replace it.
+	Opener func(*url.URL) error
 }
 
 // Run opens the main window and blocks until it is closed. examples are the example scripts
@@ -99,11 +103,23 @@ func (a *App) showError(what string, err error) {
 	dialog.ShowError(fmt.Errorf("%s: %w", what, err), a.Win)
 }
 
-func (a *App) openFile(path string) {
-	u := &url.URL{Scheme: "file", Path: path}
-	if err := a.Fyne.OpenURL(u); err != nil {
-		a.showError("open "+path, err)
+// openFile opens path with the desktop's program for it. Where there is none (an air-gapped
+// laptop often has no PDF viewer set up), it says plainly where the file is instead of
+// showing the opener's raw error, and returns what it said ("" when the file opened).
+func (a *App) openFile(path string) string {
+	open := a.Opener
+	if open == nil {
+		open = a.Fyne.OpenURL
 	}
+	err := open(&url.URL{Scheme: "file", Path: path})
+	if err == nil {
+		return ""
+	}
+	msg := fmt.Sprintf("This computer has no program set up to open %s, so Keyrite cannot show it here.\n\n"+
+		"The file is:\n%s\n\nOpen it with any PDF viewer, or copy it to the machine that prints the paper record.\n\n(The desktop said: %v)",
+		filepath.Ext(path), path, err)
+	dialog.ShowInformation("The file is saved", msg, a.Win)
+	return msg
 }
 
 // recent ceremonies are kept in the app's preferences.
