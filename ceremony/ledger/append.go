@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"fmt"
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -127,7 +128,7 @@ func (l *Log) checkKept(folder, tooMany string) error {
 		if strings.HasPrefix(de.Name(), ".") {
 			continue
 		}
-		text, err := readSmall(filepath.Join(l.root, Dir, folder, de.Name()), 64<<10)
+		text, err := transcript.ReadFileMax(filepath.Join(l.root, Dir, folder, de.Name()), 64<<10)
 		if err != nil {
 			return fmt.Errorf("ceremony log: %w", err)
 		}
@@ -158,7 +159,7 @@ func (l *Log) Proof(i int64) ([]byte, error) {
 	if i < 0 || i >= l.Size() {
 		return nil, fmt.Errorf("ceremony log: no entry %d", i)
 	}
-	signed, err := readSmall(filepath.Join(l.root, Dir, "checkpoints", strconv.FormatInt(i+1, 10)), 64<<10)
+	signed, err := transcript.ReadFileMax(filepath.Join(l.root, Dir, "checkpoints", strconv.FormatInt(i+1, 10)), 64<<10)
 	if err != nil {
 		return nil, fmt.Errorf("ceremony log: the checkpoint signed when entry %d was appended: %w", i, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -75,7 +76,7 @@ func Cosign(dir string, v func(dir string) error, skey, statePath string) (size 
 	}
 	name := filepath.Join(dir, Dir, "cosignatures", strconv.FormatInt(l.Size(), 10))
 	base := l.signed
-	if old, err := readSmall(name, 64<<10); err == nil {
+	if old, err := transcript.ReadFileMax(name, 64<<10); err == nil {
 		base = old // other witnesses cosigned this checkpoint already
 	}
 	n, err := openAny(base)

@@ -54,7 +54,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	tlogfmt "github.com/transparency-dev/formats/log"
@@ -115,7 +114,7 @@ func IsRoot(dir string) bool {
 // signatures (see Verify).
 func Open(dir string) (*Log, error) {
 	ld := filepath.Join(dir, Dir)
-	origin, err := readSmall(filepath.Join(ld, "origin"), 1024)
+	origin, err := transcript.ReadFileMax(filepath.Join(ld, "origin"), 1024)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w (make one with `keyrite log init %s NAME`)", dir, ErrNoLog, dir)
 	}
@@ -126,7 +125,7 @@ func Open(dir string) (*Log, error) {
 	if !strings.HasPrefix(l.origin, OriginPrefix) || strings.Contains(l.origin, "\n") {
 		return nil, fmt.Errorf("ceremony log: %s names origin %q, not a Keyrite ceremony log", filepath.Join(ld, "origin"), l.origin)
 	}
-	cp, err := readSmall(filepath.Join(ld, "checkpoint"), 64<<10)
+	cp, err := transcript.ReadFileMax(filepath.Join(ld, "checkpoint"), 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return l, nil // an empty log: no entry was ever appended
 	}
@@ -376,28 +375,4 @@ func isPrintableASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-// readSmall reads a regular file of at most limit bytes, never following a symlink.
-func readSmall(name string, limit int64) ([]byte, error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", name)
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d a log file may have", name, fi.Size(), limit)
-	}
-	b := make([]byte, fi.Size())
-	if _, err := f.ReadAt(b, 0); err != nil && fi.Size() > 0 {
-		return nil, err
-	}
-	return b, nil
 }

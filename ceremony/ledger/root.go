@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"golang.org/x/mod/sumdb/note"
@@ -61,7 +60,7 @@ func Ceremonies(root string, verify FolderVerifier) ([]Present, error) {
 		if err != nil {
 			return fmt.Errorf("%s: %w", rel, err)
 		}
-		seal, err := readSmall(filepath.Join(p, transcript.SealFileName), 64<<10)
+		seal, err := transcript.ReadFileMax(filepath.Join(p, transcript.SealFileName), 64<<10)
 		if err != nil {
 			return err
 		}
@@ -193,10 +192,15 @@ func (l *Log) checkAttachment(i int64, e Entry) (AttachmentState, error) {
 	}
 	for _, f := range e.Files {
 		name := filepath.Join(l.root, AttachmentsDir, filepath.FromSlash(e.Folder), f.Name)
-		sum, size, err := hashRegular(name, f.Size)
+		fi, err := os.Lstat(name)
 		if errors.Is(err, fs.ErrNotExist) {
 			a.Absent = append(a.Absent, f.Name)
 			continue
+		}
+		var sum [32]byte
+		size := fi.Size() // a file of another size is not read at all
+		if err == nil && size == f.Size {
+			sum, size, err = transcript.HashFile(name)
 		}
 		if err != nil {
 			return a, fmt.Errorf("attachment %s of ceremony %s: %w", f.Name, e.Ceremony, err)
@@ -241,7 +245,7 @@ func (l *Log) checkSignedBy(present []Present, witnesses []note.Verifier, rep *R
 	if len(witnesses) == 0 {
 		return nil
 	}
-	cos, err := readSmall(filepath.Join(l.root, Dir, "cosignatures", fmt.Sprint(l.Size())), 64<<10)
+	cos, err := transcript.ReadFileMax(filepath.Join(l.root, Dir, "cosignatures", fmt.Sprint(l.Size())), 64<<10)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("witness %s did not cosign the newest checkpoint (%d entries): no witness has cosigned it yet (`keyrite cosign`)", witnesses[0].Name(), l.Size())
 	}
@@ -312,37 +316,13 @@ func CompareCopies(a, b string) (missing []Entry, short, long string, err error)
 	return missing, la.root, lb.root, nil
 }
 
-// hashRegular hashes a regular file (never a symlink, FIFO or device), reading at most limit+1
-// bytes, so a wrong size is found without reading a huge file.
-func hashRegular(name string, limit int64) (sum [32]byte, n int64, err error) {
-	f, err := os.OpenFile(name, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
-	if err != nil {
-		return sum, 0, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return sum, 0, err
-	}
-	if !fi.Mode().IsRegular() {
-		return sum, 0, fmt.Errorf("%s is not a regular file", name)
-	}
-	h := sha256.New()
-	n, err = io.Copy(h, io.LimitReader(f, limit+1))
-	if err != nil {
-		return sum, n, err
-	}
-	copy(sum[:], h.Sum(nil))
-	return sum, n, nil
-}
-
 // HashFile is the SHA-256 (hex) and size of a regular file, for an attachment entry.
 func HashFile(name string) (File, error) {
 	fi, err := os.Lstat(name)
 	if err != nil {
 		return File{}, err
 	}
-	sum, n, err := hashRegular(name, fi.Size())
+	sum, n, err := transcript.HashFile(name)
 	if err != nil {
 		return File{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/internal/atomicfile"
 	"os"
 	"path/filepath"
@@ -45,7 +46,7 @@ func (l *Log) readEntries(n int64) error {
 	for k := int64(0); k*tileWidth < n; k++ {
 		w := int(min(n-k*tileWidth, tileWidth))
 		p := entryTilePath(tlog.Tile{H: tileHeight, N: k, W: w})
-		data, err := readSmall(filepath.Join(l.root, Dir, filepath.FromSlash(p)), int64(w)*(maxEntry+2))
+		data, err := transcript.ReadFileMax(filepath.Join(l.root, Dir, filepath.FromSlash(p)), int64(w)*(maxEntry+2))
 		if err != nil {
 			return fmt.Errorf("ceremony log: entries %d to %d: %w", k*tileWidth, k*tileWidth+int64(w)-1, err)
 		}
@@ -95,7 +96,7 @@ func (l *Log) checkTiles() error {
 			return err
 		}
 		p := hashTilePath(t)
-		got, err := readSmall(filepath.Join(l.root, Dir, filepath.FromSlash(p)), int64(len(want)))
+		got, err := transcript.ReadFileMax(filepath.Join(l.root, Dir, filepath.FromSlash(p)), int64(len(want)))
 		if err != nil {
 			return fmt.Errorf("ceremony log: %w", err)
 		}
@@ -132,7 +133,7 @@ func (l *Log) writeLogFile(p string, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
 		return fmt.Errorf("ceremony log: %w", err)
 	}
-	if old, err := readSmall(name, int64(len(data))); err == nil && bytes.Equal(old, data) {
+	if old, err := transcript.ReadFileMax(name, int64(len(data))); err == nil && bytes.Equal(old, data) {
 		return nil // written by an earlier try of the same append
 	}
 	// New, or a leftover of an append that crashed before its checkpoint: no checkpoint names it.
