@@ -918,24 +918,14 @@ func inventory(args []string, env Env) error {
 	if len(pos) != 1 || (*asJSON && *asCSV) {
 		return usageError{"usage: keyrite inventory [--json | --csv] DIR (a ceremony folder, or any folder tree of ceremony folders)"}
 	}
-	var inv *evidence.KeyInventory
 	if ledger.IsRoot(pos[0]) {
 		// An evidence root: its ceremony log proves no ceremony is missing from what is listed.
-		rep, err := evidence.VerifyRoot(pos[0], evidence.Options{}, nil)
-		if err != nil {
+		if _, err := evidence.VerifyRoot(pos[0], evidence.Options{}, nil); err != nil {
 			return fmt.Errorf("inventory %s: the evidence root must verify first: %w", pos[0], err)
 		}
-		var folders []transcript.Folder
-		for _, p := range rep.Ceremonies {
-			dir := filepath.Join(pos[0], filepath.FromSlash(p.Folder))
-			res, err := transcript.Verify(dir, transcript.Options{}) // every record, for the key histories
-			if err != nil {
-				return err
-			}
-			folders = append(folders, transcript.Folder{Dir: dir, Result: res})
-		}
-		inv = evidence.Inventory(folders)
-	} else if inv, err = evidence.InventoryTree(pos[0], time.Now()); err != nil {
+	}
+	inv, err := evidence.InventoryTree(pos[0], time.Now())
+	if err != nil {
 		return fmt.Errorf("inventory %s: %w", pos[0], err)
 	}
 	switch {
