@@ -225,6 +225,19 @@ func (r *Run) recordResumption(entries []transcript.Entry) error {
 	return nil
 }
 
+// TranscriptSigner finds, on tok, the transcript signer that sealed the verified ceremony res
+// in dir: the key its seal names, refused unless it is the certified signer's key.
+func TranscriptSigner(tok *hsm.Token, dir string, res *transcript.Result) (*hsm.KeyPair, error) {
+	k, err := tok.FindKeyPair(res.Seal.SignerName)
+	if err != nil {
+		return nil, err
+	}
+	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(res.Signer.PublicKey) {
+		return nil, fmt.Errorf("key %q on token %q is not the transcript signer that sealed %s", res.Seal.SignerName, tok.Info.Label, dir)
+	}
+	return k, nil
+}
+
 // finishSealed makes again what is derived from a sealed ceremony (its report and bundle,
 // through opt.AfterSeal) with its transcript-signing key. It records nothing: nothing is ever
 // appended after a seal.
@@ -244,12 +257,9 @@ func finishSealed(dir string, b Binding, opt Options) error {
 		return err
 	}
 	defer tok.Close()
-	k, err := tok.FindKeyPair(res.Seal.SignerName)
+	k, err := TranscriptSigner(tok, dir, res)
 	if err != nil {
-		return fmt.Errorf("ceremony %s is sealed; its report and bundle need its transcript signer %q: %w", dir, res.Seal.SignerName, err)
-	}
-	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(res.Signer.PublicKey) {
-		return fmt.Errorf("key %q on token %q is not the transcript signer that sealed %s", res.Seal.SignerName, tok.Info.Label, dir)
+		return fmt.Errorf("ceremony %s is sealed; its report and bundle need its transcript signer: %w", dir, err)
 	}
 	if err := logSealed(dir, k); err != nil {
 		return &AfterSealError{Dir: dir, Err: err}

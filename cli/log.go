@@ -206,12 +206,9 @@ func withCeremonySigner(dir string, h hsmFlags, env Env, f func(*transcript.Resu
 		return err
 	}
 	defer tok.Close()
-	k, err := tok.FindKeyPair(res.Seal.SignerName) // Verify checked it is the transcript's signer
+	k, err := ceremony.TranscriptSigner(tok, dir, res)
 	if err != nil {
 		return err
-	}
-	if !k.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(res.Signer.PublicKey) {
-		return fmt.Errorf("key %q on the token is not the transcript signer that sealed %s", res.Seal.SignerName, dir)
 	}
 	return f(res, k)
 }
