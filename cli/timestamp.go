@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"archive/tar"
 	"bytes"
 	"crypto"
 	"crypto/sha256"
@@ -11,10 +10,10 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/digitorus/timestamp"
+	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/internal/atomicfile"
 )
 
@@ -36,7 +35,7 @@ func timestampCmd(args []string, env Env) error {
 	if len(pos) != 1 || *tsa == "" {
 		return usageError{"usage: keyrite timestamp BUNDLE --tsa URL [--tsa-ca FILE]"}
 	}
-	manifest, err := bundleManifest(pos[0])
+	manifest, err := evidence.BundleManifest(pos[0])
 	if err != nil {
 		return err
 	}
@@ -124,7 +123,7 @@ func verifyTimestamp(out io.Writer, bundle, caFile string) error {
 	if err != nil {
 		return err
 	}
-	manifest, err := bundleManifest(bundle)
+	manifest, err := evidence.BundleManifest(bundle)
 	if err != nil {
 		return err
 	}
@@ -137,41 +136,4 @@ func verifyTimestamp(out io.Writer, bundle, caFile string) error {
 		fmt.Fprintln(out, "The time-stamping authority's certificate was not checked: give its CA with --tsa-ca.")
 	}
 	return nil
-}
-
-// bundleManifest reads the MANIFEST out of an evidence bundle: the one member named
-// <folder>/MANIFEST.
-func bundleManifest(bundle string) ([]byte, error) {
-	f, err := os.Open(bundle)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	tr := tar.NewReader(f)
-	var manifest []byte
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", bundle, err)
-		}
-		if parts := strings.Split(h.Name, "/"); len(parts) != 2 || parts[1] != "MANIFEST" {
-			continue
-		}
-		if manifest != nil {
-			return nil, fmt.Errorf("%s holds two MANIFEST members", bundle)
-		}
-		if h.Size > 16<<20 || h.Typeflag != tar.TypeReg {
-			return nil, fmt.Errorf("%s: its MANIFEST is not a regular file of sensible size", bundle)
-		}
-		if manifest, err = io.ReadAll(tr); err != nil {
-			return nil, err
-		}
-	}
-	if manifest == nil {
-		return nil, fmt.Errorf("%s holds no MANIFEST: it is not an evidence bundle", bundle)
-	}
-	return manifest, nil
 }

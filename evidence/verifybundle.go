@@ -419,3 +419,23 @@ func VerifyBundleFile(f *os.File, work string, opt Options) (*BundleResult, erro
 	}
 	return VerifyBundle(f, fi.Size(), work, opt)
 }
+
+// BundleManifest returns the MANIFEST of the bundle in the file path, read by the same strict
+// index that verification reads it with (it does not check the signature: VerifyBundle does).
+// An RFC 3161 timestamp of a bundle is over these bytes.
+func BundleManifest(path string) ([]byte, error) {
+	f, err := transcript.OpenRegular(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	b, err := indexBundle(io.NewSectionReader(f, 0, fi.Size()))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b.manifestBytes, nil
+}
