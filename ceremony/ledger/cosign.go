@@ -13,8 +13,6 @@ import (
 	fnote "github.com/transparency-dev/formats/note"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
-
-	tlogfmt "github.com/transparency-dev/formats/log"
 )
 
 // GenerateWitnessKey makes an Ed25519 key pair for a witness (an auditor or a second site)
@@ -153,6 +151,3 @@ func openAny(text []byte) (*note.Note, error) {
 	n.Sigs, n.UnverifiedSigs = append(n.Sigs, n.UnverifiedSigs...), nil
 	return n, nil
 }
-
-// CheckpointOf parses a signed checkpoint's body without checking signatures.
-func CheckpointOf(text []byte) (tlogfmt.Checkpoint, error) { return parseCheckpointText(text) }

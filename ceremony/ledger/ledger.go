@@ -155,12 +155,6 @@ func Open(dir string) (*Log, error) {
 	return l, nil
 }
 
-// Root is the evidence root the log belongs to.
-func (l *Log) Root() string { return l.root }
-
-// Origin is the log's name on its checkpoints.
-func (l *Log) Origin() string { return l.origin }
-
 // Size is the number of entries.
 func (l *Log) Size() int64 { return int64(len(l.entries)) }
 
