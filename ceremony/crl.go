@@ -8,7 +8,9 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +49,29 @@ func (s *Script) validateCRL(v *validator) {
 	if c.NextUpdateDays < 1 || c.NextUpdateDays > 365 {
 		v.errorf("crl.next_update_days", "%d must be between 1 and 365 (12 months for a CRL of CA certificates)", c.NextUpdateDays)
 	}
+	seen := map[string]bool{}
+	for i, e := range c.Revoked {
+		path := fmt.Sprintf("crl.revoked.%d", i)
+		if _, err := e.entry(); err != nil {
+			v.errorf(path, "%v", err)
+		} else if k := strings.ToLower(strings.TrimLeft(strings.TrimPrefix(strings.ToLower(e.Serial), "0x"), "0")); seen[k] {
+			v.errorf(path+".serial", "serial %s is listed twice", e.Serial)
+		} else {
+			seen[k] = true
+		}
+	}
+	if c.DistributionPoint != "" && !httpURL(c.DistributionPoint) {
+		v.errorf("crl.distribution_point", "%q must be an http:// URL, as in the certificates' CRL distribution point (RFC 5280 4.2.1.13; the Baseline Requirements allow only HTTP)", c.DistributionPoint)
+	}
+	if c.OnlyCACertificates && c.DistributionPoint == "" {
+		v.errorf("crl.only_ca_certificates", "needs crl.distribution_point: the issuing distribution point names the CRL's scope")
+	}
+}
+
+// httpURL reports whether s is an absolute http:// URL with a host.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && u.Scheme == "http" && u.Host != "" && !strings.ContainsAny(s, " \t\n")
 }
 
 func crlSteps(s *Script) []step {
@@ -60,11 +85,26 @@ func crlSteps(s *Script) []step {
 		root[4]}
 }
 
-// reasonCodes are RFC 5280 CRLReason names.
+// reasonCodes are RFC 5280 CRLReason names. docs/pki.md lists them and which the Baseline
+// Requirements allow (7.2.2: keyCompromise, affiliationChanged, superseded,
+// cessationOfOperation, privilegeWithdrawn, or no reason); zlint refuses the others in the
+// pre-flight under the public-trust lints.
 var reasonCodes = map[string]int{"unspecified": 0, "keyCompromise": 1, "cACompromise": 2, "affiliationChanged": 3,
 	"superseded": 4, "cessationOfOperation": 5, "certificateHold": 6, "removeFromCRL": 8, "privilegeWithdrawn": 9, "aACompromise": 10}
 
-// readRevoked parses "serial-hex [reason]" lines; # starts a comment.
+// reasonCode is the RFC 5280 CRLReason code of a name or number.
+func reasonCode(s string) (int, error) {
+	if code, ok := reasonCodes[s]; ok {
+		return code, nil
+	}
+	if c, err := strconv.Atoi(s); err == nil && c >= 0 && c <= 10 && c != 7 {
+		return c, nil
+	}
+	return 0, fmt.Errorf("%q is neither an RFC 5280 revocation reason nor an RFC 3339 time (2026-11-20T09:30:00Z)", s)
+}
+
+// readRevoked parses "serial-hex [reason] [revoked-at]" lines (revoked-at in RFC 3339; when
+// it is missing, the entry is revoked at when); # starts a comment.
 func readRevoked(path string, when time.Time) ([]x509.RevocationListEntry, error) {
 	if path == "" {
 		return nil, nil
@@ -91,15 +131,14 @@ func readRevoked(path string, when time.Time) ([]x509.RevocationListEntry, error
 		}
 		seen[serial.String()] = true
 		e := x509.RevocationListEntry{SerialNumber: serial, RevocationTime: when}
-		if len(f) > 1 {
-			code, ok := reasonCodes[f[1]]
-			if !ok {
-				if c, err := strconv.Atoi(f[1]); err == nil {
-					code, ok = c, c >= 0 && c <= 10 && c != 7
-				}
+		for _, field := range f[1:] {
+			if t, err := time.Parse(time.RFC3339, field); err == nil {
+				e.RevocationTime = t.UTC()
+				continue
 			}
-			if !ok {
-				return nil, fmt.Errorf("%s:%d: %q is not an RFC 5280 revocation reason", path, n, f[1])
+			code, err := reasonCode(field)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %w", path, n, err)
 			}
 			e.ReasonCode = code
 		}
@@ -108,10 +147,40 @@ func readRevoked(path string, when time.Time) ([]x509.RevocationListEntry, error
 	return out, nil
 }
 
+// crlEntries are the CRL's entries: the script's, then the revoked list's (--revoked), each
+// serial once, none revoked after now (the CRL's thisUpdate).
+func crlEntries(c *CRLConfig, file string, now time.Time) ([]x509.RevocationListEntry, error) {
+	now = now.UTC().Truncate(time.Second)
+	var out []x509.RevocationListEntry
+	for _, e := range c.Revoked {
+		x, err := e.entry()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	listed, err := readRevoked(file, now)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, listed...)
+	seen := map[string]bool{}
+	for _, e := range out {
+		if seen[e.SerialNumber.String()] {
+			return nil, fmt.Errorf("serial %x is listed in the script and in the revoked list %s: list it once", e.SerialNumber, file)
+		}
+		seen[e.SerialNumber.String()] = true
+		if e.RevocationTime.After(now) {
+			return nil, fmt.Errorf("serial %x is revoked at %s, after this CRL's thisUpdate %s (the ceremony's clock): a CRL lists only revocations that happened", e.SerialNumber, e.RevocationTime.Format(time.RFC3339), now.Format(time.RFC3339))
+		}
+	}
+	return out, nil
+}
+
 func (r *Run) signCRL() error {
 	c := r.Script.CRL
 	now := r.Clock().UTC().Truncate(time.Second)
-	revoked, err := readRevoked(r.opt.Revoked, now)
+	revoked, err := crlEntries(c, r.opt.Revoked, now)
 	if err != nil {
 		return err
 	}
@@ -119,7 +188,10 @@ func (r *Run) signCRL() error {
 	if err != nil {
 		return err
 	}
-	tmpl := crlTemplate(c, revoked, now)
+	tmpl, err := crlTemplate(c, revoked, now)
+	if err != nil {
+		return err
+	}
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, r.rootCert, rootKey)
 	if err != nil {
 		return fmt.Errorf("sign the CRL with root key %q: %w", c.RootKey, err)
@@ -142,8 +214,7 @@ func (r *Run) signCRL() error {
 	if len(bad) > 0 {
 		return fmt.Errorf("the CRL fails lints %v; nothing was written", bad)
 	}
-	if _, err := r.record(transcript.EventCRLIssued, map[string]any{"number": c.Number, "this_update": tmpl.ThisUpdate.Format(time.RFC3339), "next_update": tmpl.NextUpdate.Format(time.RFC3339),
-		"revoked": len(revoked), "issuer": r.rootCert.Subject.String(), "sha256": sha256Hex(der)}); err != nil {
+	if _, err := r.record(transcript.EventCRLIssued, crlIssued(c, tmpl, r.rootCert, der)); err != nil {
 		return err
 	}
 	if err := r.writeOutput("root.crl", der); err != nil {
@@ -153,11 +224,81 @@ func (r *Run) signCRL() error {
 	return r.writeOutput("root.crl.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
 }
 
+// crlIssued is the record of CRL der, signed from tmpl by issuer.
+func crlIssued(c *CRLConfig, tmpl *x509.RevocationList, issuer *x509.Certificate, der []byte) transcript.CRLIssued {
+	rec := transcript.CRLIssued{Number: c.Number, ThisUpdate: tmpl.ThisUpdate.Format(time.RFC3339), NextUpdate: tmpl.NextUpdate.Format(time.RFC3339),
+		Revoked: len(tmpl.RevokedCertificateEntries), Issuer: issuer.Subject.String(), SHA256: sha256Hex(der), DistributionPoint: c.DistributionPoint}
+	for _, e := range tmpl.RevokedCertificateEntries {
+		x := transcript.CRLEntry{Serial: fmt.Sprintf("%x", e.SerialNumber), RevokedAt: e.RevocationTime.UTC().Format(time.RFC3339)}
+		if e.ReasonCode != 0 {
+			x.Reason = reasonName(e.ReasonCode)
+		}
+		rec.Entries = append(rec.Entries, x)
+	}
+	return rec
+}
+
+// reasonName is the RFC 5280 name of a CRLReason code.
+func reasonName(code int) string {
+	for n, c := range reasonCodes {
+		if c == code {
+			return n
+		}
+	}
+	return strconv.Itoa(code)
+}
+
 // CRLConfig is the certificate revocation list the root signs.
 type CRLConfig struct {
 	RootKey        string `yaml:"root_key"`
 	Number         int64  `yaml:"number"` // the CRL number; each CRL's is higher than the last
 	NextUpdateDays int    `yaml:"next_update_days"`
+	// Revoked lists revoked certificates with their revocation times and reasons; the
+	// revoked list (--revoked) may add more.
+	Revoked []CRLEntry `yaml:"revoked,omitempty"`
+	// DistributionPoint is the CRL distribution point URL of the certificates this CRL
+	// covers: the CRL carries it in a critical issuing distribution point extension (RFC
+	// 5280 5.2.5), and OnlyCACertificates limits its scope to CA certificates.
+	DistributionPoint  string `yaml:"distribution_point,omitempty"`
+	OnlyCACertificates bool   `yaml:"only_ca_certificates,omitempty"`
+}
+
+// CRLEntry is one revoked certificate of a CRL.
+type CRLEntry struct {
+	Serial    string `yaml:"serial"`     // hex
+	RevokedAt string `yaml:"revoked_at"` // RFC 3339: when the certificate was revoked
+	Reason    string `yaml:"reason,omitempty"`
+}
+
+// entry is e as a CRL entry.
+func (e CRLEntry) entry() (x509.RevocationListEntry, error) {
+	serial, ok := new(big.Int).SetString(strings.TrimPrefix(strings.ToLower(e.Serial), "0x"), 16)
+	if !ok || serial.Sign() <= 0 {
+		return x509.RevocationListEntry{}, fmt.Errorf("serial %q is not a serial number in hex", e.Serial)
+	}
+	at, err := time.Parse(time.RFC3339, e.RevokedAt)
+	if err != nil {
+		return x509.RevocationListEntry{}, fmt.Errorf("revoked_at %q: give the revocation time in RFC 3339 (2026-11-20T09:30:00Z)", e.RevokedAt)
+	}
+	x := x509.RevocationListEntry{SerialNumber: serial, RevocationTime: at.UTC()}
+	if e.Reason != "" {
+		code, ok := reasonCodes[e.Reason]
+		if !ok {
+			return x, fmt.Errorf("reason %q is not an RFC 5280 revocation reason (one of %s)", e.Reason, strings.Join(reasonNames(), ", "))
+		}
+		x.ReasonCode = code
+	}
+	return x, nil
+}
+
+// reasonNames are the RFC 5280 reason names, sorted by code.
+func reasonNames() []string {
+	out := make([]string, 0, len(reasonCodes))
+	for n := range reasonCodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return reasonCodes[out[i]] < reasonCodes[out[j]] })
+	return out
 }
 
 // crlKeyStates refuses, in the pre-flight, keys whose recorded state forbids what a sign-crl ceremony does with them.
@@ -179,12 +320,19 @@ func crlLints(l lintRun) {
 	if l.root == nil {
 		return
 	}
-	revoked, err := readRevoked(l.p.r.opt.Revoked, l.now.UTC().Truncate(1e9))
+	revoked, err := crlEntries(s.CRL, l.p.r.opt.Revoked, l.now)
 	if err != nil {
-		l.p.errorf("%v; nothing was signed", err)
+		l.p.fieldf("crl.revoked", "%v; nothing was signed", err)
 		return
 	}
-	res, err := lintCRL("l.root.crl", crlTemplate(s.CRL, revoked, l.now), l.root, l.rootAlg)
+	tmpl, err := crlTemplate(s.CRL, revoked, l.now)
+	if err == nil {
+		l.p.crlScope(s.CRL)
+	}
+	var res lintResult
+	if err == nil {
+		res, err = lintCRL("root.crl", tmpl, l.root, l.rootAlg)
+	}
 	if err != nil {
 		l.p.fieldf("crl", "%v", err)
 		return

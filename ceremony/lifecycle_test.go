@@ -2,11 +2,15 @@ package ceremony
 
 import (
 	"crypto/x509"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
 )
 
 func TestDestroyKey(t *testing.T) {
@@ -46,7 +50,7 @@ func TestSignCRL(t *testing.T) {
 	}
 	rootDER, _ := os.ReadFile(filepath.Join(root.dir, "root.der"))
 	rc, _ := x509.ParseCertificate(rootDER)
-	if err := crl.CheckSignatureFrom(rc); err != nil || len(crl.RevokedCertificateEntries) != 2 || crl.RevokedCertificateEntries[0].ReasonCode != 1 || crl.Number.Int64() != 1 {
+	if err := crl.CheckSignatureFrom(rc); err != nil || len(crl.RevokedCertificateEntries) != 4 || crl.RevokedCertificateEntries[2].ReasonCode != 1 || crl.Number.Int64() != 1 {
 		t.Fatalf("CRL: %v %+v", err, crl)
 	}
 	if _, err := exec.LookPath("openssl"); err == nil {
@@ -59,5 +63,90 @@ func TestSignCRL(t *testing.T) {
 	os.WriteFile(bad, []byte("4a1f00c3 keyCompromise\n4A1F00C3\n"), 0o644)
 	if _, err := run(t, "sign-crl-ceremony.yaml", root.b, Options{Previous: root.dir, Revoked: bad}); err == nil || !strings.Contains(err.Error(), "listed twice") {
 		t.Fatalf("duplicate serial: %v", err)
+	}
+}
+
+// A CRL lists each entry with its own revocation time and reason, from the script and the
+// revoked list, and names its scope in an issuing distribution point; openssl reads them all.
+func TestCRLEntriesDatesReasonsAndScope(t *testing.T) {
+	root := rootOn(t, "root-ceremony.yaml")
+	revoked := filepath.Join(t.TempDir(), "revoked.txt")
+	os.WriteFile(revoked, []byte("77aa superseded 2026-11-22T08:15:00Z\n"), 0o644)
+	dir := mustRun(t, "sign-crl-ceremony.yaml", root.b, Options{Previous: root.dir, Revoked: revoked})
+	der, _ := os.ReadFile(filepath.Join(dir, "root.crl"))
+	crl, err := x509.ParseRevocationList(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		serial string
+		at     string
+		reason int
+	}{{"5c2e9a0d41b7", "2026-11-20T09:30:00Z", 1}, {"e11f3", "2026-11-21T14:00:00Z", 5}, {"77aa", "2026-11-22T08:15:00Z", 4}}
+	if len(crl.RevokedCertificateEntries) != len(want) {
+		t.Fatalf("%d entries", len(crl.RevokedCertificateEntries))
+	}
+	for i, w := range want {
+		e := crl.RevokedCertificateEntries[i]
+		if fmt.Sprintf("%x", e.SerialNumber) != w.serial || e.RevocationTime.UTC().Format(time.RFC3339) != w.at || e.ReasonCode != w.reason {
+			t.Errorf("entry %d: %x %s %d, want %+v", i, e.SerialNumber, e.RevocationTime, e.ReasonCode, w)
+		}
+	}
+	var idp bool
+	for _, x := range crl.Extensions {
+		idp = idp || (x.Id.Equal(oidIssuingDistributionPoint) && x.Critical)
+	}
+	if !idp {
+		t.Fatal("no critical issuing distribution point")
+	}
+	res := verified(t, dir)
+	var rec *transcript.CRLIssued
+	for i := range res.Entries {
+		if res.Entries[i].Event == transcript.EventCRLIssued {
+			if d, err := transcript.Data[transcript.CRLIssued](&res.Entries[i].Record); err == nil {
+				rec = &d
+			}
+		}
+	}
+	if rec == nil || len(rec.Entries) != 3 || rec.Entries[0].Reason != "keyCompromise" || rec.DistributionPoint == "" {
+		t.Fatalf("crl.issued record: %+v", rec)
+	}
+	out, err := exec.Command("openssl", "crl", "-in", filepath.Join(dir, "root.crl.pem"), "-CAfile", filepath.Join(dir, "root.pem"), "-text", "-noout", "-verify").CombinedOutput()
+	if err != nil {
+		t.Fatalf("openssl crl: %v %s", err, out)
+	}
+	for _, s := range []string{"verify OK", "Serial Number: 5C2E9A0D41B7", "Revocation Date: Nov 20 09:30:00 2026 GMT", "Key Compromise",
+		"Serial Number: 0E11F3", "Cessation Of Operation", "Serial Number: 77AA", "Superseded",
+		"Issuing Distribution Point: critical", "URI:http://pki.example-sovereign.de/crl/example-root-ca-2026.crl", "Only CA Certificates"} {
+		if !strings.Contains(string(out), s) {
+			t.Errorf("openssl crl -text lacks %q:\n%s", s, out)
+		}
+	}
+}
+
+// A revocation dated after the CRL's thisUpdate, or a serial listed in the script and in the
+// revoked list, is refused before the HSM is touched.
+func TestCRLEntriesRefusedBeforeHSM(t *testing.T) {
+	root := rootOn(t, "root-ceremony.yaml")
+	future := edited(t, loadTestScript(t, "sign-crl-ceremony.yaml"), func(s *Script) {
+		s.CRL.Revoked[0].RevokedAt = time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)
+	})
+	dir := filepath.Join(t.TempDir(), "future")
+	refusedBeforeHSM(t, root.b, dir, func(ui UI) error {
+		return start(t, future, dir, root.b, ui, Options{Previous: root.dir})
+	}, "crl.revoked", "after this CRL's thisUpdate")
+	twice := filepath.Join(t.TempDir(), "twice.txt")
+	os.WriteFile(twice, []byte("5C2E9A0D41B7 keyCompromise\n"), 0o644)
+	dir = filepath.Join(t.TempDir(), "twice")
+	refusedBeforeHSM(t, root.b, dir, func(ui UI) error {
+		return start(t, loadTestScript(t, "sign-crl-ceremony.yaml"), dir, root.b, ui, Options{Previous: root.dir, Revoked: twice})
+	}, "serial 5c2e9a0d41b7 is listed in the script and in the revoked list")
+	bad := strings.Replace(string(loadTestScript(t, "sign-crl-ceremony.yaml").Source), "reason: keyCompromise", "reason: keyLost", 1)
+	bad = strings.Replace(bad, "http://pki.", "ldap://pki.", 1)
+	_, err := ParseScript("bad.yaml", []byte(bad))
+	for _, w := range []string{"crl.revoked.0", `reason "keyLost" is not an RFC 5280 revocation reason`, "crl.distribution_point", "must be an http:// URL"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("script error lacks %q: %v", w, err)
+		}
 	}
 }

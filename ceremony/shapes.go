@@ -129,11 +129,20 @@ func crossTemplate(subject pkix.Name, ski []byte, issuer *x509.Certificate, days
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true, MaxPathLen: -1}
 }
 
-// crlTemplate is CRL number c.Number listing revoked, issued now.
-func crlTemplate(c *CRLConfig, revoked []x509.RevocationListEntry, now time.Time) *x509.RevocationList {
+// crlTemplate is CRL number c.Number listing revoked, issued now, with an issuing
+// distribution point if c names one.
+func crlTemplate(c *CRLConfig, revoked []x509.RevocationListEntry, now time.Time) (*x509.RevocationList, error) {
 	now = now.UTC().Truncate(time.Second)
-	return &x509.RevocationList{Number: big.NewInt(c.Number), ThisUpdate: now, NextUpdate: now.Add(time.Duration(c.NextUpdateDays) * 24 * time.Hour),
+	t := &x509.RevocationList{Number: big.NewInt(c.Number), ThisUpdate: now, NextUpdate: now.Add(time.Duration(c.NextUpdateDays) * 24 * time.Hour),
 		RevokedCertificateEntries: revoked}
+	if c.DistributionPoint != "" {
+		idp, err := idpExtension(c.DistributionPoint, c.OnlyCACertificates)
+		if err != nil {
+			return nil, err
+		}
+		t.ExtraExtensions = append(t.ExtraExtensions, idp)
+	}
+	return t, nil
 }
 
 // throwawayFor makes a software key of algorithm alg, for a lint; never used to sign anything

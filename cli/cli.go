@@ -117,7 +117,7 @@ var inputHelp = map[ceremony.Input]string{
 	ceremony.InputTransfer:    "--transfer DIR     import: the sealed export ceremony",
 	ceremony.InputTarget:      "--target-token L   the target token (same module; --target-pin-file FILE)",
 	ceremony.InputCSR:         "--csr FILE         the intermediate CA's certificate request",
-	ceremony.InputRevoked:     "--revoked FILE     revoked serials, one \"serial-hex [reason]\" per line",
+	ceremony.InputRevoked:     "--revoked FILE     revoked serials, one \"serial-hex [reason] [revoked-at]\" per line",
 }
 
 // inputOrder is the order the usage lists the inputs in.
@@ -881,7 +881,7 @@ func (x *transferFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&x.targetToken, "target-token", "", "migrate: the target token's label (same module)")
 	fs.StringVar(&x.targetPinFile, "target-pin-file", "", "migrate: the target token's user PIN file")
 	fs.StringVar(&x.csr, "csr", "", "sign-intermediate: the intermediate CA's certificate signing request")
-	fs.StringVar(&x.revoked, "revoked", "", "sign-crl: the revoked certificates, one \"serial-hex [reason]\" per line")
+	fs.StringVar(&x.revoked, "revoked", "", "sign-crl: the revoked certificates, one \"serial-hex [reason] [revoked-at]\" per line")
 }
 
 // apply puts the transfer inputs into opt; a migration's target token shares the module.

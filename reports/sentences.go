@@ -258,7 +258,7 @@ func sentence5(e *transcript.Record, data any) string {
 	case *transcript.CertificateLinted:
 		return fmt.Sprintf("%s ran %d lints on the certificate before it was signed: %s.", d.Linter, d.LintsRun, findings(d.Findings))
 	case *transcript.CRLIssued:
-		return fmt.Sprintf("CRL number %d was signed by %s, %d revoked, valid from %s to %s.", d.Number, d.Issuer, d.Revoked, d.ThisUpdate, d.NextUpdate)
+		return crlSentence(d)
 	case *transcript.CRLLinted:
 		return fmt.Sprintf("%s ran %d lints on the CRL: %s.", d.Linter, d.LintsRun, findings(map[string][]string{"error": d.Errors, "warn": d.Warnings}))
 	case *transcript.CSRChecked:
@@ -336,6 +336,27 @@ func sentence7(e *transcript.Record, data any) string {
 		return fmt.Sprintf("%s declined the key destruction: %s.", d.By, d.Reason)
 	}
 	return ""
+}
+
+// crlSentence says what a CRL holds: each entry's serial, revocation time and reason where
+// the record lists them (it does since per-entry dates), and its scope.
+func crlSentence(d *transcript.CRLIssued) string {
+	s := fmt.Sprintf("CRL number %d was signed by %s, %d revoked, valid from %s to %s", d.Number, d.Issuer, d.Revoked, d.ThisUpdate, d.NextUpdate)
+	var es []string
+	for _, e := range d.Entries {
+		x := fmt.Sprintf("serial %s revoked at %s", e.Serial, e.RevokedAt)
+		if e.Reason != "" {
+			x += " (" + e.Reason + ")"
+		}
+		es = append(es, x)
+	}
+	if len(es) > 0 {
+		s += ": " + strings.Join(es, "; ")
+	}
+	if d.DistributionPoint != "" {
+		s += "; issuing distribution point " + d.DistributionPoint
+	}
+	return s + "."
 }
 
 func objectName(o transcript.Object) string {

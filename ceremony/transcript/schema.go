@@ -776,6 +776,17 @@ type CRLIssued struct {
 	Revoked    int    `json:"revoked"`
 	Issuer     string `json:"issuer"`
 	SHA256     string `json:"sha256"`
+	// Entries are the revoked certificates (recorded since per-entry dates and reasons);
+	// DistributionPoint the issuing distribution point's URL, if the CRL has one.
+	Entries           []CRLEntry `json:"entries,omitempty"`
+	DistributionPoint string     `json:"distribution_point,omitempty"`
+}
+
+// CRLEntry is one revoked certificate of a CRL, or one certificate an OCSP response answers for.
+type CRLEntry struct {
+	Serial    string `json:"serial"` // hex
+	RevokedAt string `json:"revoked_at"`
+	Reason    string `json:"reason,omitempty"` // RFC 5280 name; none: no reasonCode extension
 }
 
 // CRLLinted is the data of EventCRLLinted.
