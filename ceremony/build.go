@@ -1,13 +1,8 @@
 package ceremony
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"io"
-	"os"
 	"runtime"
 	"runtime/debug"
-	"sync"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
@@ -46,26 +41,6 @@ func ThisBuild() transcript.Build {
 	b.GoSHA256 = executableSHA256()
 	return b
 }
-
-// executableSHA256 is the SHA-256 of the running executable, hashed once per process. Start
-// begins hashing it in the background (hashExecutableEarly) while the pre-flight runs, so the
-// opening record rarely waits for the ~40 MB read.
-var executableSHA256 = sync.OnceValue(func() string {
-	exe, err := os.Executable()
-	if err != nil {
-		return ""
-	}
-	f, err := os.Open(exe)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return ""
-	}
-	return hex.EncodeToString(h.Sum(nil))
-})
 
 // hashExecutableEarly starts hashing the executable in the background.
 func hashExecutableEarly() { go executableSHA256() }

@@ -1,0 +1,100 @@
+package ceremony
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/keyrite/keyrite/internal/atomicfile"
+)
+
+// executableSHA256 is the SHA-256 of the running executable, which the opening record names.
+// It is read once per build, not once per ceremony: the hash is kept in the user's cache
+// folder (exeHashCache) under the file's identity (device, inode, size, modification and
+// change times) and the file is read again whenever any of those differs, so a binary
+// replaced or written in place is hashed afresh. The ~40 MB read was the largest CPU cost of a
+// root ceremony after the report. A cache that cannot be read or written changes nothing but
+// the time. (The hash identifies the build that ran for an honest operator; a binary altered
+// on purpose could print any hash, cached or not.) Start begins it in the background
+// (hashExecutableEarly) while the pre-flight runs.
+var executableSHA256 = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	return exeHashCache{dir: exeHashCacheDir()}.hash(f)
+})
+
+// exeHashCacheDir is where the hash is kept: Keyrite's folder in the user's cache folder
+// ($XDG_CACHE_HOME/keyrite or ~/.cache/keyrite), or none in a test binary, which never writes
+// in the home folder.
+func exeHashCacheDir() string {
+	if testing.Testing() {
+		return ""
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "keyrite")
+}
+
+// exeHashCache keeps the SHA-256 of one executable file under its identity; dir "" keeps none.
+type exeHashCache struct{ dir string }
+
+const exeHashCacheFile = "executable.sha256"
+
+// hash returns the SHA-256 of the open file f, from the cache when f's identity matches the
+// entry there, else read from f (and kept); "" when f cannot be read.
+func (c exeHashCache) hash(f *os.File) string {
+	id, ok := fileIdentity(f)
+	if ok && c.dir != "" {
+		if sum, hit := c.lookup(id); hit {
+			return sum
+		}
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if again, same := fileIdentity(f); ok && c.dir != "" && same && again == id { // unchanged while read
+		c.store(id, sum)
+	}
+	return sum
+}
+
+// lookup returns the hash kept for identity id, if the entry is for id and well-formed.
+func (c exeHashCache) lookup(id string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(c.dir, exeHashCacheFile))
+	if err != nil || len(b) > 512 {
+		return "", false
+	}
+	entryID, sum, ok := strings.Cut(strings.TrimSuffix(string(b), "\n"), " sha256=")
+	if !ok || entryID != id || len(sum) != 2*sha256.Size {
+		return "", false
+	}
+	if _, err := hex.DecodeString(sum); err != nil {
+		return "", false
+	}
+	return sum, true
+}
+
+// store keeps sum as the hash of the file of identity id, replacing the entry; best effort.
+func (c exeHashCache) store(id, sum string) {
+	if err := os.MkdirAll(c.dir, 0o700); err != nil {
+		return
+	}
+	_ = atomicfile.WriteFile(filepath.Join(c.dir, exeHashCacheFile), fmt.Appendf(nil, "%s sha256=%s\n", id, sum), 0o600)
+}
