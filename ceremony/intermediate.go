@@ -112,7 +112,11 @@ func readCSR(b []byte) (*x509.CertificateRequest, error) {
 	return csr, nil
 }
 
-func (r *Run) checkCSR() error {
+func (r *Run) checkCSR() error { return r.checkCSRFile(csrFile) }
+
+// checkCSRFile checks the certificate request (--csr), keeps its checked copy as name and
+// records it, with its key's fingerprint read aloud.
+func (r *Run) checkCSRFile(name string) error {
 	b, err := os.ReadFile(r.opt.CSR)
 	if err != nil {
 		return fmt.Errorf("read the certificate request: %w", err)
@@ -123,7 +127,7 @@ func (r *Run) checkCSR() error {
 	}
 	fp, _ := fingerprint.OfPublicKey(csr.PublicKey)
 	sum := sha256.Sum256(csr.Raw)
-	if err := r.writeOutput(csrFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})); err != nil {
+	if err := r.writeOutput(name, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr.Raw})); err != nil {
 		return err
 	}
 	_, err = r.record(transcript.EventCSRChecked, map[string]any{"subject": csr.Subject.String(), "sha256": hex.EncodeToString(sum[:]),

@@ -267,7 +267,7 @@ func (p *preflighter) lints() {
 func (p *preflighter) csr() (*x509.CertificateRequest, error) {
 	r := p.r
 	if r.opt.CSR == "" {
-		p.errorf("a sign-intermediate ceremony signs a certificate request: give it (--csr FILE)")
+		p.errorf("a %s ceremony signs a certificate request: give it (--csr FILE)", r.Script.Type)
 		return nil, errors.New("no CSR")
 	}
 	b, err := os.ReadFile(r.opt.CSR)

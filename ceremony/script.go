@@ -42,7 +42,10 @@ type Script struct {
 	Rotate       *RotateConfig       `yaml:"rotate,omitempty"`
 	CRL          *CRLConfig          `yaml:"crl,omitempty"`
 	Drill        *DrillConfig        `yaml:"drill,omitempty"`
-	Signer       SignerConfig        `yaml:"transcript_signer"`
+	// The in-region PKI's delegated certificates, OCSP responses and cross-certificates.
+	OCSPResponder *DelegatedConfig `yaml:"ocsp_responder,omitempty"`
+	CRLSigner     *DelegatedConfig `yaml:"crl_signer,omitempty"`
+	Signer        SignerConfig     `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.
 	Source []byte   `yaml:"-"`
