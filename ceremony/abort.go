@@ -62,7 +62,11 @@ func (r *Run) abort(s step, cause error) error {
 	r.current = "abort"
 	ae := &AbortedError{Dir: r.Dir, Step: s.id, Err: cause}
 	fail := func(err error) error { ae.Sealed = err; return ae }
-	if _, err := r.record(transcript.EventAborted, transcript.Aborted{Step: s.id, Reason: cause.Error()}); err != nil {
+	rec := transcript.Aborted{Step: s.id, Reason: cause.Error()}
+	if ar, ok := abortRequested(cause); ok {
+		rec.Reason, rec.Witness = "the room aborted the ceremony: "+ar.Reason, ar.Witness
+	}
+	if _, err := r.record(transcript.EventAborted, rec); err != nil {
 		return fail(err)
 	}
 	r.UI.Note(fmt.Sprintf("The ceremony stops at %q: %v.\nIt will be closed as aborted and sealed; nothing more happens in it.", s.title, cause))

@@ -63,6 +63,9 @@ func backupFiles(label string) (meta, blob string) {
 func backupSteps(s *Script) []step {
 	return []step{
 		{id: "split-backup-key", title: "Create and split the backup key", actorRole: "administrator", witness: true, volatile: true,
+			gate: func(*Run) string {
+				return fmt.Sprintf("generate a fresh AES-256 backup key (KEK) from the HSM's random numbers and split it %d-of-%d among the custodians", s.Backup.Threshold, len(s.People("custodian")))
+			},
 			explain: fmt.Sprintf("A fresh AES-256 key-encryption key (KEK) comes from the HSM's random number generator. It is split %d-of-%d among the custodians; every %d of them are checked to rebuild it. It exists only in memory.", s.Backup.Threshold, len(s.People("custodian")), s.Backup.Threshold),
 			run:     func(r *Run) error { return r.newSplit(s.Backup.Threshold) }},
 		{id: "hand-out-shares", title: "Hand out the shares", actorRole: "administrator", volatile: true, sheets: true,
@@ -72,6 +75,9 @@ func backupSteps(s *Script) []step {
 			explain: "Each custodian types their share back, proving it was received and can be read, then seals the sheet in their tamper-evident bag in front of the witness. The witness confirms no electronic copy of any sheet remains.",
 			run:     (*Run).confirmShares},
 		{id: "wrap-root-key", title: "Back up the root key", actorRole: "security-officer", witness: true,
+			gate: func(r *Run) string {
+				return fmt.Sprintf("install the backup key (KEK) as a trusted wrapping key, wrap the key %q under it, then destroy the KEK", r.rootLabel())
+			},
 			outputs: []string{"backup/" + s.Key.Label + ".wrapped", "backup/" + s.Key.Label + ".json"},
 			explain: fmt.Sprintf("The Security Officer installs the KEK in the HSM as a trusted wrapping key. The root key %q is wrapped under it (AES key wrap with padding, RFC 5649), the KEK is destroyed and the wrapped backup is written.", s.Key.Label),
 			run:     func(r *Run) error { return r.wrapBackup(r.root) },

@@ -167,6 +167,9 @@ func verified(t *testing.T, dir string) *transcript.Result {
 	if err != nil {
 		t.Fatalf("verify: %v", err)
 	}
+	if err := CheckGates(res.Entries); err != nil {
+		t.Fatalf("%s: %v", dir, err)
+	}
 	return res
 }
 
@@ -210,7 +213,7 @@ func TestResumeAfterWitnessDeclined(t *testing.T) {
 		t.Fatal(err)
 	}
 	ev := events(verified(t, dir))
-	for _, want := range []string{"witness.declined step.failed ceremony.resumed hsm.login preflight.passed participant.present", "clock.confirmed cleanup.destroyed step.started key.generated"} {
+	for _, want := range []string{"witness.declined step.failed ceremony.resumed hsm.login preflight.passed participant.present", "clock.confirmed cleanup.destroyed step.started gate.confirmed key.generated"} {
 		if !strings.Contains(ev, want) {
 			t.Fatalf("events lack %q: %s", want, ev)
 		}

@@ -80,6 +80,7 @@ func crlSteps(s *Script) []step {
 	return []step{root[0], continueStep(),
 		{id: "sign-crl", title: "Sign the revocation list", actorRole: "administrator", witness: true,
 			outputs: []string{"root.crl", "root.crl.pem"},
+			gate:    func(*Run) string { return fmt.Sprintf("sign CRL number %d with the root key %q", c.Number, c.RootKey) },
 			explain: fmt.Sprintf("The root key %q signs CRL number %d, valid %d days, listing the revoked certificates; it is linted first.", c.RootKey, c.Number, c.NextUpdateDays),
 			run:     (*Run).signCRL},
 		root[4]}

@@ -43,6 +43,9 @@ func destroySteps(s *Script) []step {
 			explain: fmt.Sprintf("The key %q is read from the HSM: its fingerprint or check value is recorded, so the transcript proves which key was destroyed.", d.Key),
 			run:     func(r *Run) error { return r.identify(d.Key) }},
 		{id: "destroy-key", title: "Destroy the key", actorRole: "security-officer", witness: true,
+			gate: func(*Run) string {
+				return fmt.Sprintf("destroy the key %q (reason: %s); this cannot be undone", d.Key, d.Reason)
+			},
 			explain: fmt.Sprintf("The key %q is destroyed on the HSM (reason: %s), and the HSM is checked to hold it no longer. This cannot be undone.", d.Key, d.Reason),
 			run:     (*Run).destroyKey},
 		root[4]}

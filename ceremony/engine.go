@@ -73,8 +73,9 @@ type Options struct {
 type Run struct {
 	Script  *Script
 	Dir     string
-	UI      UI
+	UI      UI // the people's UI, every question answerable by an exception (control.go)
 	Clock   transcript.Clock
+	people  UI // the UI as the caller gave it
 	ctx     context.Context
 	opt     Options
 	binding Binding
@@ -118,7 +119,10 @@ type step struct {
 	labels   []string
 	outputs  []string
 	sheets   bool // it renders share sheets (Options.ShareSheet)
-	run      func(*Run) error
+	// gate says what exactly the step is about to do on the HSM (which key labels), for the
+	// witness's "about to" gate before its first HSM call (control.go); nil: no gate.
+	gate func(*Run) string
+	run  func(*Run) error
 	// restore reloads what a completed step produced when a ceremony resumes.
 	restore func(*Run, []transcript.Entry) error
 }
@@ -180,7 +184,9 @@ func newRun(ctx context.Context, script *Script, dir string, b Binding, ui UI, o
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	return &Run{Script: script, Dir: dir, UI: ui, Clock: opt.Clock, ctx: ctx, opt: opt, binding: b, steps: typeOf(script.Type).steps(script)}
+	r := &Run{Script: script, Dir: dir, people: ui, Clock: opt.Clock, ctx: ctx, opt: opt, binding: b, steps: typeOf(script.Type).steps(script)}
+	r.UI = roomUI{UI: ui, r: r}
+	return r
 }
 
 // prepare is the one path Start and Resume share before the first record: it loads and
@@ -411,7 +417,10 @@ func (r *Run) runFrom(first int) error {
 		if _, err := r.record(transcript.EventStepStarted, map[string]any{"title": s.title, "actor": r.actor(s.actorRole), "witness_required": s.witness}); err != nil {
 			return err
 		}
-		err := s.run(r)
+		err := r.askGate(s.id, s.gate)
+		if err == nil {
+			err = s.run(r)
+		}
 		if err == nil && s.witness {
 			err = r.witnessConfirms(s)
 		}
@@ -453,6 +462,9 @@ func (r *Run) stepFailed(s step, err error) error {
 func (r *Run) witnessConfirms(s step) error {
 	w := r.Script.People("witness")[0]
 	if err := r.UI.Confirm(r.ctx, w.Name, fmt.Sprintf("Witness %s: did %q happen as shown on the screen?", w.Name, s.title)); err != nil {
+		if _, abort := abortRequested(err); abort {
+			return err
+		}
 		r.record(transcript.EventWitnessDeclined, map[string]string{"witness": w.Name, "reason": reasonOf(err)})
 		return fmt.Errorf("witness %s did not confirm the step: %w", w.Name, err)
 	}

@@ -149,6 +149,7 @@ func exportSteps(s *Script) []step {
 			explain: fmt.Sprintf("The key %q is read from the HSM with its attributes; a key generated non-extractable never leaves.", e.Key),
 			run:     x.checkExportable},
 		{id: "export-key", title: "Export the key", actorRole: "security-officer", witness: true,
+			gate:    func(*Run) string { return fmt.Sprintf("wrap the key %q for %s and export it", e.Key, e.Provider) },
 			explain: fmt.Sprintf("The Security Officer has the HSM make an ephemeral AES-256 key, trusted to wrap; it is wrapped with RSA-OAEP under the %s wrapping key and wraps %q (RFC 5649), in the layout %s imports.", e.Provider, e.Key, e.Provider),
 			run:     x.exportKey},
 		root[4]}

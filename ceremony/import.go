@@ -117,6 +117,7 @@ func importSteps(s *Script) []step {
 	label := s.Import.Label
 	return []step{root[0], continueStep(),
 		{id: "import-key", title: "Import the key", actorRole: "administrator", witness: true, labels: []string{label},
+			gate:    func(*Run) string { return fmt.Sprintf("unwrap the exported key into a new key %q", label) },
 			explain: fmt.Sprintf("The export ceremony was verified. The import job's key unwraps the ephemeral AES key, which unwraps the key into %q, forced sensitive and non-extractable; the key must sign under its original public key.", label),
 			run:     (*Run).importKey,
 			restore: func(r *Run, e []transcript.Entry) (err error) { r.root, err = r.reloadKey(e, label); return }},

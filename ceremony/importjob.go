@@ -111,6 +111,7 @@ func importJobSteps(s *Script) []step {
 	return []step{root[0], continueStep(),
 		{id: "create-import-key", title: "Create the import wrapping key", actorRole: "administrator", witness: true,
 			labels: []string{j.Label}, outputs: []string{wrappingKeyFile, importJobFile},
+			gate:    func(*Run) string { return fmt.Sprintf("generate the %s import key pair %q", j.Algorithm, j.Label) },
 			explain: fmt.Sprintf("The HSM generates the %s key pair %q that can only unwrap: keys sent to this HSM are wrapped to its public key, valid %d hours.", j.Algorithm, j.Label, j.ValidHours),
 			run:     (*Run).createImportJob},
 		root[4]}

@@ -73,6 +73,9 @@ func intermediateSteps(s *Script) []step {
 			run:     (*Run).checkCSR},
 		{id: "sign-intermediate", title: "Sign the intermediate CA certificate", actorRole: "administrator", witness: true,
 			outputs: []string{intermediateDER, intermediatePEM, intermediateFull},
+			gate: func(*Run) string {
+				return fmt.Sprintf("sign the intermediate CA certificate of the checked request with the root key %q, valid %d days, path length %d", in.RootKey, in.ValidityDays, in.PathLen)
+			},
 			explain: fmt.Sprintf("The profile is linted on a throwaway key first; then the root key %q signs the intermediate CA certificate, valid %d days, path length %d.", in.RootKey, in.ValidityDays, in.PathLen),
 			run:     (*Run).signIntermediate},
 		root[4]}

@@ -62,9 +62,15 @@ func migrateSteps(s *Script) []step {
 	root := rootSteps(s)
 	return []step{root[0], continueStep(),
 		{id: "establish-transport", title: "Set up the transport key", actorRole: "security-officer", witness: true, volatile: true,
+			gate: func(r *Run) string {
+				return fmt.Sprintf("generate an AES-256 transport key and install it as a trusted wrapping key here and as an unwrapping key on the target token %q", r.targetLabel())
+			},
 			explain: "A fresh AES-256 transport key from the source HSM's random number generator is installed as a trusted wrap-only key on the source (by the Security Officer) and as an unwrap-only key on the target. It exists in the clear only in memory, only now.",
 			run:     (*Run).establishTransport},
 		{id: "migrate-keys", title: "Move the keys", actorRole: "administrator",
+			gate: func(r *Run) string {
+				return fmt.Sprintf("wrap every secret key labelled %q… here and unwrap it on the target token %q", s.Migrate.Keys, r.targetLabel())
+			},
 			explain: fmt.Sprintf("Every secret key labelled %q… is wrapped on the source and unwrapped on the target, non-extractable; its check values on both sides must match. One record per key: an interrupted move continues where it stopped.", s.Migrate.Keys),
 			run:     (*Run).migrateKeys},
 		{id: "reconcile", title: "Reconcile", actorRole: "administrator", witness: true, outputs: []string{"reconciliation.csv"},

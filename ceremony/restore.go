@@ -42,6 +42,9 @@ func restoreSteps(s *Script) []step {
 		collectSharesStep(s.People("custodian")),
 		rebuildKEKStep(false),
 		{id: "unwrap-key", title: "Restore the key into this HSM", actorRole: "administrator", witness: true, labels: []string{label},
+			gate: func(*Run) string {
+				return fmt.Sprintf("load the rebuilt backup key (KEK), unwrap the backup into a new key %q, then destroy the KEK", label)
+			},
 			explain: fmt.Sprintf("The rebuilt KEK is loaded into this HSM as a sensitive, non-extractable, unwrap-only key; the backup is unwrapped into the key %q, forced non-extractable; the KEK is destroyed. The restored key must sign under the original public key.", label),
 			run:     (*Run).unwrapBackup,
 			restore: func(r *Run, e []transcript.Entry) (err error) { r.root, err = r.reloadKey(e, label); return }},

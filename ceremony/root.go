@@ -65,16 +65,23 @@ func rootSteps(s *Script) []step {
 			run:     (*Run).open, restore: func(*Run, []transcript.Entry) error { return nil }},
 		{id: "generate-root-key", title: "Generate the root key", actorRole: "administrator", witness: true,
 			labels:  []string{s.Key.Label},
+			gate:    func(*Run) string { return fmt.Sprintf("generate the %s root key %q", s.Key.Algorithm, s.Key.Label) },
 			explain: fmt.Sprintf("The HSM generates the %s root key %q inside the token. It never leaves the HSM in the clear.", s.Key.Algorithm, s.Key.Label),
 			run:     (*Run).generateRoot,
 			restore: func(r *Run, e []transcript.Entry) (err error) { r.root, err = r.reloadKey(e, s.Key.Label); return }},
 		{id: "sign-root-certificate", title: "Self-sign the root certificate", actorRole: "administrator", witness: true,
 			outputs: []string{rootDER, rootPEM},
+			gate: func(*Run) string {
+				return fmt.Sprintf("sign the root certificate %q with the root key %q", s.Certificate.Subject.CommonName, s.Key.Label)
+			},
 			explain: fmt.Sprintf("The certificate profile for %q is linted, then the root key signs its own certificate, valid for %d days.", s.Certificate.Subject.CommonName, s.Certificate.ValidityDays),
 			run:     (*Run).signRoot,
 			restore: (*Run).reloadRootCert},
 		{id: "create-transcript-signer", title: "Create the transcript-signing key", actorRole: "administrator", witness: true,
 			labels: []string{s.Signer.Label}, outputs: []string{signerPEM},
+			gate: func(r *Run) string {
+				return fmt.Sprintf("generate the ECDSA P-384 transcript-signing key %q and sign its certificate with the root key %q", s.Signer.Label, r.rootLabel())
+			},
 			explain: fmt.Sprintf("The HSM generates the ECDSA P-384 key %q that seals this and later transcripts; the root certifies it.", s.Signer.Label),
 			run:     (*Run).createSigner,
 			restore: func(r *Run, e []transcript.Entry) (err error) {
@@ -420,6 +427,9 @@ func (r *Run) close() error {
 		if _, err := r.record(transcript.EventBagsSealed, map[string]any{"bags": bags, "witness": w.Name}); err != nil {
 			return err
 		}
+	}
+	if err := r.askGate(stepClose, gateSeal); err != nil {
+		return err
 	}
 	if _, err := r.record(transcript.EventStepCompleted, nil); err != nil {
 		return err

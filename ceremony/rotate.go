@@ -84,6 +84,9 @@ func rotateSteps(s *Script) []step {
 	st := &rotation{}
 	return []step{root[0], continueStep(),
 		{id: "generate-new-root", title: "Generate the new root key", actorRole: "administrator", witness: true, labels: []string{rt.NewKey},
+			gate: func(*Run) string {
+				return fmt.Sprintf("generate the %s root key %q that replaces the root %q", rt.Algorithm, rt.NewKey, rt.OldKey)
+			},
 			explain: fmt.Sprintf("The HSM generates the %s key %q that will replace the root %q.", rt.Algorithm, rt.NewKey, rt.OldKey),
 			run: func(r *Run) (err error) {
 				st.newRoot, err = r.generateKey(rt.NewKey, hsm.Algorithm(rt.Algorithm), false, "root")
@@ -92,10 +95,16 @@ func rotateSteps(s *Script) []step {
 			restore: func(r *Run, e []transcript.Entry) (err error) { st.newRoot, err = r.reloadKey(e, rt.NewKey); return }},
 		{id: "sign-new-root", title: "Self-sign the new root and cross-certify", actorRole: "administrator", witness: true,
 			outputs: []string{newRootDER, newRootPEM, crossOldNew, crossNewOld},
+			gate: func(*Run) string {
+				return fmt.Sprintf("sign the new root certificate with the new root key %q and cross-certify it with the old root key %q", rt.NewKey, rt.OldKey)
+			},
 			explain: "The new root signs its own certificate (linted first). The old root certifies the new root's key, and the new root the old one's, so certificates of either hierarchy verify through the other while both are trusted.",
 			run:     st.signNewRoot},
 		{id: "create-new-signer", title: "Create the new transcript-signing key", actorRole: "administrator", witness: true,
 			labels: []string{rt.NewSigner}, outputs: []string{newSignerPEM},
+			gate: func(*Run) string {
+				return fmt.Sprintf("generate the ECDSA P-384 transcript-signing key %q and sign its certificate with the new root key %q", rt.NewSigner, rt.NewKey)
+			},
 			explain: fmt.Sprintf("The HSM generates %q, certified by the new root, to seal the new hierarchy's ceremonies. This ceremony is still sealed by the old one.", rt.NewSigner),
 			run:     st.createNewSigner},
 		root[4]}

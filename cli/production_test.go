@@ -29,13 +29,15 @@ func TestRunWithPINFileAndTypedAnswers(t *testing.T) {
 
 	script := filepath.Join("..", "testdata", "root-ceremony.yaml")
 	out := filepath.Join(t.TempDir(), "ceremony")
-	// 5 roll-call answers, the clock, 3 witnessed steps, the bags; one "maybe" is asked again.
-	answers := "maybe\n" + strings.Repeat("yes\n", 10)
+	// 5 roll-call answers, the clock, 3 gated and witnessed steps, the bags and the seal's
+	// gate; one "maybe" is asked again.
+	answers := "maybe\n" + strings.Repeat("yes\n", 14)
 	code, stdout, stderr := keyrite(t, answers, "run", script, "--module", hsm.SoftHSMModule, "--token", "production-like", "--pin-file", pinFile, "--out", out)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	if !strings.Contains(stdout, "Please answer yes or no") || strings.Contains(stdout, "[rehearsal]") {
+	if !strings.Contains(stdout, "Please answer yes or no") || strings.Contains(stdout, "[rehearsal]") ||
+		!strings.Contains(stdout, `About to generate the ecdsa-p384 root key "example-root-2026", on token "production-like"`) {
 		t.Fatalf("the terminal did not ask a person:\n%s", stdout)
 	}
 	if strings.Contains(stdout, string(pin)) {
@@ -47,7 +49,7 @@ func TestRunWithPINFileAndTypedAnswers(t *testing.T) {
 
 	// A "no" with its reason stops the ceremony and records why.
 	out2 := filepath.Join(t.TempDir(), "declined")
-	code, stdout, stderr = keyrite(t, strings.Repeat("yes\n", 6)+"no\nthe fingerprint on screen was not read aloud\n", "run", script,
+	code, stdout, stderr = keyrite(t, strings.Repeat("yes\n", 7)+"no\nthe fingerprint on screen was not read aloud\n", "run", script,
 		"--module", hsm.SoftHSMModule, "--token", "production-like-2", "--pin-file", pinFile2, "--out", out2)
 	data, _ := os.ReadFile(filepath.Join(out2, "transcript.jsonl"))
 	if code == 0 || !strings.Contains(string(data), "the fingerprint on screen was not read aloud") {

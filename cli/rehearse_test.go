@@ -214,7 +214,7 @@ func TestSecondProcessOnATokenIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Process.Kill()
-	fmt.Fprint(stdin, strings.Repeat("yes\n", 6)) // the roll call of five and the clock
+	fmt.Fprint(stdin, strings.Repeat("yes\n", 7)) // the roll call of five, the clock, the first gate
 	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(aOut.String(), `did "Generate the root key" happen`); {
 		if time.Now().After(deadline) {
 			t.Fatalf("the first ceremony never reached its first witness:\n%s", tail(aOut.String()))
@@ -238,7 +238,7 @@ func TestSecondProcessOnATokenIsRefused(t *testing.T) {
 		t.Fatalf("the refused ceremony changed the token:\nbefore %v\nafter  %v", before, after)
 	}
 
-	fmt.Fprint(stdin, strings.Repeat("yes\n", 10))
+	fmt.Fprint(stdin, strings.Repeat("yes\n", 14))
 	stdin.Close()
 	if err := a.Wait(); err != nil {
 		t.Fatalf("the first ceremony: %v\n%s", err, tail(aOut.String()))

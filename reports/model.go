@@ -115,7 +115,7 @@ var deviationEvents = map[string]bool{
 	transcript.EventShareRefused: true, transcript.EventShareNotEntered: true, transcript.EventShareNotConfirmed: true,
 	transcript.EventKEKRejected: true, transcript.EventDestructionDeclined: true, transcript.EventAborted: true,
 	transcript.EventKeyLeft: true, transcript.EventShareNotProven: true, transcript.EventShareNotDestroyed: true,
-	transcript.EventRetiredOverride: true,
+	transcript.EventRetiredOverride: true, transcript.EventGateDeclined: true, transcript.EventException: true,
 }
 
 // Read builds the report model from a verified transcript.

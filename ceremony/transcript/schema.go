@@ -103,6 +103,12 @@ const (
 	EventHierarchyState  = "hierarchy.state"
 	EventAborted         = "ceremony.aborted"
 	EventKeyLeft         = "key.left-on-token"
+
+	// The room's control of a running ceremony: the witness's "about to" gate before a
+	// dangerous HSM call, and an exception written, signed off and gone on from.
+	EventGateConfirmed = "gate.confirmed"
+	EventGateDeclined  = "gate.declined"
+	EventException     = "exception.recorded"
 )
 
 // EventSpec is one event of the schema.
@@ -207,6 +213,10 @@ var Events = sortedEvents(
 	spec[HierarchyState](EventHierarchyState, "the key states and last CRL numbers this ceremony inherits from those it continues"),
 	spec[Aborted](EventAborted, "a refusal stopped the ceremony after it opened; it closes as aborted"),
 	spec[KeyLeft](EventKeyLeft, "a key an aborted ceremony created is left on the token: its destruction was declined"),
+
+	spec[Gate](EventGateConfirmed, "the witness confirmed what the step is about to do, on which token, before the HSM call"),
+	spec[Gate](EventGateDeclined, "the witness did not let the step's HSM call happen; nothing was done"),
+	spec[Exception](EventException, "an exception to the script, with its reason, signed off by a witness; the ceremony went on"),
 )
 
 func sortedEvents(specs ...EventSpec) []EventSpec {
@@ -940,10 +950,31 @@ type CRLCount struct {
 	Ceremony string `json:"ceremony"`
 }
 
-// Aborted is the data of EventAborted.
+// Aborted is the data of EventAborted. Witness names the witness who signed off an abort the
+// room decided (not a refusal); earlier records have none.
 type Aborted struct {
-	Step   string `json:"step"`
-	Reason string `json:"reason"`
+	Step    string `json:"step"`
+	Reason  string `json:"reason"`
+	Witness string `json:"witness,omitempty"`
+}
+
+// Gate is the data of EventGateConfirmed and EventGateDeclined: what the step was about to
+// do, as the witness read it on the screen, on which token.
+type Gate struct {
+	About       string `json:"about"`
+	TokenLabel  string `json:"token_label"`
+	TokenSerial string `json:"token_serial"`
+	Witness     string `json:"witness"`
+	Reason      string `json:"reason,omitempty"` // why a gate was declined
+}
+
+// Exception is the data of EventException: while Question was asked, the room wrote down an
+// exception to the script with its reason, a witness signed it off, and the ceremony went on
+// (the question was asked again).
+type Exception struct {
+	Question string `json:"question"`
+	Reason   string `json:"reason"`
+	Witness  string `json:"witness"`
 }
 
 // KeyLeft is the data of EventKeyLeft.
