@@ -49,6 +49,7 @@ func (env Env) ctx() context.Context {
 // options completes a ceremony's options with what the CLI renders: share sheets, and the
 // report and evidence bundle after the seal.
 func (env Env) options(opt ceremony.Options) ceremony.Options {
+	reports.Warm() // the report's fonts are made ready while the ceremony runs
 	opt.ShareSheet = shareSheet
 	opt.AfterSeal = afterSeal(env)
 	return opt

@@ -13,6 +13,7 @@ package reports
 
 import (
 	"bytes"
+	"sync"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -33,7 +34,10 @@ const (
 
 // newDocument starts an A4 portrait PDF with Keyrite's fonts and a fixed creation date.
 func newDocument(title string, created time.Time) *doc {
-	pdf := newDoc(fpdf.New("P", "mm", "A4", ""))
+	pdf := warmed()
+	if pdf == nil {
+		pdf = blankDocument()
+	}
 	pdf.SetTitle(title, true)
 	pdf.SetCreator("Keyrite", true)
 	pdf.SetCreationDate(created.UTC())
@@ -43,6 +47,43 @@ func newDocument(title string, created time.Time) *doc {
 	pdf.SetMargins(18, 18, 18)
 	pdf.SetAutoPageBreak(true, 20)
 	return pdf
+}
+
+// blankDocument is an A4 portrait PDF with Keyrite's fonts registered, nothing else set.
+func blankDocument() *doc { return newDoc(fpdf.New("P", "mm", "A4", "")) }
+
+// Warm makes, in the background, the document the next report or share sheet starts from: its
+// fonts read, parsed and registered with the PDF writer, which in a new process is a quarter
+// of a report's time. A ceremony calls it as it starts, so that after the seal the report does
+// not wait for it. A warmed document is the same as a new one: the PDF's bytes do not depend
+// on it (tested).
+func Warm() {
+	spare.Lock()
+	defer spare.Unlock()
+	if spare.ready == nil {
+		ready := make(chan *doc, 1)
+		spare.ready = ready
+		go func() { ready <- blankDocument() }()
+	}
+}
+
+// spare is the document Warm is making, taken by the next newDocument.
+var spare struct {
+	sync.Mutex
+	ready chan *doc
+}
+
+// warmed takes the document Warm made, waiting for it if it is still being made (that is
+// sooner than starting another); nil when Warm was not called since the last one was taken.
+func warmed() *doc {
+	spare.Lock()
+	ready := spare.ready
+	spare.ready = nil
+	spare.Unlock()
+	if ready == nil {
+		return nil
+	}
+	return <-ready
 }
 
 func output(pdf *doc) ([]byte, error) {

@@ -132,3 +132,25 @@ func TestReportCommandsRunAsPrinted(t *testing.T) {
 		t.Fatalf("the printed commands pass after root.pem changed:\n%s", out)
 	}
 }
+
+// A report started from the document Warm made is the same report, byte for byte.
+func TestWarmedReportIsTheSame(t *testing.T) {
+	dir, _ := quorumCeremony(t)
+	cold, err := reports.RenderReport(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reports.Warm()
+	reports.Warm() // a second call before the first document is taken makes no second one
+	warm, err := reports.RenderReport(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(cold, warm) {
+		t.Fatal("a report started from a warmed document differs from one started cold")
+	}
+	again, err := reports.RenderReport(dir) // the warmed document was used up: a new one
+	if err != nil || !bytes.Equal(cold, again) {
+		t.Fatalf("the report after the warmed one differs (%v)", err)
+	}
+}
