@@ -141,8 +141,9 @@ func (r *Run) migrateKeys() error {
 		return err
 	}
 	src, dst := r.xfer.transport[0], r.xfer.transport[1]
+	moving := fmt.Sprintf("Moving %d keys from token %q to token %q", len(srcKeys), r.token.Info.Label, r.target.Info.Label)
 	for i, k := range srcKeys {
-		r.UI.Progress("Moving keys", i, len(srcKeys))
+		r.UI.Progress(moving, i, len(srcKeys))
 		if _, done := moved[k.Label]; done {
 			continue
 		}
@@ -193,7 +194,7 @@ func (r *Run) migrateKeys() error {
 		}
 		moved[k.Label] = kcv
 	}
-	r.UI.Progress("Moving keys", len(srcKeys), len(srcKeys))
+	r.UI.Progress(moving, len(srcKeys), len(srcKeys))
 	r.UI.Note(fmt.Sprintf("%d keys moved.", len(srcKeys)))
 	return nil
 }

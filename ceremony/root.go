@@ -186,6 +186,9 @@ func (r *Run) generateKey(label string, alg hsm.Algorithm, extractable bool, pur
 // attributes and the self-test it passed.
 func (r *Run) generate(spec hsm.KeySpec, purpose string) (*hsm.KeyPair, error) {
 	label := spec.Label
+	// What the room sees while the HSM works: which key, which algorithm, which token.
+	what := fmt.Sprintf("Generating %s key %q in token %q", spec.Algorithm, label, r.token.Info.Label)
+	r.UI.Progress(what, 0, 0)
 	done := make(chan struct{})
 	var ticking sync.WaitGroup
 	ticking.Go(func() { // generation can take seconds (RSA-4096); keep the room informed
@@ -196,7 +199,7 @@ func (r *Run) generate(spec hsm.KeySpec, purpose string) (*hsm.KeyPair, error) {
 			case <-done:
 				return
 			case <-t.C:
-				r.UI.Progress("Generating "+label, 0, 0)
+				r.UI.Progress(what, 0, 0)
 			}
 		}
 	})
