@@ -15,7 +15,9 @@ import (
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
 
 	"github.com/keyrite/keyrite/assets"
 	"github.com/keyrite/keyrite/hsm"
@@ -56,6 +58,10 @@ type App struct {
 	// Opener opens a file with the desktop's program for it (Fyne's OpenURL, xdg-open on
 	// Linux); tests replace it.
 	Opener func(*url.URL) error
+
+	theme     *roomTheme        // sizes follow the window; the focus is amber (theme.go)
+	ring      *canvas.Rectangle // the focus ring above every screen (layout.go)
+	ringLayer *fyne.Container
 }
 
 // Run opens the main window and blocks until it is closed. examples are the example scripts
@@ -74,6 +80,7 @@ func Run(examples map[string][]byte) error {
 			}()
 		})
 	}
+	go a.watching()
 	for _, x := range extras {
 		x(a)
 	}
@@ -84,8 +91,10 @@ func Run(examples map[string][]byte) error {
 // New builds the app on a Fyne app (the real one, or fyne.io/fyne/v2/test's).
 func New(fa fyne.App, examples map[string][]byte, rehearsalDir string) *App {
 	a := &App{Fyne: fa, Examples: examples, RehearsalDir: rehearsalDir}
+	a.theme = newRoomTheme(theme.DefaultTheme())
+	fa.Settings().SetTheme(a.theme)
 	a.Win = fa.NewWindow("Keyrite — HSM key ceremonies")
-	a.Win.Resize(fyne.NewSize(1100, 760))
+	a.Win.Resize(defaultWindowSize)
 	a.Start = newStart(a)
 	a.Verify = newVerifyScreen(a)
 	a.ShowStart()
@@ -95,7 +104,7 @@ func New(fa fyne.App, examples map[string][]byte, rehearsalDir string) *App {
 // ShowStart shows the start screen.
 func (a *App) ShowStart() {
 	a.Start.refreshRecent()
-	a.Win.SetContent(a.Start.Content)
+	a.show(a.Start.Content)
 }
 
 // showError tells the user what happened and what to do.

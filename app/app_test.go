@@ -83,7 +83,7 @@ func TestQuorumRehearsalThroughTheGUI(t *testing.T) {
 	if issued != 3 {
 		t.Fatalf("%d shares confirmed, want 3", issued)
 	}
-	if !strings.Contains(a.Run.Outcome.Text, "Read aloud") || !a.Run.OpenReport.Visible() {
+	if f := a.Run.RootFigure; f == nil || f.Words == nil || !strings.Contains(f.Words.Text, "Read aloud") || !a.Run.OpenReport.Visible() {
 		t.Fatalf("the close screen lacks the fingerprint words or the report: %q", a.Run.Outcome.Text)
 	}
 	if _, err := os.Stat(filepath.Join(out, "report.pdf")); err != nil {

@@ -58,7 +58,7 @@ func (a *App) ShowInventory(path string) {
 	if a.Inventory == nil {
 		a.Inventory = newInventoryScreen(a)
 	}
-	a.Win.SetContent(a.Inventory.Content)
+	a.show(a.Inventory.Content)
 	if path != "" {
 		a.Inventory.Path.SetText(path)
 		a.Inventory.read()

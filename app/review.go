@@ -66,7 +66,7 @@ func newReview(a *App, p *plan) *Review {
 		}
 		r.Begin.Disable()
 		a.Run = newRunScreen(a, p)
-		a.Win.SetContent(a.Run.Content)
+		a.show(a.Run.Content)
 		a.Run.start()
 	}
 	r.Begin.Importance = widget.HighImportance

@@ -33,10 +33,11 @@ type RunScreen struct {
 	Title   *widget.Label
 	Explain *widget.Label
 	Actor   *widget.Label
-	Notes   *widget.Label
-	Busy    *widget.ProgressBarInfinite
-	Bar     *widget.ProgressBar // long work of known size (a migration)
-	Records *widget.List
+	// NotePanel holds the newest note, always in view (layout.go).
+	NotePanel *fyne.Container
+	Busy      *widget.ProgressBarInfinite
+	Bar       *widget.ProgressBar // long work of known size (a migration)
+	Records   *widget.List
 
 	// Prompts: exactly one card is visible while the engine waits for someone.
 	QuestionCard *fyne.Container
@@ -71,16 +72,19 @@ type RunScreen struct {
 	Resume     *widget.Button
 	Home       *widget.Button
 
-	a        *App
-	p        *plan
-	replies  chan reply
-	running  atomic.Bool
-	revealed atomic.Bool        // a share is on screen: no capture, no copy
-	cancel   context.CancelFunc // stops the running ceremony at its next step or prompt
-	mu       sync.Mutex
-	records  []string
-	notes    []string
-	report   string
+	a       *App
+	p       *plan
+	orient  *orientation    // header, long work, newest note (header.go)
+	figures *fyne.Container // the seal's and the root key's figures at the close (figure.go)
+
+	SealFigure, RootFigure *Figure // at the close: the seal's short hash, the root's fingerprint
+	replies                chan reply
+	running                atomic.Bool
+	revealed               atomic.Bool        // a share is on screen: no capture, no copy
+	cancel                 context.CancelFunc // stops the running ceremony at its next step or prompt
+	mu                     sync.Mutex
+	records                []string
+	report                 string
 }
 
 type reply struct {
@@ -99,8 +103,7 @@ func newRunScreen(a *App, p *plan) *RunScreen {
 	r.Explain.SizeName = theme.SizeNameSubHeadingText
 	r.Explain.Wrapping = fyne.TextWrapWord
 	r.Actor = widget.NewLabel("")
-	r.Notes = widget.NewLabel("")
-	r.Notes.Wrapping = fyne.TextWrapWord
+	r.orient = newOrientation(a, p, r.Counter, r.Actor)
 	r.Busy = widget.NewProgressBarInfinite()
 	r.Busy.Hide()
 	r.Bar = widget.NewProgressBar()
@@ -179,12 +182,7 @@ func newRunScreen(a *App, p *plan) *RunScreen {
 		c.Hide()
 	}
 	prompt := container.NewStack(r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard)
-	step := container.NewVBox(r.Counter, r.Title, r.Explain, r.Actor, r.Busy, r.Bar, widget.NewSeparator(), prompt, widget.NewSeparator(),
-		widget.NewLabelWithStyle("What happened", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), r.Notes)
-	side := container.NewBorder(widget.NewLabelWithStyle("Transcript", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, r.Records)
-	split := container.NewHSplit(container.NewVScroll(container.NewPadded(step)), container.NewPadded(side))
-	split.Offset = 0.66
-	r.Content = split
+	r.Content = r.layout(prompt) // layout.go
 	return r
 }
 
@@ -219,7 +217,7 @@ func (r *RunScreen) show(card *fyne.Container) {
 // wait blocks the engine's goroutine until someone answers the card shown by setup, or ctx
 // is cancelled.
 func (r *RunScreen) wait(ctx context.Context, setup func()) (reply, error) {
-	do(func() { r.Busy.Hide(); setup() })
+	do(func() { r.orient.endWork(); setup() })
 	var rp reply
 	var err error
 	select {
@@ -234,44 +232,26 @@ func (r *RunScreen) wait(ctx context.Context, setup func()) (reply, error) {
 // Show implements ceremony.UI.
 func (r *RunScreen) Show(s ceremony.Screen) {
 	do(func() {
-		r.Counter.SetText(fmt.Sprintf("Step %d of %d", s.Number, s.Total))
+		r.orient.show(s)
 		r.Title.SetText(s.Title)
 		r.Explain.SetText(s.Explain)
-		r.Actor.SetText("Acts: " + s.Actor)
-		r.Busy.Hide()
-		r.Bar.Hide()
 	})
 }
 
 // Note implements ceremony.UI.
 func (r *RunScreen) Note(text string) {
-	do(func() {
-		r.notes = append(r.notes, text)
-		if len(r.notes) > 6 {
-			r.notes = r.notes[len(r.notes)-6:]
-		}
-		r.Notes.SetText(strings.Join(r.notes, "\n\n"))
-		r.Busy.Hide()
-	})
+	do(func() { r.orient.note(text) })
 }
 
 // Progress implements ceremony.UI.
 func (r *RunScreen) Progress(what string, done, total int) {
-	do(func() {
-		if total <= 0 {
-			r.Busy.Show()
-			return
-		}
-		r.Busy.Hide()
-		r.Bar.Max = float64(total)
-		r.Bar.SetValue(float64(done))
-		r.Bar.Show()
-	})
+	do(func() { r.orient.work(what, done, total, r.Busy, r.Bar) })
 }
 
 // Confirm implements ceremony.UI.
 func (r *RunScreen) Confirm(ctx context.Context, who, question string) error {
 	rp, err := r.wait(ctx, func() {
+		r.orient.acting(who, doesFor(question))
 		r.Question.SetText(question)
 		r.Reason.SetText("")
 		r.reasonRow.Hide()
@@ -290,6 +270,7 @@ func (r *RunScreen) Confirm(ctx context.Context, who, question string) error {
 // AskSecret implements ceremony.UI: masked entry, never echoed, never copied.
 func (r *RunScreen) AskSecret(ctx context.Context, prompt string) ([]byte, error) {
 	rp, err := r.wait(ctx, func() {
+		r.orient.acting("the PIN holder", "enter the PIN")
 		r.SecretPrompt.SetText(prompt)
 		r.Secret.SetText("")
 		r.show(r.SecretCard)
@@ -309,6 +290,7 @@ func (r *RunScreen) AskSecret(ctx context.Context, prompt string) ([]byte, error
 func (r *RunScreen) RevealShare(ctx context.Context, c ceremony.Participant, number, total int, code string) error {
 	done := make(chan struct{})
 	do(func() {
+		r.orient.acting(c.Name, "reveal and check your share; everyone else looks away")
 		r.RevealFor.SetText(fmt.Sprintf("Share %d of %d is for %s. Everyone else looks away. %s: check the printed sheet against the screen, then hide it.", number, total, c.Name, c.Name))
 		r.Code.SetText("")
 		r.Reveal.Show()
@@ -360,6 +342,7 @@ func (r *RunScreen) AskShare(ctx context.Context, c ceremony.Participant, prompt
 	status := ""
 	for {
 		rp, err := r.wait(ctx, func() {
+			r.orient.acting(c.Name, "type your share")
 			r.AskFor.SetText(prompt)
 			r.ShareEntry.SetText("")
 			r.ShareStatus.SetText(status)
@@ -391,7 +374,10 @@ func (r *RunScreen) launch(resume bool) {
 		return
 	}
 	r.show(nil)
-	r.Busy.Show()
+	r.orient.rollCall()
+	r.figures.Objects = nil
+	r.figures.Refresh()
+	r.orient.work("Pre-flight: checking the script, the token and every input before the HSM is changed", 0, 0, r.Busy, r.Bar)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() {
@@ -505,7 +491,7 @@ func (r *RunScreen) targetBinding(ctx context.Context, src ceremony.Binding) (ce
 }
 
 func (r *RunScreen) finish(err error) {
-	r.Busy.Hide()
+	r.orient.endWork()
 	r.show(r.DoneCard)
 	r.Resume.Hide()
 	r.OpenReport.Hide()
@@ -528,12 +514,12 @@ func (r *RunScreen) finish(err error) {
 		r.Outcome.SetText("The ceremony finished but its evidence does not verify: " + verr.Error())
 		return
 	}
-	r.Counter.SetText("Ceremony complete")
-	r.Actor.SetText("")
+	r.orient.complete("Ceremony complete")
 	r.Title.SetText("Sealed")
-	r.Explain.SetText("Read the seal and the root fingerprint aloud; witnesses compare them with the printed report.")
-	r.Outcome.SetText(fmt.Sprintf("Seal short hash (on every report page): %s\nSeal:\n%s\nRoot public key SHA-256:\n%s\nRead aloud: %s\n\nReport: %s\nEvidence bundle: %s",
-		res.Seal.ShortHashGrouped(), res.Seal.Text, res.RootSPKI.Grouped(), res.RootSPKI.Words(), r.report, filepath.Join(r.p.out, reports.BundleName(res.Opening.CeremonyID))))
+	r.Explain.SetText("Read the seal's short hash and the root fingerprint aloud; witnesses compare them with the printed report.")
+	r.showSealFigures(res) // figure.go
+	r.Outcome.SetText(fmt.Sprintf("Seal:\n%s\nReport: %s\nEvidence bundle: %s",
+		res.Seal.Text, r.report, filepath.Join(r.p.out, reports.BundleName(res.Opening.CeremonyID))))
 	if r.report != "" {
 		r.OpenReport.Show()
 	}

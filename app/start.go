@@ -413,7 +413,7 @@ func (s *Start) review() {
 		return
 	}
 	s.a.Review = newReview(s.a, p)
-	s.a.Win.SetContent(s.a.Review.Content)
+	s.a.show(s.a.Review.Content)
 }
 
 func (s *Start) refreshRecent() {

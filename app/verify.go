@@ -88,7 +88,7 @@ func newVerifyScreen(a *App) *VerifyScreen {
 
 // ShowVerify shows the verify view, checking path if given.
 func (a *App) ShowVerify(path string) {
-	a.Win.SetContent(a.Verify.Content)
+	a.show(a.Verify.Content)
 	if path != "" {
 		a.Verify.Path.SetText(path)
 		a.Verify.verify()
