@@ -137,7 +137,10 @@ func (d *delegation) steps(s *Script) []step {
 	var key step
 	if c.Key != nil {
 		key = step{id: "generate-" + d.file + "-key", title: "Generate the " + d.what + " key", actorRole: "administrator", witness: true,
-			labels:  []string{c.Key.Label},
+			labels: []string{c.Key.Label},
+			gate: func(*Run) string {
+				return fmt.Sprintf("generate the %s key %q of the %s", c.Key.Algorithm, c.Key.Label, d.what)
+			},
 			explain: fmt.Sprintf("The HSM generates the %s key %q of the %s inside the token.", c.Key.Algorithm, c.Key.Label, d.what),
 			run: func(r *Run) error {
 				_, err := r.generateKey(c.Key.Label, hsm.Algorithm(c.Key.Algorithm), false, d.purpose)
@@ -151,6 +154,9 @@ func (d *delegation) steps(s *Script) []step {
 	return []step{root[0], continueStep(), key,
 		{id: "sign-" + d.file, title: "Sign the " + d.what + " certificate", actorRole: "administrator", witness: true,
 			outputs: []string{d.file + ".der", d.file + ".pem"},
+			gate: func(*Run) string {
+				return fmt.Sprintf("sign the %s certificate with the root key %q, valid %d days", d.what, c.RootKey, d.days(s))
+			},
 			explain: fmt.Sprintf("The certificate is linted in its real shape; then the root key %q signs the %s certificate, valid %d days.", c.RootKey, d.what, d.days(s)),
 			run:     d.sign},
 		root[4]}
