@@ -71,14 +71,12 @@ func (c *chain) accept(d decoded, last bool) (Entry, error) {
 		}
 		return Entry{}, bad("%v", d.err)
 	}
-	var prevHex [64]byte
-	hex.Encode(prevHex[:], c.prev[:])
 	switch {
 	case r.V != FormatVersion:
 		return Entry{}, bad("format version %d, want %d", r.V, FormatVersion)
 	case r.Seq != seq:
 		return Entry{}, bad("sequence number %d, want %d (a record was removed, duplicated or moved)", r.Seq, seq)
-	case r.Prev != string(prevHex[:]):
+	case !linked(&r, c.prev):
 		return Entry{}, bad("previous-record hash does not match record %d (a record before it was changed, removed or reordered)", int64(seq)-1)
 	case !d.timeOK:
 		return Entry{}, bad("time %q is not RFC 3339 UTC", r.Time)
@@ -92,6 +90,13 @@ func (c *chain) accept(d decoded, last bool) (Entry, error) {
 	c.seq++
 	c.prev, c.prevMono = d.hash, r.MonoNS
 	return Entry{Record: r, Line: d.line, Hash: d.hash}, nil
+}
+
+// linked reports whether r carries prev, the hash of the record before it.
+func linked(r *Record, prev [32]byte) bool {
+	var h [64]byte
+	hex.Encode(h[:], prev[:])
+	return r.Prev == string(h[:])
 }
 
 // tornAt is the error for a file that ends inside record seq.
@@ -116,6 +121,7 @@ type Scanner struct {
 	readErr error
 	entry   Entry
 	err     error
+	failed  []byte // the line of the record that was bad
 }
 
 const scanBatch = 1024
@@ -146,6 +152,9 @@ func (s *Scanner) Scan() bool {
 	d := s.batch[0]
 	s.batch = s.batch[1:]
 	s.entry, s.err = s.c.accept(d, s.last && len(s.batch) == 0)
+	if s.err != nil {
+		s.failed = d.line
+	}
 	return s.err == nil
 }
 
@@ -351,4 +360,31 @@ func (p *canon) str(dst *string) bool {
 	}
 	p.i = j + 1
 	return true
+}
+
+// rest returns the lines after the bad record, unchecked: those already read, then the rest of
+// the file (at most maxInspected lines, a torn last line included).
+func (s *Scanner) rest() [][]byte {
+	var out [][]byte
+	for _, d := range s.batch {
+		out = append(out, d.line)
+	}
+	var torn *TornError
+	if s.err != s.readErr && errors.As(s.readErr, &torn) {
+		return append(out, torn.Bytes)
+	}
+	if s.readErr != nil {
+		return out
+	}
+	for len(out) < maxInspected {
+		line, err := s.readLine()
+		if errors.As(err, &torn) {
+			out = append(out, torn.Bytes)
+		}
+		if err != nil {
+			break
+		}
+		out = append(out, line)
+	}
+	return out
 }

@@ -118,37 +118,39 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		name   string
 		tamper func(t *testing.T, dir string, transcript []byte) []byte
 		want   string
+		states string // what Inspect finds of each record: Good, Bad, Unchecked, Missing
+		seal   State
 	}{
 		{"byte changed in a record", func(t *testing.T, dir string, b []byte) []byte {
 			i := bytes.Index(b, []byte(`"actor":"operator","event":"step.started"`))
 			b[i+10] = 'O'
 			return b
-		}, "record 2"},
+		}, "record 2", "GBUUUU", Unchecked},
 		{"byte changed in the last record", func(t *testing.T, dir string, b []byte) []byte {
 			i := bytes.LastIndex(b, []byte(`"operator"`))
 			b[i+1] = 'O'
 			return b
-		}, "record 5"},
+		}, "record 5", "GGGGGB", Good},
 		{"record deleted", func(t *testing.T, dir string, b []byte) []byte {
 			ls := lines(b)
 			return join(append(ls[:2:2], ls[3:]...))
-		}, "record 2"},
+		}, "record 2", "GGBUU", Unchecked},
 		{"record duplicated", func(t *testing.T, dir string, b []byte) []byte {
 			ls := lines(b)
 			return join(append(ls[:3:3], ls[2:]...))
-		}, "record 3"},
+		}, "record 3", "GGGBUUU", Unchecked},
 		{"records swapped", func(t *testing.T, dir string, b []byte) []byte {
 			ls := lines(b)
 			ls[3], ls[4] = ls[4], ls[3]
 			return join(ls)
-		}, "record 3"},
+		}, "record 3", "GGGBUU", Unchecked},
 		{"file cut short at a record boundary", func(t *testing.T, dir string, b []byte) []byte {
 			ls := lines(b)
 			return join(ls[:5])
-		}, "record 5"},
+		}, "record 5", "GGGGGM", Good},
 		{"file cut inside a record", func(t *testing.T, dir string, b []byte) []byte {
 			return b[:len(b)-20]
-		}, "record 5"},
+		}, "record 5", "GGGGGB", Good},
 		{"record appended after the seal", func(t *testing.T, dir string, b []byte) []byte {
 			w, _, err := reopenIgnoringSeal(dir)
 			if err != nil {
@@ -157,25 +159,25 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			w.Append("extra", "mallory", "note", nil)
 			w.Close()
 			return nil
-		}, "record 6"},
+		}, "record 6", "GGGGGGB", Good},
 		{"output file changed", func(t *testing.T, dir string, b []byte) []byte {
 			os.WriteFile(filepath.Join(dir, "root.pem"), []byte("not the root\n"), 0o644)
 			return b
-		}, "output root.pem (record 2)"},
+		}, "output root.pem (record 2)", "GGBGGG", Good},
 		{"output file removed", func(t *testing.T, dir string, b []byte) []byte {
 			os.Remove(filepath.Join(dir, "root.pem"))
 			return b
-		}, "output root.pem"},
+		}, "output root.pem", "GGBGGG", Good},
 		{"seal removed", func(t *testing.T, dir string, b []byte) []byte {
 			os.Remove(filepath.Join(dir, SealFileName))
 			return b
-		}, "not sealed"},
+		}, "not sealed", "GGGGGG", Missing},
 		{"seal signature altered", func(t *testing.T, dir string, b []byte) []byte {
 			s, _ := os.ReadFile(filepath.Join(dir, SealFileName))
 			s[len(s)-6] ^= 1
 			os.WriteFile(filepath.Join(dir, SealFileName), s, 0o644)
 			return b
-		}, "transcript.seal"},
+		}, "transcript.seal", "GGGGGG", Bad},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -191,6 +193,13 @@ func TestVerifyDetectsTampering(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %q does not name %q", err, tc.want)
+			}
+			ins := Inspect(dir, Options{})
+			if ins.Verdict() {
+				t.Fatal("Inspect finds nothing wrong")
+			}
+			if got := inspectedStates(ins); got != tc.states || ins.Seal.State != tc.seal {
+				t.Fatalf("Inspect: records %s, seal %v; want %s, %v\n%s", got, ins.Seal.State, tc.states, tc.seal, describe(ins))
 			}
 		})
 	}

@@ -116,29 +116,35 @@ func scan(r io.Reader, limit uint64, lean bool) (*Result, error) {
 	sc := NewScanner(r)
 	sc.Limit(limit)
 	for sc.Scan() {
-		e := sc.Entry()
-		res.Records++
-		switch e.Event {
-		case EventOutput, EventSuperseded:
-			res.files = append(res.files, e)
-		case EventSigner:
-			res.signer = e
-		}
-		if e.Seq == 0 {
-			res.first = e
-		}
-		res.last = e
-		if !lean || keptWhenLean[e.Event] {
-			res.Entries = append(res.Entries, e)
-		}
+		res.add(sc.Entry(), lean)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
 	if res.Records == 0 {
-		return nil, errors.New("transcript is empty")
+		return nil, errEmpty
 	}
 	return res, nil
+}
+
+var errEmpty = errors.New("transcript is empty")
+
+// add takes in the next good record.
+func (res *Result) add(e Entry, lean bool) {
+	res.Records++
+	switch e.Event {
+	case EventOutput, EventSuperseded:
+		res.files = append(res.files, e)
+	case EventSigner:
+		res.signer = e
+	}
+	if e.Seq == 0 {
+		res.first = e
+	}
+	res.last = e
+	if !lean || keptWhenLean[e.Event] {
+		res.Entries = append(res.Entries, e)
+	}
 }
 
 // keptWhenLean are the records a lean Verify keeps: the opening and closing, signers and
@@ -215,12 +221,30 @@ func (res *Result) checkSigner(opt Options) error {
 	return nil
 }
 
+// located is an output as its records place it.
+type located struct {
+	Output
+	seq uint64
+	at  string // where the file is now
+}
+
 func (res *Result) checkOutputs(dir string, opt Options) error {
-	type located struct {
-		Output
-		seq uint64
-		at  string // where the file is now
+	outputs, err := res.locateOutputs()
+	if err != nil {
+		return err
 	}
+	for _, l := range outputs {
+		if err := checkOutput(dir, l, opt); err != nil {
+			return err
+		}
+		res.Outputs = append(res.Outputs, Output{File: l.at, SHA256: l.SHA256, Size: l.Size})
+	}
+	return nil
+}
+
+// locateOutputs follows the output and superseded records to where each output is now. On a
+// bad record it returns the outputs placed before it and a *RecordError.
+func (res *Result) locateOutputs() ([]*located, error) {
 	var outputs []*located
 	current := map[string]*located{} // output name -> its live record
 	for _, e := range res.files {
@@ -231,13 +255,13 @@ func (res *Result) checkOutputs(dir string, opt Options) error {
 		case EventOutput:
 			var o Output
 			if err := e.DecodeData(&o); err != nil {
-				return bad("%v", err)
+				return outputs, bad("%v", err)
 			}
 			if err := CheckOutputName(o.File); err != nil {
-				return bad("%v", err)
+				return outputs, bad("%v", err)
 			}
 			if current[o.File] != nil {
-				return bad("output %s is named twice without the first being superseded", o.File)
+				return outputs, bad("output %s is named twice without the first being superseded", o.File)
 			}
 			l := &located{Output: o, seq: e.Seq, at: o.File}
 			current[o.File] = l
@@ -245,36 +269,37 @@ func (res *Result) checkOutputs(dir string, opt Options) error {
 		case EventSuperseded:
 			var sup Superseded
 			if err := e.DecodeData(&sup); err != nil {
-				return bad("%v", err)
+				return outputs, bad("%v", err)
 			}
 			l := current[sup.File]
 			if l == nil {
-				return bad("supersedes %s, which no earlier record wrote", sup.File)
+				return outputs, bad("supersedes %s, which no earlier record wrote", sup.File)
 			}
 			if err := CheckOutputName(sup.MovedTo); err != nil || current[sup.MovedTo] != nil {
-				return bad("moves %s to %q, which is not a free clean relative path", sup.File, sup.MovedTo)
+				return outputs, bad("moves %s to %q, which is not a free clean relative path", sup.File, sup.MovedTo)
 			}
 			l.at = sup.MovedTo
 			delete(current, sup.File)
 		}
 	}
-	for _, l := range outputs {
-		if opt.Withheld[l.at] {
-			res.Outputs = append(res.Outputs, Output{File: l.at, SHA256: l.SHA256, Size: l.Size})
-			continue
-		}
-		h, known := opt.Hashed[l.at]
-		sum, size, err := h.SHA256, h.Size, error(nil)
-		if !known {
-			sum, size, err = hashFileMax(filepath.Join(dir, filepath.FromSlash(l.at)), l.Size)
-		}
-		if err != nil {
-			return fmt.Errorf("output %s (record %d): %w", l.at, l.seq, err)
-		}
-		if size != l.Size || hex.EncodeToString(sum[:]) != l.SHA256 {
-			return fmt.Errorf("output %s (record %d): content differs from what the transcript recorded (SHA-256 %x, want %s)", l.at, l.seq, sum, l.SHA256)
-		}
-		res.Outputs = append(res.Outputs, Output{File: l.at, SHA256: l.SHA256, Size: l.Size})
+	return outputs, nil
+}
+
+// checkOutput checks one output file against its record (a withheld one is not looked for).
+func checkOutput(dir string, l *located, opt Options) error {
+	if opt.Withheld[l.at] {
+		return nil
+	}
+	h, known := opt.Hashed[l.at]
+	sum, size, err := h.SHA256, h.Size, error(nil)
+	if !known {
+		sum, size, err = hashFileMax(filepath.Join(dir, filepath.FromSlash(l.at)), l.Size)
+	}
+	if err != nil {
+		return fmt.Errorf("output %s (record %d): %w", l.at, l.seq, err)
+	}
+	if size != l.Size || hex.EncodeToString(sum[:]) != l.SHA256 {
+		return fmt.Errorf("output %s (record %d): content differs from what the transcript recorded (SHA-256 %x, want %s)", l.at, l.seq, sum, l.SHA256)
 	}
 	return nil
 }
