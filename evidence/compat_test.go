@@ -80,7 +80,11 @@ func TestCompatFixturesVerify(t *testing.T) {
 				t.Errorf("%s: report and bundle not checked: %q", f.Dir, f.Report)
 			}
 		}
+		if ins := inspect(t, tree, evidence.Options{}); ins.Problems() != 0 {
+			t.Errorf("%s: %d problems in verified evidence", tree, ins.Problems())
+		}
 		for _, b := range bundlesIn(t, tree) {
+			inspect(t, b, evidence.Options{})
 			f, err := os.Open(b)
 			if err != nil {
 				t.Fatal(err)
@@ -118,6 +122,7 @@ func TestCompatFixturesRefuseOneByteChange(t *testing.T) {
 				if _, err := evidence.VerifyTree(dir, evidence.Options{}); err == nil {
 					t.Fatal("verified after a one-byte change")
 				}
+				inspect(t, dir, evidence.Options{}) // the same verdict, and what is wrong found
 			})
 		}
 		for _, bundle := range bundlesIn(t, tree) {
@@ -129,6 +134,9 @@ func TestCompatFixturesRefuseOneByteChange(t *testing.T) {
 					if _, err := evidence.VerifyBundle(bytes.NewReader(b), int64(len(b)), t.TempDir(), evidence.Options{}); err == nil {
 						t.Fatal("verified after a one-byte change")
 					}
+					p := filepath.Join(t.TempDir(), filepath.Base(bundle))
+					os.WriteFile(p, b, 0o644)
+					inspect(t, p, evidence.Options{})
 				})
 			}
 		}

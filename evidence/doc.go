@@ -18,4 +18,10 @@
 //     regular files are read (no symlinks, FIFOs or devices), and none past the size its
 //     record gives.
 //   - Bundles written by every earlier version verify (testdata/compat).
+//   - Inspect shows a security officer where evidence is wrong: each record good, bad with its
+//     reason, or not checkable past a broken chain; each file good, bad, missing or
+//     unexpected; the seal and the chain summary even when something fails. Its verdict is
+//     VerifyPath's own, and a refused verdict is always explained by some record, file, seal,
+//     root or log entry found wrong, or else its whole text is shown (tested on every one-byte
+//     change of the compatibility fixtures).
 package evidence

@@ -126,26 +126,61 @@ func VerifyFolder(dir string, opt Options) (Folder, error) {
 	bundle := BundleName(res.Opening.CeremonyID)
 	var derived []string
 	for _, p := range files {
-		switch {
-		case listed[p]:
-		case p == ReportFileName || p == bundle:
+		switch kindOf(p, listed, bundle) {
+		case derivedFile:
 			derived = append(derived, p)
-		case p == ledger.ProofFileName:
-			proof, err := readLogProof(dir)
-			if err != nil {
+		case proofFile:
+			if f.Log, err = folderLogProof(dir, res); err != nil {
 				return Folder{}, err
 			}
-			if f.Log, err = checkLogProof(proof, res); err != nil {
-				return Folder{}, err
-			}
-		case strings.HasPrefix(p, "shares/"):
-			return Folder{}, fmt.Errorf("%s: a share sheet lies in the evidence folder; share sheets go to their custodians and never stay with the evidence (move shares/ out before the folder is verified or handed on)", Printable(p))
-		default:
-			return Folder{}, fmt.Errorf("%s is in the ceremony folder but no record of the transcript names it (only the transcript, its seal, the outputs it records, %s and %s belong here)", Printable(p), ReportFileName, bundle)
+		case shareSheet, unexpectedFile:
+			return Folder{}, notBelonging(p, bundle)
 		}
 	}
 	f.Report, err = checkDerived(dir, res, derived, opt)
 	return f, err
+}
+
+// What a file in a verified ceremony folder is.
+type fileKind int
+
+const (
+	recordedFile   fileKind = iota // the transcript, its seal, an output it records
+	derivedFile                    // the report or the bundle, made after the seal
+	proofFile                      // the ceremony log inclusion proof
+	shareSheet                     // never in an evidence folder
+	unexpectedFile                 // nothing names it
+)
+
+func kindOf(p string, listed map[string]bool, bundle string) fileKind {
+	switch {
+	case listed[p]:
+		return recordedFile
+	case p == ReportFileName || p == bundle:
+		return derivedFile
+	case p == ledger.ProofFileName:
+		return proofFile
+	case strings.HasPrefix(p, "shares/"):
+		return shareSheet
+	}
+	return unexpectedFile
+}
+
+// notBelonging is the refusal of a file that does not belong in a ceremony folder.
+func notBelonging(p, bundle string) error {
+	if strings.HasPrefix(p, "shares/") {
+		return fmt.Errorf("%s: a share sheet lies in the evidence folder; share sheets go to their custodians and never stay with the evidence (move shares/ out before the folder is verified or handed on)", Printable(p))
+	}
+	return fmt.Errorf("%s is in the ceremony folder but no record of the transcript names it (only the transcript, its seal, the outputs it records, %s and %s belong here)", Printable(p), ReportFileName, bundle)
+}
+
+// folderLogProof checks the inclusion proof in a verified ceremony folder.
+func folderLogProof(dir string, res *transcript.Result) (string, error) {
+	proof, err := readLogProof(dir)
+	if err != nil {
+		return "", err
+	}
+	return checkLogProof(proof, res)
 }
 
 // regularFiles lists the files in dir (slash-separated, relative), refusing anything that is
@@ -182,37 +217,63 @@ func checkDerived(dir string, res *transcript.Result, derived []string, opt Opti
 	bundle := BundleName(res.Opening.CeremonyID)
 	switch {
 	case hasBundle:
-		br, err := verifyBundlePath(filepath.Join(dir, bundle), opt)
+		br, err := checkFolderBundle(dir, res, opt)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w (run `keyrite resume` to make it again)", bundle, err)
-		}
-		if br.Ceremony.Seal.Text != res.Seal.Text {
-			return "", fmt.Errorf("%s is the bundle of another transcript than the one in this folder", bundle)
+			return "", err
 		}
 		msg := bundle + " verified; "
 		if !hasReport {
 			return msg + "report.pdf is not in the folder (the bundle holds it); " + br.Report, nil
 		}
-		e := br.Manifest.Files[ReportFileName]
-		sum, _, err := hashRegular(filepath.Join(dir, ReportFileName), e.Size)
-		if err != nil || sum != e.SHA256 {
-			return "", fmt.Errorf("%s differs from the report the bundle's signed manifest lists (%v)", ReportFileName, err)
-		}
-		return msg + "report.pdf equals the bundle's; " + br.Report, nil
-	case hasReport && opt.Renderer != nil:
-		pdf, err := opt.Renderer.Render(res, dir)
-		if err != nil {
+		if err := checkReportAgainst(dir, br); err != nil {
 			return "", err
 		}
-		sum, _, err := hashRegular(filepath.Join(dir, ReportFileName), int64(len(pdf)))
-		if err != nil || sum != sha256Hex(pdf) {
-			return "", fmt.Errorf("%s is not vouched for by a bundle and differs from the report renderer %s renders from this transcript; remove it, or run `keyrite resume` to make the report and bundle again", ReportFileName, opt.Renderer.Version())
-		}
-		return "no bundle in the folder; report.pdf re-rendered by renderer " + opt.Renderer.Version() + ": identical", nil
+		return msg + "report.pdf equals the bundle's; " + br.Report, nil
 	case hasReport:
-		return "", fmt.Errorf("%s is in the folder, but no evidence bundle vouches for it and no report was rendered to compare it with; run `keyrite resume` to make the bundle, or verify with `keyrite verify --render`", ReportFileName)
+		return checkReportRendered(dir, res, opt)
 	}
 	return "", nil
+}
+
+// checkFolderBundle verifies the bundle in a verified ceremony folder and that it is this
+// ceremony's.
+func checkFolderBundle(dir string, res *transcript.Result, opt Options) (*BundleResult, error) {
+	bundle := BundleName(res.Opening.CeremonyID)
+	br, err := verifyBundlePath(filepath.Join(dir, bundle), opt)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w (run `keyrite resume` to make it again)", bundle, err)
+	}
+	if br.Ceremony.Seal.Text != res.Seal.Text {
+		return nil, fmt.Errorf("%s is the bundle of another transcript than the one in this folder", bundle)
+	}
+	return br, nil
+}
+
+// checkReportAgainst checks the folder's report against the one its bundle's manifest lists.
+func checkReportAgainst(dir string, br *BundleResult) error {
+	e := br.Manifest.Files[ReportFileName]
+	sum, _, err := hashRegular(filepath.Join(dir, ReportFileName), e.Size)
+	if err != nil || sum != e.SHA256 {
+		return fmt.Errorf("%s differs from the report the bundle's signed manifest lists (%v)", ReportFileName, err)
+	}
+	return nil
+}
+
+// checkReportRendered checks a report no bundle vouches for: only a renderer can, by rendering
+// it again.
+func checkReportRendered(dir string, res *transcript.Result, opt Options) (string, error) {
+	if opt.Renderer == nil {
+		return "", fmt.Errorf("%s is in the folder, but no evidence bundle vouches for it and no report was rendered to compare it with; run `keyrite resume` to make the bundle, or verify with `keyrite verify --render`", ReportFileName)
+	}
+	pdf, err := opt.Renderer.Render(res, dir)
+	if err != nil {
+		return "", err
+	}
+	sum, _, err := hashRegular(filepath.Join(dir, ReportFileName), int64(len(pdf)))
+	if err != nil || sum != sha256Hex(pdf) {
+		return "", fmt.Errorf("%s is not vouched for by a bundle and differs from the report renderer %s renders from this transcript; remove it, or run `keyrite resume` to make the report and bundle again", ReportFileName, opt.Renderer.Version())
+	}
+	return "no bundle in the folder; report.pdf re-rendered by renderer " + opt.Renderer.Version() + ": identical", nil
 }
 
 // hashRegular hashes a regular file of at most max bytes.

@@ -143,14 +143,27 @@ type indexed struct {
 	manifestBytes, sig []byte
 	manifest           *Manifest
 	members            []member
+	// problems, when not nil, collects what is wrong with single members (indexBundleAll)
+	// instead of stopping at the first.
+	problems map[string]error
 }
 
 // indexBundle reads the archive's headers: MANIFEST and MANIFEST.sig first, then one member
 // per file the manifest lists, each a regular, non-sparse file of the listed size. Member
 // data is skipped, not read.
 func indexBundle(sr *io.SectionReader) (*indexed, error) {
+	return (&indexed{}).index(sr)
+}
+
+// indexBundleAll is indexBundle carried on past members that are wrong on their own (added,
+// listed as withheld, of another size, a second copy): each is in problems, and all but second
+// copies are indexed, to be hashed. What makes the archive unreadable still stops it.
+func indexBundleAll(sr *io.SectionReader) (*indexed, error) {
+	return (&indexed{problems: map[string]error{}}).index(sr)
+}
+
+func (b *indexed) index(sr *io.SectionReader) (*indexed, error) {
 	tr := tar.NewReader(sr)
-	var b indexed
 	var id string
 	seen := map[string]bool{}
 	for n := 0; ; n++ {
@@ -167,6 +180,10 @@ func indexBundle(sr *io.SectionReader) (*indexed, error) {
 		}
 		id = top
 		if seen[rest] {
+			if b.problems != nil && n >= 2 {
+				b.problems[rest] = &BundleError{rest, "appears twice"}
+				continue
+			}
 			return nil, &BundleError{rest, "appears twice"}
 		}
 		seen[rest] = true
@@ -180,7 +197,9 @@ func indexBundle(sr *io.SectionReader) (*indexed, error) {
 		case n < 2:
 			err = &BundleError{rest, fmt.Sprintf("comes where %s and %s must come first", ManifestName, ManifestSigName)}
 		default:
-			err = b.listed(rest, hdr)
+			if err = b.listed(rest, hdr); err != nil && b.problems != nil {
+				b.problems[rest], err = err, nil
+			}
 		}
 		if err != nil {
 			return nil, err
@@ -192,7 +211,7 @@ func indexBundle(sr *io.SectionReader) (*indexed, error) {
 		return nil, &BundleError{ManifestName, "is missing (with its signature, it is what binds the bundle)"}
 	}
 	b.members = b.members[2:]
-	return &b, nil
+	return b, nil
 }
 
 // memberName checks a member's header and splits its name into ceremony id and path.

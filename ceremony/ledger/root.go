@@ -37,7 +37,27 @@ type FolderVerifier func(dir string) (*transcript.Result, error)
 // transcript is an error, as is any ceremony that does not verify.
 func Ceremonies(root string, verify FolderVerifier) ([]Present, error) {
 	var out []Present
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	err := CeremonyFolders(root, func(rel string) error {
+		p := filepath.Join(root, filepath.FromSlash(rel))
+		res, err := verify(p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", rel, err)
+		}
+		seal, err := transcript.ReadFileMax(filepath.Join(p, transcript.SealFileName), 64<<10)
+		if err != nil {
+			return err
+		}
+		out = append(out, Present{Folder: rel, Result: res, Seal: seal})
+		return nil
+	})
+	return out, err
+}
+
+// CeremonyFolders calls found with each ceremony folder below root (slash-separated, relative
+// to root), in lexical order, as Ceremonies finds them. A folder that holds a seal but no
+// transcript is an error.
+func CeremonyFolders(root string, found func(rel string) error) error {
+	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -56,18 +76,11 @@ func Ceremonies(root string, verify FolderVerifier) ([]Present, error) {
 		case errT != nil:
 			return nil
 		}
-		res, err := verify(p)
-		if err != nil {
-			return fmt.Errorf("%s: %w", rel, err)
-		}
-		seal, err := transcript.ReadFileMax(filepath.Join(p, transcript.SealFileName), 64<<10)
-		if err != nil {
+		if err := found(filepath.ToSlash(rel)); err != nil {
 			return err
 		}
-		out = append(out, Present{Folder: filepath.ToSlash(rel), Result: res, Seal: seal})
 		return filepath.SkipDir
 	})
-	return out, err
 }
 
 // SignerVerifier is the note verifier of a ceremony's transcript signer, under the name its
