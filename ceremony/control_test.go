@@ -155,3 +155,41 @@ func TestAbortRequestSealsAborted(t *testing.T) {
 		t.Fatalf("an abort at the roll call left %s (%v)", dir2, err)
 	}
 }
+
+// The aftermath of a stopped ceremony names the key on the token, the transcript unsealed
+// and the step in flight; of an aborted one, the key destroyed and the transcript sealed as
+// aborted; of a ceremony stopped before its transcript, nothing.
+func TestAftermath(t *testing.T) {
+	b := freshToken(t)
+	dir := filepath.Join(t.TempDir(), "c")
+	ui := &controlUI{at: `did "Self-sign the root certificate" happen`, answer: &Declined{Reason: "wrong subject read aloud"}}
+	if err := start(t, exampleScript(t), dir, b, ui, Options{}); !errors.Is(err, ErrDeclined) {
+		t.Fatalf("err = %v", err)
+	}
+	a, err := AftermathOf(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsmSays := strings.Join(a.OnHSM(), "\n")
+	if !a.Interrupted() || !strings.Contains(hsmSays, `The key "example-root-2026" exists on token "`+b.Token.Label+`" (serial `) ||
+		!strings.Contains(a.OnDisk(), "is not sealed") {
+		t.Fatalf("stopped: %+v\n%s\n%s", a, hsmSays, a.OnDisk())
+	}
+
+	dir2 := filepath.Join(t.TempDir(), "c2")
+	ui2 := &controlUI{at: "About to generate the ECDSA P-384 transcript-signing key", answer: &AbortRequest{Reason: "power cut", Witness: "Ирина Смирнова"}}
+	var ae *AbortedError
+	if err := start(t, exampleScript(t), dir2, freshToken(t), ui2, Options{}); !errors.As(err, &ae) {
+		t.Fatalf("err = %v", err)
+	}
+	a, _ = AftermathOf(dir2)
+	if hsmSays := strings.Join(a.OnHSM(), "\n"); a.Interrupted() || !strings.Contains(hsmSays, `The key "example-root-2026" was destroyed on token`) ||
+		!strings.Contains(a.OnDisk(), "closed as aborted and sealed") || !strings.Contains(a.Reason, "power cut") {
+		t.Fatalf("aborted: %+v\n%s\n%s", a, hsmSays, a.OnDisk())
+	}
+
+	a, _ = AftermathOf(filepath.Join(t.TempDir(), "never"))
+	if a.Interrupted() || !strings.Contains(a.OnHSM()[0], "Nothing on the HSM was changed") || !strings.Contains(a.OnDisk(), "No transcript was written") {
+		t.Fatalf("nothing written: %+v", a)
+	}
+}
