@@ -395,7 +395,7 @@ func (r *RunScreen) run(ctx context.Context, resume bool) error {
 	}
 	defer closeModule()
 	opt := ceremony.Options{Previous: r.p.previous, OnRecord: r.onRecord, ShareSheet: shareSheet, SharesDir: r.p.sharesDir, SharesPrinter: r.p.sharesPrinter,
-		ImportJob: r.p.importJob, WrappingKey: r.p.wrappingKey, IssuedAt: r.p.issuedAt, AzureKEKID: r.p.azureKEK, Transfer: r.p.transfer, CSR: r.p.csr, Revoked: r.p.revoked,
+		ImportJob: r.p.importJob, WrappingKey: r.p.wrappingKey, IssuedAt: r.p.issuedAt, AzureKEKID: r.p.azureKEK, Transfer: r.p.transfer, CSR: r.p.csr, Revoked: r.p.revoked, Issued: r.p.issued, Outside: r.p.outside,
 		AfterSeal: func(dir string, signer crypto.Signer) error {
 			report, _, err := reports.WriteEvidence(dir, signer)
 			r.report = report

@@ -68,6 +68,8 @@ type Start struct {
 	Target         *widget.Entry
 	CSR            *widget.Entry
 	Revoked        *widget.Entry
+	Issued         *widget.Entry // OCSP responses: certificates the root issued
+	Outside        *widget.Entry // cross-certification: the outside CA's certificate or CSR
 	Out            *widget.Entry
 	SheetsTo       *widget.RadioGroup // where share sheets go: a printer or a folder
 	Sheets         *widget.Entry      // the printer's CUPS name, or the folder
@@ -121,7 +123,9 @@ func newStart(a *App) *Start {
 	s.Transfer = entry("import: folder of the sealed export ceremony")
 	s.Target = entry("migration: the target token's label")
 	s.CSR = entry("intermediate CA: its certificate signing request (PEM file)")
-	s.Revoked = entry("CRL: file of revoked serials, one \"serial-hex [reason]\" per line")
+	s.Revoked = entry("CRL: file of revoked serials, one \"serial-hex [reason] [revoked-at]\" per line")
+	s.Issued = entry("OCSP responses: certificates the root issued (PEM file), besides the continued ceremony's")
+	s.Outside = entry("cross-certification: the outside CA's certificate or certificate request (PEM file)")
 	s.Out = widget.NewEntry()
 	s.Sheets = widget.NewEntry()
 	s.SheetsTo = widget.NewRadioGroup([]string{sheetsPrinter, sheetsFolder}, func(string) { s.updateSheets() })
@@ -163,6 +167,8 @@ func newStart(a *App) *Start {
 		widget.NewFormItem("Target token", s.Target),
 		widget.NewFormItem("CSR", s.CSR),
 		widget.NewFormItem("Revoked", s.Revoked),
+		widget.NewFormItem("Issued certificates", s.Issued),
+		widget.NewFormItem("Outside CA", s.Outside),
 	)
 	s.transferInputs = widget.NewAccordion(widget.NewAccordionItem("Inputs for transfers, intermediate CAs and CRLs", transferForm))
 	recent := container.NewBorder(widget.NewLabelWithStyle("Recent ceremonies (select to verify)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, s.Recent)
@@ -326,6 +332,7 @@ type plan struct {
 	sharesDir, sharesPrinter string // where share sheets go (ceremony.Options)
 
 	importJob, wrappingKey, azureKEK, transfer, target, csr, revoked string
+	issued, outside                                                  string
 	issuedAt                                                         time.Time
 }
 
@@ -357,6 +364,7 @@ func (s *Start) plan() (*plan, error) {
 	p.importJob, p.wrappingKey, p.azureKEK = strings.TrimSpace(s.ImportJob.Text), strings.TrimSpace(s.WrappingKey.Text), strings.TrimSpace(s.AzureKEK.Text)
 	p.transfer, p.target, p.csr = strings.TrimSpace(s.Transfer.Text), strings.TrimSpace(s.Target.Text), strings.TrimSpace(s.CSR.Text)
 	p.revoked = strings.TrimSpace(s.Revoked.Text)
+	p.issued, p.outside = strings.TrimSpace(s.Issued.Text), strings.TrimSpace(s.Outside.Text)
 	if v := strings.TrimSpace(s.IssuedAt.Text); v != "" {
 		if p.issuedAt, err = time.Parse(time.RFC3339, v); err != nil {
 			return nil, fmt.Errorf("issued at %q: write it as 2026-11-25T09:30:00Z", v)

@@ -178,3 +178,31 @@ func execCommand(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	return string(out), err
 }
+
+// lintedCleanOCSP checks that n OCSP responses were linted once signed with no error and no
+// warning, and that the pre-flight linted them too.
+func lintedCleanOCSP(t *testing.T, res *transcript.Result, n int) {
+	t.Helper()
+	after, before := 0, 0
+	for i := range res.Entries {
+		e := &res.Entries[i].Record
+		switch e.Event {
+		case transcript.EventOCSPLinted:
+			d, _ := transcript.Data[transcript.OCSPLinted](e)
+			after++
+			if len(d.Findings["error"])+len(d.Findings["warn"])+len(d.Findings["fatal"]) > 0 || d.LintsRun == 0 {
+				t.Errorf("%s linted with findings %v (%d lints)", d.Name, d.Findings, d.LintsRun)
+			}
+		case transcript.EventPreflightPassed:
+			d, _ := transcript.Data[transcript.PreflightPassed](e)
+			for _, l := range d.Lints {
+				if strings.HasPrefix(l.Name, "ocsp-") {
+					before++
+				}
+			}
+		}
+	}
+	if after != n || before != n {
+		t.Errorf("%d responses linted before signing and %d after, want %d", before, after, n)
+	}
+}

@@ -67,6 +67,12 @@ type Options struct {
 	CSR string
 	// Revoked lists the certificates a CRL revokes: one per line, "serial-hex [reason-code]".
 	Revoked string
+	// Issued is a PEM file of certificates the root issued, for OCSP responses about them
+	// (besides those the continued ceremony holds), each checked against the root.
+	Issued string
+	// Outside is the outside CA's certificate or certificate request (PEM) that a
+	// cross-certify ceremony certifies.
+	Outside string
 }
 
 // Run is one ceremony in progress.

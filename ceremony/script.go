@@ -45,6 +45,7 @@ type Script struct {
 	// The in-region PKI's delegated certificates, OCSP responses and cross-certificates.
 	OCSPResponder *DelegatedConfig `yaml:"ocsp_responder,omitempty"`
 	CRLSigner     *DelegatedConfig `yaml:"crl_signer,omitempty"`
+	OCSP          *OCSPConfig      `yaml:"ocsp,omitempty"`
 	Signer        SignerConfig     `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.

@@ -81,6 +81,8 @@ const (
 	InputTarget      Input = "target-token" // Options.Target
 	InputCSR         Input = "csr"          // Options.CSR
 	InputRevoked     Input = "revoked"      // Options.Revoked (optional)
+	InputIssued      Input = "issued"       // Options.Issued (optional)
+	InputOutside     Input = "outside"      // Options.Outside
 )
 
 var registry = map[string]*ceremonyType{}

@@ -119,11 +119,12 @@ var inputHelp = map[ceremony.Input]string{
 	ceremony.InputTarget:      "--target-token L   the target token (same module; --target-pin-file FILE)",
 	ceremony.InputCSR:         "--csr FILE         the intermediate CA's certificate request",
 	ceremony.InputRevoked:     "--revoked FILE     revoked serials, one \"serial-hex [reason] [revoked-at]\" per line",
+	ceremony.InputIssued:      "--issued FILE      certificates the root issued (PEM), besides those the --previous ceremony holds",
 }
 
 // inputOrder is the order the usage lists the inputs in.
 var inputOrder = []ceremony.Input{ceremony.InputPrevious, ceremony.InputSharesDir, ceremony.InputImportJob, ceremony.InputWrappingKey,
-	ceremony.InputTransfer, ceremony.InputTarget, ceremony.InputCSR, ceremony.InputRevoked}
+	ceremony.InputTransfer, ceremony.InputTarget, ceremony.InputCSR, ceremony.InputRevoked, ceremony.InputIssued}
 
 // usage is the help text; its types and inputs come from the ceremony types' registry.
 func usage() string {
@@ -870,7 +871,7 @@ type transferFlags struct {
 	importJob, wrappingKey, issuedAt, azureKEK, transferDir string
 	targetToken, targetPinFile                              string
 	csr                                                     string
-	revoked                                                 string
+	revoked, issued                                         string
 }
 
 func (x *transferFlags) register(fs *flag.FlagSet) {
@@ -882,12 +883,14 @@ func (x *transferFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&x.targetToken, "target-token", "", "migrate: the target token's label (same module)")
 	fs.StringVar(&x.targetPinFile, "target-pin-file", "", "migrate: the target token's user PIN file")
 	fs.StringVar(&x.csr, "csr", "", "sign-intermediate: the intermediate CA's certificate signing request")
+	fs.StringVar(&x.issued, "issued", "", "sign-ocsp-responses: certificates the root issued (PEM), besides those the --previous ceremony holds")
 	fs.StringVar(&x.revoked, "revoked", "", "sign-crl: the revoked certificates, one \"serial-hex [reason] [revoked-at]\" per line")
 }
 
 // apply puts the transfer inputs into opt; a migration's target token shares the module.
 func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(string) ([]byte, error)) (func(), error) {
 	opt.ImportJob, opt.WrappingKey, opt.AzureKEKID, opt.Transfer, opt.CSR, opt.Revoked = x.importJob, x.wrappingKey, x.azureKEK, x.transferDir, x.csr, x.revoked
+	opt.Issued = x.issued
 	if x.issuedAt != "" {
 		t, err := time.Parse(time.RFC3339, x.issuedAt)
 		if err != nil {

@@ -326,6 +326,17 @@ func sentence6(e *transcript.Record, data any) string {
 // sentence7 is part 7 of sentence's table: "" when data is none of its types.
 func sentence7(e *transcript.Record, data any) string {
 	switch d := data.(type) {
+	case *transcript.OCSPSigned:
+		st := d.Status
+		if d.RevokedAt != "" {
+			st += " since " + d.RevokedAt
+			if d.Reason != "" {
+				st += " (" + d.Reason + ")"
+			}
+		}
+		return fmt.Sprintf("%s signed the OCSP response %s about serial %s (%s): %s, valid from %s to %s.", d.Responder, d.File, d.Serial, d.Subject, st, d.ThisUpdate, d.NextUpdate)
+	case *transcript.OCSPLinted:
+		return fmt.Sprintf("%s ran %d lints on the OCSP response %s once signed: %s.", d.Linter, d.LintsRun, d.Name, findings(d.Findings))
 	case *transcript.KeyLeft:
 		s := fmt.Sprintf("%s (%d %s) was left on token %s: %s declined its destruction", d.Label, d.Objects, plural(d.Objects, "object", "objects"), d.TokenSerial, d.DeclinedBy)
 		if d.Reason != "" {

@@ -81,6 +81,8 @@ const (
 	EventCRLIssued         = "crl.issued"
 	EventCRLLinted         = "crl.linted"
 	EventCSRChecked        = "csr.checked"
+	EventOCSPSigned        = "ocsp.signed"
+	EventOCSPLinted        = "ocsp.linted"
 
 	// Ceremonies that continue or read another one, and key transfers.
 	EventPreviousVerified     = "previous.verified"
@@ -195,6 +197,8 @@ var Events = sortedEvents(
 	spec[CRLIssued](EventCRLIssued, "a CRL signed"),
 	spec[CRLLinted](EventCRLLinted, "a CRL linted before it is written"),
 	spec[CSRChecked](EventCSRChecked, "a certificate signing request checked"),
+	spec[OCSPSigned](EventOCSPSigned, "an OCSP response signed ahead, about one certificate of the root"),
+	spec[OCSPLinted](EventOCSPLinted, "an OCSP response linted once signed, before it is written"),
 
 	spec[PreviousVerified](EventPreviousVerified, "the sealed ceremony this one continues, verified and quoted"),
 	spec[HierarchyRotated](EventHierarchyRotated, "this ceremony continues the hierarchy under its new root"),
@@ -805,6 +809,29 @@ type CRLLinted struct {
 	LintsRun int      `json:"lints_run"`
 	Errors   []string `json:"errors"`
 	Warnings []string `json:"warnings"`
+}
+
+// OCSPSigned is the data of EventOCSPSigned.
+type OCSPSigned struct {
+	File          string `json:"file"`
+	Serial        string `json:"serial"`  // hex
+	Subject       string `json:"subject"` // of the certificate the response is about
+	Status        string `json:"status"`  // good or revoked
+	RevokedAt     string `json:"revoked_at,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	ThisUpdate    string `json:"this_update"`
+	NextUpdate    string `json:"next_update"`
+	Responder     string `json:"responder"`
+	ResponderSPKI string `json:"responder_spki_sha256"`
+	SHA256        string `json:"sha256"`
+}
+
+// OCSPLinted is the data of EventOCSPLinted: lint names by result status.
+type OCSPLinted struct {
+	Name     string              `json:"name"`
+	Linter   string              `json:"linter"`
+	LintsRun int                 `json:"lints_run"`
+	Findings map[string][]string `json:"findings"`
 }
 
 // CSRChecked is the data of EventCSRChecked.
