@@ -416,6 +416,9 @@ func needsMore(info ceremony.TypeInfo) bool {
 
 func (s *Start) review() {
 	p, err := s.plan()
+	if err == nil {
+		err = appTextAll(p.scripts) // theme_text.go: names the app cannot draw are refused now
+	}
 	if err != nil {
 		s.a.showError("the ceremony cannot start", err)
 		return

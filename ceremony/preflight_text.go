@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -84,4 +85,25 @@ func checkText(file string, src []byte, root *yaml.Node) ScriptError {
 		}
 	}
 	return errs
+}
+
+// CheckTextFor refuses every string of the script that one more renderer, which the engine
+// cannot consult itself, cannot draw: the app's, whose fonts come partly from the computer it
+// runs on. renderer names it in each message; draw reports why it cannot draw a string. Like
+// the PDF check at parse time, it runs before anything is done.
+func (s *Script) CheckTextFor(renderer string, draw func(string) error) error {
+	var root yaml.Node
+	if err := yaml.Unmarshal(s.Source, &root); err != nil {
+		return err
+	}
+	var errs ScriptError
+	for _, str := range scriptStrings(&root) {
+		if err := draw(str.Value); err != nil {
+			errs = append(errs, FieldError{s.Name, str.Line, str.Field, fmt.Sprintf("%v; %s cannot show it, so the room could not read it on screen: retype it or transliterate it", err, renderer)})
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
 }
