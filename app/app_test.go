@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/transcript"
-	"github.com/keyrite/keyrite/hsm"
-	"github.com/keyrite/keyrite/quorum/quorumtest"
 )
 
 func examples(t *testing.T) map[string][]byte {
@@ -221,53 +218,6 @@ func TestDeviationWithReasonThenResume(t *testing.T) {
 	}
 }
 
-// A bulk migration runs from its template, with the earlier root ceremony and a target token.
-func TestMigrationTemplate(t *testing.T) {
-	a := newTestApp(t)
-	root := filepath.Join(t.TempDir(), "root")
-	a.Start.Template.SetSelected(Template(ceremony.TypeRoot))
-	a.Start.Out.SetText(root)
-	test.Tap(a.Start.Review)
-	test.Tap(a.Review.Begin)
-	if err := Drive(a, time.Minute, nil); err != nil {
-		t.Fatal(err)
-	}
-	tokenLabel, _ := ceremony.TokenOf(root)
-	store, _ := hsm.PrepareRehearsal(a.RehearsalDir)
-	m, err := hsm.Open(hsm.SoftHSMModule)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, _ := m.OpenToken(hsm.Selector{Label: tokenLabel.Label})
-	pin, _ := store.PIN(tokenLabel.Label, hsm.User)
-	tok.Login(hsm.User, pin)
-	for i := 0; i < 25; i++ {
-		if _, err := tok.GenerateDEK(hsm.DEKSpec{Label: fmt.Sprintf("dek-%03d", i), ID: []byte{byte(i)}, Extractable: true}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tok.Close()
-	m.Close()
-
-	doAndWait(func() {
-		a.ShowStart()
-		a.Start.Template.SetSelected(Template(ceremony.TypeMigrate))
-		a.Start.Previous.SetText(root)
-		a.Start.Target.SetText("gui-migration-target")
-		out := filepath.Join(t.TempDir(), "migration")
-		a.Start.Out.SetText(out)
-		test.Tap(a.Start.Review)
-		test.Tap(a.Review.Begin)
-	})
-	if err := Drive(a, time.Minute, nil); err != nil {
-		t.Fatal(err)
-	}
-	csv, err := os.ReadFile(filepath.Join(a.Run.dir(), "reconciliation.csv"))
-	if err != nil || strings.Count(string(csv), ",true\n") != 25 {
-		t.Fatalf("reconciliation: %v\n%s", err, csv)
-	}
-}
-
 // The whole 2-of-3 rehearsal runs from the keyboard alone: at every prompt the focused widget
 // is the action to take, Space presses a focused button, Enter submits a typed share.
 func TestKeyboardOnly(t *testing.T) {
@@ -323,42 +273,5 @@ func TestKeyboardOnly(t *testing.T) {
 	}
 	if _, err := transcript.Verify(out, transcript.Options{}); err != nil {
 		t.Fatalf("keyboard-only ceremony: %v", err)
-	}
-}
-
-// The quorum health drill runs in the app: a 3-of-5 backup, then the drill template with the
-// backup as the earlier ceremony; every custodian types the share they were handed, and the
-// drill verifies with five proofs of possession.
-func TestDrillTemplate(t *testing.T) {
-	a := newTestApp(t)
-	backup := filepath.Join(t.TempDir(), "backup")
-	a.Start.Template.SetSelected(TemplateQuorum)
-	a.Start.Threshold.SetSelected("3")
-	a.Start.Total.SetSelected("5")
-	a.Start.Out.SetText(backup)
-	test.Tap(a.Start.Review)
-	test.Tap(a.Review.Begin)
-	held := map[string]string{}
-	if err := DriveHolding(a, time.Minute, nil, held); err != nil {
-		t.Fatal(err)
-	}
-	if len(held) != 5 {
-		t.Fatalf("%d shares handed out", len(held))
-	}
-	drill := filepath.Join(t.TempDir(), "drill")
-	doAndWait(func() {
-		a.ShowStart()
-		a.Start.Template.SetSelected(Template(ceremony.TypeDrill))
-		a.Start.Previous.SetText(backup)
-		a.Start.Out.SetText(drill)
-		test.Tap(a.Start.Review)
-		test.Tap(a.Review.Begin)
-	})
-	if err := DriveHolding(a, time.Minute, nil, held); err != nil {
-		t.Fatal(err)
-	}
-	n := len(quorumtest.Records(t, drill, transcript.EventShareProven))
-	if n != 5 {
-		t.Fatalf("%d custodians proved possession in the app, want 5", n)
 	}
 }

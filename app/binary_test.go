@@ -15,7 +15,7 @@ func TestTourNotInTheProductionBinary(t *testing.T) {
 		t.Skip("builds the keyrite binary; the full tier (scripts/test) runs it")
 	}
 	syms := binarytest.Symbols(t, "github.com/keyrite/keyrite/app.Run")
-	for _, bad := range []string{"keyrite/app.Drive", "keyrite/app.(*App).capture", "keyrite/app.(*App).screenshotTour", "keyrite/app.custodianIn", "keyrite/app.uiMu"} {
+	for _, bad := range []string{"keyrite/app.Drive", "keyrite/app.Begin", "keyrite/app.RunCeremony", "keyrite/app.(*App).capture", "keyrite/app.(*App).screenshotTour", "keyrite/app.custodianIn", "keyrite/app.uiMu"} {
 		if strings.Contains(syms, bad) {
 			t.Errorf("the keyrite binary holds %s", bad)
 		}

@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"fyne.io/fyne/v2/widget"
 )
 
 // capture saves the window as a PNG. It refuses while a share is on screen: Keyrite never
@@ -88,7 +90,9 @@ func DriveHolding(a *App, timeout time.Duration, moment func(string), held map[s
 		if name == "done" {
 			var err error
 			doAndWait(func() {
-				if r.Resume.Visible() {
+				// Sealed, the close screen offers the report; stopped, refused or aborted, it
+				// says why.
+				if r.Resume.Visible() || !r.OpenReport.Visible() {
 					err = errors.New(r.Outcome.Text)
 				}
 			})
@@ -114,4 +118,58 @@ func custodianIn(text string) string {
 	}
 	name, _, _ := strings.Cut(text, ":")
 	return name
+}
+
+// Ceremony is what a person enters on the start screen for one ceremony: the template and
+// the fields it needs. Fields left empty are cleared.
+type Ceremony struct {
+	Template         string // a template title (Template(type), TemplateQuorum, TemplateFile)
+	ScriptFile       string // TemplateFile: the script
+	Threshold, Total string // TemplateQuorum: M and N ("" keeps the screen's choice)
+	Previous         string // the earlier ceremony it continues
+	Out              string // its evidence folder
+	ImportJob        string // export: the import job's folder
+	Transfer         string // import: the export's folder
+	Target           string // migration: the target token
+	CSR              string // intermediate CA: the CSR file
+	Revoked          string // CRL: the revoked serials file
+}
+
+// Begin enters c on the start screen, reviews the ceremony and begins it, through the
+// widgets. It returns what the start screen refuses (the same error its dialog shows).
+func Begin(a *App, c Ceremony) error {
+	var err error
+	doAndWait(func() {
+		a.ShowStart()
+		s := a.Start
+		s.Template.SetSelected(c.Template)
+		if c.Threshold != "" {
+			s.Threshold.SetSelected(c.Threshold)
+			s.Total.SetSelected(c.Total)
+		}
+		for e, v := range map[*widget.Entry]string{s.ScriptFile: c.ScriptFile, s.Previous: c.Previous, s.Out: c.Out,
+			s.ImportJob: c.ImportJob, s.Transfer: c.Transfer, s.Target: c.Target, s.CSR: c.CSR, s.Revoked: c.Revoked} {
+			e.SetText(v)
+		}
+		if _, err = s.plan(); err != nil {
+			return
+		}
+		a.Review = nil
+		s.Review.OnTapped()
+		if a.Review == nil {
+			err = errors.New("the start screen showed no review")
+			return
+		}
+		a.Review.Begin.OnTapped()
+	})
+	return err
+}
+
+// RunCeremony begins c (Begin) and plays the room until it ends (DriveHolding); held are the
+// shares the custodians hold, and gain those they are handed.
+func RunCeremony(a *App, c Ceremony, timeout time.Duration, held map[string]string) error {
+	if err := Begin(a, c); err != nil {
+		return err
+	}
+	return DriveHolding(a, timeout, nil, held)
 }
