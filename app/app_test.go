@@ -97,7 +97,7 @@ func TestQuorumRehearsalThroughTheGUI(t *testing.T) {
 	os.WriteFile(p, []byte(strings.Replace(string(b), `"participant.present"`, `"participant.absent!"`, 1)), 0o644)
 	doAndWait(func() { a.ShowVerify(out) })
 	waitFor(t, func() bool { return strings.HasPrefix(a.Verify.Verdict.Text, "✗") })
-	if !strings.Contains(strings.Join(a.Verify.rows, "\n"), "✗ #") {
+	if !strings.Contains(strings.Join(a.Verify.rows, "\n"), "✗ BAD #") {
 		t.Fatalf("no record marked bad: %q", a.Verify.rows)
 	}
 }

@@ -1,10 +1,9 @@
 package app
 
 import (
-	"errors"
+	"bytes"
+	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -18,26 +17,52 @@ import (
 	"github.com/keyrite/keyrite/reports"
 )
 
-// VerifyScreen lets a security officer check a ceremony folder or an evidence bundle: each
-// record with a good or bad mark, the seal, the chain to the previous ceremony, the keys.
+// VerifyScreen lets a security officer check a ceremony folder, a folder of ceremonies, an
+// evidence bundle or an evidence root. The verdict is the strict verifier's (evidence.Inspect
+// carries VerifyPath's own); beside it every record and file has its state — good, bad with
+// the reason, not checkable past a broken chain, missing or unexpected — in a word and a
+// symbol as well as a colour. Selecting a row (by mouse, or arrows and Space) shows its whole
+// content and reason. The seal and the chain are shown whatever fails, and the root the
+// evidence names is compared with the expected root typed from the paper record.
 type VerifyScreen struct {
-	Content   fyne.CanvasObject
-	Path      *widget.Entry
-	Check     *widget.Button
-	Verdict   *widget.Label
-	Records   *widget.List
-	Seal      *widget.Label
-	Chain     *widget.Label
-	Inventory *widget.Label
-	rows      []string
-	a         *App
+	Content    fyne.CanvasObject
+	Path       *widget.Entry
+	Check      *widget.Button
+	Root       *widget.Entry // the expected root fingerprint, in any form Keyrite prints
+	RootResult *widget.Label // match / MISMATCH
+	Verdict    *widget.Label
+	Ceremony   *widget.Select // which ceremony of a tree or an evidence root is shown
+	Records    *widget.List   // the records, then the files (and an evidence root's log entries)
+	Detail     *widget.Label  // the selected row: its state, reason and whole content
+	Seal       *widget.Label
+	SealShort  *widget.Label // the seal's short hash, large and grouped as the report prints it
+	Chain      *widget.Label
+	Log        *widget.Label
+	Inventory  *widget.Label
+	rows       []string // each row's text, as shown
+	info       []verifyRow
+	ins        *evidence.Inspection
+	shown      int // the ceremony shown
+	a          *App
+}
+
+// verifyRow is one row of the list: a section heading, or an item with a state and details.
+type verifyRow struct {
+	heading bool
+	state   transcript.State
+	detail  string
 }
 
 func newVerifyScreen(a *App) *VerifyScreen {
 	v := &VerifyScreen{a: a}
 	v.Path = widget.NewEntry()
-	v.Path.SetPlaceHolder("ceremony folder, or an evidence-….tar bundle")
+	v.Path.SetPlaceHolder("ceremony folder, evidence root, or an evidence-….tar bundle")
 	v.Path.OnSubmitted = func(string) { v.verify() }
+	v.Root = widget.NewEntry()
+	v.Root.SetPlaceHolder("expected root fingerprint from the paper record (optional; any form Keyrite prints)")
+	v.Root.OnSubmitted = func(string) { v.verify() }
+	v.RootResult = widget.NewLabel("")
+	v.RootResult.TextStyle.Bold = true
 	v.Check = widget.NewButtonWithIcon("Verify", theme.ConfirmIcon(), v.verify)
 	v.Check.Importance = widget.HighImportance
 	folder := widget.NewButtonWithIcon("Folder…", theme.FolderOpenIcon(), func() {
@@ -57,31 +82,51 @@ func newVerifyScreen(a *App) *VerifyScreen {
 			}
 		}, a.Win)
 	})
-	v.Verdict = widget.NewLabel("Open a ceremony folder or an evidence bundle.")
+	v.Verdict = widget.NewLabel("Open a ceremony folder, an evidence root or an evidence bundle.")
 	v.Verdict.SizeName = theme.SizeNameSubHeadingText
 	v.Verdict.Wrapping = fyne.TextWrapWord
+	v.Ceremony = widget.NewSelect(nil, func(string) { v.showCeremony(v.Ceremony.SelectedIndex()) })
+	v.Ceremony.Hide()
 	v.Records = widget.NewList(func() int { return len(v.rows) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(v.rows[i]) })
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) { v.drawRow(i, o.(*widget.Label)) })
+	v.Records.OnSelected = v.selectRow
 	mono := func() *widget.Label {
 		l := widget.NewLabel("")
 		l.TextStyle.Monospace = true
 		l.Wrapping = fyne.TextWrapBreak
 		return l
 	}
-	v.Seal, v.Chain, v.Inventory = mono(), widget.NewLabel(""), widget.NewLabel("")
-	v.Chain.Wrapping, v.Inventory.Wrapping = fyne.TextWrapWord, fyne.TextWrapWord
+	v.Detail, v.Seal, v.Chain, v.Log, v.Inventory = mono(), widget.NewLabel(""), widget.NewLabel(""), mono(), widget.NewLabel("")
+	v.Detail.SetText("Select a record or a file to see all of it.")
+	for _, l := range []*widget.Label{v.Seal, v.Chain, v.Inventory} {
+		l.Wrapping = fyne.TextWrapWord
+	}
+	v.SealShort = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Monospace: true, Bold: true})
+	v.SealShort.SizeName = theme.SizeNameHeadingText
 	heading := widget.NewLabel("Verify a ceremony")
 	heading.SizeName = theme.SizeNameHeadingText
 	home := widget.NewButtonWithIcon("Back", theme.HomeIcon(), a.ShowStart)
+	inventory := widget.NewButtonWithIcon("Key inventory…", theme.ListIcon(), func() { a.ShowInventory(v.Path.Text) })
 	top := container.NewVBox(container.NewBorder(nil, nil, home, nil, heading),
-		container.NewBorder(nil, nil, nil, container.NewHBox(folder, bundle, v.Check, widget.NewButtonWithIcon("Key inventory…", theme.ListIcon(), func() { a.ShowInventory(v.Path.Text) })), v.Path), v.Verdict)
+		container.NewBorder(nil, nil, nil, container.NewHBox(folder, bundle, v.Check, inventory), v.Path),
+		container.NewBorder(nil, nil, widget.NewLabel("Expected root:"), v.RootResult, v.Root),
+		v.Verdict, v.Ceremony)
+	bold := func(s string) *widget.Label {
+		return widget.NewLabelWithStyle(s, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	}
 	details := container.NewVScroll(container.NewVBox(
-		widget.NewLabelWithStyle("Seal", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.Seal,
-		widget.NewLabelWithStyle("Chain", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.Chain,
-		widget.NewLabelWithStyle("Keys", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), v.Inventory))
-	split := container.NewHSplit(container.NewBorder(widget.NewLabelWithStyle("Records", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, v.Records), details)
-	split.Offset = 0.55
+		bold("Selected"), v.Detail,
+		bold("Seal"), v.SealShort, v.Seal,
+		bold("Chain"), v.Chain,
+		v.Log,
+		bold("Keys"), v.Inventory))
+	split := container.NewHSplit(container.NewBorder(bold("Records and files"), nil, nil, nil, v.Records), details)
+	split.Offset = 0.5
 	v.Content = container.NewBorder(container.NewPadded(top), nil, nil, nil, container.NewPadded(split))
 	return v
 }
@@ -101,117 +146,334 @@ func (v *VerifyScreen) verify() {
 	if path == "" {
 		return
 	}
+	root, err := evidence.ParseRoot(v.Root.Text)
+	if err != nil {
+		v.RootResult.Importance = widget.DangerImportance
+		v.RootResult.SetText("✗ not a fingerprint")
+		v.Verdict.Importance = widget.DangerImportance
+		v.Verdict.SetText("✗ Not checked: the expected root is not a fingerprint: " + strings.TrimPrefix(err.Error(), "--root "))
+		return
+	}
 	v.Check.Disable()
+	v.Verdict.Importance = widget.MediumImportance
 	v.Verdict.SetText("Checking…")
 	go func() {
-		out := check(path)
+		ins := evidence.Inspect(path, evidence.Options{Root: root})
 		do(func() {
 			v.Check.Enable()
-			v.rows = out.rows
-			v.Records.Refresh()
-			v.Seal.SetText(out.seal)
-			v.Chain.SetText(out.chain)
-			v.Inventory.SetText(out.inventory)
-			v.Verdict.SetText(out.verdict) // last: it is what people (and tests) wait for
+			v.show(ins)
 		})
 	}()
 }
 
-type checked struct {
-	verdict, seal, chain, inventory string
-	rows                            []string
+// show shows an inspection: the verdict, then the ceremony with problems (or the last one).
+func (v *VerifyScreen) show(ins *evidence.Inspection) {
+	v.ins = ins
+	var names []string
+	shown := -1
+	for i, c := range ins.Ceremonies {
+		mark := "✓"
+		if c.Err != nil || c.Problems() > 0 {
+			mark = "✗"
+			if shown < 0 {
+				shown = i
+			}
+		}
+		names = append(names, fmt.Sprintf("%s %s (ceremony %s)", mark, c.Name, evidence.Printable(c.Chain.CeremonyID)))
+	}
+	if shown < 0 {
+		shown = len(ins.Ceremonies) - 1
+	}
+	v.Ceremony.Options = names
+	if len(names) > 1 {
+		v.Ceremony.Show()
+	} else {
+		v.Ceremony.Hide()
+	}
+	v.Log.SetText(logText(ins.Log))
+	v.showCeremony(shown)
+	if len(names) > 1 && shown >= 0 {
+		v.Ceremony.SetSelectedIndex(shown)
+	}
+	v.Verdict.Importance = widget.SuccessImportance
+	if ins.Err != nil {
+		v.Verdict.Importance = widget.DangerImportance
+	}
+	v.Verdict.SetText(verdictText(ins)) // last: it is what people (and tests) wait for
 }
 
-// check verifies a folder or bundle. On failure it still lists the records it could read,
-// marking the first bad one.
-func check(path string) checked {
-	var c checked
-	fi, err := os.Stat(path)
-	if err != nil {
-		c.verdict = "✗ " + err.Error()
-		return c
+// maxVerdict is how much of the strict verifier's refusal the verdict line shows (the rows
+// hold the rest); a long one would push the lists off a 1024×768 screen.
+const maxVerdict = 240
+
+func verdictText(ins *evidence.Inspection) string {
+	if ins.Err != nil {
+		msg := evidence.Printable(ins.Err.Error())
+		if r := []rune(msg); len(r) > maxVerdict {
+			msg = string(r[:maxVerdict]) + "…"
+		}
+		return fmt.Sprintf("✗ NOT VERIFIED: %s (problems found: %d; the red rows say where)", msg, ins.Problems())
 	}
-	dir := path
-	var res *transcript.Result
-	if fi.Mode().IsRegular() {
-		work, err := os.MkdirTemp("", "keyrite-verify-")
-		if err != nil {
-			c.verdict = "✗ " + err.Error()
-			return c
+	n := len(ins.Ceremonies)
+	switch {
+	case ins.Kind == evidence.KindBundle:
+		return fmt.Sprintf("✓ Bundle verified: manifest signed by the transcript signer, ceremony %s, %d records, sealed.", evidence.Printable(ins.Ceremonies[0].Chain.CeremonyID), len(ins.Ceremonies[0].Records))
+	case ins.Kind == evidence.KindRoot:
+		return fmt.Sprintf("✓ Evidence root verified: %d ceremonies, every one logged and present, the log's checkpoint signed.", n)
+	case n > 1:
+		return fmt.Sprintf("✓ Verified: %d chained ceremonies.", n)
+	case n == 1:
+		return fmt.Sprintf("✓ Verified: ceremony %s, %d records, sealed.", evidence.Printable(ins.Ceremonies[0].Chain.CeremonyID), len(ins.Ceremonies[0].Records))
+	}
+	return "✓ Verified."
+}
+
+// showCeremony lists ceremony i's records and files and fills the seal, chain and keys panes.
+func (v *VerifyScreen) showCeremony(i int) {
+	v.rows, v.info = nil, nil
+	v.Records.UnselectAll()
+	v.Detail.SetText("Select a record or a file to see all of it.")
+	if v.ins == nil || i < 0 || i >= len(v.ins.Ceremonies) {
+		v.Seal.SetText("")
+		v.SealShort.SetText("")
+		v.Chain.SetText("")
+		v.Inventory.SetText("")
+		v.RootResult.SetText("")
+		v.Records.Refresh()
+		return
+	}
+	v.shown = i
+	c := &v.ins.Ceremonies[i]
+	v.section(fmt.Sprintf("Records (%d)", len(c.Records)))
+	for _, r := range c.Records {
+		v.add(recordRow(r))
+	}
+	v.section(fmt.Sprintf("Files (%d)", len(c.Files)))
+	for _, f := range c.Files {
+		v.add(fileRow(f))
+	}
+	if l := v.ins.Log; l != nil {
+		v.section(fmt.Sprintf("Ceremony log entries (%d)", len(l.Entries)))
+		for _, e := range l.Entries {
+			v.add(fileRow(e))
 		}
-		defer os.RemoveAll(work)
-		f, err := os.Open(path)
-		if err != nil {
-			c.verdict = "✗ " + err.Error()
-			return c
+	}
+	v.Records.Refresh()
+	v.showSeal(c)
+	v.Chain.SetText(chainText(c))
+	v.showRoot(c)
+	v.Inventory.SetText(keysText(c))
+}
+
+func (v *VerifyScreen) section(s string) {
+	v.rows = append(v.rows, s)
+	v.info = append(v.info, verifyRow{heading: true})
+}
+
+func (v *VerifyScreen) add(text string, r verifyRow) {
+	v.rows = append(v.rows, text)
+	v.info = append(v.info, r)
+}
+
+// mark is each state's symbol and word: never colour alone.
+func mark(s transcript.State) string {
+	return [...]string{"✓ good", "✗ BAD", "⚠ NOT CHECKABLE", "✗ MISSING", "✗ UNEXPECTED", "· withheld"}[s]
+}
+
+func importance(s transcript.State) widget.Importance {
+	switch s {
+	case transcript.Good:
+		return widget.SuccessImportance
+	case transcript.Unchecked:
+		return widget.WarningImportance
+	case transcript.Withheld:
+		return widget.LowImportance
+	}
+	return widget.DangerImportance
+}
+
+func (v *VerifyScreen) drawRow(i int, l *widget.Label) {
+	if i >= len(v.rows) {
+		return
+	}
+	r := v.info[i]
+	l.TextStyle.Bold = r.heading
+	l.Importance = widget.MediumImportance
+	if !r.heading {
+		l.Importance = importance(r.state)
+	}
+	l.SetText(v.rows[i])
+}
+
+// selectRow shows the whole of row i.
+func (v *VerifyScreen) selectRow(i widget.ListItemID) {
+	if i < 0 || i >= len(v.info) || v.info[i].heading {
+		return
+	}
+	v.Detail.SetText(v.info[i].detail)
+}
+
+// maxDetail bounds what the detail pane shows of one record (a token inventory can be long).
+const maxDetail = 16 << 10
+
+func recordRow(r transcript.RecordCheck) (string, verifyRow) {
+	what := "(not a readable record)"
+	if r.Line == nil {
+		what = "(absent)"
+	}
+	if rec := r.Record; rec != nil {
+		what = rec.Event + " — " + rec.Actor
+		if len(rec.Time) >= 19 {
+			what = rec.Time[11:19] + " " + what
 		}
-		br, err := reports.VerifyBundle(f, work)
-		f.Close()
-		if err != nil {
-			c.verdict = "✗ Not verified: " + err.Error()
-			return c
+	}
+	text := fmt.Sprintf("%s #%d %s", mark(r.State), r.Seq, what)
+	if r.Reason != "" {
+		text += ": " + r.Reason
+	}
+	detail := fmt.Sprintf("Record %d — %s\n", r.Seq, mark(r.State))
+	if r.Reason != "" {
+		detail += r.Reason + "\n"
+	}
+	detail += "\n" + recordContent(r.Line)
+	return evidence.Printable(text), verifyRow{state: r.State, detail: evidence.Printable(detail)}
+}
+
+// recordContent is a record's line as stored, indented for reading (as it is when not JSON).
+func recordContent(line []byte) string {
+	if line == nil {
+		return "(the transcript ends before this record)"
+	}
+	var b bytes.Buffer
+	if json.Indent(&b, line, "", "  ") != nil {
+		b.Reset()
+		b.Write(line)
+	}
+	s := b.String()
+	if len(s) > maxDetail {
+		s = s[:maxDetail] + fmt.Sprintf("\n… (%d more bytes)", len(s)-maxDetail)
+	}
+	return s
+}
+
+func fileRow(f evidence.Item) (string, verifyRow) {
+	text := fmt.Sprintf("%s %s", mark(f.State), f.Path)
+	detail := fmt.Sprintf("%s — %s\n", f.Path, mark(f.State))
+	if f.Record >= 0 {
+		detail += fmt.Sprintf("Written by record %d.\n", f.Record)
+	}
+	if f.Reason != "" {
+		text += ": " + f.Reason
+		detail += f.Reason + "\n"
+	}
+	return evidence.Printable(text), verifyRow{state: f.State, detail: evidence.Printable(detail)}
+}
+
+func (v *VerifyScreen) showSeal(c *evidence.Ceremony) {
+	s := c.Seal
+	v.Seal.Importance = importance(s.State)
+	v.SealShort.SetText(s.Short)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s", mark(s.State))
+	if s.Reason != "" {
+		fmt.Fprintf(&b, ": %s", s.Reason)
+	}
+	if s.Text != "" {
+		fmt.Fprintf(&b, "\nShort hash above, as on every page of the report. Covers %d records.", s.Count)
+		signed := "its signature does NOT verify with the transcript signer's key"
+		if s.Signed {
+			signed = "its signature verifies"
 		}
-		res, dir = br.Ceremony, work
-		c.verdict = fmt.Sprintf("✓ Bundle verified: manifest signed by the transcript signer, %d files as listed, %d withheld.", br.Files, len(br.Withheld))
+		fmt.Fprintf(&b, "\nSigned by %q, key ID %s; %s.", s.Signer, s.KeyID, signed)
+		if s.SignerCert != "" {
+			fmt.Fprintf(&b, " Signer certificate: %q.", s.SignerCert)
+		}
+	}
+	v.Seal.SetText(evidence.Printable(b.String()))
+}
+
+func chainText(c *evidence.Ceremony) string {
+	ch := c.Chain
+	var b strings.Builder
+	fmt.Fprintf(&b, "Ceremony %s (%s), %d records", ch.CeremonyID, ch.Type, ch.Records)
+	if ch.First != "" {
+		fmt.Fprintf(&b, ", from %s to %s", ch.First, ch.Last)
+	}
+	b.WriteString(".\n")
+	if ch.Previous == "" {
+		b.WriteString("First ceremony of its key hierarchy.\n")
 	} else {
-		folders, err := evidence.VerifyTree(path, evidence.Options{Renderer: reports.ReportRenderer})
-		if err != nil {
-			c.verdict = "✗ Not verified: " + err.Error()
-			c.rows = partialRows(path, err)
-			return c
+		fmt.Fprintf(&b, "Continues ceremony %s — %s", ch.Previous, mark(ch.PreviousState))
+		if ch.PreviousReason != "" {
+			fmt.Fprintf(&b, ": %s", ch.PreviousReason)
 		}
-		res, dir = folders[len(folders)-1].Result, folders[len(folders)-1].Dir
-		c.verdict = fmt.Sprintf("✓ Verified: ceremony %s, %d records, sealed.", res.Opening.CeremonyID, len(res.Entries))
-		if len(folders) > 1 {
-			c.verdict = fmt.Sprintf("✓ Verified: %d chained ceremonies; showing %s.", len(folders), filepath.Base(dir))
+		b.WriteString(".\n")
+	}
+	if ch.Root == "" {
+		b.WriteString("Root: unknown (the transcript's signer record could not be read).")
+	} else {
+		fmt.Fprintf(&b, "Root %q, public key SHA-256\n%s\n%s", ch.Root, ch.RootSPKI.Grouped(), ch.RootSPKI.Words())
+	}
+	if c.LogEntry >= 0 {
+		fmt.Fprintf(&b, "\nCeremony log entry %d.", c.LogEntry)
+	}
+	return evidence.Printable(b.String())
+}
+
+// showRoot compares the evidence's root with the expected one.
+func (v *VerifyScreen) showRoot(c *evidence.Ceremony) {
+	ch := c.Chain
+	switch {
+	case ch.Expected == "":
+		v.RootResult.Importance = widget.MediumImportance
+		v.RootResult.SetText("none given")
+	case ch.RootState == transcript.Good:
+		v.RootResult.Importance = widget.SuccessImportance
+		v.RootResult.SetText("✓ match")
+	case ch.RootState == transcript.Bad:
+		v.RootResult.Importance = widget.DangerImportance
+		v.RootResult.SetText("✗ MISMATCH")
+	default:
+		v.RootResult.Importance = widget.WarningImportance
+		v.RootResult.SetText("⚠ root unknown")
+	}
+}
+
+func logText(l *evidence.LogView) string {
+	if l == nil {
+		return ""
+	}
+	s := fmt.Sprintf("Ceremony log %s, %d entries — %s", l.Origin, l.Size, mark(l.State))
+	if l.Reason != "" {
+		s += ": " + l.Reason
+	}
+	if l.Checkpoint != "" {
+		s += "\nNewest checkpoint:\n" + l.Checkpoint
+	}
+	return evidence.Printable(s)
+}
+
+// keysText lists the keys the ceremony's good records name, as the report does.
+func keysText(c *evidence.Ceremony) string {
+	res := &transcript.Result{Opening: c.Opening, RootSPKI: c.Chain.RootSPKI, Seal: &transcript.Seal{}}
+	for _, r := range c.Records {
+		if r.State == transcript.Good && r.Record != nil {
+			res.Entries = append(res.Entries, transcript.Entry{Record: *r.Record, Line: r.Line})
 		}
 	}
 	model, err := reports.Read(res)
 	if err != nil {
-		c.verdict = "✗ " + err.Error()
-		return c
-	}
-	for _, e := range res.Entries {
-		c.rows = append(c.rows, fmt.Sprintf("✓ #%d %s %s", e.Seq, e.Time[11:19], e.Event))
-	}
-	c.seal = res.Seal.Text
-	c.chain = fmt.Sprintf("Sealed by %s, certified by %s.\nRoot public key SHA-256 %s\n%s", res.Signer.Subject.CommonName, res.Root.Subject.CommonName, res.RootSPKI.Grouped(), res.RootSPKI.Words())
-	if p := res.Opening.Previous; p != nil {
-		c.chain += fmt.Sprintf("\n\nContinues ceremony %s, whose seal it quotes:\n%s", p.CeremonyID, p.Checkpoint)
-	} else {
-		c.chain += "\n\nFirst ceremony of its key hierarchy."
+		return err.Error()
 	}
 	var inv []string
+	if c.Err != nil && len(res.Entries) > 0 {
+		inv = append(inv, "From the good records only; this ceremony does NOT verify.")
+	}
 	for _, k := range model.Keys {
 		inv = append(inv, fmt.Sprintf("%s (%s, %s) — %s\n   %s", k.Label, k.Algorithm, k.Purpose, strings.TrimPrefix(k.Event, "key."), k.Words))
 	}
 	for _, k := range model.KCVs {
 		inv = append(inv, fmt.Sprintf("KCV %s: %s (%s)", k.What, k.Value, k.Method))
 	}
-	c.inventory = strings.Join(inv, "\n\n")
-	return c
-}
-
-func partialRows(dir string, verr error) []string {
-	data, err := os.ReadFile(filepath.Join(dir, transcript.FileName))
-	if err != nil {
-		return nil
-	}
-	entries, _ := transcript.Parse(data)
-	var rows []string
-	for _, e := range entries {
-		rows = append(rows, fmt.Sprintf("✓ #%d %s %s", e.Seq, e.Time[11:19], e.Event))
-	}
-	var re *transcript.RecordError
-	if errors.As(verr, &re) {
-		for i := range rows {
-			if uint64(i) >= re.Seq {
-				rows[i] = "✗" + strings.TrimPrefix(rows[i], "✓")
-			}
-		}
-		if int(re.Seq) >= len(rows) {
-			rows = append(rows, fmt.Sprintf("✗ #%d %s", re.Seq, re.Reason))
-		}
-	}
-	return rows
+	return evidence.Printable(strings.Join(inv, "\n\n"))
 }

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/evidence"
+	"github.com/keyrite/keyrite/evidence/evidencetest"
 )
 
 // states is one letter per record: Good, Bad, Unchecked (not checkable), Missing.
@@ -222,21 +222,7 @@ func TestInspectBundleTamperedMember(t *testing.T) {
 // An evidence root with two ceremonies, the second's record changed: the first verifies, the
 // second shows the bad record; the log's checkpoint is shown with the verdict.
 func TestInspectRootWithOneBadCeremony(t *testing.T) {
-	root := t.TempDir()
-	if err := ledger.Init(root, "test.example/root"); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range []string{"first", "second"} {
-		dir, key := synth{id: id, steps: 1}.make(t, root)
-		seal, _ := os.ReadFile(filepath.Join(dir, transcript.SealFileName))
-		s, err := ledger.NewSigner("synthetic-signer", key)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := ledger.Append(root, ledger.CeremonyEntry(id, id, seal), s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	root := evidencetest.Root(t, "first", "second")
 	ins := inspect(t, root, evidence.Options{})
 	if ins.Err != nil || ins.Kind != evidence.KindRoot || ins.Log == nil || ins.Log.Size != 2 || ins.Log.Checkpoint == "" || len(ins.Ceremonies) != 2 {
 		t.Fatalf("intact root: %v %s %+v", ins.Err, ins.Kind, ins.Log)

@@ -1,30 +1,15 @@
 package evidence_test
 
 import (
-	"bufio"
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
-	"fmt"
-	"io"
-	"math/big"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
-	"github.com/keyrite/keyrite/evidence"
+	"github.com/keyrite/keyrite/evidence/evidencetest"
 )
 
-// synth describes a sealed ceremony made in software, in the shape Keyrite writes: no HSM, no
-// renderer (its "report" is a fixed text recorded by renderer test/1).
+// synth describes a sealed ceremony made in software (evidencetest.Ceremony).
 type synth struct {
 	id       string
 	rootCN   string
@@ -33,10 +18,8 @@ type synth struct {
 	size     int64    // bytes each
 	extra    []string // more output names, one byte each
 	noBundle bool
-	// records are written after the opening, as the ceremony's own; start, if set, is the
-	// time of its first record.
-	records []synthRecord
-	start   time.Time
+	records  []synthRecord
+	start    time.Time
 }
 
 // synthRecord is one record a synthetic ceremony writes.
@@ -45,107 +28,18 @@ type synthRecord struct {
 	data  any
 }
 
-// fakeReport stands for the report a renderer would draw.
-var fakeReport = []byte("%PDF-1.4 a report rendered by test/1\n")
+var fakeReport = evidencetest.FakeReport
 
 // make writes the ceremony into a new folder under parent (a new temporary folder when "") and
 // returns the folder and the transcript signer's key.
 func (s synth) make(t testing.TB, parent string) (string, *ecdsa.PrivateKey) {
 	t.Helper()
-	if s.id == "" {
-		s.id = "synthetic"
-	}
-	if s.rootCN == "" {
-		s.rootCN = "Synthetic Root"
-	}
-	if parent == "" {
-		parent = t.TempDir()
-	}
-	dir := filepath.Join(parent, s.id)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	rootKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	sigKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	mk := func(key *ecdsa.PrivateKey, parent *x509.Certificate, pkey *ecdsa.PrivateKey, cn string, ca bool) *x509.Certificate {
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
-			NotAfter: time.Now().Add(time.Hour), IsCA: ca, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature}
-		if parent == nil {
-			parent, pkey = tmpl, key
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, pkey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, _ := x509.ParseCertificate(der)
-		return c
-	}
-	root := mk(rootKey, nil, nil, s.rootCN, true)
-	signer := mk(sigKey, root, rootKey, "Synthetic Signer", false)
-	w := newAppender(t, filepath.Join(dir, transcript.FileName))
-	if !s.start.IsZero() {
-		w.at = s.start
-	}
-	w.Append("open", "Operator (administrator)", transcript.EventOpened, transcript.Opening{CeremonyID: s.id, Type: "root", ScriptFile: "script.yaml"})
+	var records []evidencetest.Record
 	for _, r := range s.records {
-		w.Append("step", "Operator (administrator)", r.event, r.data)
+		records = append(records, evidencetest.Record{Event: r.event, Data: r.data})
 	}
-	output := func(name string, write func(io.Writer)) {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		f, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		write(f)
-		f.Close()
-		sum, n, _ := transcript.HashFile(p)
-		w.Append("files", "Operator (administrator)", transcript.EventOutput, transcript.Output{File: name, SHA256: hex.EncodeToString(sum[:]), Size: n})
-	}
-	certPEM := func(c *x509.Certificate) []byte {
-		return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-	}
-	output("script.yaml", func(f io.Writer) { f.Write([]byte("version: 1\n")) })
-	output("transcript-signer.pem", func(f io.Writer) { f.Write(certPEM(signer)) })
-	output("root.pem", func(f io.Writer) { f.Write(certPEM(root)) })
-	for i := 0; i < s.steps; i++ {
-		id := fmt.Sprintf("step-%d", i)
-		w.Append(id, "Operator (administrator)", transcript.EventStepStarted, transcript.StepStart{Title: fmt.Sprintf("Step %d", i), Actor: "Operator (administrator)"})
-		w.Append(id, "Witness (witness)", transcript.EventWitnessConfirmed, transcript.Witnessing{Witness: "Witness"})
-		w.Append(id, "Operator (administrator)", transcript.EventStepCompleted, nil)
-	}
-	for i := 0; i < s.files; i++ {
-		output(fmt.Sprintf("data-%02d.bin", i), func(f io.Writer) { io.CopyN(f, rand.Reader, s.size) })
-	}
-	for _, name := range s.extra {
-		output(name, func(f io.Writer) { f.Write([]byte("x")) })
-	}
-	w.Append("signer", "Operator (administrator)", transcript.EventSigner, transcript.Signer{Name: "synthetic-signer", Certificate: string(certPEM(signer)) + string(certPEM(root))})
-	w.Append("close", "Operator (administrator)", transcript.EventClosed, transcript.Closing{Result: "completed"})
-	n, head := w.Close()
-	seal, err := transcript.SealCheckpoint(transcript.Checkpoint{CeremonyID: s.id, Count: n, Head: head}, "synthetic-signer", sigKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, transcript.SealFileName), seal, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if !s.noBundle {
-		res, err := transcript.Verify(dir, transcript.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Create(filepath.Join(dir, evidence.BundleName(s.id)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := evidence.WriteBundle(res, dir, fakeReport, "test/1", f, sigKey); err != nil {
-			t.Fatal(err)
-		}
-		f.Close()
-		os.WriteFile(filepath.Join(dir, evidence.ReportFileName), fakeReport, 0o644)
-	}
-	return dir, sigKey
+	return evidencetest.Ceremony{ID: s.id, RootCN: s.rootCN, Steps: s.steps, Files: s.files, Size: s.size, Extra: s.extra,
+		NoBundle: s.noBundle, Records: records, Start: s.start}.Make(t, parent)
 }
 
 // fakeRenderer renders fakeReport, as version test/1 or another.
@@ -171,49 +65,4 @@ func within(t *testing.T, d time.Duration, f func() error) error {
 		t.Fatalf("still running after %v: the verifier blocked", d)
 		return nil
 	}
-}
-
-// appender writes records as transcript.Writer does, byte for byte, without an fsync per
-// record: large synthetic transcripts are made in seconds.
-type appender struct {
-	t    testing.TB
-	f    *os.File
-	bw   *bufio.Writer
-	n    uint64
-	prev [32]byte
-	at   time.Time
-}
-
-func newAppender(t testing.TB, name string) *appender {
-	f, err := os.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &appender{t: t, f: f, bw: bufio.NewWriterSize(f, 1<<20), at: time.Now().Add(-time.Minute)}
-}
-
-func (a *appender) Append(step, actor, event string, data any) {
-	var raw json.RawMessage
-	if data != nil {
-		raw, _ = json.Marshal(data)
-	}
-	a.at = a.at.Add(time.Microsecond)
-	line, err := json.Marshal(transcript.Record{V: transcript.FormatVersion, Seq: a.n, Time: a.at.UTC().Format(time.RFC3339Nano),
-		MonoNS: int64(a.n) * 1000, Step: step, Actor: actor, Event: event, Data: raw, Prev: hex.EncodeToString(a.prev[:])})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	a.bw.Write(line)
-	a.bw.WriteByte('\n')
-	a.prev = sha256.Sum256(line)
-	a.n++
-}
-
-// Close flushes the transcript and returns its record count and head hash.
-func (a *appender) Close() (uint64, [32]byte) {
-	if err := a.bw.Flush(); err != nil {
-		a.t.Fatal(err)
-	}
-	a.f.Close()
-	return a.n, a.prev
 }
