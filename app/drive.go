@@ -133,6 +133,8 @@ type Ceremony struct {
 	Target           string // migration: the target token
 	CSR              string // intermediate CA: the CSR file
 	Revoked          string // CRL: the revoked serials file
+	Issued           string // OCSP responses: certificates the root issued
+	Outside          string // cross-certification: the outside CA's certificate or CSR
 }
 
 // Begin enters c on the start screen, reviews the ceremony and begins it, through the
@@ -148,7 +150,8 @@ func Begin(a *App, c Ceremony) error {
 			s.Total.SetSelected(c.Total)
 		}
 		for e, v := range map[*widget.Entry]string{s.ScriptFile: c.ScriptFile, s.Previous: c.Previous, s.Out: c.Out,
-			s.ImportJob: c.ImportJob, s.Transfer: c.Transfer, s.Target: c.Target, s.CSR: c.CSR, s.Revoked: c.Revoked} {
+			s.ImportJob: c.ImportJob, s.Transfer: c.Transfer, s.Target: c.Target, s.CSR: c.CSR, s.Revoked: c.Revoked,
+			s.Issued: c.Issued, s.Outside: c.Outside} {
 			e.SetText(v)
 		}
 		if _, err = s.plan(); err != nil {

@@ -40,8 +40,10 @@ var typeDrivers = map[string]typeDriver{
 	ceremony.TypeCRL: {run: func(h *harness) string {
 		return h.made("crl", Ceremony{Template: Template(ceremony.TypeCRL), Previous: h.root("root")})
 	}},
-	ceremony.TypeIntermediate: {run: func(h *harness) string {
-		return h.made("intermediate", Ceremony{Template: Template(ceremony.TypeIntermediate), Previous: h.root("root"), CSR: h.csr("Example Issuing CA 2026")})
+	ceremony.TypeIntermediate: {run: func(h *harness) string { return h.intermediate() }},
+	ceremony.TypeOCSPResponses: {run: func(h *harness) string {
+		// About the intermediate the continued ceremony issued.
+		return h.made("ocsp responses", Ceremony{Template: Template(ceremony.TypeOCSPResponses), Previous: h.intermediate()})
 	}},
 	ceremony.TypeCRLSigner:  {run: func(h *harness) string { return h.signedByRoot(ceremony.TypeCRLSigner) }},
 	ceremony.TypeOCSPSigner: {run: func(h *harness) string { return h.signedByRoot(ceremony.TypeOCSPSigner) }},
@@ -172,6 +174,11 @@ func (h *harness) importJob() string {
 // export exports the quorum root's key to the import job.
 func (h *harness) export() string {
 	return h.made("export", Ceremony{Template: Template(ceremony.TypeExport), Previous: h.quorum("backup"), ImportJob: h.importJob()})
+}
+
+// intermediate is the root's intermediate CA, "Example Issuing CA 2026", from a CSR.
+func (h *harness) intermediate() string {
+	return h.made("intermediate", Ceremony{Template: Template(ceremony.TypeIntermediate), Previous: h.root("root"), CSR: h.csr("Example Issuing CA 2026")})
 }
 
 // signedByRoot is a delegated signer (OCSP responder, CRL signer) the root certifies; its
