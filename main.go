@@ -1,5 +1,6 @@
 // Command keyrite runs HSM key ceremonies: with no arguments it opens the desktop app, with a
-// subcommand it runs headless (see `keyrite help`).
+// subcommand it runs headless (see `keyrite help`). Built with -tags nogui it is the command
+// line alone (main_nogui.go).
 package main
 
 import (
@@ -11,7 +12,6 @@ import (
 	"path"
 	"strings"
 
-	"github.com/keyrite/keyrite/app"
 	"github.com/keyrite/keyrite/cli"
 	"github.com/keyrite/keyrite/internal/quietlocale"
 )
@@ -50,7 +50,7 @@ func main() {
 	ex := examples()
 	env := cli.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Examples: ex, Context: ctx,
-		GUI: func() error { return app.Run(ex) },
+		GUI: gui(ex),
 	}
 	if len(os.Args) == 1 {
 		os.Exit(cli.Main(nil, env)) // the app: on the main OS thread, as GLFW needs

@@ -39,3 +39,35 @@ func TestQuietUnderCLocale(t *testing.T) {
 		}
 	}
 }
+
+// The command-line build (-tags nogui) links no GUI: no Fyne, no OpenGL or GLFW, and says so
+// when started without a command.
+func TestCommandLineBuildLinksNoGUI(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-tags", "nogui", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps -tags nogui: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "github.com/keyrite/keyrite/cli") {
+		t.Fatalf("go list -deps did not list keyrite's dependencies:\n%s", out)
+	}
+	for _, d := range strings.Fields(string(out)) {
+		for _, banned := range []string{"fyne.io/", "go-gl/", "keyrite/keyrite/app"} {
+			if strings.Contains(d, banned) {
+				t.Errorf("the -tags nogui build links %s", d)
+			}
+		}
+	}
+	if testing.Short() {
+		return
+	}
+	bin := t.TempDir() + "/keyrite"
+	if out, err := exec.Command("go", "build", "-tags", "nogui", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags nogui: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "DISPLAY=")
+	out, err = cmd.CombinedOutput()
+	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "keyrite rehearse") {
+		t.Fatalf("the command-line build without a command: exit %d (%v), want its usage and 2:\n%s", code, err, out)
+	}
+}

@@ -1,0 +1,9 @@
+//go:build nogui
+
+package main
+
+// gui is nil in the command-line build (go build -tags nogui): it links no Fyne, OpenGL or X11
+// library, so it runs on a machine without them and every command starts sooner (Go
+// initialises every package a binary links before main, Fyne's among them); `keyrite` without
+// a command prints its usage.
+func gui(map[string][]byte) func() error { return nil }
