@@ -168,6 +168,9 @@ type TokenInfo struct {
 	Hardware     string `json:"hardware"`
 	Initialized  bool   `json:"initialized"`
 	UserPINSet   bool   `json:"user_pin_initialized"`
+	// Flags are the token's administration flags when it was listed (token ceremonies);
+	// never recorded with the token, whose record predates them.
+	Flags TokenFlags `json:"-"`
 }
 
 func (t TokenInfo) String() string {
@@ -191,6 +194,7 @@ func (m *Module) Tokens() ([]TokenInfo, error) {
 			Serial: trim(ti.SerialNumber), Firmware: fmt.Sprintf("%d.%d", ti.FirmwareVersion.Major, ti.FirmwareVersion.Minor),
 			Hardware:    fmt.Sprintf("%d.%d", ti.HardwareVersion.Major, ti.HardwareVersion.Minor),
 			Initialized: ti.Flags&pkcs11.CKF_TOKEN_INITIALIZED != 0, UserPINSet: ti.Flags&pkcs11.CKF_USER_PIN_INITIALIZED != 0,
+			Flags: flagsOf(ti),
 		})
 	}
 	return out, nil

@@ -1,6 +1,7 @@
 package hsm
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,7 +11,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/miekg/pkcs11"
+	"github.com/keyrite/keyrite/internal/atomicfile"
 )
 
 // SoftHSMModule is where Debian's softhsm2 package installs the rehearsal module.
@@ -203,45 +204,63 @@ func (r *Rehearsal) initToken(m *Module, label string) (TokenInfo, error) {
 	so, user := randomPIN(), randomPIN()
 	defer zero(so)
 	defer zero(user)
+	if err := r.ClaimPINs(label, so, user); err != nil {
+		return TokenInfo{}, err
+	}
+	ti, err := m.InitToken(free.Slot, label, bytes.Clone(so), bytes.Clone(user))
+	if _, ferr := m.Find(Selector{Label: label}); err != nil && ferr != nil {
+		r.ForgetPINs(label) // no token was made: its PINs guard nothing
+	}
+	if err != nil {
+		return TokenInfo{}, fmt.Errorf("rehearsal token: %w", err)
+	}
+	return ti, nil
+}
+
+// ClaimPINs keeps the PINs of a new rehearsal token labelled label, before the token is made:
+// a token whose PIN is not kept is a token nobody can use. The PIN files are created
+// exclusively, so a label is claimed once in a store shared by several processes, a PIN is
+// never overwritten and no login ever spends an attempt on another token's PIN. It fails
+// with ErrLabelTaken if the store kept PINs for label already.
+func (r *Rehearsal) ClaimPINs(label string, so, user []byte) error {
 	for _, p := range []struct {
 		role Role
 		pin  []byte
 	}{{SO, so}, {User, user}} {
 		f, err := os.OpenFile(r.pinFile(label, p.role), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, os.ErrExist) && p.role == SO {
+			return errorf(ErrLabelTaken, "rehearsal token %q: the store %s holds a token with this label already (choose another label, or another --rehearsal-dir)", label, r.Dir)
+		}
 		if err == nil {
 			_, err = f.Write(p.pin)
 			err = errors.Join(err, f.Sync(), f.Close())
 		}
 		if err != nil {
-			return TokenInfo{}, fmt.Errorf("rehearsal token %q: save PIN: %w", label, err)
+			r.ForgetPINs(label)
+			return fmt.Errorf("rehearsal token %q: save PIN: %w", label, err)
 		}
 	}
-	forget := func(err error) (TokenInfo, error) {
-		os.Remove(r.pinFile(label, SO))
-		os.Remove(r.pinFile(label, User))
-		return TokenInfo{}, err
-	}
-	if err := m.ctx.InitToken(free.Slot, string(so), label); err != nil {
-		return forget(wrap("initialise rehearsal token", label, err))
-	}
-	ti, err := m.Find(Selector{Label: label})
-	if err != nil {
-		return TokenInfo{}, err
-	}
-	sh, err := m.ctx.OpenSession(ti.Slot, pkcs11.CKF_SERIAL_SESSION|pkcs11.CKF_RW_SESSION)
-	if err != nil {
-		return TokenInfo{}, wrap("open session on token", label, err)
-	}
-	defer m.ctx.CloseSession(sh)
-	if err := m.ctx.Login(sh, pkcs11.CKU_SO, string(so)); err != nil {
-		return TokenInfo{}, wrap("log in as Security Officer to token", label, err)
-	}
-	defer m.ctx.Logout(sh)
-	if err := m.ctx.InitPIN(sh, string(user)); err != nil {
-		return TokenInfo{}, wrap("set user PIN on token", label, err)
-	}
-	return m.Find(Selector{Label: label})
+	return atomicfile.SyncDir(r.pins())
 }
+
+// ForgetPINs removes the PINs kept for label, for a token that was never made.
+func (r *Rehearsal) ForgetPINs(label string) {
+	os.Remove(r.pinFile(label, SO))
+	os.Remove(r.pinFile(label, User))
+}
+
+// ReplacePIN keeps pin as the rehearsal token's PIN for role after a PIN change: the file is
+// replaced whole (temporary file, fsync, rename), never half written.
+func (r *Rehearsal) ReplacePIN(label string, role Role, pin []byte) error {
+	if _, err := os.Stat(r.pinFile(label, role)); err != nil {
+		return fmt.Errorf("rehearsal token %q: no %s PIN kept in %s: %w", label, role, r.Dir, err)
+	}
+	return atomicfile.WriteFile(r.pinFile(label, role), pin, 0o600)
+}
+
+// NewPIN is a fresh random PIN for a rehearsal token; a rehearsal's PIN holders are simulated.
+// The caller zeroes it.
+func NewPIN() []byte { return randomPIN() }
 
 func randomPIN() []byte {
 	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"

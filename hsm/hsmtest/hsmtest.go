@@ -50,6 +50,27 @@ func (f *faulty) Login(sh pkcs11.SessionHandle, userType uint, pin string) error
 	return f.Ctx.Login(sh, userType, pin)
 }
 
+func (f *faulty) SetPIN(sh pkcs11.SessionHandle, oldPIN, newPIN string) error {
+	if err := f.fail("SetPIN"); err != nil {
+		return err
+	}
+	return f.Ctx.SetPIN(sh, oldPIN, newPIN)
+}
+
+func (f *faulty) InitToken(slot uint, pin, label string) error {
+	if err := f.fail("InitToken"); err != nil {
+		return err
+	}
+	return f.Ctx.InitToken(slot, pin, label)
+}
+
+func (f *faulty) DestroyObject(sh pkcs11.SessionHandle, o pkcs11.ObjectHandle) error {
+	if err := f.fail("DestroyObject"); err != nil {
+		return err
+	}
+	return f.Ctx.DestroyObject(sh, o)
+}
+
 func (f *faulty) GenerateKeyPair(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, pub, priv []*pkcs11.Attribute) (pkcs11.ObjectHandle, pkcs11.ObjectHandle, error) {
 	if err := f.fail("GenerateKeyPair"); err != nil {
 		return 0, 0, err

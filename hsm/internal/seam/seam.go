@@ -19,6 +19,7 @@ type Ctx interface {
 	Login(sh pkcs11.SessionHandle, userType uint, pin string) error
 	Logout(sh pkcs11.SessionHandle) error
 	InitPIN(sh pkcs11.SessionHandle, pin string) error
+	SetPIN(sh pkcs11.SessionHandle, oldpin string, newpin string) error
 	FindObjectsInit(sh pkcs11.SessionHandle, temp []*pkcs11.Attribute) error
 	FindObjects(sh pkcs11.SessionHandle, max int) ([]pkcs11.ObjectHandle, bool, error)
 	FindObjectsFinal(sh pkcs11.SessionHandle) error
