@@ -26,6 +26,10 @@ type Binding struct {
 	PIN       func() ([]byte, error) // the user PIN; the engine zeroes what it returns
 	SOPIN     func() ([]byte, error) // the Security Officer's PIN, for installing trusted keys
 	Rehearsal bool                   // the token is Keyrite's rehearsal token
+	// Store is the rehearsal store of a rehearsal token: the token ceremonies take the PINs of
+	// the tokens they work on from it, and keep new ones there (token.go). Nil on a real HSM,
+	// whose PINs are typed by their holders and never kept.
+	Store *hsm.Rehearsal
 }
 
 // Options are a run's inputs besides the script and the HSM.
@@ -73,6 +77,12 @@ type Options struct {
 	// Outside is the outside CA's certificate or certificate request (PEM) that a
 	// cross-certify ceremony certifies.
 	Outside string
+	// InitSlot is the uninitialised slot a token-init ceremony initialises; nil: the only
+	// one the module shows.
+	InitSlot *uint
+	// Evidence is the folder tree of sealed ceremonies a token-decommission reads to find the
+	// keys whose only copy is on the token; "": the folder holding Previous.
+	Evidence string
 }
 
 // Run is one ceremony in progress.
@@ -107,6 +117,7 @@ type Run struct {
 
 	target *hsm.Token      // a migration's second token
 	xfer   *transferInputs // a transfer ceremony's checked inputs (transfer.go)
+	tok    *tokenRun       // a token ceremony's token (token.go)
 }
 
 type earlyRecord struct {
@@ -349,7 +360,7 @@ func CheckNewDir(dir string) error {
 
 // RehearsalBinding binds to the rehearsal token label in store; its PINs come from the store.
 func RehearsalBinding(m *hsm.Module, store *hsm.Rehearsal, label string) Binding {
-	return Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true,
+	return Binding{Module: m, Token: hsm.Selector{Label: label}, Rehearsal: true, Store: store,
 		PIN:   func() ([]byte, error) { return store.PIN(label, hsm.User) },
 		SOPIN: func() ([]byte, error) { return store.PIN(label, hsm.SO) }}
 }
@@ -402,6 +413,7 @@ func (r *Run) connect() error {
 }
 
 func (r *Run) disconnect() {
+	r.tok.close()
 	if r.target != nil {
 		r.target.Close()
 		r.target = nil

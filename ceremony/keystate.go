@@ -50,6 +50,11 @@ func hierarchyStateOf(res *transcript.Result) *hierarchyState {
 			if k, err := transcript.Data[transcript.KeyDestroyed](e); err == nil {
 				st.set(transcript.KeyState{Label: k.Label, SPKISHA256: identified[k.Label], State: keyDestroyed, Since: e.Time, Reason: k.Reason, Ceremony: id})
 			}
+		case transcript.EventTokenObjectDestroyed:
+			// A decommission destroyed the last recorded copy of a key of the hierarchy.
+			if k, err := transcript.Data[transcript.TokenObjectDestroyed](e); err == nil && k.LastCopy && st.key(k.Label, k.SPKISHA256) != nil {
+				st.set(transcript.KeyState{Label: k.Label, SPKISHA256: k.SPKISHA256, State: keyDestroyed, Since: e.Time, Reason: "token decommissioned: " + k.Reason, Ceremony: id})
+			}
 		case transcript.EventCRLIssued:
 			if c, err := transcript.Data[transcript.CRLIssued](e); err == nil {
 				st.crl(transcript.CRLCount{Issuer: c.Issuer, Number: c.Number, Ceremony: id})

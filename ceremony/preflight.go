@@ -58,6 +58,9 @@ func (r *Run) preflight() error {
 	p := &preflighter{r: r}
 	p.tokenText()
 	p.capabilities()
+	if t := typeOf(r.Script.Type); t.tokenChecks != nil {
+		t.tokenChecks(p)
+	}
 	p.keyStates()
 	p.lints()
 	p.space()

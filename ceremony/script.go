@@ -43,10 +43,13 @@ type Script struct {
 	CRL          *CRLConfig          `yaml:"crl,omitempty"`
 	Drill        *DrillConfig        `yaml:"drill,omitempty"`
 	// The in-region PKI's delegated certificates, OCSP responses and cross-certificates.
-	OCSPResponder *DelegatedConfig `yaml:"ocsp_responder,omitempty"`
-	CRLSigner     *DelegatedConfig `yaml:"crl_signer,omitempty"`
-	OCSP          *OCSPConfig      `yaml:"ocsp,omitempty"`
-	Signer        SignerConfig     `yaml:"transcript_signer"`
+	OCSPResponder *DelegatedConfig    `yaml:"ocsp_responder,omitempty"`
+	CRLSigner     *DelegatedConfig    `yaml:"crl_signer,omitempty"`
+	OCSP          *OCSPConfig         `yaml:"ocsp,omitempty"`
+	TokenInit     *TokenInitConfig    `yaml:"token_init,omitempty"`
+	PINChange     *PINChangeConfig    `yaml:"pin_change,omitempty"`
+	Decommission  *DecommissionConfig `yaml:"decommission,omitempty"`
+	Signer        SignerConfig        `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.
 	Source []byte   `yaml:"-"`

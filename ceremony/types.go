@@ -36,6 +36,9 @@ type ceremonyType struct {
 	needs func(r *Run) []Need
 	// keyStates refuses, in the pre-flight, keys whose recorded state forbids their use here.
 	keyStates func(k keyStateCheck)
+	// tokenChecks checks, in the pre-flight, the token a token ceremony works on (token.go):
+	// everything its flags, slots and the evidence tell without a secret; nil for other types.
+	tokenChecks func(p *preflighter)
 	// lints builds, in the pre-flight, every certificate and CRL the ceremony issues in its
 	// real shape and lints it.
 	lints func(l lintRun)
@@ -83,6 +86,8 @@ const (
 	InputRevoked     Input = "revoked"      // Options.Revoked (optional)
 	InputIssued      Input = "issued"       // Options.Issued (optional)
 	InputOutside     Input = "outside"      // Options.Outside
+	InputInitSlot    Input = "init-slot"    // Options.InitSlot (optional: the only free slot)
+	InputEvidence    Input = "evidence"     // Options.Evidence (optional: beside Previous)
 )
 
 var registry = map[string]*ceremonyType{}

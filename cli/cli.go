@@ -120,11 +120,13 @@ var inputHelp = map[ceremony.Input]string{
 	ceremony.InputCSR:         "--csr FILE         the intermediate CA's certificate request",
 	ceremony.InputRevoked:     "--revoked FILE     revoked serials, one \"serial-hex [reason] [revoked-at]\" per line",
 	ceremony.InputIssued:      "--issued FILE      certificates the root issued (PEM), besides those the --previous ceremony holds",
+	ceremony.InputInitSlot:    "--init-slot N      the uninitialised slot to initialise (default: the only one)",
+	ceremony.InputEvidence:    "--evidence DIR     the evidence tree that shows where every key's copies are\n                     (default: the folder holding --previous)",
 }
 
 // inputOrder is the order the usage lists the inputs in.
 var inputOrder = []ceremony.Input{ceremony.InputPrevious, ceremony.InputSharesDir, ceremony.InputImportJob, ceremony.InputWrappingKey,
-	ceremony.InputTransfer, ceremony.InputTarget, ceremony.InputCSR, ceremony.InputRevoked, ceremony.InputIssued}
+	ceremony.InputTransfer, ceremony.InputTarget, ceremony.InputCSR, ceremony.InputRevoked, ceremony.InputIssued, ceremony.InputInitSlot, ceremony.InputEvidence}
 
 // usage is the help text; its types and inputs come from the ceremony types' registry.
 func usage() string {
@@ -314,7 +316,7 @@ func (h *hsmFlags) binding(ask func(string) ([]byte, error)) (ceremony.Binding, 
 		}
 		sel = hsm.Selector{Label: ti.Label, Serial: ti.Serial}
 	}
-	b = ceremony.Binding{Module: m, Token: sel, Rehearsal: h.rehearsal,
+	b = ceremony.Binding{Module: m, Token: sel, Rehearsal: h.rehearsal, Store: store,
 		PIN: h.userPIN(sel, pinSource, store, ask), SOPIN: h.soPIN(sel, store, ask)}
 	return b, func() { m.Close() }, nil
 }
@@ -872,6 +874,8 @@ type transferFlags struct {
 	targetToken, targetPinFile                              string
 	csr                                                     string
 	revoked, issued                                         string
+	initSlot                                                int
+	evidence                                                string
 }
 
 func (x *transferFlags) register(fs *flag.FlagSet) {
@@ -885,12 +889,19 @@ func (x *transferFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&x.csr, "csr", "", "sign-intermediate: the intermediate CA's certificate signing request")
 	fs.StringVar(&x.issued, "issued", "", "sign-ocsp-responses: certificates the root issued (PEM), besides those the --previous ceremony holds")
 	fs.StringVar(&x.revoked, "revoked", "", "sign-crl: the revoked certificates, one \"serial-hex [reason] [revoked-at]\" per line")
+	fs.IntVar(&x.initSlot, "init-slot", -1, "token-init: the uninitialised slot to initialise (default: the only one)")
+	fs.StringVar(&x.evidence, "evidence", "", "token-decommission: the evidence tree (default: the folder holding --previous)")
 }
 
 // apply puts the transfer inputs into opt; a migration's target token shares the module.
 func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(string) ([]byte, error)) (func(), error) {
 	opt.ImportJob, opt.WrappingKey, opt.AzureKEKID, opt.Transfer, opt.CSR, opt.Revoked = x.importJob, x.wrappingKey, x.azureKEK, x.transferDir, x.csr, x.revoked
 	opt.Issued = x.issued
+	opt.Evidence = x.evidence
+	if x.initSlot >= 0 {
+		slot := uint(x.initSlot)
+		opt.InitSlot = &slot
+	}
 	if x.issuedAt != "" {
 		t, err := time.Parse(time.RFC3339, x.issuedAt)
 		if err != nil {

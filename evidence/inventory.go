@@ -23,6 +23,9 @@ import (
 type KeyInventory struct {
 	Keys       []*KeyHistory `json:"keys"`
 	Unverified []Unverified  `json:"unverified,omitempty"`
+	// Tokens are the tokens the token ceremonies initialised, changed PINs of or
+	// decommissioned (inventorytokens.go).
+	Tokens []*TokenHistory `json:"tokens,omitempty"`
 	// Now is the time overdue cryptoperiods were judged against (RFC 3339).
 	Now string `json:"now"`
 }
@@ -315,7 +318,7 @@ func (b *builder) event(k *KeyHistory, t, token, what string) {
 
 func (b *builder) apply(f *transcript.Folder, e *transcript.Entry) {
 	r, t := &e.Record, e.Time
-	if b.context(e) {
+	if b.context(e) || b.tokenRecord(e) {
 		return
 	}
 	d, err := transcript.Data[keyFacts](r)
@@ -582,6 +585,7 @@ func (inv *KeyInventory) String() string {
 			fmt.Fprintf(&b, "  %s  %-34s %s on %s\n", oneLine(short(e.Time)), oneLine(e.Ceremony), oneLine(e.What), oneLine(e.Token))
 		}
 	}
+	inv.tokensString(&b)
 	if len(inv.Unverified) > 0 {
 		fmt.Fprintf(&b, "\n%d ceremonies could not be verified and are left out:\n", len(inv.Unverified))
 		for _, u := range inv.Unverified {

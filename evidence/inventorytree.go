@@ -139,6 +139,9 @@ func (inv *KeyInventory) WriteCSV(w io.Writer) error {
 			cw.Write(cellsSafe(row))
 		}
 	}
+	for _, row := range inv.tokenRows() {
+		cw.Write(row)
+	}
 	for _, u := range inv.Unverified {
 		row := make([]string, len(CSVHeader))
 		row[0], row[15], row[17] = "UNVERIFIED", u.Folder, u.Reason

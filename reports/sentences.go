@@ -21,7 +21,7 @@ func hash16(h string) string { return prefix(h, 16) + "…" }
 // sentence says in plain English what a record means. The raw event name is kept for the
 // appendix; it never appears here.
 func sentence(e *transcript.Record, data any) string {
-	for _, part := range []func(*transcript.Record, any) string{sentence1, sentence2, sentence3, sentence4, sentence5, sentence6, sentence7, sentence8} {
+	for _, part := range []func(*transcript.Record, any) string{sentence1, sentence2, sentence3, sentence4, sentence5, sentence6, sentence7, sentence8, tokenSentence} {
 		if s := part(e, data); s != "" {
 			return s
 		}

@@ -1,0 +1,60 @@
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/keyrite/keyrite/internal/binarytest"
+)
+
+// The token ceremonies run from the command line on rehearsal tokens, as the README
+// shows them: a root, a new token initialised, its user PIN changed, the token decommissioned;
+// `keyrite verify` and the auditor's keyrite-verify verify the tree, and the inventory shows
+// the token decommissioned. A second initialisation under the same label is refused by the
+// pre-flight.
+func TestTokenCeremoniesFromTheCommandLine(t *testing.T) {
+	bin, work := binarytest.Build(t), t.TempDir()
+	script := func(name string) string { return filepath.Join("..", "testdata", name+"-ceremony.yaml") }
+	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
+	rehearsal := []string{"--rehearsal", "--rehearsal-dir", filepath.Join(work, "store"), "--yes"}
+	steps := [][]string{
+		{"run", abs(script("root")), "--out", "ev/1-root"},
+		{"run", abs(script("token-init")), "--previous", "ev/1-root", "--out", "ev/2-token-init"},
+		{"run", abs(script("token-pin-change")), "--previous", "ev/2-token-init", "--out", "ev/3-pin-change"},
+		{"run", abs(script("token-decommission")), "--previous", "ev/3-pin-change", "--out", "ev/4-decommission"},
+	}
+	for _, s := range steps {
+		if log, err := runKeyrite(bin, work, append(s, rehearsal...)...); err != nil {
+			t.Fatalf("keyrite %s: %v\n%s", strings.Join(s, " "), err, tail(log))
+		}
+	}
+	if log, err := runKeyrite(bin, work, "verify", "ev"); err != nil || strings.Count(log, "Verified: ceremony") != 4 {
+		t.Fatalf("keyrite verify: %v\n%s", err, tail(log))
+	}
+	verifier := filepath.Join(t.TempDir(), "keyrite-verify")
+	build := exec.Command("go", "build", "-o", verifier, "../cmd/keyrite-verify")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(verifier, "ev")
+	cmd.Dir = work
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "4-decommission: evidence-example-hsm-02-decommission.tar verified") {
+		t.Fatalf("keyrite-verify: %v\n%s", err, out)
+	}
+	inv, err := runKeyrite(bin, work, "inventory", "ev")
+	if err != nil || !strings.Contains(inv, "token example-hsm-02") || !strings.Contains(inv, "decommissioned since") || !strings.Contains(inv, "user PIN changed by Amara Okafor") {
+		t.Fatalf("keyrite inventory: %v\n%s", err, inv)
+	}
+	// The label is the store's already: a second initialisation is refused before anything.
+	log, err := runKeyrite(bin, work, append([]string{"run", abs(script("token-init")), "--previous", "ev/1-root", "--out", "ev/5-again"}, rehearsal...)...)
+	if err == nil || !strings.Contains(log, "pre-flight") || !strings.Contains(log, "example-hsm-02") {
+		t.Fatalf("a second token-init under the same label: %v\n%s", err, tail(log))
+	}
+	if _, err := os.Stat(filepath.Join(work, "ev", "5-again")); !os.IsNotExist(err) {
+		t.Fatalf("the refused ceremony left a folder: %v", err)
+	}
+}
