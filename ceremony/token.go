@@ -154,6 +154,17 @@ func (p *preflighter) findSubject(field, label string) (hsm.TokenInfo, bool) {
 		p.fieldf(field, "token %q: %v", label, err)
 		return ti, false
 	}
+	if ti.Serial == p.r.token.Info.Serial && ti.Label == p.r.token.Info.Label {
+		return ti, true // this ceremony holds its lock already
+	}
+	// Another ceremony using the token now is refused here, before anything changes, not
+	// when the step takes the token's lock.
+	tok, err := p.r.openToken(ti)
+	if err != nil {
+		p.errorf("token %q: %v", label, err)
+		return ti, false
+	}
+	tok.Close()
 	return ti, true
 }
 

@@ -360,9 +360,21 @@ func TestDecommissionRefusesOnlyCopy(t *testing.T) {
 		}), dir, a, ui, Options{Previous: aDir})
 	}, "this ceremony's own token")
 
-	if err := start(t, dec(func(c *DecommissionConfig) {
+	accepted := dec(func(c *DecommissionConfig) {
 		c.AcceptLossOf, c.AcceptLossReason = []string{"example-root-2026", "example-root-2026-transcript"}, "hierarchy B was a test and is retired"
-	}), dir, a, &scriptedUI{}, Options{Previous: aDir}); err != nil {
+	})
+	// Another ceremony using token B now: refused before anything changes.
+	busy, err := module.OpenToken(b.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := busy.Lock("ceremony other in /elsewhere"); err != nil {
+		t.Fatal(err)
+	}
+	refusedBeforeHSM(t, b, dir, func(ui UI) error { return start(t, accepted, dir, a, ui, Options{Previous: aDir}) },
+		"in use by another Keyrite ceremony", "ceremony other in /elsewhere")
+	busy.Close()
+	if err := start(t, accepted, dir, a, &scriptedUI{}, Options{Previous: aDir}); err != nil {
 		t.Fatal(err)
 	}
 	verified(t, dir)

@@ -49,6 +49,12 @@ func TestTokenCeremoniesFromTheCommandLine(t *testing.T) {
 	if err != nil || !strings.Contains(inv, "token example-hsm-02") || !strings.Contains(inv, "decommissioned since") || !strings.Contains(inv, "user PIN changed by Amara Okafor") {
 		t.Fatalf("keyrite inventory: %v\n%s", err, inv)
 	}
+	if csv, err := runKeyrite(bin, work, "inventory", "--csv", "ev"); err != nil || !strings.Contains(csv, "TOKEN ") || !strings.Contains(csv, ",token,decommissioned,") {
+		t.Fatalf("keyrite inventory --csv: %v\n%s", err, csv)
+	}
+	if js, err := runKeyrite(bin, work, "inventory", "--json", "ev"); err != nil || !strings.Contains(js, `"tokens": [`) || !strings.Contains(js, `"state": "decommissioned"`) {
+		t.Fatalf("keyrite inventory --json: %v\n%s", err, js)
+	}
 	// The label is the store's already: a second initialisation is refused before anything.
 	log, err := runKeyrite(bin, work, append([]string{"run", abs(script("token-init")), "--previous", "ev/1-root", "--out", "ev/5-again"}, rehearsal...)...)
 	if err == nil || !strings.Contains(log, "pre-flight") || !strings.Contains(log, "example-hsm-02") {
