@@ -83,6 +83,19 @@ var typeDrivers = map[string]typeDriver{
 		// Its own backup: a reshare retires the split it replaces.
 		return h.made("reshare", Ceremony{Template: Template(ceremony.TypeReshare), Previous: h.quorum("backup to reshare")})
 	}},
+	ceremony.TypeTokenInit: {run: func(h *harness) string { return h.tokenInit() }},
+	ceremony.TypePINChange: {run: func(h *harness) string { return h.pinChange() }},
+	ceremony.TypeDecommission: {run: func(h *harness) string {
+		return h.made("token-decommission", Ceremony{Template: Template(ceremony.TypeDecommission), Previous: h.pinChange()})
+	}, check: func(t *testing.T, h *harness, dir string) {
+		d := quorumtest.Records(t, dir, transcript.EventTokenDecommissioned)
+		if len(d) != 1 {
+			t.Fatalf("%d token.decommissioned records through the app", len(d))
+		}
+		if got, err := transcript.Data[transcript.TokenDecommissioned](&d[0].Record); err != nil || got.UserObjects != 0 || got.PublicObjects != 0 {
+			t.Fatalf("token.decommissioned through the app: %+v %v", got, err)
+		}
+	}},
 	ceremony.TypeImportJob: {heavy: true, run: func(h *harness) string { return h.importJob() }},
 	ceremony.TypeExport:    {heavy: true, run: func(h *harness) string { return h.export() }},
 	ceremony.TypeImport: {heavy: true, run: func(h *harness) string {
@@ -185,6 +198,16 @@ func (h *harness) intermediate() string {
 // key is made on the HSM in the ceremony.
 func (h *harness) signedByRoot(typ string) string {
 	return h.made(typ, Ceremony{Template: Template(typ), Previous: h.root("root")})
+}
+
+// tokenInit initialises the example's new token (on the rehearsal store's free slot), under
+// the root's hierarchy; pinChange changes its user PIN.
+func (h *harness) tokenInit() string {
+	return h.made("token-init", Ceremony{Template: Template(ceremony.TypeTokenInit), Previous: h.root("root")})
+}
+
+func (h *harness) pinChange() string {
+	return h.made("token-pin-change", Ceremony{Template: Template(ceremony.TypePINChange), Previous: h.tokenInit()})
 }
 
 // csr writes a CSR for an issuing CA's key.
