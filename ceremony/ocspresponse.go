@@ -170,6 +170,9 @@ func ocspSteps(s *Script) []step {
 	}
 	return []step{root[0], continueStep(),
 		{id: "sign-ocsp-responses", title: "Sign the OCSP responses", actorRole: "administrator", witness: true,
+			gate: func(*Run) string {
+				return fmt.Sprintf("sign %d OCSP %s with %s, valid %d days", len(c.Responses), plural(len(c.Responses), "response", "responses"), by, c.NextUpdateDays)
+			},
 			explain: fmt.Sprintf("%s signs %d OCSP %s, valid %d days; each is linted first and verified against the root once signed.", capitalFirst(by), len(c.Responses), plural(len(c.Responses), "response", "responses"), c.NextUpdateDays),
 			run:     (*Run).signOCSPResponses},
 		root[4]}

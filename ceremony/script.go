@@ -49,6 +49,7 @@ type Script struct {
 	TokenInit     *TokenInitConfig    `yaml:"token_init,omitempty"`
 	PINChange     *PINChangeConfig    `yaml:"pin_change,omitempty"`
 	Decommission  *DecommissionConfig `yaml:"decommission,omitempty"`
+	Cross         *CrossConfig        `yaml:"cross_certify,omitempty"`
 	Signer        SignerConfig        `yaml:"transcript_signer"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.

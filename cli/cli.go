@@ -119,6 +119,7 @@ var inputHelp = map[ceremony.Input]string{
 	ceremony.InputTarget:      "--target-token L   the target token (same module; --target-pin-file FILE)",
 	ceremony.InputCSR:         "--csr FILE         the intermediate CA's certificate request",
 	ceremony.InputRevoked:     "--revoked FILE     revoked serials, one \"serial-hex [reason] [revoked-at]\" per line",
+	ceremony.InputOutside:     "--outside FILE     the outside CA's certificate or certificate request (PEM)",
 	ceremony.InputIssued:      "--issued FILE      certificates the root issued (PEM), besides those the --previous ceremony holds",
 	ceremony.InputInitSlot:    "--init-slot N      the uninitialised slot to initialise (default: the only one)",
 	ceremony.InputEvidence:    "--evidence DIR     the evidence tree that shows where every key's copies are\n                     (default: the folder holding --previous)",
@@ -126,7 +127,7 @@ var inputHelp = map[ceremony.Input]string{
 
 // inputOrder is the order the usage lists the inputs in.
 var inputOrder = []ceremony.Input{ceremony.InputPrevious, ceremony.InputSharesDir, ceremony.InputImportJob, ceremony.InputWrappingKey,
-	ceremony.InputTransfer, ceremony.InputTarget, ceremony.InputCSR, ceremony.InputRevoked, ceremony.InputIssued, ceremony.InputInitSlot, ceremony.InputEvidence}
+	ceremony.InputTransfer, ceremony.InputTarget, ceremony.InputCSR, ceremony.InputRevoked, ceremony.InputIssued, ceremony.InputOutside, ceremony.InputInitSlot, ceremony.InputEvidence}
 
 // usage is the help text; its types and inputs come from the ceremony types' registry.
 func usage() string {
@@ -873,7 +874,7 @@ type transferFlags struct {
 	importJob, wrappingKey, issuedAt, azureKEK, transferDir string
 	targetToken, targetPinFile                              string
 	csr                                                     string
-	revoked, issued                                         string
+	revoked, issued, outside                                string
 	initSlot                                                int
 	evidence                                                string
 }
@@ -887,6 +888,7 @@ func (x *transferFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&x.targetToken, "target-token", "", "migrate: the target token's label (same module)")
 	fs.StringVar(&x.targetPinFile, "target-pin-file", "", "migrate: the target token's user PIN file")
 	fs.StringVar(&x.csr, "csr", "", "sign-intermediate: the intermediate CA's certificate signing request")
+	fs.StringVar(&x.outside, "outside", "", "cross-certify: the outside CA's certificate or certificate request (PEM)")
 	fs.StringVar(&x.issued, "issued", "", "sign-ocsp-responses: certificates the root issued (PEM), besides those the --previous ceremony holds")
 	fs.StringVar(&x.revoked, "revoked", "", "sign-crl: the revoked certificates, one \"serial-hex [reason] [revoked-at]\" per line")
 	fs.IntVar(&x.initSlot, "init-slot", -1, "token-init: the uninitialised slot to initialise (default: the only one)")
@@ -896,7 +898,7 @@ func (x *transferFlags) register(fs *flag.FlagSet) {
 // apply puts the transfer inputs into opt; a migration's target token shares the module.
 func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(string) ([]byte, error)) (func(), error) {
 	opt.ImportJob, opt.WrappingKey, opt.AzureKEKID, opt.Transfer, opt.CSR, opt.Revoked = x.importJob, x.wrappingKey, x.azureKEK, x.transferDir, x.csr, x.revoked
-	opt.Issued = x.issued
+	opt.Issued, opt.Outside = x.issued, x.outside
 	opt.Evidence = x.evidence
 	if x.initSlot >= 0 {
 		slot := uint(x.initSlot)

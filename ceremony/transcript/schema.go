@@ -83,6 +83,7 @@ const (
 	EventCSRChecked        = "csr.checked"
 	EventOCSPSigned        = "ocsp.signed"
 	EventOCSPLinted        = "ocsp.linted"
+	EventOutsideCAChecked  = "outside-ca.checked"
 
 	// Ceremonies that continue or read another one, and key transfers.
 	EventPreviousVerified     = "previous.verified"
@@ -199,6 +200,7 @@ var Events = sortedEvents(
 	spec[CSRChecked](EventCSRChecked, "a certificate signing request checked"),
 	spec[OCSPSigned](EventOCSPSigned, "an OCSP response signed ahead, about one certificate of the root"),
 	spec[OCSPLinted](EventOCSPLinted, "an OCSP response linted once signed, before it is written"),
+	spec[OutsideCAChecked](EventOutsideCAChecked, "the outside CA a cross-certification certifies: its certificate or request, checked"),
 
 	spec[PreviousVerified](EventPreviousVerified, "the sealed ceremony this one continues, verified and quoted"),
 	spec[HierarchyRotated](EventHierarchyRotated, "this ceremony continues the hierarchy under its new root"),
@@ -832,6 +834,18 @@ type OCSPLinted struct {
 	Linter   string              `json:"linter"`
 	LintsRun int                 `json:"lints_run"`
 	Findings map[string][]string `json:"findings"`
+}
+
+// OutsideCAChecked is the data of EventOutsideCAChecked.
+type OutsideCAChecked struct {
+	Kind               string `json:"kind"` // certificate or certificate request
+	File               string `json:"file"` // its copy in the ceremony folder
+	Subject            string `json:"subject"`
+	SHA256             string `json:"sha256"`
+	SPKISHA256         string `json:"spki_sha256"`
+	Words              string `json:"spki_sha256_words"`
+	Signature          string `json:"signature"` // what the check of its own signature found
+	SignatureAlgorithm string `json:"signature_algorithm"`
 }
 
 // CSRChecked is the data of EventCSRChecked.
