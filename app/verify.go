@@ -149,8 +149,12 @@ func (v *VerifyScreen) verify() {
 	root, err := evidence.ParseRoot(v.Root.Text)
 	if err != nil {
 		v.RootResult.Importance = widget.DangerImportance
-		v.RootResult.SetText("✗ not a fingerprint")
 		v.Verdict.Importance = widget.DangerImportance
+		v.ins = nil
+		v.Ceremony.Hide()
+		v.Log.SetText("")
+		v.showCeremony(-1) // nothing from an earlier check stays beside this verdict
+		v.RootResult.SetText("✗ not a fingerprint")
 		v.Verdict.SetText("✗ Not checked: the expected root is not a fingerprint: " + strings.TrimPrefix(err.Error(), "--root "))
 		return
 	}
@@ -212,7 +216,7 @@ func verdictText(ins *evidence.Inspection) string {
 		if r := []rune(msg); len(r) > maxVerdict {
 			msg = string(r[:maxVerdict]) + "…"
 		}
-		return fmt.Sprintf("✗ NOT VERIFIED: %s (problems found: %d; the red rows say where)", msg, ins.Problems())
+		return fmt.Sprintf("✗ NOT VERIFIED: %s (%s; the red rows say where)", msg, tally(ins))
 	}
 	n := len(ins.Ceremonies)
 	switch {
@@ -226,6 +230,38 @@ func verdictText(ins *evidence.Inspection) string {
 		return fmt.Sprintf("✓ Verified: ceremony %s, %d records, sealed.", evidence.Printable(ins.Ceremonies[0].Chain.CeremonyID), len(ins.Ceremonies[0].Records))
 	}
 	return "✓ Verified."
+}
+
+// tally counts what the inspection found wrong, by state: "1 BAD, 31 NOT CHECKABLE".
+func tally(ins *evidence.Inspection) string {
+	var n [transcript.Withheld + 1]int
+	count := func(s transcript.State) { n[s]++ }
+	for _, c := range ins.Ceremonies {
+		for _, r := range c.Records {
+			count(r.State)
+		}
+		for _, f := range c.Files {
+			count(f.State)
+		}
+		if c.Chain.Expected != "" && c.Chain.RootState == transcript.Bad {
+			count(transcript.Bad)
+		}
+	}
+	if ins.Log != nil {
+		for _, e := range ins.Log.Entries {
+			count(e.State)
+		}
+	}
+	var parts []string
+	for _, s := range []transcript.State{transcript.Bad, transcript.Missing, transcript.Unexpected, transcript.Unchecked} {
+		if n[s] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n[s], strings.TrimLeft(mark(s), "✗⚠ ")))
+		}
+	}
+	if len(parts) == 0 {
+		return "no single record or file is to blame"
+	}
+	return strings.Join(parts, ", ")
 }
 
 // showCeremony lists ceremony i's records and files and fills the seal, chain and keys panes.
@@ -283,7 +319,7 @@ func mark(s transcript.State) string {
 func importance(s transcript.State) widget.Importance {
 	switch s {
 	case transcript.Good:
-		return widget.SuccessImportance
+		return widget.MediumImportance // the plain colour: what is wrong stands out
 	case transcript.Unchecked:
 		return widget.WarningImportance
 	case transcript.Withheld:
@@ -328,7 +364,7 @@ func recordRow(r transcript.RecordCheck) (string, verifyRow) {
 		}
 	}
 	text := fmt.Sprintf("%s #%d %s", mark(r.State), r.Seq, what)
-	if r.Reason != "" {
+	if r.Reason != "" && r.State != transcript.Unchecked { // the word says it; the detail says why
 		text += ": " + r.Reason
 	}
 	detail := fmt.Sprintf("Record %d — %s\n", r.Seq, mark(r.State))

@@ -83,7 +83,7 @@ func drawn(v *VerifyScreen, i int) *widget.Label {
 	return l
 }
 
-// A changed record in the middle: the records before it good (green), it bad (red, with the
+// A changed record in the middle: the records before it good (plain), it bad (red, with the
 // reason), every later one not checkable (amber), each with its word; the seal and chain still
 // shown; a click and the keyboard each show the whole record.
 func TestVerifyViewChangedRecord(t *testing.T) {
@@ -96,7 +96,7 @@ func TestVerifyViewChangedRecord(t *testing.T) {
 	v := a.Verify
 	first := row(t, v, "✓ good #0 ")
 	for i := 0; i < 37; i++ {
-		want, imp := "✓ good #", widget.SuccessImportance
+		want, imp := "✓ good #", widget.MediumImportance
 		switch {
 		case i == 5:
 			want, imp = "✗ BAD #", widget.DangerImportance
@@ -173,7 +173,7 @@ func TestVerifyViewTamperedFolder(t *testing.T) {
 			}
 			for _, p := range tc.rows {
 				i := row(t, a.Verify, p)
-				if want := strings.HasPrefix(p, "✓"); (drawn(a.Verify, i).Importance == widget.SuccessImportance) != want {
+				if want := strings.HasPrefix(p, "✓"); (drawn(a.Verify, i).Importance != widget.DangerImportance) != want {
 					t.Fatalf("%q drawn with importance %v", p, drawn(a.Verify, i).Importance)
 				}
 			}

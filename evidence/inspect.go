@@ -290,6 +290,7 @@ func folderFiles(dir string, ti *transcript.Inspection, res *transcript.Result, 
 			add(Item{Path: o.File, State: o.State, Reason: o.Reason, Record: int64(o.Seq)})
 		}
 	}
+	opt.Root = "" // the root is compared once, in the chain; the derived files are checked for what they are
 	d := derivedChecks{dir: dir, res: res, opt: opt, bundle: BundleName(ti.Opening.CeremonyID)}
 	_, d.hasBundle = present[d.bundle]
 	for _, p := range order {
