@@ -83,9 +83,13 @@ func TestVerifyNamesTheBadRecord(t *testing.T) {
 	lines := bytes.SplitAfter(b, []byte("\n"))
 	lines[5] = bytes.Replace(lines[5], []byte("present"), []byte("absent!"), 1)
 	os.WriteFile(p, bytes.Join(lines, nil), 0o644)
-	code, _, stderr := keyrite(t, "", "verify", dir)
+	code, stdout, stderr := keyrite(t, "", "verify", dir)
 	if code != 1 || !strings.Contains(stderr, "record 6 (line 7)") {
 		t.Fatalf("exit %d, stderr %s", code, stderr)
+	}
+	// Then, record by record: the changed one, and those the chain no longer reaches.
+	if !strings.Contains(stdout, "\n  record 5: BAD — record was changed after record 6 fixed its hash") || !strings.Contains(stdout, "\n  records 6 to ") {
+		t.Fatalf("stdout:\n%s", stdout)
 	}
 }
 

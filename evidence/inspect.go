@@ -629,3 +629,49 @@ func (c *Ceremony) setReason(name, msg string) {
 		}
 	}
 }
+
+// WriteProblems writes what the inspection found wrong, one line each (a run of records that
+// are not checkable as one line), every name escaped (Printable); nothing when nothing is.
+func (ins *Inspection) WriteProblems(w io.Writer) {
+	for _, c := range ins.Ceremonies {
+		if c.Problems() == 0 {
+			continue
+		}
+		at := ""
+		if len(ins.Ceremonies) > 1 {
+			at = c.Name + ": "
+		}
+		line := func(format string, a ...any) { io.WriteString(w, Printable("  "+at+fmt.Sprintf(format, a...)+"\n")) }
+		for i := 0; i < len(c.Records); i++ {
+			r := c.Records[i]
+			if r.State == transcript.Unchecked {
+				j := i
+				for j+1 < len(c.Records) && c.Records[j+1].State == transcript.Unchecked {
+					j++
+				}
+				line("records %d to %d: NOT CHECKABLE (an earlier record is bad)", r.Seq, c.Records[j].Seq)
+				i = j
+			} else if r.State != transcript.Good {
+				line("record %d: %s — %s", r.Seq, strings.ToUpper(r.State.String()), r.Reason)
+			}
+		}
+		for _, f := range c.Files {
+			if bad(f.State) > 0 {
+				line("%s: %s — %s", f.Path, strings.ToUpper(f.State.String()), f.Reason)
+			}
+		}
+		if ch := c.Chain; ch.Expected != "" && ch.RootState == transcript.Bad {
+			line("root: MISMATCH — the transcript signer chains to root %s, not to the expected %s", ch.RootSPKI.Grouped(), ch.Expected)
+		}
+		if c.Chain.PreviousState == transcript.Bad {
+			line("chain: BAD — %s", c.Chain.PreviousReason)
+		}
+	}
+	if ins.Log != nil {
+		for _, e := range ins.Log.Entries {
+			if bad(e.State) > 0 {
+				io.WriteString(w, Printable(fmt.Sprintf("  ceremony log, %s: %s — %s\n", e.Path, strings.ToUpper(e.State.String()), e.Reason)))
+			}
+		}
+	}
+}

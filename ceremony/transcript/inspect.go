@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
@@ -303,9 +304,18 @@ func (ins *Inspection) inspectOutputs(res *Result, dir string, opt Options) {
 			continue
 		}
 		var o Output
-		if r.Record.DecodeData(&o) == nil && CheckOutputName(o.File) == nil {
-			ins.Outputs = append(ins.Outputs, FileCheck{File: o.File, Seq: r.Seq, State: Unchecked, Reason: fmt.Sprintf("written by record %d, which is not checkable", r.Seq)})
+		if r.Record.DecodeData(&o) != nil || CheckOutputName(o.File) != nil {
+			continue
 		}
+		c := FileCheck{File: o.File, Seq: r.Seq, State: Unchecked, Reason: fmt.Sprintf("written by record %d, which is not checkable", r.Seq)}
+		_, hashed := opt.Hashed[o.File]
+		switch _, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(o.File))); {
+		case opt.Withheld[o.File]:
+			c.State = Withheld
+		case !hashed && errors.Is(err, fs.ErrNotExist):
+			c.State, c.Reason = Missing, fmt.Sprintf("record %d, which is not checkable, wrote it, and it is not there", r.Seq)
+		}
+		ins.Outputs = append(ins.Outputs, c)
 	}
 }
 
