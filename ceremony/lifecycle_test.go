@@ -111,6 +111,32 @@ func TestCRLEntriesDatesReasonsAndScope(t *testing.T) {
 	if rec == nil || len(rec.Entries) != 3 || rec.Entries[0].Reason != "keyCompromise" || rec.DistributionPoint == "" {
 		t.Fatalf("crl.issued record: %+v", rec)
 	}
+	// zlint, every source, finds no error and no warning in the CRL, before and after signing.
+	linted := 0
+	for i := range res.Entries {
+		e := &res.Entries[i].Record
+		switch e.Event {
+		case transcript.EventCRLLinted:
+			d, _ := transcript.Data[transcript.CRLLinted](e)
+			linted++
+			if len(d.Errors)+len(d.Warnings) > 0 || d.LintsRun == 0 {
+				t.Errorf("the signed CRL linted with errors %v, warnings %v", d.Errors, d.Warnings)
+			}
+		case transcript.EventPreflightPassed:
+			d, _ := transcript.Data[transcript.PreflightPassed](e)
+			for _, l := range d.Lints {
+				if l.Name == "root.crl" {
+					linted++
+					if len(l.Findings["error"])+len(l.Findings["warn"])+len(l.Waived) > 0 {
+						t.Errorf("the CRL's shape linted with %v, waived %v", l.Findings, l.Waived)
+					}
+				}
+			}
+		}
+	}
+	if linted != 2 {
+		t.Errorf("the CRL was linted %d times, want before and after signing", linted)
+	}
 	out, err := exec.Command("openssl", "crl", "-in", filepath.Join(dir, "root.crl.pem"), "-CAfile", filepath.Join(dir, "root.pem"), "-text", "-noout", "-verify").CombinedOutput()
 	if err != nil {
 		t.Fatalf("openssl crl: %v %s", err, out)

@@ -277,12 +277,16 @@ func (r *Run) delegatedResponder(label string, issued []*x509.Certificate) (*x50
 		return nil, fmt.Errorf("the delegated OCSP responder's key %q: %w", label, err)
 	}
 	pub := k.Public().(interface{ Equal(crypto.PublicKey) bool })
+	var found *x509.Certificate // the latest to expire, if the key was certified again
 	for _, c := range issued {
 		for _, u := range c.ExtKeyUsage {
-			if u == x509.ExtKeyUsageOCSPSigning && pub.Equal(c.PublicKey) {
-				return c, nil
+			if u == x509.ExtKeyUsageOCSPSigning && pub.Equal(c.PublicKey) && (found == nil || c.NotAfter.After(found.NotAfter)) {
+				found = c
 			}
 		}
+	}
+	if found != nil {
+		return found, nil
 	}
 	return nil, fmt.Errorf("no OCSP responder certificate of the root certifies key %q: continue its sign-ocsp-responder ceremony (--previous) or give its certificate (--issued FILE)", label)
 }
