@@ -59,6 +59,9 @@ type App struct {
 	// Opener opens a file with the desktop's program for it (Fyne's OpenURL, xdg-open on
 	// Linux); tests replace it.
 	Opener func(*url.URL) error
+	// OpenModule loads the PKCS#11 module a ceremony runs on (hsm.Open); tests replace it
+	// to trace the calls a ceremony makes.
+	OpenModule func(path string) (*hsm.Module, error)
 
 	theme     *roomTheme        // sizes follow the window; the focus is amber (theme.go)
 	ring      *canvas.Rectangle // the focus ring above every screen (layout.go)
@@ -94,7 +97,7 @@ func Run(examples map[string][]byte) error {
 
 // New builds the app on a Fyne app (the real one, or fyne.io/fyne/v2/test's).
 func New(fa fyne.App, examples map[string][]byte, rehearsalDir string) *App {
-	a := &App{Fyne: fa, Examples: examples, RehearsalDir: rehearsalDir}
+	a := &App{Fyne: fa, Examples: examples, RehearsalDir: rehearsalDir, OpenModule: hsm.Open}
 	a.theme = newRoomTheme(theme.DefaultTheme())
 	fa.Settings().SetTheme(a.theme)
 	a.Win = fa.NewWindow("Keyrite — HSM key ceremonies")

@@ -436,7 +436,7 @@ func (r *RunScreen) binding(ctx context.Context, resume bool) (ceremony.Binding,
 		if err != nil {
 			return ceremony.Binding{}, nil, err
 		}
-		m, err := hsm.Open(hsm.SoftHSMModule)
+		m, err := r.a.OpenModule(hsm.SoftHSMModule)
 		if err != nil {
 			return ceremony.Binding{}, nil, fmt.Errorf("%w (the rehearsal HSM needs the softhsm2 package)", err)
 		}
@@ -461,7 +461,7 @@ func (r *RunScreen) binding(ctx context.Context, resume bool) (ceremony.Binding,
 		}
 		return ceremony.RehearsalBinding(m, store, label), func() { m.Close() }, nil
 	}
-	m, err := hsm.Open(r.p.module)
+	m, err := r.a.OpenModule(r.p.module)
 	if err != nil {
 		return ceremony.Binding{}, nil, err
 	}

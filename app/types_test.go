@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/hsm/hsmtest"
 	"github.com/keyrite/keyrite/quorum/quorumtest"
 )
 
@@ -152,19 +154,30 @@ func (h *harness) made(name string, c Ceremony) string {
 	if dir, ok := h.folder[name]; ok {
 		return dir
 	}
+	dir, err := h.try(name, c)
+	if err != nil {
+		h.t.Fatalf("%s through the app: %v", name, err)
+	}
+	h.folder[name] = dir
+	return dir
+}
+
+// try drives c through the app into a new folder named after name and returns the folder
+// and how the ceremony ended.
+func (h *harness) try(name string, c Ceremony) (string, error) {
 	c.Out = filepath.Join(h.dir, strings.ReplaceAll(name, " ", "-"))
 	held := h.held[c.Previous]
 	if held == nil {
 		held = map[string]string{}
 	}
 	if err := RunCeremony(h.a, c, 3*time.Minute, held); err != nil {
-		h.t.Fatalf("%s through the app: %v", name, err)
+		return c.Out, err
 	}
-	h.folder[name], h.prev[c.Out] = c.Out, c.Previous
+	h.prev[c.Out] = c.Previous
 	if len(held) > 0 && h.held[c.Previous] == nil {
 		h.held[c.Out] = held // the shares this ceremony handed out
 	}
-	return c.Out
+	return c.Out, nil
 }
 
 // root is a root ceremony (the root template) on a token of its own.
@@ -322,5 +335,56 @@ func TestREADMEListsWhatTheAppOffers(t *testing.T) {
 	}
 	for title := range listed {
 		t.Errorf("the README lists %q; the app does not offer it", title)
+	}
+}
+
+// A key declared compromised in a key-state ceremony, then an export of it: the pre-flight
+// refuses the export, naming the state and the ceremony that set it, before anything is
+// recorded and before any call changes or uses what the token keeps (traced at the PKCS#11
+// seam); the app offers no resume and says what to do.
+func TestExportOfCompromisedKeyRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: needs a 3-of-5 quorum backup and another HSM's root and import job first; the full tier runs it")
+	}
+	h := newHarness(t)
+	job := h.importJob()
+	state := h.made("compromised", Ceremony{Template: Template(ceremony.TypeKeyState), Previous: h.quorum("backup")})
+
+	var mu sync.Mutex
+	var calls []hsmtest.Call
+	h.a.OpenModule = func(path string) (*hsm.Module, error) {
+		m, err := hsm.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		t.Cleanup(func() { m.Close() })
+		return hsmtest.WithTrace(m, func(c hsmtest.Call) { mu.Lock(); calls = append(calls, c); mu.Unlock() }), nil
+	}
+	out, err := h.try("export", Ceremony{Template: Template(ceremony.TypeExport), Previous: state, ImportJob: job})
+	if err == nil {
+		t.Fatal("the export of a compromised key sealed")
+	}
+	for _, want := range []string{"export.key", `"example-root-2026" is compromised`, "example-root-2026-compromised", "nothing was done"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the app's refusal does not say %q:\n%v", want, err)
+		}
+	}
+	doAndWait(func() {
+		if h.a.Run.Resume.Visible() {
+			t.Error("a pre-flight refusal is offered a resume")
+		}
+	})
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the refused export left %s (%v): nothing may be recorded", out, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(calls) == 0 {
+		t.Fatal("the trace saw no PKCS#11 call: the pre-flight never reached the token through it")
+	}
+	for _, c := range calls {
+		if c.Token {
+			t.Errorf("%s changed or used what the token keeps before the refusal", c.Name)
+		}
 	}
 }
