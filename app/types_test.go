@@ -47,6 +47,9 @@ var typeDrivers = map[string]typeDriver{
 		// About the intermediate the continued ceremony issued.
 		return h.made("ocsp responses", Ceremony{Template: Template(ceremony.TypeOCSPResponses), Previous: h.intermediate()})
 	}},
+	ceremony.TypeCrossCertify: {run: func(h *harness) string {
+		return h.made("cross-certify", Ceremony{Template: Template(ceremony.TypeCrossCertify), Previous: h.root("root"), Outside: h.csr("Partner Root CA R2")})
+	}},
 	ceremony.TypeCRLSigner:  {run: func(h *harness) string { return h.signedByRoot(ceremony.TypeCRLSigner) }},
 	ceremony.TypeOCSPSigner: {run: func(h *harness) string { return h.signedByRoot(ceremony.TypeOCSPSigner) }},
 	ceremony.TypeKeyState: {run: func(h *harness) string {
@@ -223,7 +226,7 @@ func (h *harness) pinChange() string {
 	return h.made("token-pin-change", Ceremony{Template: Template(ceremony.TypePINChange), Previous: h.tokenInit()})
 }
 
-// csr writes a CSR for an issuing CA's key.
+// csr writes a CSR for a CA's key (an issuing CA, an outside root).
 func (h *harness) csr(cn string) string {
 	h.t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
@@ -231,7 +234,7 @@ func (h *harness) csr(cn string) string {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	p := filepath.Join(h.dir, "issuing.csr")
+	p := filepath.Join(h.dir, strings.ReplaceAll(cn, " ", "-")+".csr")
 	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), 0o644); err != nil {
 		h.t.Fatal(err)
 	}
