@@ -51,7 +51,8 @@ func hierarchyStateOf(res *transcript.Result) *hierarchyState {
 				st.set(transcript.KeyState{Label: k.Label, SPKISHA256: identified[k.Label], State: keyDestroyed, Since: e.Time, Reason: k.Reason, Ceremony: id})
 			}
 		case transcript.EventTokenObjectDestroyed:
-			// A decommission destroyed the last recorded copy of a key of the hierarchy.
+			// A decommission destroyed the last recorded copy of a key this state tracks. A key
+			// it does not track is not added: its label could stand for one of this hierarchy's.
 			if k, err := transcript.Data[transcript.TokenObjectDestroyed](e); err == nil && k.LastCopy && st.key(k.Label, k.SPKISHA256) != nil {
 				st.set(transcript.KeyState{Label: k.Label, SPKISHA256: k.SPKISHA256, State: keyDestroyed, Since: e.Time, Reason: "token decommissioned: " + k.Reason, Ceremony: id})
 			}

@@ -40,6 +40,7 @@ type tokenRun struct {
 	info  hsm.TokenInfo // the token worked on (init: the free slot, then the new token)
 	token *hsm.Token    // an open session on it, when one is needed
 	own   bool          // it is the ceremony's own token (a PIN change only)
+	made  bool          // token-init resumed: the interrupted step initialised the token
 	// newUser is the new user PIN of the ceremony's own token, until it logs in again.
 	newUser []byte
 	// onlyCopies: keys whose only recorded copy is on the token to decommission, by identity
@@ -154,6 +155,9 @@ func (p *preflighter) findSubject(field, label string) (hsm.TokenInfo, bool) {
 		p.fieldf(field, "token %q: %v", label, err)
 		return ti, false
 	}
+	if !p.subjectText(ti) {
+		return ti, false
+	}
 	if ti.Serial == p.r.token.Info.Serial && ti.Label == p.r.token.Info.Label {
 		return ti, true // this ceremony holds its lock already
 	}
@@ -166,6 +170,19 @@ func (p *preflighter) findSubject(field, label string) (hsm.TokenInfo, bool) {
 	}
 	tok.Close()
 	return ti, true
+}
+
+// subjectText checks the strings of the token (or free slot) a token ceremony works on, which
+// its records, screens and report print, as tokenText checks the ceremony's own.
+func (p *preflighter) subjectText(ti hsm.TokenInfo) bool {
+	ok := true
+	for _, f := range []struct{ name, v string }{{"label", ti.Label}, {"manufacturer", ti.Manufacturer}, {"model", ti.Model}, {"serial", ti.Serial}, {"firmware", ti.Firmware}} {
+		if err := renderable(f.v); err != nil {
+			p.errorf("the token in slot %d: its %s %s cannot be printed: %v; use another token", ti.Slot, f.name, transcriptQuote(f.v), err)
+			ok = false
+		}
+	}
+	return ok
 }
 
 // adminFlags refuses, in the pre-flight, a token Keyrite cannot administer as the script

@@ -3,6 +3,7 @@ package ceremony
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	evid "github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/hsm/hsmtest"
 )
 
 var tokenLabelN int
@@ -396,5 +398,83 @@ func TestDecommissionRefusesOnlyCopy(t *testing.T) {
 		if !onB && k.State != evid.StateActive {
 			t.Errorf("key %s on token A: %s", k.Label, k.State)
 		}
+	}
+}
+
+// A decommission that destroyed the last recorded copy of a key the hierarchy's state tracks
+// (here: one with a cryptoperiod) leaves it destroyed in the state the next ceremony inherits;
+// a copy that was not the last does not. Keys the state does not track are not added: a label
+// of another hierarchy's key must never stand for one of this hierarchy.
+func TestDecommissionedLastCopyInHierarchyState(t *testing.T) {
+	rec := func(event string, data any) transcript.Entry {
+		b, _ := json.Marshal(data)
+		return transcript.Entry{Record: transcript.Record{Event: event, Time: "2026-11-25T10:00:00Z", Data: b}}
+	}
+	for _, last := range []bool{false, true} {
+		res := &transcript.Result{Entries: []transcript.Entry{
+			rec(transcript.EventKeyGenerated, keyRecord{Label: "dek", SPKISHA256: "aa", CryptoperiodEnd: "2036-11-25T10:00:00Z"}),
+			rec(transcript.EventTokenObjectDestroyed, transcript.TokenObjectDestroyed{TokenObject: transcript.TokenObject{Class: "private key", Label: "dek", SPKISHA256: "aa"}, LastCopy: last}),
+		}}
+		res.Opening.CeremonyID = "decommission"
+		st := hierarchyStateOf(res)
+		if k := st.key("dek", "aa"); k == nil || (k.State == keyDestroyed) != last {
+			t.Errorf("last copy %v: %+v", last, k)
+		}
+		res.Entries = res.Entries[1:]
+		if k := hierarchyStateOf(res).key("dek", "aa"); k != nil {
+			t.Errorf("a key the state did not track was added: %+v", k)
+		}
+	}
+}
+
+// A token initialisation stopped by the token going away — before its user PIN was set, or
+// after, before the new token was recorded — resumes unaided: the resumed step finds the
+// token the interrupted one made, sets the user PIN if it was not, checks it empty, records
+// it once and seals.
+func TestTokenInitResumes(t *testing.T) {
+	for _, c := range []struct {
+		call       string
+		nth        int
+		userPINSet bool
+	}{{"InitPIN", 1, false}, {"Login", 2, true}} { // Login 1 is the SO's, to set the user PIN
+		at := c.call
+		t.Run(at, func(t *testing.T) {
+			root := rootOn(t, "root-ceremony.yaml")
+			label := tokenLabel(t)
+			dir := filepath.Join(t.TempDir(), "init")
+			var mu sync.Mutex
+			initialised, seen := false, 0
+			faulty := root.b
+			faulty.Module = hsmtest.WithFaults(root.b.Module, func(call string) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if call == "InitToken" {
+					initialised = true
+				}
+				if initialised && call == at {
+					if seen++; seen == c.nth {
+						return hsmtest.ErrDeviceRemoved
+					}
+				}
+				return nil
+			})
+			err := start(t, tokenScript(t, "token-init-ceremony.yaml", "init-"+at, label), dir, faulty, &scriptedUI{}, Options{Previous: root.dir})
+			if !errors.Is(err, hsm.ErrTokenNotPresent) {
+				t.Fatalf("the stopped initialisation: %v", err)
+			}
+			if ti, err := module.Find(hsm.Selector{Label: label}); err != nil || ti.UserPINSet != c.userPINSet {
+				t.Fatalf("before the resume: %+v %v", ti, err)
+			}
+			if err := resume(t, dir, root.b, &scriptedUI{}, Options{Previous: root.dir}); err != nil {
+				t.Fatal(err)
+			}
+			res := verified(t, dir)
+			if n := strings.Count(events(res), transcript.EventTokenInitialised); n != 1 {
+				t.Fatalf("%d token.initialised records: %s", n, events(res))
+			}
+			if !logsIn(t, label, hsm.User, storePIN(t, label, hsm.User)) {
+				t.Fatal("the resumed token's user PIN does not log in")
+			}
+		})
 	}
 }

@@ -65,9 +65,7 @@ func tokenInitSteps(s *Script) []step {
 // administer.
 func tokenInitChecks(p *preflighter) {
 	r, c := p.r, p.r.Script.TokenInit
-	if r.resuming() {
-		return // checked when it started; the slot may be initialised by now
-	}
+	resuming := r.resuming()
 	n := len(p.errs)
 	m := r.binding.Module
 	all, err := m.Tokens()
@@ -78,20 +76,28 @@ func tokenInitChecks(p *preflighter) {
 	var free []hsm.TokenInfo
 	for _, t := range all {
 		if t.Initialized && t.Label == c.Label {
+			if resuming {
+				// The pre-flight found the label free when the ceremony started: the step a
+				// stop interrupted made this token. The step records it, checked empty.
+				st := r.tokenState()
+				st.info, st.made = t, true
+				p.passed(fmt.Sprintf("token %q (serial %s) was initialised by the interrupted step", t.Label, t.Serial))
+				return
+			}
 			p.fieldf("token_init.label", "token %q (serial %s) already carries this label; Keyrite never gives two tokens one label (choose another label)", t.Label, t.Serial)
 		}
 		if !t.Initialized {
 			free = append(free, t)
 		}
 	}
-	if st := r.binding.Store; st != nil {
+	if st := r.binding.Store; st != nil && !resuming {
 		if pin, err := st.PIN(c.Label, hsm.SO); err == nil {
 			zeroBytes(pin)
 			p.fieldf("token_init.label", "the rehearsal store %s made a token %q already (choose another label, or another rehearsal store)", st.Dir, c.Label)
 		}
 	}
 	slot, ok := p.chooseSlot(free)
-	if !ok {
+	if !ok || !p.subjectText(slot) {
 		return
 	}
 	p.adminFlags("token_init.label", slot)
@@ -133,35 +139,106 @@ func orNone(s []string) string {
 
 func (r *Run) initialiseToken() error {
 	c := r.Script.TokenInit
-	slot := r.tokenState().info
-	so, err := r.newPIN(c.Label, hsm.SO, c.SOPINHolder, slot.Flags)
+	st := r.tokenState()
+	if st.made { // a resumed step: the interrupted one initialised the token
+		if st.info.UserPINSet {
+			return r.recordNewToken(st.info, nil)
+		}
+		user, err := r.finishUserPIN()
+		if err != nil {
+			return err
+		}
+		defer zeroBytes(user)
+		return r.recordNewToken(st.info, user)
+	}
+	so, user, err := r.newTokenPINs()
 	if err != nil {
 		return err
 	}
 	defer zeroBytes(so)
-	user, err := r.newPIN(c.Label, hsm.User, c.UserPINHolder, slot.Flags)
+	defer zeroBytes(user)
+	ti, err := r.binding.Module.InitToken(st.info.Slot, c.Label, cloned(so), cloned(user))
 	if err != nil {
 		return err
 	}
-	defer zeroBytes(user)
-	if st := r.binding.Store; st != nil {
-		// A rehearsal token's PINs are kept first: a token whose PIN is not kept is a token
-		// nobody can use. The exclusive files also claim the label in the store.
-		if err := st.ClaimPINs(c.Label, so, user); err != nil {
-			return err
+	return r.recordNewToken(ti, user)
+}
+
+// newTokenPINs are the new token's PINs, each chosen by its holder. A rehearsal token's are
+// kept in the store first (a token whose PIN is not kept is a token nobody can use; the
+// exclusive files also claim the label in the store); a resumed step takes the ones the
+// interrupted step kept.
+func (r *Run) newTokenPINs() (so, user []byte, err error) {
+	c, slot := r.Script.TokenInit, r.tokenState().info
+	store := r.binding.Store
+	if store != nil && r.resuming() {
+		if so, err = store.PIN(c.Label, hsm.SO); err == nil {
+			if user, err = store.PIN(c.Label, hsm.User); err == nil {
+				return so, user, nil
+			}
+			zeroBytes(so)
 		}
 	}
-	m := r.binding.Module
-	ti, err := m.InitToken(slot.Slot, c.Label, cloned(so), cloned(user))
-	if err != nil {
-		return err
+	if so, err = r.newPIN(c.Label, hsm.SO, c.SOPINHolder, slot.Flags); err != nil {
+		return nil, nil, err
 	}
-	r.tokenState().info = ti
+	if user, err = r.newPIN(c.Label, hsm.User, c.UserPINHolder, slot.Flags); err == nil && store != nil {
+		err = store.ClaimPINs(c.Label, so, user)
+	}
+	if err != nil {
+		zeroBytes(so)
+		zeroBytes(user)
+		return nil, nil, err
+	}
+	return so, user, nil
+}
+
+// finishUserPIN sets the user PIN of a token whose initialisation stopped before it was set,
+// and returns it (the caller zeroes it): the Security Officer types the PIN they chose, the
+// user PIN's holder chooses theirs (a rehearsal token's are the store's, kept before the
+// interrupted step).
+func (r *Run) finishUserPIN() ([]byte, error) {
+	c, st := r.Script.TokenInit, r.tokenState()
+	so, err := r.currentPIN(c.Label, hsm.SO, c.SOPINHolder)
+	if err != nil {
+		return nil, err
+	}
+	var user []byte
+	if r.binding.Store != nil {
+		user, err = r.binding.Store.PIN(c.Label, hsm.User)
+	} else {
+		user, err = r.newPIN(c.Label, hsm.User, c.UserPINHolder, st.info.Flags)
+	}
+	if err != nil {
+		zeroBytes(so)
+		return nil, err
+	}
+	if err := r.binding.Module.SetUserPIN(st.info, so, cloned(user)); err != nil {
+		zeroBytes(user)
+		return nil, err
+	}
+	st.info.UserPINSet = true
+	return user, nil
+}
+
+// recordNewToken logs in to the new token ti as its user (with user, or, for a token an
+// interrupted step made, the PIN its holder types), checks it is empty, and records it.
+func (r *Run) recordNewToken(ti hsm.TokenInfo, user []byte) error {
+	c := r.Script.TokenInit
+	if user == nil {
+		var err error
+		if user, err = r.currentPIN(ti.Label, hsm.User, c.UserPINHolder); err != nil {
+			return err
+		}
+		defer zeroBytes(user)
+	}
+	r.tok.info = ti
 	tok, err := r.openToken(ti)
 	if err != nil {
 		return err
 	}
 	r.tok.token = tok
+	defer r.tok.close()
 	if err := tok.Login(hsm.User, cloned(user)); err != nil {
 		return fmt.Errorf("token %q was initialised, but its new user PIN does not log in: %w", c.Label, err)
 	}
@@ -172,11 +249,10 @@ func (r *Run) initialiseToken() error {
 	if len(objs) != 0 {
 		return fmt.Errorf("the new token %q shows %d objects to its user; a new token is empty: stop and investigate", c.Label, len(objs))
 	}
-	n, digest, err := m.MechanismDigest(ti)
+	n, digest, err := r.binding.Module.MechanismDigest(ti)
 	if err != nil {
 		return err
 	}
-	r.tok.close()
 	if _, err := r.record(transcript.EventTokenInitialised, transcript.TokenInitialised{
 		Token: recordedToken(ti), Mechanisms: n, MechanismsSHA256: digest, LoginRequired: ti.Flags.LoginRequired,
 		SOPINHolder: c.SOPINHolder, UserPINHolder: c.UserPINHolder, PINEntry: r.pinEntry(), Objects: []transcript.Object{},

@@ -101,6 +101,15 @@ func (m *Module) claimTokenLabel(label string) error {
 	return nil
 }
 
+// SetUserPIN sets the user PIN of token ti, logged in as its Security Officer with so
+// (C_InitPIN): for a token whose initialisation stopped before its user PIN was set. Both
+// PINs are zeroed.
+func (m *Module) SetUserPIN(ti TokenInfo, so, user []byte) error {
+	defer zero(so)
+	defer zero(user)
+	return m.setUserPIN(ti, so, user)
+}
+
 // setUserPIN logs in to ti as the Security Officer with so in a session of its own and sets
 // the user PIN (C_InitPIN).
 func (m *Module) setUserPIN(ti TokenInfo, so, user []byte) error {

@@ -57,6 +57,13 @@ func (f *faulty) SetPIN(sh pkcs11.SessionHandle, oldPIN, newPIN string) error {
 	return f.Ctx.SetPIN(sh, oldPIN, newPIN)
 }
 
+func (f *faulty) InitPIN(sh pkcs11.SessionHandle, pin string) error {
+	if err := f.fail("InitPIN"); err != nil {
+		return err
+	}
+	return f.Ctx.InitPIN(sh, pin)
+}
+
 func (f *faulty) InitToken(slot uint, pin, label string) error {
 	if err := f.fail("InitToken"); err != nil {
 		return err
