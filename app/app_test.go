@@ -187,7 +187,7 @@ func TestDeviationWithReasonThenResume(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 		doAndWait(func() {
 			r := a.Run
-			if !r.QuestionCard.Visible() {
+			if !r.QuestionCard.Visible() || !r.Settled() {
 				return
 			}
 			if strings.Contains(r.Question.Text, "Generate the root key") {
@@ -197,6 +197,7 @@ func TestDeviationWithReasonThenResume(t *testing.T) {
 				declined = true
 				return
 			}
+			test.Type(r.Initials, r.Expected())
 			test.Tap(r.Yes)
 		})
 	}
@@ -218,8 +219,10 @@ func TestDeviationWithReasonThenResume(t *testing.T) {
 	}
 }
 
-// The whole 2-of-3 rehearsal runs from the keyboard alone: at every prompt the focused widget
-// is the action to take, Space presses a focused button, Enter submits a typed share.
+// The whole 2-of-3 rehearsal runs from the keyboard alone, and no affirmative button ever
+// has the focus a prompt opens with: a question focuses the empty initials field (the person
+// types their initials, Enter confirms), a share entry its field; the reveal and hide buttons
+// are reached with Tab and pressed with Space.
 func TestKeyboardOnly(t *testing.T) {
 	a := newTestApp(t)
 	out := filepath.Join(t.TempDir(), "ceremony")
@@ -230,7 +233,19 @@ func TestKeyboardOnly(t *testing.T) {
 	held := map[string]string{}
 	space := &fyne.KeyEvent{Name: fyne.KeySpace}
 	enter := &fyne.KeyEvent{Name: fyne.KeyReturn}
-	deadline := time.Now().Add(time.Minute)
+	typeInto := func(f fyne.Focusable, text string) {
+		for _, c := range text {
+			f.TypedRune(c)
+		}
+	}
+	// tabTo presses Tab until target has the focus, as a keyboard user does.
+	tabTo := func(target fyne.Focusable) bool {
+		for i := 0; i < 40 && a.Win.Canvas().Focused() != target; i++ {
+			a.Win.Canvas().FocusNext()
+		}
+		return a.Win.Canvas().Focused() == target
+	}
+	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 		done := false
@@ -240,28 +255,37 @@ func TestKeyboardOnly(t *testing.T) {
 				done = true
 				return
 			}
+			if !r.Settled() {
+				return // the engine is working, or the prompt is settling
+			}
 			focused := a.Win.Canvas().Focused()
+			if _, isButton := focused.(*widget.Button); isButton && !r.RevealCard.Visible() {
+				t.Errorf("a prompt opened with the focus on a button")
+			}
 			switch {
+			case r.QuestionCard.Visible():
+				if focused != r.Initials {
+					t.Errorf("a question is asked, but focus is on %T", focused)
+					return
+				}
+				typeInto(r.Initials, strings.ToLower(r.Expected()))
+				r.Initials.TypedKey(enter)
+			case r.RevealCard.Visible() && r.Reveal.Visible():
+				if tabTo(r.Reveal) {
+					r.Reveal.TypedKey(space)
+				}
 			case r.RevealCard.Visible() && r.Hide.Visible():
 				held[custodianIn(r.RevealFor.Text)] = strings.Join(strings.Fields(r.Code.Text), " ")
-				if focused != r.Hide {
-					t.Errorf("after reveal, focus is on %T, not the hide button", focused)
+				if tabTo(r.Hide) {
+					r.Hide.TypedKey(space)
 				}
 			case r.AskCard.Visible():
 				if focused != r.ShareEntry {
 					t.Errorf("a share is asked for, but focus is on %T", focused)
 					return
 				}
-				test.Type(r.ShareEntry, held[custodianIn(r.AskFor.Text)])
-				focused.(fyne.Focusable).TypedKey(enter)
-				return
-			case !r.QuestionCard.Visible() && !r.RevealCard.Visible():
-				return // the engine is working
-			}
-			if b, ok := focused.(*widget.Button); ok {
-				b.TypedKey(space)
-			} else if focused != nil {
-				t.Errorf("a prompt is waiting, but focus is on %T", focused)
+				typeInto(r.ShareEntry, held[custodianIn(r.AskFor.Text)])
+				r.ShareEntry.TypedKey(enter)
 			}
 		})
 		if done || t.Failed() {

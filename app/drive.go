@@ -10,10 +10,14 @@ import (
 	"image/png"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/keyrite/keyrite/ceremony"
+	"github.com/keyrite/keyrite/ceremony/transcript"
 )
 
 // capture saves the window as a PNG. It refuses while a share is on screen: Keyrite never
@@ -45,8 +49,11 @@ func (a *App) capture(path string) error {
 }
 
 // Drive plays everyone in the room for a running ceremony, through the widgets, until it
-// ends: confirms, reveals and hides shares (remembering them), types them back. moment is
-// called when a screen worth showing first appears. Tests and the screenshot tour use it.
+// ends: confirms as the named person does (their initials, once the prompt has settled),
+// reveals and hides shares (remembering them), types them back. moment is called when a
+// screen worth showing first appears. Tests and the screenshot tour use it. A ceremony that
+// ends sealed as completed must show a confirmed "about to" gate before every dangerous HSM
+// call (ceremony.CheckGates), or Drive returns an error.
 func Drive(a *App, timeout time.Duration, moment func(string)) error {
 	return DriveHolding(a, timeout, moment, map[string]string{})
 }
@@ -64,13 +71,17 @@ func DriveHolding(a *App, timeout time.Duration, moment func(string), held map[s
 			switch {
 			case r.DoneCard.Visible():
 				name = "done"
+			case !r.Settled(): // a fresh prompt takes no input yet
 			case r.QuestionCard.Visible():
-				if strings.HasPrefix(r.Question.Text, "Roll call") {
+				switch {
+				case strings.HasPrefix(r.Question.Text, "Roll call"):
 					name = "3-roll-call"
-				} else if strings.Contains(r.Question.Text, "happen as shown") {
+				case r.GateBanner.Visible():
+					name = "4-gate"
+				case strings.Contains(r.Question.Text, "happen as shown"):
 					name = "4-step"
 				}
-				act = func() { r.Yes.OnTapped() }
+				act = func() { confirmAs(r, r.Expected()) }
 			case r.RevealCard.Visible() && r.Reveal.Visible():
 				name = "5-share-reveal"
 				act = func() { r.Reveal.OnTapped() }
@@ -96,6 +107,9 @@ func DriveHolding(a *App, timeout time.Duration, moment func(string), held map[s
 					err = errors.New(r.Outcome.Text)
 				}
 			})
+			if err == nil {
+				err = gatesShown(r.dir())
+			}
 			return err
 		}
 		if name != "" && moment != nil {
@@ -175,4 +189,22 @@ func RunCeremony(a *App, c Ceremony, timeout time.Duration, held map[string]stri
 		return err
 	}
 	return DriveHolding(a, timeout, nil, held)
+}
+
+// confirmAs gives the confirmation the question on screen asks for: the initials typed,
+// then Confirm. Call it on Fyne's goroutine.
+func confirmAs(r *RunScreen, initials string) {
+	r.Initials.SetText(initials)
+	r.Yes.OnTapped()
+}
+
+// gatesShown checks that a ceremony sealed as completed confirmed a gate before every
+// dangerous HSM call.
+func gatesShown(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, transcript.FileName))
+	if err != nil {
+		return nil // nothing was written (a pre-flight refusal): nothing to check
+	}
+	entries, _ := transcript.Parse(data)
+	return ceremony.CheckGates(entries)
 }

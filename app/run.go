@@ -46,6 +46,8 @@ type RunScreen struct {
 	Reason       *widget.Entry // why not: shown after No
 	RecordNo     *widget.Button
 	reasonRow    *fyne.Container
+	confirmation // who confirms, by their initials; exceptions (confirm.go)
+	controls     // pause, abort (control.go)
 
 	SecretCard   *fyne.Container
 	SecretPrompt *widget.Label
@@ -80,6 +82,7 @@ type RunScreen struct {
 	SealFigure, RootFigure *Figure // at the close: the seal's short hash, the root's fingerprint
 	replies                chan reply
 	running                atomic.Bool
+	prompts                atomic.Uint64      // prompts shown so far: each answer names its own
 	revealed               atomic.Bool        // a share is on screen: no capture, no copy
 	cancel                 context.CancelFunc // stops the running ceremony at its next step or prompt
 	mu                     sync.Mutex
@@ -90,6 +93,8 @@ type RunScreen struct {
 type reply struct {
 	ok   bool
 	text string
+	gen  uint64              // the prompt it answers (confirm.go)
+	ex   *ceremony.Exception // an exception to record, then the question again
 }
 
 func newRunScreen(a *App, p *plan) *RunScreen {
@@ -116,33 +121,12 @@ func newRunScreen(a *App, p *plan) *RunScreen {
 			o.(*widget.Label).SetText(r.records[i])
 		})
 
-	send := func(rp reply) {
-		select {
-		case r.replies <- rp:
-		default: // a double tap: the first answer stands
-		}
-	}
-	r.Question = widget.NewLabel("")
-	r.Question.SizeName = theme.SizeNameSubHeadingText
-	r.Question.Wrapping = fyne.TextWrapWord
-	r.Yes = widget.NewButtonWithIcon("Yes, confirmed", theme.ConfirmIcon(), func() { send(reply{ok: true}) })
-	r.Yes.Importance = widget.HighImportance
-	r.Reason = widget.NewEntry()
-	r.Reason.SetPlaceHolder("What is wrong? (recorded in the transcript)")
-	r.RecordNo = widget.NewButtonWithIcon("Record the deviation and stop", theme.CancelIcon(), func() { send(reply{ok: false, text: r.Reason.Text}) })
-	r.Reason.OnSubmitted = func(string) { r.RecordNo.OnTapped() }
-	reasonRow := container.NewBorder(nil, nil, nil, r.RecordNo, r.Reason)
-	reasonRow.Hide()
-	r.No = widget.NewButtonWithIcon("No", theme.CancelIcon(), func() {
-		reasonRow.Show()
-		r.a.Win.Canvas().Focus(r.Reason)
-	})
-	r.QuestionCard = container.NewVBox(r.Question, container.NewHBox(r.Yes, r.No), reasonRow)
-	r.reasonRow = reasonRow
+	r.QuestionCard = r.newQuestionCard() // confirm.go
+	r.newControls()                      // control.go
 
 	r.SecretPrompt = widget.NewLabel("")
 	r.Secret = widget.NewPasswordEntry()
-	r.SecretOK = widget.NewButton("Log in", func() { send(reply{ok: true, text: r.Secret.Text}); r.Secret.SetText("") })
+	r.SecretOK = widget.NewButton("Log in", func() { r.send(reply{ok: true, text: r.Secret.Text}); r.Secret.SetText("") })
 	r.Secret.OnSubmitted = func(string) { r.SecretOK.OnTapped() }
 	r.SecretCard = container.NewVBox(r.SecretPrompt, r.Secret, r.SecretOK)
 
@@ -164,10 +148,10 @@ func newRunScreen(a *App, p *plan) *RunScreen {
 	r.ShareStatus = widget.NewLabel("")
 	r.ShareStatus.Wrapping = fyne.TextWrapWord
 	r.ShareEntry.OnChanged = func(code string) { r.ShareStatus.SetText(groupFeedback(code)) }
-	r.ShareOK = widget.NewButtonWithIcon("Enter share", theme.ConfirmIcon(), func() { send(reply{ok: true, text: r.ShareEntry.Text}) })
+	r.ShareOK = widget.NewButtonWithIcon("Enter share", theme.ConfirmIcon(), func() { r.send(reply{ok: true, text: r.ShareEntry.Text}) })
 	r.ShareOK.Importance = widget.HighImportance
 	r.ShareEntry.OnSubmitted = func(string) { r.ShareOK.OnTapped() }
-	r.ShareSkip = widget.NewButton("This custodian has no share with them", func() { send(reply{ok: false}) })
+	r.ShareSkip = widget.NewButton("This custodian has no share with them", func() { r.send(reply{ok: false}) })
 	r.AskCard = container.NewVBox(r.AskFor, r.ShareEntry, r.ShareStatus, container.NewHBox(r.ShareOK, r.ShareSkip))
 
 	r.Outcome = widget.NewLabel("")
@@ -178,10 +162,10 @@ func newRunScreen(a *App, p *plan) *RunScreen {
 	r.Home = widget.NewButtonWithIcon("Back to the start", theme.HomeIcon(), a.ShowStart)
 	r.DoneCard = container.NewVBox(r.Outcome, container.NewHBox(r.OpenReport, r.VerifyDone, r.Resume, r.Home))
 
-	for _, c := range []*fyne.Container{r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard} {
+	for _, c := range r.cards() {
 		c.Hide()
 	}
-	prompt := container.NewStack(r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard)
+	prompt := container.NewVBox(container.NewStack(r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard, r.PauseCard, r.AbortCard), r.ControlBar)
 	r.Content = r.layout(prompt) // layout.go
 	return r
 }
@@ -203,27 +187,21 @@ func groupFeedback(code string) string {
 
 func (r *RunScreen) dir() string { return r.p.out }
 
-// show makes one prompt card visible, or none.
-func (r *RunScreen) show(card *fyne.Container) {
-	for _, c := range []*fyne.Container{r.QuestionCard, r.SecretCard, r.RevealCard, r.AskCard, r.DoneCard} {
-		if c == card {
-			c.Show()
-		} else {
-			c.Hide()
-		}
-	}
-}
-
-// wait blocks the engine's goroutine until someone answers the card shown by setup, or ctx
-// is cancelled.
+// wait blocks the engine's goroutine until someone answers the card shown by setup (an
+// answer given to an earlier prompt is dropped), the room aborts, or ctx is cancelled.
 func (r *RunScreen) wait(ctx context.Context, setup func()) (reply, error) {
-	do(func() { r.orient.endWork(); setup() })
+	gen := r.prompts.Add(1)
+	do(func() { r.orient.endWork(); setup(); r.arm(gen) })
 	var rp reply
 	var err error
-	select {
-	case rp = <-r.replies:
-	case <-ctx.Done():
-		err = ctx.Err()
+	for err == nil && rp.gen != gen {
+		select {
+		case rp = <-r.replies:
+		case ar := <-r.aborts:
+			err = ar
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 	}
 	do(func() { r.show(nil) })
 	return rp, err
@@ -246,25 +224,6 @@ func (r *RunScreen) Note(text string) {
 // Progress implements ceremony.UI.
 func (r *RunScreen) Progress(what string, done, total int) {
 	do(func() { r.orient.work(what, done, total, r.Busy, r.Bar) })
-}
-
-// Confirm implements ceremony.UI.
-func (r *RunScreen) Confirm(ctx context.Context, who, question string) error {
-	rp, err := r.wait(ctx, func() {
-		r.orient.acting(who, doesFor(question))
-		r.Question.SetText(question)
-		r.Reason.SetText("")
-		r.reasonRow.Hide()
-		r.show(r.QuestionCard)
-		r.a.Win.Canvas().Focus(r.Yes)
-	})
-	if err != nil {
-		return err
-	}
-	if !rp.ok {
-		return &ceremony.Declined{Reason: strings.TrimSpace(rp.text)}
-	}
-	return nil
 }
 
 // AskSecret implements ceremony.UI: masked entry, never echoed, never copied.
@@ -296,13 +255,20 @@ func (r *RunScreen) RevealShare(ctx context.Context, c ceremony.Participant, num
 		r.Reveal.Show()
 		r.Hide.Hide()
 		r.Reveal.OnTapped = func() {
+			if !r.settled() {
+				return
+			}
 			r.revealed.Store(true)
 			r.Code.SetText(groupRows(code))
 			r.Reveal.Hide()
 			r.Hide.Show()
-			r.a.Win.Canvas().Focus(r.Hide)
+			r.arm(r.gen) // a second press does not hide it at once
 		}
 		r.Hide.OnTapped = func() {
+			if !r.settled() {
+				return
+			}
+			r.ready = false
 			r.Code.SetText("")
 			r.revealed.Store(false)
 			r.Hide.Hide()
@@ -311,20 +277,24 @@ func (r *RunScreen) RevealShare(ctx context.Context, c ceremony.Participant, num
 			close(done)
 		}
 		r.show(r.RevealCard)
-		r.a.Win.Canvas().Focus(r.Reveal)
+		r.arm(r.prompts.Add(1)) // no button has the focus: Tab reaches it
 	})
+	var err error
 	select {
 	case <-done:
 		return nil
+	case ar := <-r.aborts:
+		err = ar
 	case <-ctx.Done():
-		do(func() {
-			r.Code.SetText("")
-			r.revealed.Store(false)
-			r.Reveal.OnTapped, r.Hide.OnTapped = nil, nil
-			r.show(nil)
-		})
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	do(func() {
+		r.Code.SetText("")
+		r.revealed.Store(false)
+		r.Reveal.OnTapped, r.Hide.OnTapped = nil, nil
+		r.show(nil)
+	})
+	return err
 }
 
 func groupRows(code string) string {
@@ -374,6 +344,11 @@ func (r *RunScreen) launch(resume bool) {
 		return
 	}
 	r.show(nil)
+	r.ControlBar.Show()
+	select {
+	case <-r.aborts: // an abort given after the last run ended is not this run's
+	default:
+	}
 	r.orient.rollCall()
 	r.figures.Objects = nil
 	r.figures.Refresh()
@@ -492,12 +467,14 @@ func (r *RunScreen) targetBinding(ctx context.Context, src ceremony.Binding) (ce
 
 func (r *RunScreen) finish(err error) {
 	r.orient.endWork()
+	r.overlay = nil
+	r.ControlBar.Hide()
 	r.show(r.DoneCard)
 	r.Resume.Hide()
 	r.OpenReport.Hide()
 	if err != nil {
 		r.Title.SetText("The ceremony stopped")
-		r.Outcome.SetText("What happened: " + err.Error() + "\n\nWhat to do: " + whatToDo(err))
+		r.Outcome.SetText("What happened: " + err.Error() + "\n\n" + r.aftermath() + "\n\nWhat to do: " + whatToDo(err))
 		if ae := new(ceremony.AbortedError); errors.As(err, &ae) && ae.Sealed == nil {
 			r.Title.SetText("The ceremony was aborted")
 			return // sealed: there is nothing to resume
