@@ -170,6 +170,7 @@ var gatedEvents = map[string]bool{
 	transcript.EventKeyWrapped: true, transcript.EventKeyExported: true, transcript.EventKeyImported: true,
 	transcript.EventKeyRestored: true, transcript.EventKeyMigrated: true, transcript.EventCertificateIssued: true,
 	transcript.EventCRLIssued: true, transcript.EventImportJobCreated: true, transcript.EventTransportEstablished: true,
+	transcript.EventOCSPSigned: true,
 }
 
 // CheckGates returns an error naming every record of a dangerous HSM call (and the seal of a
