@@ -110,12 +110,15 @@ func abortRequested(err error) (*AbortRequest, bool) {
 // askGate asks the script's witness to confirm the gate of step id, saying what it is about
 // to do (gate nil: the step has none), and records the answer. It runs before the step's
 // first HSM call; the close asks it just before the seal.
-func (r *Run) askGate(id string, gate func(*Run) string) error {
+func (r *Run) askGate(id string, gate, on func(*Run) string) error {
 	if gate == nil {
 		return nil
 	}
 	w := r.Script.People("witness")[0]
 	g := Gate{Step: id, What: gate(r), Token: r.token.Info.Label, Serial: r.token.Info.Serial, Witness: w.Name}
+	if on != nil {
+		g.Token, g.Serial = on(r), r.serialOf(on(r))
+	}
 	err := r.withExceptions(g.Question(), func() error {
 		if gu, ok := r.people.(Gater); ok {
 			return gu.Gate(r.ctx, g)
@@ -198,4 +201,18 @@ func CheckGates(entries []transcript.Entry) error {
 		return fmt.Errorf("no confirmed \"about to\" gate before %s", strings.Join(missing, "; "))
 	}
 	return nil
+}
+
+// serialOf is the serial of the module's token labelled label, or says there is none yet.
+func (r *Run) serialOf(label string) string {
+	if r.binding.Module != nil {
+		if ts, err := r.binding.Module.Tokens(); err == nil {
+			for _, t := range ts {
+				if t.Label == label && t.Initialized {
+					return t.Serial
+				}
+			}
+		}
+	}
+	return "none yet: not initialised"
 }

@@ -139,7 +139,10 @@ type step struct {
 	// gate says what exactly the step is about to do on the HSM (which key labels), for the
 	// witness's "about to" gate before its first HSM call (control.go); nil: no gate.
 	gate func(*Run) string
-	run  func(*Run) error
+	// gateOn names the token the step acts on when it is not the ceremony's own (a token
+	// ceremony's); nil: the ceremony's token.
+	gateOn func(*Run) string
+	run    func(*Run) error
 	// restore reloads what a completed step produced when a ceremony resumes.
 	restore func(*Run, []transcript.Entry) error
 }
@@ -435,7 +438,7 @@ func (r *Run) runFrom(first int) error {
 		if _, err := r.record(transcript.EventStepStarted, map[string]any{"title": s.title, "actor": r.actor(s.actorRole), "witness_required": s.witness}); err != nil {
 			return err
 		}
-		err := r.askGate(s.id, s.gate)
+		err := r.askGate(s.id, s.gate, s.gateOn)
 		if err == nil {
 			err = s.run(r)
 		}

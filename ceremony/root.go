@@ -431,7 +431,7 @@ func (r *Run) close() error {
 			return err
 		}
 	}
-	if err := r.askGate(stepClose, gateSeal); err != nil {
+	if err := r.askGate(stepClose, gateSeal, nil); err != nil {
 		return err
 	}
 	if _, err := r.record(transcript.EventStepCompleted, nil); err != nil {

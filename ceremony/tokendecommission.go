@@ -72,9 +72,17 @@ func decommissionSteps(s *Script) []step {
 			explain: fmt.Sprintf("%s logs in to token %q as its user; every object on it is listed and recorded: class, key type, label, ID, and the public key's fingerprint or the secret key's check value.", c.UserPINHolder, c.Token),
 			run:     (*Run).listTokenObjects},
 		{id: "destroy-token-objects", title: "Destroy every object on the token", actorRole: "security-officer", witness: true,
+			gate: func(*Run) string {
+				return fmt.Sprintf("destroy every object on token %q, one by one (reason: %s); this cannot be undone", c.Token, c.Reason)
+			},
+			gateOn:  func(*Run) string { return c.Token },
 			explain: fmt.Sprintf("With %s's confirmation every object on token %q is destroyed, one by one, and recorded (reason: %s). This cannot be undone.", c.SOPINHolder, c.Token, c.Reason),
 			run:     (*Run).destroyTokenObjects},
 		{id: "reinitialise-token", title: "Re-initialise the token and show it empty", actorRole: "security-officer", witness: true,
+			gate: func(*Run) string {
+				return fmt.Sprintf("re-initialise token %q (C_InitToken) and set a new user PIN", c.Token)
+			},
+			gateOn:  func(*Run) string { return c.Token },
 			explain: fmt.Sprintf("%s re-initialises token %q with the Security Officer PIN (C_InitToken), %s sets a new user PIN, and the token is shown empty: no object in a public session, none to its user.", c.SOPINHolder, c.Token, c.UserPINHolder),
 			run:     (*Run).reinitialiseToken},
 		root[4]}

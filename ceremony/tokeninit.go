@@ -55,6 +55,10 @@ func tokenInitSteps(s *Script) []step {
 	c := s.TokenInit
 	return []step{root[0], continueStep(),
 		{id: "initialise-token", title: "Initialise the new token", actorRole: "security-officer", witness: true,
+			gate: func(*Run) string {
+				return fmt.Sprintf("initialise the free slot as the new token %q (C_InitToken)", c.Label)
+			},
+			gateOn:  func(*Run) string { return c.Label },
 			explain: fmt.Sprintf("The uninitialised slot becomes token %q (C_InitToken). %s chooses the Security Officer PIN and %s the user PIN, each typed twice at a masked prompt and never recorded; then the new token's identity, mechanisms and empty object list are recorded.", c.Label, c.SOPINHolder, c.UserPINHolder),
 			run:     (*Run).initialiseToken},
 		root[4]}
