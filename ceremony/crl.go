@@ -204,7 +204,7 @@ func (r *Run) signCRL() error {
 	if err != nil {
 		return fmt.Errorf("the new CRL does not verify under the root: %w", err)
 	}
-	res, err := lintCRLBytes("root.crl", "issued by "+r.rootCert.Subject.String(), der)
+	res, err := lintCRLBytes("root.crl", "issued by "+r.rootCert.Subject.String(), der, r.Script.issuerProfile().waivers())
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func crlLints(l lintRun) {
 	}
 	var res lintResult
 	if err == nil {
-		res, err = lintCRL("root.crl", tmpl, l.root, l.rootAlg)
+		res, err = lintCRL("root.crl", tmpl, l.root, l.rootAlg, s.issuerProfile().waivers())
 	}
 	if err != nil {
 		l.p.fieldf("crl", "%v", err)

@@ -211,7 +211,7 @@ func (d *delegation) sign(r *Run) error {
 	if err != nil {
 		return err
 	}
-	if err := r.lintProfile(d.file+".pem", tmpl, r.rootCert, pub, !d.webPKI); err != nil {
+	if err := r.lintProfile(d.file+".pem", tmpl, r.rootCert, pub, d.lintPolicy(r.Script)); err != nil {
 		return err
 	}
 	cert, err := issue(tmpl, r.rootCert, pub, rootKey)
@@ -258,7 +258,17 @@ func (d *delegation) lints(l lintRun) {
 		l.p.fieldf(d.section+".validity_days", "%v", err)
 		return
 	}
-	l.lint(d.section, d.file+".pem", tmpl, l.root, l.rootAlg, pub, subjectAlg, !d.webPKI)
+	l.lint(d.section, d.file+".pem", tmpl, l.root, l.rootAlg, pub, subjectAlg, d.lintPolicy(s))
+}
+
+// lintPolicy is how the delegated certificate is linted: every source if it has a Baseline
+// Requirements profile, else the RFC sources only; the script's preset's waivers either way.
+func (d *delegation) lintPolicy(s *Script) lintPolicy {
+	pol := s.issuerProfile().policy()
+	if !d.webPKI {
+		pol.sources = signerLintSources
+	}
+	return pol
 }
 
 // delegatedValidity is the validity of a delegated certificate issued now for days: it may not

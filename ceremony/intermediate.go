@@ -33,6 +33,7 @@ func init() {
 		keyStates: intermediateKeyStates,
 		lints:     intermediateLints,
 		supports:  onTokenCases(TypeIntermediate),
+		profiles:  func(s *Script) []profileSite { return []profileSite{intermediateSite(s)} },
 	})
 }
 
@@ -158,11 +159,12 @@ func (r *Run) signIntermediate() error {
 	if err != nil {
 		return err
 	}
-	tmpl, err := intermediateTemplate(in, csr.Subject, r.rootCert, serial, r.Clock())
+	p := r.Script.effective(intermediateSite(r.Script))
+	tmpl, err := intermediateTemplate(in, p, csr.Subject, r.rootCert, serial, r.Clock())
 	if err != nil {
 		return err
 	}
-	if err := r.lintProfile(intermediatePEM, tmpl, r.rootCert, csr.PublicKey, false); err != nil {
+	if err := r.lintProfile(intermediatePEM, tmpl, r.rootCert, csr.PublicKey, p.policy()); err != nil {
 		return err
 	}
 	c, err := issue(tmpl, r.rootCert, csr.PublicKey, rootKey)
@@ -202,6 +204,8 @@ type IntermediateConfig struct {
 	RootKey      string `yaml:"root_key"` // the root key's label on the token
 	ValidityDays int    `yaml:"validity_days"`
 	PathLen      int    `yaml:"path_length"`
+	// Profile is the intermediate certificate's own profile fields (profile.go).
+	Profile *Profile `yaml:"profile,omitempty"`
 }
 
 func (s *Script) validateIntermediate(v *validator) {
@@ -237,10 +241,14 @@ func intermediateLints(l lintRun) {
 	if err != nil || l.root == nil {
 		return
 	}
-	tmpl, err := intermediateTemplate(s.Intermediate, csr.Subject, l.root, l.serial(), l.now)
-	if err != nil {
-		l.p.fieldf("intermediate.validity_days", "%v", err)
-		return
-	}
-	l.lint("intermediate", intermediatePEM, tmpl, l.root, l.rootAlg, csr.PublicKey, "", false)
+	l.lintSite(intermediateSite(s), intermediatePEM, l.root, l.rootAlg, csr.PublicKey, "", func(p Profile) (*x509.Certificate, error) {
+		return intermediateTemplate(s.Intermediate, p, csr.Subject, l.root, l.serial(), l.now)
+	})
+}
+
+// intermediateSite is the intermediate certificate's profile.
+func intermediateSite(s *Script) profileSite {
+	in := s.Intermediate
+	return profileSite{path: "intermediate.profile", profile: in.Profile, kind: kindSubCA, daysField: "intermediate.validity_days", days: in.ValidityDays,
+		pathLenField: "intermediate.path_length", pathLenSet: true}
 }

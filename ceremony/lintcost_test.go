@@ -45,8 +45,11 @@ func TestThrowawayShapesLeaveOutOnlyThrowawayLints(t *testing.T) {
 			t.Errorf("%s: %d lints ran, want %d (all but %v)", c.Subject, res.LintsRun, want, left)
 		}
 	}
-	root := rootTemplate(CertProfile{Subject: Subject{CommonName: "Lint Cost Root"}, ValidityDays: 3650}, big.NewInt(1), time.Now())
-	res, c, err := lintCertificate("root.pem", root, nil, hsm.ECDSAP384, nil, "", nil)
+	root, err := rootTemplate(CertProfile{Subject: Subject{CommonName: "Lint Cost Root"}, ValidityDays: 3650}, Profile{}, big.NewInt(1), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, c, err := lintCertificate("root.pem", root, nil, hsm.ECDSAP384, nil, "", lintPolicy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +60,7 @@ func TestThrowawayShapesLeaveOutOnlyThrowawayLints(t *testing.T) {
 	}
 	issued := *root
 	issued.Subject.CommonName = "Lint Cost Subject"
-	res, c, err = lintCertificate("sub.pem", &issued, root, hsm.ECDSAP384, real.Public(), "", nil)
+	res, c, err = lintCertificate("sub.pem", &issued, root, hsm.ECDSAP384, real.Public(), "", lintPolicy{})
 	if err != nil {
 		t.Fatal(err)
 	}

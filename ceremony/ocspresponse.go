@@ -304,7 +304,7 @@ func lintOCSP(name, shape string, der []byte, issuer *x509.Certificate) (lintRes
 	if err != nil {
 		return lintResult{}, nil, err
 	}
-	return judge(name, shape, zlint.LintOcspResponseEx(resp, registry)), resp, nil
+	return judge(name, shape, zlint.LintOcspResponseEx(resp, registry), nil), resp, nil
 }
 
 func (r *Run) signOCSPResponses() error {
@@ -456,5 +456,5 @@ func lintOCSPShape(name string, t ocsp.Response, root, responder *x509.Certifica
 	if err != nil {
 		return lintResult{}, err
 	}
-	return judge(name, "signed by "+responder.Subject.String(), zlint.LintOcspResponseEx(resp, registry)), nil
+	return judge(name, "signed by "+responder.Subject.String(), zlint.LintOcspResponseEx(resp, registry), nil), nil
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/zmap/zlint/v3/lint"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -165,11 +164,28 @@ type keyStateCheck struct {
 // and the hierarchy's root.
 type lintRun struct {
 	p       *preflighter
-	lint    func(field, name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, signer bool) *x509.Certificate
+	lint    func(field, name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, pol lintPolicy) *x509.Certificate
 	serial  func() *big.Int
 	now     time.Time
 	root    *x509.Certificate
 	rootAlg hsm.Algorithm
+}
+
+// lintSite builds the certificate of a profile site with build, from the site's effective
+// profile, and lints it as that profile says (see lint); the field of a refusal is the site's.
+func (l lintRun) lintSite(site profileSite, name string, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm,
+	build func(Profile) (*x509.Certificate, error)) *x509.Certificate {
+	p := l.p.r.Script.effective(site)
+	field := site.path
+	if site.profile == nil && site.daysField != "" {
+		field = site.daysField
+	}
+	tmpl, err := build(p)
+	if err != nil {
+		l.p.fieldf(field, "%v", err)
+		return nil
+	}
+	return l.lint(field, name, tmpl, issuer, issuerAlg, pub, subjectAlg, p.policy())
 }
 
 // keyStates checks the keys the script uses against the states the sealed ceremonies it
@@ -228,12 +244,8 @@ func (p *preflighter) lints() {
 		return new(big.Int).SetBytes(b)
 	}
 	now := r.Clock()
-	lint := func(field, name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, signer bool) *x509.Certificate {
-		var src lint.SourceList
-		if signer {
-			src = signerLintSources
-		}
-		res, c, err := lintCertificate(name, tmpl, issuer, issuerAlg, pub, subjectAlg, src)
+	lint := func(field, name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, pol lintPolicy) *x509.Certificate {
+		res, c, err := lintCertificate(name, tmpl, issuer, issuerAlg, pub, subjectAlg, pol)
 		if err != nil {
 			p.fieldf(field, "%v", err)
 			return nil

@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -29,6 +30,9 @@ func init() {
 		inputs:   (*Run).refuseRetired,
 		needs:    restoreNeeds,
 		lints:    restoreLints,
+		profiles: func(s *Script) []profileSite {
+			return []profileSite{signerSite(s, "transcript_signer.validity_days", s.Signer.ValidityDays, false)}
+		},
 	})
 }
 
@@ -308,6 +312,9 @@ func restoreNeeds(r *Run) []Need {
 func restoreLints(l lintRun) {
 	s := l.p.r.Script
 	if l.root != nil {
-		l.lint("transcript_signer", signerPEM, signerTemplate(l.root, s.Signer.ValidityDays, l.serial(), l.now), l.root, l.rootAlg, nil, signerAlg, true)
+		site := signerSite(s, "transcript_signer.validity_days", s.Signer.ValidityDays, false)
+		l.lintSite(site, signerPEM, l.root, l.rootAlg, nil, signerAlg, func(p Profile) (*x509.Certificate, error) {
+			return signerTemplate(l.root, site.days, p, l.serial(), l.now)
+		})
 	}
 }

@@ -17,7 +17,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/zmap/zlint/v3/lint"
 )
 
 // TypeRoot generates a root key, its self-signed certificate and the transcript signer; with
@@ -34,6 +33,9 @@ func init() {
 		needs:    rootNeeds,
 		lints:    rootLints,
 		supports: rootSupports,
+		profiles: func(s *Script) []profileSite {
+			return []profileSite{rootSite(s), signerSite(s, "transcript_signer.validity_days", s.Signer.ValidityDays, false)}
+		},
 	})
 }
 
@@ -261,7 +263,7 @@ func (r *Run) rootTemplate() (*x509.Certificate, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rootTemplate(r.Script.Certificate, serial, r.Clock()), nil
+	return rootTemplate(r.Script.Certificate, r.Script.effective(rootSite(r.Script)), serial, r.Clock())
 }
 
 // lintProfile builds tmpl in its real shape — under issuer (nil: self-signed), signed with a
@@ -269,7 +271,7 @@ func (r *Run) rootTemplate() (*x509.Certificate, error) {
 // before the real key signs anything (as letsencrypt/boulder does). Errors and fatal
 // findings stop the ceremony; warnings and notices are recorded. The pre-flight has linted
 // the same shape already; this is the record of the certificate as it is about to be signed.
-func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypto.PublicKey, signer bool) error {
+func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypto.PublicKey, pol lintPolicy) error {
 	issuerPub := pub
 	if issuer != nil {
 		issuerPub = issuer.PublicKey
@@ -278,11 +280,7 @@ func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypt
 	if err != nil {
 		return err
 	}
-	var sources lint.SourceList
-	if signer {
-		sources = signerLintSources
-	}
-	res, _, err := lintCertificate(name, tmpl, issuer, issuerAlg, pub, "", sources)
+	res, _, err := lintCertificate(name, tmpl, issuer, issuerAlg, pub, "", pol)
 	if err != nil {
 		return err
 	}
@@ -361,7 +359,7 @@ func (r *Run) selfSignRoot(key *hsm.KeyPair, derName, pemName string) (*x509.Cer
 	if err != nil {
 		return nil, err
 	}
-	if err := r.lintProfile(pemName, tmpl, nil, key.Public(), false); err != nil {
+	if err := r.lintProfile(pemName, tmpl, nil, key.Public(), r.Script.effective(rootSite(r.Script)).policy()); err != nil {
 		return nil, err
 	}
 	c, err := issue(tmpl, tmpl, key.Public(), key)
@@ -377,15 +375,20 @@ func (r *Run) selfSignRoot(key *hsm.KeyPair, derName, pemName string) (*x509.Cer
 	return c, r.writeOutput(pemName, certPEM(c))
 }
 
-// certifySigner has root, through rootKey, certify the transcript-signing key k for days
-// (never past the root's own end), and writes the certificate as name.
-func (r *Run) certifySigner(k *hsm.KeyPair, days int, root *x509.Certificate, rootKey crypto.Signer, name string) (*x509.Certificate, error) {
+// certifySigner has root, through rootKey, certify the transcript-signing key k for the
+// script's site (its days, never past the root's own end, and its profile), and writes the
+// certificate as name.
+func (r *Run) certifySigner(k *hsm.KeyPair, site profileSite, root *x509.Certificate, rootKey crypto.Signer, name string) (*x509.Certificate, error) {
 	serial, err := r.serial()
 	if err != nil {
 		return nil, err
 	}
-	tmpl := signerTemplate(root, days, serial, r.Clock())
-	if err := r.lintProfile(name, tmpl, root, k.Public(), true); err != nil {
+	p := r.Script.effective(site)
+	tmpl, err := signerTemplate(root, site.days, p, serial, r.Clock())
+	if err != nil {
+		return nil, err
+	}
+	if err := r.lintProfile(name, tmpl, root, k.Public(), p.policy()); err != nil {
 		return nil, err
 	}
 	c, err := issue(tmpl, root, k.Public(), rootKey)
@@ -410,7 +413,7 @@ func (r *Run) createSigner() error {
 		return err
 	}
 	r.signer = k
-	if r.signerCert, err = r.certifySigner(k, s.Signer.ValidityDays, r.rootCert, r.root, signerPEM); err != nil {
+	if r.signerCert, err = r.certifySigner(k, signerSite(s, "transcript_signer.validity_days", s.Signer.ValidityDays, false), r.rootCert, r.root, signerPEM); err != nil {
 		return err
 	}
 	_, err = r.record(transcript.EventSigner, transcript.Signer{Name: k.Label, Certificate: string(certPEM(r.signerCert, r.rootCert)), Issuer: spkiHex(r.rootCert)})
@@ -494,9 +497,10 @@ type KeyConfig struct {
 
 // CertProfile is the root certificate's profile.
 type CertProfile struct {
-	Subject      Subject `yaml:"subject"`
-	ValidityDays int     `yaml:"validity_days"`
-	PathLen      *int    `yaml:"path_length"`
+	Subject      Subject  `yaml:"subject"`
+	ValidityDays int      `yaml:"validity_days"`
+	PathLen      *int     `yaml:"path_length"`
+	Profile      *Profile `yaml:"profile,omitempty"` // the root certificate's own profile fields
 }
 
 // Subject is an X.509 distinguished name.
@@ -561,8 +565,13 @@ func rootNeeds(r *Run) []Need {
 func rootLints(l lintRun) {
 	s := l.p.r.Script
 	alg := hsm.Algorithm(s.Key.Algorithm)
-	if rc := l.lint("certificate", rootPEM, rootTemplate(s.Certificate, l.serial(), l.now), nil, alg, nil, alg, false); rc != nil {
-		l.lint("transcript_signer", signerPEM, signerTemplate(rc, s.Signer.ValidityDays, l.serial(), l.now), rc, alg, nil, signerAlg, true)
+	if rc := l.lintSite(rootSite(s), rootPEM, nil, alg, nil, alg, func(p Profile) (*x509.Certificate, error) {
+		return rootTemplate(s.Certificate, p, l.serial(), l.now)
+	}); rc != nil {
+		site := signerSite(s, "transcript_signer.validity_days", s.Signer.ValidityDays, false)
+		l.lintSite(site, signerPEM, rc, alg, nil, signerAlg, func(p Profile) (*x509.Certificate, error) {
+			return signerTemplate(rc, site.days, p, l.serial(), l.now)
+		})
 	}
 }
 

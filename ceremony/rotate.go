@@ -30,6 +30,9 @@ func init() {
 		keyStates: rotateKeyStates,
 		lints:     rotateLints,
 		supports:  rotateSupports,
+		profiles: func(s *Script) []profileSite {
+			return []profileSite{rootSite(s), crossSite(s, false), crossSite(s, true), signerSite(s, "rotate.new_signer_validity_days", s.Rotate.SignerDays, true)}
+		},
 	})
 }
 
@@ -127,7 +130,6 @@ func (st *rotation) signNewRoot(r *Run) error {
 		return err
 	}
 	st.newRootCert = nc
-	days := r.Script.Rotate.CrossDays
 	for _, c := range []struct {
 		name    string
 		subject pkix.Name
@@ -135,16 +137,21 @@ func (st *rotation) signNewRoot(r *Run) error {
 		issuer  *x509.Certificate
 		signer  crypto.Signer
 		ski     []byte
+		site    profileSite
 	}{
-		{crossOldNew, nc.Subject, nc.PublicKey, r.rootCert, old, nc.SubjectKeyId},
-		{crossNewOld, r.rootCert.Subject, r.rootCert.PublicKey, nc, st.newRoot, r.rootCert.SubjectKeyId},
+		{crossOldNew, nc.Subject, nc.PublicKey, r.rootCert, old, nc.SubjectKeyId, crossSite(r.Script, false)},
+		{crossNewOld, r.rootCert.Subject, r.rootCert.PublicKey, nc, st.newRoot, r.rootCert.SubjectKeyId, crossSite(r.Script, true)},
 	} {
 		serial, err := r.serial()
 		if err != nil {
 			return err
 		}
-		t := crossTemplate(c.subject, c.ski, c.issuer, days, serial, r.Clock())
-		if err := r.lintProfile(c.name, t, c.issuer, c.pub, false); err != nil {
+		p := r.Script.effective(c.site)
+		t, err := crossTemplate(c.subject, c.ski, c.issuer, c.site.days, p, serial, r.Clock())
+		if err != nil {
+			return err
+		}
+		if err := r.lintProfile(c.name, t, c.issuer, c.pub, p.policy()); err != nil {
 			return err
 		}
 		cc, err := issue(t, c.issuer, c.pub, c.signer)
@@ -170,7 +177,7 @@ func (st *rotation) createNewSigner(r *Run) error {
 	if err != nil {
 		return err
 	}
-	c, err := r.certifySigner(k, rt.SignerDays, st.newRootCert, st.newRoot, newSignerPEM)
+	c, err := r.certifySigner(k, signerSite(r.Script, "rotate.new_signer_validity_days", rt.SignerDays, true), st.newRootCert, st.newRoot, newSignerPEM)
 	if err != nil {
 		return err
 	}
@@ -211,6 +218,12 @@ type RotateConfig struct {
 	NewSigner  string `yaml:"new_transcript_signer"` // the new hierarchy's transcript signer
 	SignerDays int    `yaml:"new_signer_validity_days"`
 	CrossDays  int    `yaml:"cross_certificate_validity_days"`
+	// CrossFromOld is the profile of the cross-certificate the old root issues for the new
+	// root's key; CrossFromNew of the one the new root issues for the old root's key. The
+	// script's top-level profile describes the old root's issuing, so CrossFromNew takes only
+	// its preset and waivers.
+	CrossFromOld *Profile `yaml:"cross_from_old_profile,omitempty"`
+	CrossFromNew *Profile `yaml:"cross_from_new_profile,omitempty"`
 }
 
 // rotateNeeds lists the token capabilities a rotate ceremony needs (the pre-flight checks them).
@@ -236,13 +249,34 @@ func rotateLints(l lintRun) {
 	}
 	rt := s.Rotate
 	alg := hsm.Algorithm(rt.Algorithm)
-	nrc := l.lint("certificate", newRootPEM, rootTemplate(s.Certificate, l.serial(), l.now), nil, alg, nil, alg, false)
+	nrc := l.lintSite(rootSite(s), newRootPEM, nil, alg, nil, alg, func(p Profile) (*x509.Certificate, error) {
+		return rootTemplate(s.Certificate, p, l.serial(), l.now)
+	})
 	if nrc == nil {
 		return
 	}
-	l.lint("rotate.cross_certificate_validity_days", crossOldNew, crossTemplate(nrc.Subject, nrc.SubjectKeyId, l.root, rt.CrossDays, l.serial(), l.now), l.root, l.rootAlg, nil, alg, false)
-	l.lint("rotate.cross_certificate_validity_days", crossNewOld, crossTemplate(l.root.Subject, l.root.SubjectKeyId, nrc, rt.CrossDays, l.serial(), l.now), nrc, alg, l.root.PublicKey, "", false)
-	l.lint("rotate.new_signer_validity_days", newSignerPEM, signerTemplate(nrc, rt.SignerDays, l.serial(), l.now), nrc, alg, nil, signerAlg, true)
+	l.lintSite(crossSite(s, false), crossOldNew, l.root, l.rootAlg, nil, alg, func(p Profile) (*x509.Certificate, error) {
+		return crossTemplate(nrc.Subject, nrc.SubjectKeyId, l.root, rt.CrossDays, p, l.serial(), l.now)
+	})
+	l.lintSite(crossSite(s, true), crossNewOld, nrc, alg, l.root.PublicKey, "", func(p Profile) (*x509.Certificate, error) {
+		return crossTemplate(l.root.Subject, l.root.SubjectKeyId, nrc, rt.CrossDays, p, l.serial(), l.now)
+	})
+	site := signerSite(s, "rotate.new_signer_validity_days", rt.SignerDays, true)
+	l.lintSite(site, newSignerPEM, nrc, alg, nil, signerAlg, func(p Profile) (*x509.Certificate, error) {
+		return signerTemplate(nrc, site.days, p, l.serial(), l.now)
+	})
+}
+
+// crossSite is the profile of a rotation's cross-certificate: the one the old root issues
+// for the new root's key, or (fromNew) the one the new root issues for the old root's key.
+func crossSite(s *Script, fromNew bool) profileSite {
+	rt := s.Rotate
+	site := profileSite{path: "rotate.cross_from_old_profile", profile: rt.CrossFromOld, kind: kindCross,
+		daysField: "rotate.cross_certificate_validity_days", days: rt.CrossDays}
+	if fromNew {
+		site.path, site.profile, site.foreign = "rotate.cross_from_new_profile", rt.CrossFromNew, true
+	}
+	return site
 }
 
 // rotateSupports are a rotation's capability cases: each algorithm of the new root.

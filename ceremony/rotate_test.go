@@ -37,6 +37,8 @@ func TestRotateRoot(t *testing.T) {
 		s.ID = "example-root-2031-crl-1"
 		s.CRL.RootKey = "example-root-2031"
 		s.Signer.Label = "example-root-2031-transcript"
+		// The new root's CRL is published where the rotation's cross-certificate names it.
+		s.CRL.DistributionPoint = "http://pki.example-sovereign.de/crl/example-root-ca-2031.crl"
 	})
 	crl := filepath.Join(t.TempDir(), "crl")
 	if err := start(t, crlScript, crl, root.b, &scriptedUI{}, Options{Previous: rot}); err != nil {

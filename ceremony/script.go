@@ -51,6 +51,9 @@ type Script struct {
 	Decommission  *DecommissionConfig `yaml:"decommission,omitempty"`
 	Cross         *CrossConfig        `yaml:"cross_certify,omitempty"`
 	Signer        SignerConfig        `yaml:"transcript_signer"`
+	// Profile is the preset, waivers and issuer facts of every certificate the ceremony
+	// issues (profile.go); a certificate's own section may override them.
+	Profile *Profile `yaml:"profile,omitempty"`
 
 	// Source is the script file's exact bytes, Name its file name, SHA256 their hash.
 	Source []byte   `yaml:"-"`
@@ -211,6 +214,7 @@ func (s *Script) validate(v *validator) {
 	if t := typeOf(s.Type); t != nil {
 		t.validate(s, v)
 	}
+	s.validateProfiles(v)
 	if v.label("transcript_signer.label", s.Signer.Label) && (s.Signer.Label == s.Key.Label || (s.Restore != nil && s.Signer.Label == s.Restore.Label)) {
 		v.errorf("transcript_signer.label", "must differ from the key's label")
 	}
@@ -324,6 +328,7 @@ func (s *Script) Info() TypeInfo {
 
 // SignerConfig is the transcript-signing key the root certifies.
 type SignerConfig struct {
-	Label        string `yaml:"label"`
-	ValidityDays int    `yaml:"validity_days"`
+	Label        string   `yaml:"label"`
+	ValidityDays int      `yaml:"validity_days"`
+	Profile      *Profile `yaml:"profile,omitempty"` // the signer certificate's own profile fields
 }

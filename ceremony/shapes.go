@@ -34,45 +34,43 @@ var signerLintSources = lint.SourceList{lint.RFC5280, lint.RFC3279, lint.RFC5480
 // key type, to be linted before the HSM is touched) and once for the HSM to sign: the shape
 // linted is the shape issued.
 
-// rootTemplate is the self-signed root certificate of profile c, valid from now.
-func rootTemplate(c CertProfile, serial *big.Int, now time.Time) *x509.Certificate {
-	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
-	subject := pkix.Name{CommonName: c.Subject.CommonName}
-	if c.Subject.Organization != "" {
-		subject.Organization = []string{c.Subject.Organization}
+// rootTemplate is the self-signed root certificate of section c under profile p (the
+// script's effective root profile), valid from now.
+func rootTemplate(c CertProfile, p Profile, serial *big.Int, now time.Time) (*x509.Certificate, error) {
+	nb, na, err := p.window(c.ValidityDays, nil, now, false, "certificate.profile.validity")
+	if err != nil {
+		return nil, err
 	}
-	if c.Subject.Country != "" {
-		subject.Country = []string{c.Subject.Country}
-	}
+	subject := c.Subject.name()
 	t := &x509.Certificate{
-		SerialNumber: serial, Subject: subject, Issuer: subject,
-		NotBefore: notBefore, NotAfter: notBefore.Add(time.Duration(c.ValidityDays) * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
+		SerialNumber: serial, Subject: subject, Issuer: subject, NotBefore: nb, NotAfter: na,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true, MaxPathLen: -1,
 	}
 	if c.PathLen != nil {
 		t.MaxPathLen, t.MaxPathLenZero = *c.PathLen, *c.PathLen == 0
-	} else {
-		t.MaxPathLen = -1
 	}
-	return t
+	return t, p.apply(t)
 }
 
-// signerTemplate is the transcript signer's certificate under root, valid days from now but
-// never past the root's end.
-func signerTemplate(root *x509.Certificate, days int, serial *big.Int, now time.Time) *x509.Certificate {
-	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
-	notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
-	if notAfter.After(root.NotAfter) {
-		notAfter = root.NotAfter
+// signerTemplate is the transcript signer's certificate under root with profile p, valid days
+// from now but never past the root's end.
+func signerTemplate(root *x509.Certificate, days int, p Profile, serial *big.Int, now time.Time) (*x509.Certificate, error) {
+	nb, na, err := p.window(days, root, now, true, "transcript_signer.profile.validity")
+	if err != nil {
+		return nil, err
 	}
-	return &x509.Certificate{
+	t := &x509.Certificate{
 		SerialNumber: serial,
 		Subject:      pkix.Name{CommonName: root.Subject.CommonName + " Transcript Signer", Organization: root.Subject.Organization, Country: root.Subject.Country},
-		NotBefore:    notBefore, NotAfter: notAfter,
+		NotBefore:    nb, NotAfter: na,
 		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
-		// RFC 9336: the key signs documents (seals, manifests, checkpoints), nothing else.
-		UnknownExtKeyUsage: []asn1.ObjectIdentifier{oidDocumentSigning},
 	}
+	if err := p.apply(t); err != nil {
+		return nil, err
+	}
+	// RFC 9336: the key signs documents (seals, manifests, checkpoints), nothing else.
+	t.ExtKeyUsage, t.UnknownExtKeyUsage = nil, []asn1.ObjectIdentifier{oidDocumentSigning}
+	return t, nil
 }
 
 // oidDocumentSigning is id-kp-documentSigning (RFC 9336).
@@ -102,31 +100,31 @@ func withKeyID(tmpl *x509.Certificate, pub crypto.PublicKey) (*x509.Certificate,
 	return &t, nil
 }
 
-// intermediateTemplate is the intermediate CA certificate for subject under root; it may not
-// outlive the root.
-func intermediateTemplate(in *IntermediateConfig, subject pkix.Name, root *x509.Certificate, serial *big.Int, now time.Time) (*x509.Certificate, error) {
-	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
-	notAfter := notBefore.Add(time.Duration(in.ValidityDays) * 24 * time.Hour)
-	if notAfter.After(root.NotAfter) {
-		return nil, fmt.Errorf("the intermediate would outlive the root (%s after %s): shorten intermediate.validity_days", notAfter.Format(time.DateOnly), root.NotAfter.Format(time.DateOnly))
+// intermediateTemplate is the intermediate CA certificate for subject under root with profile
+// p; it may not outlive the root.
+func intermediateTemplate(in *IntermediateConfig, p Profile, subject pkix.Name, root *x509.Certificate, serial *big.Int, now time.Time) (*x509.Certificate, error) {
+	nb, na, err := p.window(in.ValidityDays, root, now, false, "intermediate.validity_days")
+	if err != nil {
+		return nil, err
 	}
-	return &x509.Certificate{
-		SerialNumber: serial, Subject: subject, NotBefore: notBefore, NotAfter: notAfter,
+	t := &x509.Certificate{
+		SerialNumber: serial, Subject: subject, NotBefore: nb, NotAfter: na,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
 		MaxPathLen: in.PathLen, MaxPathLenZero: in.PathLen == 0,
-	}, nil
+	}
+	return t, p.apply(t)
 }
 
 // crossTemplate is a cross-certificate for subject (with its key identifier ski) under an
-// issuer, valid days from now but never past the issuer's end.
-func crossTemplate(subject pkix.Name, ski []byte, issuer *x509.Certificate, days int, serial *big.Int, now time.Time) *x509.Certificate {
-	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
-	notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
-	if notAfter.After(issuer.NotAfter) {
-		notAfter = issuer.NotAfter
+// issuer with profile p, valid days from now but never past the issuer's end.
+func crossTemplate(subject pkix.Name, ski []byte, issuer *x509.Certificate, days int, p Profile, serial *big.Int, now time.Time) (*x509.Certificate, error) {
+	nb, na, err := p.window(days, issuer, now, true, "rotate.cross_certificate_validity_days")
+	if err != nil {
+		return nil, err
 	}
-	return &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: notBefore, NotAfter: notAfter, SubjectKeyId: ski,
+	t := &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: nb, NotAfter: na, SubjectKeyId: ski,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true, MaxPathLen: -1}
+	return t, p.apply(t)
 }
 
 // crlTemplate is CRL number c.Number listing revoked, issued now, with an issuing
@@ -212,21 +210,24 @@ var throwawayIssuer = []string{"e_cert_issued_by_compromised_emudhra_ca"}
 // lintResult is what zlint said of one certificate or CRL.
 type lintResult = transcript.LintResult
 
-// waivedLints are the Baseline Requirements lints on CA certificates whose fields the script's
-// profiles cannot express yet (certificate policies, CRL distribution points): run, recorded
-// as waived, never hidden. Every other error or fatal finding refuses the ceremony.
-var waivedLints = map[string]string{
-	"e_sub_ca_certificate_policies_missing":    "profiles carry no certificate policies yet",
-	"e_sub_ca_crl_distribution_points_missing": "profiles carry no CRL distribution point yet",
-	"e_invalid_ca_certificate_policies":        "profiles carry no certificate policies yet",
+// lintPolicy is how one certificate or CRL is linted: the zlint sources (nil: every source
+// zlint has) and the lints waived, each with its reason (run and recorded as waived, never
+// hidden; profile_x509.go's privateWaivers and a private profile's own). Every other error or
+// fatal finding refuses the ceremony.
+type lintPolicy struct {
+	sources lint.SourceList
+	waived  map[string]string
 }
+
+// policy is how a certificate of profile p is linted: every source, p's waivers.
+func (p Profile) policy() lintPolicy { return lintPolicy{waived: p.waivers()} }
 
 // lintCertificate builds tmpl exactly as it will be issued, under issuer (nil: self-signed)
 // whose key is of type issuerAlg, for the subject key pub (nil: a throwaway of subjectAlg),
 // signs it with a throwaway key of the issuer's type and runs zlint over it. A self-signed
 // certificate gets the throwaway key as its subject key too.
-// sources limits the lint sources (nil: every source zlint has).
-func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, sources lint.SourceList) (lintResult, *x509.Certificate, error) {
+// pol says which sources run and which lints are waived.
+func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.Algorithm, pub crypto.PublicKey, subjectAlg hsm.Algorithm, pol lintPolicy) (lintResult, *x509.Certificate, error) {
 	key, err := throwawayFor(issuerAlg)
 	if err != nil {
 		return lintResult{}, nil, err
@@ -262,17 +263,17 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 		return lintResult{}, nil, fmt.Errorf("%s: parse the test certificate: %w", name, err)
 	}
 	c, _ := x509.ParseCertificate(der)
-	registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: sources, ExcludeNames: exclude})
+	registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: pol.sources, ExcludeNames: exclude})
 	if err != nil {
 		return lintResult{}, nil, err
 	}
-	return judge(name, shape, zlint.LintCertificateEx(zc, registry)), c, nil
+	return judge(name, shape, zlint.LintCertificateEx(zc, registry), pol.waived), c, nil
 }
 
 // lintCRL builds the CRL tmpl exactly as issuer (of key type issuerAlg) will sign it, with a
 // throwaway key of that type, and runs zlint's CRL lints over it. A root's CRL covers CA
 // certificates: the Baseline Requirements allow it 12 months (zlint's default is 10 days).
-func lintCRL(name string, tmpl *x509.RevocationList, issuer *x509.Certificate, issuerAlg hsm.Algorithm) (lintResult, error) {
+func lintCRL(name string, tmpl *x509.RevocationList, issuer *x509.Certificate, issuerAlg hsm.Algorithm, waived map[string]string) (lintResult, error) {
 	key, err := throwawayFor(issuerAlg)
 	if err != nil {
 		return lintResult{}, err
@@ -281,11 +282,11 @@ func lintCRL(name string, tmpl *x509.RevocationList, issuer *x509.Certificate, i
 	if err != nil {
 		return lintResult{}, fmt.Errorf("%s cannot be built: %w", name, err)
 	}
-	return lintCRLBytes(name, "issued by "+issuer.Subject.String(), der)
+	return lintCRLBytes(name, "issued by "+issuer.Subject.String(), der, waived)
 }
 
 // lintCRLBytes runs zlint's CRL lints over a DER CRL.
-func lintCRLBytes(name, shape string, der []byte) (lintResult, error) {
+func lintCRLBytes(name, shape string, der []byte, waived map[string]string) (lintResult, error) {
 	zc, err := zx509.ParseRevocationList(der)
 	if err != nil {
 		return lintResult{}, fmt.Errorf("%s: parse the CRL: %w", name, err)
@@ -299,16 +300,16 @@ func lintCRLBytes(name, shape string, der []byte) (lintResult, error) {
 		return lintResult{}, err
 	}
 	registry.SetConfiguration(cfg)
-	return judge(name, shape, zlint.LintRevocationListEx(zc, registry)), nil
+	return judge(name, shape, zlint.LintRevocationListEx(zc, registry), waived), nil
 }
 
-// judge sorts zlint's findings by status, moving waived ones aside.
-func judge(name, shape string, res *zlint.ResultSet) lintResult {
+// judge sorts zlint's findings by status, moving the waived ones aside.
+func judge(name, shape string, res *zlint.ResultSet, waived map[string]string) lintResult {
 	out := lintResult{Name: name, Shape: shape, LintsRun: len(res.Results), Findings: map[string][]string{}}
 	for n, lr := range res.Results {
 		switch lr.Status {
 		case lint.Notice, lint.Warn, lint.Error, lint.Fatal:
-			if _, ok := waivedLints[n]; ok && lr.Status == lint.Error {
+			if _, ok := waived[n]; ok {
 				out.Waived = append(out.Waived, n)
 				continue
 			}

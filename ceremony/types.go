@@ -45,6 +45,9 @@ type ceremonyType struct {
 	// supports lists the options that change what the type needs, for `keyrite tokens
 	// --capabilities` (Supports); nil: the type alone.
 	supports func() []supportCase
+	// profiles lists the certificates the ceremony issues and where their profiles are
+	// written (profile.go); nil if it issues none.
+	profiles func(s *Script) []profileSite
 	// resumed reads back, on a resume, per-type progress the transcript records within a
 	// step (a migration's keys already moved); nil if there is none.
 	resumed func(r *Run, entries []transcript.Entry)
