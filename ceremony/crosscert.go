@@ -42,6 +42,7 @@ func init() {
 		},
 		lints:    crossLints,
 		supports: onTokenCases(TypeCrossCertify),
+		profiles: func(s *Script) []profileSite { return []profileSite{crossCertSite(s)} },
 	})
 }
 
@@ -51,6 +52,15 @@ type CrossConfig struct {
 	RootKey      string `yaml:"root_key"`
 	ValidityDays int    `yaml:"validity_days"`
 	PathLen      int    `yaml:"path_length"` // how many CAs may follow the outside CA
+	// Profile is the cross-certificate's own profile fields (profile.go).
+	Profile *Profile `yaml:"profile,omitempty"`
+}
+
+// crossCertSite is the cross-certificate's profile.
+func crossCertSite(s *Script) profileSite {
+	c := s.Cross
+	return profileSite{path: "cross_certify.profile", profile: c.Profile, kind: kindCross, daysField: "cross_certify.validity_days", days: c.ValidityDays,
+		pathLenField: "cross_certify.path_length", pathLenSet: true}
 }
 
 func (s *Script) validateCross(v *validator) {
@@ -237,16 +247,16 @@ func (r *Run) recordedOutside() (*outside, error) {
 
 // crossCATemplate is the cross-certificate for o under root: the outside CA's exact subject
 // and key identifier (so what it issued chains through), CA with the script's path length,
-// certSign and cRLSign, never past the root.
-func crossCATemplate(c *CrossConfig, o *outside, root *x509.Certificate, serial *big.Int, now time.Time) (*x509.Certificate, error) {
-	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
-	notAfter := notBefore.Add(time.Duration(c.ValidityDays) * 24 * time.Hour)
-	if notAfter.After(root.NotAfter) {
-		return nil, fmt.Errorf("the cross-certificate would outlive the root (%s after %s): shorten cross_certify.validity_days", notAfter.Format(time.DateOnly), root.NotAfter.Format(time.DateOnly))
+// certSign and cRLSign, never past the root, with the profile p's extensions.
+func crossCATemplate(c *CrossConfig, p Profile, o *outside, root *x509.Certificate, serial *big.Int, now time.Time) (*x509.Certificate, error) {
+	notBefore, notAfter, err := p.window(c.ValidityDays, root, now, false, "cross_certify.validity_days")
+	if err != nil {
+		return nil, err
 	}
-	return &x509.Certificate{SerialNumber: serial, Subject: o.subject, RawSubject: o.rawSubject, SubjectKeyId: o.ski, NotBefore: notBefore, NotAfter: notAfter,
+	t := &x509.Certificate{SerialNumber: serial, Subject: o.subject, RawSubject: o.rawSubject, SubjectKeyId: o.ski, NotBefore: notBefore, NotAfter: notAfter,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign, BasicConstraintsValid: true, IsCA: true,
-		MaxPathLen: c.PathLen, MaxPathLenZero: c.PathLen == 0}, nil
+		MaxPathLen: c.PathLen, MaxPathLenZero: c.PathLen == 0}
+	return t, p.apply(t)
 }
 
 func (r *Run) signCrossCertificate() error {
@@ -263,11 +273,12 @@ func (r *Run) signCrossCertificate() error {
 	if err != nil {
 		return err
 	}
-	tmpl, err := crossCATemplate(c, o, r.rootCert, serial, r.Clock())
+	p := r.Script.effective(crossCertSite(r.Script))
+	tmpl, err := crossCATemplate(c, p, o, r.rootCert, serial, r.Clock())
 	if err != nil {
 		return err
 	}
-	if err := r.lintProfile(crossPEM, tmpl, r.rootCert, o.pub, false); err != nil {
+	if err := r.lintProfile(crossPEM, tmpl, r.rootCert, o.pub, p.policy()); err != nil {
 		return err
 	}
 	cert, err := issue(tmpl, r.rootCert, o.pub, rootKey)
@@ -312,10 +323,7 @@ func crossLints(l lintRun) {
 			}
 		}
 	}
-	tmpl, err := crossCATemplate(s.Cross, o, l.root, l.serial(), l.now)
-	if err != nil {
-		l.p.fieldf("cross_certify.validity_days", "%v", err)
-		return
-	}
-	l.lint("cross_certify", crossPEM, tmpl, l.root, l.rootAlg, o.pub, "", false)
+	l.lintSite(crossCertSite(s), crossPEM, l.root, l.rootAlg, o.pub, "", func(p Profile) (*x509.Certificate, error) {
+		return crossCATemplate(s.Cross, p, o, l.root, l.serial(), l.now)
+	})
 }
