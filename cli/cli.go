@@ -385,6 +385,7 @@ func (env Env) ui(auto bool) *terminalUI {
 }
 
 func run(args []string, env Env) error {
+	reports.Warm() // the fonts are read while the script is checked and the HSM opened
 	fs := newFlagSet("run", env)
 	var h hsmFlags
 	h.register(fs)
@@ -443,6 +444,7 @@ func run(args []string, env Env) error {
 }
 
 func rehearse(args []string, env Env) error {
+	reports.Warm() // the fonts are read while the token store and the HSM module are prepared
 	fs := newFlagSet("rehearse", env)
 	dir := fs.String("rehearsal-dir", hsm.DefaultRehearsalDir(), "rehearsal token store")
 	out := fs.String("out", "", "new folder for the ceremony's outputs")
