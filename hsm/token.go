@@ -136,32 +136,30 @@ func (t *Token) Objects() ([]Object, error) {
 	}
 	out := make([]Object, 0, len(hs))
 	for _, h := range hs {
-		attrs, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{
-			pkcs11.NewAttribute(pkcs11.CKA_CLASS, nil), pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
-		})
-		if err != nil {
-			// An inventory records what is there, including an object the token cannot
-			// read back (one a crash left half-written, for example).
-			out = append(out, Object{Class: "unreadable", Error: wrap("read object attributes", "", err).Error()})
-			continue
-		}
-		o := Object{Class: className(ulong(attrs[0].Value)), Label: string(attrs[1].Value), ID: hex.EncodeToString(attrs[2].Value)}
-		if kt, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil)}); err == nil {
-			o.KeyType = keyTypeName(ulong(kt[0].Value))
-		}
+		o, _ := t.object(h)
 		out = append(out, o)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Label != b.Label {
-			return a.Label < b.Label
-		}
-		if a.Class != b.Class {
-			return a.Class < b.Class
-		}
-		return a.ID < b.ID
-	})
+	sort.Slice(out, func(i, j int) bool { return objectLess(out[i], out[j]) })
 	return out, nil
+}
+
+// object reads an object's class, label, ID and key type, and returns its CK_OBJECT_CLASS. An
+// inventory records what is there, including an object the token cannot read back (one a
+// crash left half-written, for example): its class is "unreadable". It must be called with
+// t.mu held.
+func (t *Token) object(h pkcs11.ObjectHandle) (Object, uint) {
+	attrs, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, nil), pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
+	})
+	if err != nil {
+		return Object{Class: "unreadable", Error: wrap("read object attributes", "", err).Error()}, ^uint(0)
+	}
+	class := ulong(attrs[0].Value)
+	o := Object{Class: className(class), Label: string(attrs[1].Value), ID: hex.EncodeToString(attrs[2].Value)}
+	if kt, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil)}); err == nil {
+		o.KeyType = keyTypeName(ulong(kt[0].Value))
+	}
+	return o, class
 }
 
 // HasLabel reports whether any object on the token carries label.

@@ -240,17 +240,8 @@ func objectLess(a, b Object) bool {
 
 // describe reads one object; it must be called with t.mu held.
 func (t *Token) describe(h pkcs11.ObjectHandle) ObjectInfo {
-	attrs, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{
-		pkcs11.NewAttribute(pkcs11.CKA_CLASS, nil), pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
-	})
-	if err != nil {
-		return ObjectInfo{Object: Object{Class: "unreadable", Error: wrap("read object attributes", "", err).Error()}}
-	}
-	class := ulong(attrs[0].Value)
-	o := ObjectInfo{Object: Object{Class: className(class), Label: string(attrs[1].Value), ID: hex.EncodeToString(attrs[2].Value)}}
-	if kt, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil)}); err == nil {
-		o.KeyType = keyTypeName(ulong(kt[0].Value))
-	}
+	obj, class := t.object(h)
+	o := ObjectInfo{Object: obj}
 	switch class {
 	case pkcs11.CKO_PUBLIC_KEY, pkcs11.CKO_PRIVATE_KEY:
 		if pub, _, err := t.publicKey(h); err == nil {
