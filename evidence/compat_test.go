@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/evidence"
 )
 
@@ -80,8 +81,14 @@ func TestCompatFixturesVerify(t *testing.T) {
 				t.Errorf("%s: report and bundle not checked: %q", f.Dir, f.Report)
 			}
 		}
-		if ins := inspect(t, tree, evidence.Options{}); ins.Problems() != 0 {
+		ins := inspect(t, tree, evidence.Options{})
+		if ins.Problems() != 0 {
 			t.Errorf("%s: %d problems in verified evidence", tree, ins.Problems())
+		}
+		for _, c := range ins.Ceremonies { // the restore continues the backup, quoting its seal
+			if c.Chain.Previous != "" && (c.Chain.PreviousState != transcript.Good || !strings.Contains(c.Chain.PreviousReason, "quotes the seal")) {
+				t.Errorf("%s: the link to %s: %v %s", c.Name, c.Chain.Previous, c.Chain.PreviousState, c.Chain.PreviousReason)
+			}
 		}
 		for _, b := range bundlesIn(t, tree) {
 			inspect(t, b, evidence.Options{})

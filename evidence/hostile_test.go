@@ -174,6 +174,7 @@ func TestHostileBundles(t *testing.T) {
 			out[data] = member{&tar.Header{Name: "synthetic/data-00.bin", Linkname: "/etc/passwd", Typeflag: tar.TypeSymlink}, nil}
 			return out
 		}, "not a regular file"},
+		{"a member removed", func() []member { out := clone(es); return append(out[:data], out[data+1:]...) }, "data-00.bin: is missing"},
 		{"a share sheet", func() []member {
 			return append(clone(es), member{&tar.Header{Name: "synthetic/shares/s.pdf", Size: 1, Mode: 0o644, Typeflag: tar.TypeReg}, []byte("x")})
 		}, "share sheet"},
@@ -186,6 +187,9 @@ func TestHostileBundles(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
+			p := filepath.Join(t.TempDir(), evidence.BundleName("synthetic"))
+			os.WriteFile(p, b, 0o644)
+			inspect(t, p, evidence.Options{}) // the same verdict, and what is wrong found
 		})
 	}
 

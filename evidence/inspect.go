@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -554,6 +555,11 @@ func (b *indexed) memberItems(work string, hashes map[string]transcript.Hashed, 
 	for _, m := range b.members {
 		if _, ok := b.manifest.Files[m.path]; !ok {
 			paths = append(paths, m.path)
+		}
+	}
+	for p := range b.problems {
+		if _, ok := b.manifest.Files[p]; !ok && !slices.Contains(paths, p) {
+			paths = append(paths, p) // a second MANIFEST or MANIFEST.sig
 		}
 	}
 	sort.Strings(paths)
