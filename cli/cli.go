@@ -794,11 +794,7 @@ func verify(args []string, env Env) error {
 	if *render {
 		opt.Renderer = reports.ReportRenderer
 	}
-	if err := evidence.VerifyPath(env.Stdout, pos[0], opt); err != nil {
-		if ins := evidence.Inspect(pos[0], opt); ins.Problems() > 0 {
-			fmt.Fprintln(env.Stdout, "Not verified. Where the evidence is wrong:")
-			ins.WriteProblems(env.Stdout)
-		}
+	if err := evidence.VerifyPathExplained(env.Stdout, pos[0], opt); err != nil {
 		return err
 	}
 	if fi, err := os.Stat(pos[0]); err == nil && fi.Mode().IsRegular() {

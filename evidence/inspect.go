@@ -636,6 +636,20 @@ func (c *Ceremony) setReason(name, msg string) {
 	}
 }
 
+// VerifyPathExplained is VerifyPath; when it refuses, it also writes to out, under "Not
+// verified. Where the evidence is wrong:", every record and file Inspect finds wrong. The error
+// is VerifyPath's.
+func VerifyPathExplained(out io.Writer, path string, opt Options) error {
+	err := VerifyPath(out, path, opt)
+	if err != nil {
+		if ins := Inspect(path, opt); ins.Problems() > 0 {
+			io.WriteString(out, "Not verified. Where the evidence is wrong:\n")
+			ins.WriteProblems(out)
+		}
+	}
+	return err
+}
+
 // WriteProblems writes what the inspection found wrong, one line each (a run of records that
 // are not checkable as one line), every name escaped (Printable); nothing when nothing is.
 func (ins *Inspection) WriteProblems(w io.Writer) {

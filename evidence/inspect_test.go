@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -240,5 +241,23 @@ func TestInspectRootWithOneBadCeremony(t *testing.T) {
 	ins = inspect(t, root, evidence.Options{})
 	if e := ins.Log.Entries[len(ins.Log.Entries)-1]; e.Path != "second" || e.State != transcript.Missing {
 		t.Fatalf("deleted ceremony: %+v", ins.Log.Entries)
+	}
+}
+
+// VerifyPathExplained prints VerifyPath's summary on success, and on a refusal lists what is
+// wrong (escaped), a run of records that are not checkable as one line.
+func TestVerifyPathExplained(t *testing.T) {
+	dir, _ := synth{steps: 2, noBundle: true}.make(t, "")
+	var ok, out bytes.Buffer
+	if err := evidence.VerifyPathExplained(&ok, dir, evidence.Options{}); err != nil || strings.Contains(ok.String(), "wrong") {
+		t.Fatalf("%v\n%s", err, ok.String())
+	}
+	i := changeLine(t, dir, `"Witness (witness)"`, `"Witless (witness)"`)
+	os.WriteFile(filepath.Join(dir, "notes\x1b[2J.txt"), []byte("x"), 0o644)
+	err := evidence.VerifyPathExplained(&out, dir, evidence.Options{})
+	s := out.String()
+	if err == nil || !strings.HasPrefix(s, "Not verified. Where the evidence is wrong:\n") || !strings.Contains(s, fmt.Sprintf("\n  record %d: BAD — ", i)) ||
+		!strings.Contains(s, fmt.Sprintf("\n  records %d to %d: NOT CHECKABLE", i+1, 11)) || !strings.Contains(s, `notes\x1b[2J.txt: UNEXPECTED`) {
+		t.Fatalf("%v\n%s", err, s)
 	}
 }

@@ -6,7 +6,8 @@
 //
 //	keyrite-verify [--root SPKI-SHA256] [--witness KEY.pub]... [--against COPY] DIR|BUNDLE|ROOT
 //
-// --root takes the root's fingerprint as the paper report prints it, grouped or not.
+// --root takes the root's fingerprint as the paper report prints it, grouped or not. When the
+// evidence does not verify, every record and file found wrong is listed before the error.
 package main
 
 import (
@@ -30,7 +31,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: keyrite-verify [--root SPKI-SHA256] [--witness KEY.pub]... [--against COPY] DIR|BUNDLE|ROOT")
 		os.Exit(2)
 	}
-	if err := evidence.VerifyPath(os.Stdout, flag.Arg(0), evidence.Options{Root: *root, Witnesses: witnesses, Against: *against}); err != nil {
+	if err := evidence.VerifyPathExplained(os.Stdout, flag.Arg(0), evidence.Options{Root: *root, Witnesses: witnesses, Against: *against}); err != nil {
 		fmt.Fprintf(os.Stderr, "keyrite-verify: error: %s\n", evidence.Printable(err.Error()))
 		os.Exit(1)
 	}
