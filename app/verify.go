@@ -364,7 +364,7 @@ func recordRow(r transcript.RecordCheck) (string, verifyRow) {
 		}
 	}
 	text := fmt.Sprintf("%s #%d %s", mark(r.State), r.Seq, what)
-	if r.Reason != "" && r.State != transcript.Unchecked { // the word says it; the detail says why
+	if r.Reason != "" && r.State != transcript.Unchecked && r.State != transcript.Good { // the word says it; the detail says why
 		text += ": " + r.Reason
 	}
 	detail := fmt.Sprintf("Record %d — %s\n", r.Seq, mark(r.State))

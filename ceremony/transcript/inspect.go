@@ -73,6 +73,8 @@ type Inspection struct {
 	// Problem is what is wrong beyond any one record, file or the seal ("" when nothing is):
 	// an unreadable transcript, say.
 	Problem string
+
+	breakAt int // the record the chain from the opening breaks at; -1 when it does not
 }
 
 // maxInspected is how many records an inspection lists; the chain is checked to the end.
@@ -81,7 +83,7 @@ const maxInspected = 1 << 20
 // Inspect looks at the ceremony folder dir as Verify does (with the same options), recording
 // the state of every record, output and the seal instead of stopping at the first problem.
 func Inspect(dir string, opt Options) *Inspection {
-	ins := &Inspection{}
+	ins := &Inspection{breakAt: -1}
 	f, err := OpenRegular(filepath.Join(dir, FileName))
 	if err != nil {
 		ins.Problem = fmt.Sprintf("read transcript: %v", err)
@@ -100,6 +102,7 @@ func Inspect(dir string, opt Options) *Inspection {
 		ins.Opening = res.Opening
 	}
 	ins.inspectSeal(res, sealErr, broken, opt)
+	ins.noteSealReach()
 	if res.Records > 0 {
 		ins.inspectOutputs(res, dir, opt)
 	}
@@ -135,8 +138,41 @@ func (ins *Inspection) scan(r io.Reader) (*Result, bool) {
 	for i, l := range rest {
 		ins.list(lineCheck(re.Seq+1+uint64(i), l))
 	}
-	ins.bad(ins.changed(re, res, rest), re.Reason, true)
+	k := ins.changed(re, res, rest)
+	ins.bad(k, re.Reason, true)
+	for i := uint64(0); i < k && i < uint64(len(ins.Records)); i++ {
+		if r := &ins.Records[i]; r.State == Good {
+			r.Reason = fmt.Sprintf("intact from the opening to here; the seal reaches it only through record %d, which is bad", k)
+		}
+	}
+	ins.breakAt = int(k)
 	return res, true
+}
+
+// noteSealReach says, past a broken chain at breakAt, what a signed seal still fixes. The seal signs the last
+// record's hash, and each record carries the hash of the one before it, so the seal vouches
+// for the records from its head back to the first broken link, and for nothing before it: the
+// records before the bad one k are intact from the opening but no longer tied to the seal; those
+// after it, not checkable from the opening, are as sealed when the chain from the head reaches
+// them.
+func (ins *Inspection) noteSealReach() {
+	seal, n, k := ins.Seal.Seal, len(ins.Records), ins.breakAt
+	if !ins.Seal.Signed || k < 0 || seal == nil || seal.Count != uint64(n) || n == 0 || ins.Records[n-1].Line == nil || HashLine(ins.Records[n-1].Line) != seal.Head {
+		return
+	}
+	from := n - 1
+	for from > 0 {
+		r := ins.Records[from].Record
+		if r == nil || ins.Records[from-1].Line == nil || !linked(r, HashLine(ins.Records[from-1].Line)) {
+			break
+		}
+		from--
+	}
+	for i := max(from, k+1); i < n; i++ {
+		if r := &ins.Records[i]; r.State == Unchecked {
+			r.Reason += fmt.Sprintf("; the seal still vouches for it as it is: the chain from the seal's head back to record %d is whole", from)
+		}
+	}
 }
 
 // changed says which record a broken link at re.Seq points to. A record whose "prev" does not

@@ -1,7 +1,10 @@
 package transcript
 
 import (
+	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -41,5 +44,34 @@ func TestInspectIntact(t *testing.T) {
 	ins = Inspect(dir, Options{RootSPKI: strings.Repeat("00", 32)})
 	if ins.Verdict() || ins.RootErr == nil || inspectedStates(ins) != "GGGGGG" || ins.Seal.State != Good {
 		t.Fatalf("another root expected:\n%s root error %v", describe(ins), ins.RootErr)
+	}
+}
+
+// Past a changed record, the records before it are said to be intact from the opening but
+// beyond the seal's reach, and those after it to be vouched for by the seal as they are.
+func TestInspectSaysWhatTheSealStillFixes(t *testing.T) {
+	dir := sealedCeremony(t)
+	p := filepath.Join(dir, FileName)
+	b, _ := os.ReadFile(p)
+	i := bytes.Index(b, []byte(`"actor":"operator","event":"step.started"`))
+	b[i+10] = 'O' // record 1
+	os.WriteFile(p, b, 0o644)
+	ins := Inspect(dir, Options{})
+	if inspectedStates(ins) != "GBUUUU" || !strings.Contains(ins.Records[0].Reason, "only through record 1") {
+		t.Fatalf("%s", describe(ins))
+	}
+	for _, r := range ins.Records[2:] {
+		if !strings.Contains(r.Reason, "the seal still vouches for it as it is: the chain from the seal's head back to record 2 is whole") {
+			t.Fatalf("record %d: %s", r.Seq, r.Reason)
+		}
+	}
+	// A second change nearer the end: the seal reaches back only to it.
+	b, _ = os.ReadFile(p)
+	i = bytes.LastIndex(b, []byte(`"actor":"operator","event":"step.completed"`))
+	b[i+10] = 'O' // record 3
+	os.WriteFile(p, b, 0o644)
+	ins = Inspect(dir, Options{})
+	if strings.Contains(ins.Records[2].Reason, "vouches") || !strings.Contains(ins.Records[5].Reason, "back to record 4 is whole") {
+		t.Fatalf("%s", describe(ins))
 	}
 }
