@@ -416,7 +416,7 @@ func (r *Run) connect() error {
 }
 
 func (r *Run) disconnect() {
-	r.tok.close()
+	r.tok.end()
 	if r.target != nil {
 		r.target.Close()
 		r.target = nil

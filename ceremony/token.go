@@ -46,7 +46,19 @@ type tokenRun struct {
 	// onlyCopies: keys whose only recorded copy is on the token to decommission, by identity
 	// (SPKI SHA-256 or KCV) and by label.
 	onlyCopies map[string]bool
-	destroyed  int // objects a decommission destroyed in this process
+	destroyed  int    // objects a decommission destroyed in this process
+	soPIN      []byte // the SO PIN a decommission checked before destroying, until it re-initialises
+}
+
+// end closes the token and zeroes the PINs the run still holds, when the ceremony stops.
+func (t *tokenRun) end() {
+	if t == nil {
+		return
+	}
+	t.close()
+	zeroBytes(t.soPIN)
+	zeroBytes(t.newUser)
+	t.soPIN, t.newUser = nil, nil
 }
 
 func (t *tokenRun) close() {

@@ -18,6 +18,7 @@ import (
 	evid "github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/hsm/hsmtest"
+	"github.com/miekg/pkcs11"
 )
 
 var tokenLabelN int
@@ -476,5 +477,71 @@ func TestTokenInitResumes(t *testing.T) {
 				t.Fatal("the resumed token's user PIN does not log in")
 			}
 		})
+	}
+}
+
+// A module that refuses C_InitToken (many network HSMs initialise partitions with their own
+// tools) ends the ceremony aborted and sealed with the slot left as it was; the rehearsal
+// store forgets the PINs it kept, so the same initialisation runs again.
+func TestTokenInitRefusedByModule(t *testing.T) {
+	root := rootOn(t, "root-ceremony.yaml")
+	label := tokenLabel(t)
+	faulty := root.b
+	faulty.Module = hsmtest.WithFaults(root.b.Module, func(call string) error {
+		if call == "InitToken" {
+			return pkcs11.Error(pkcs11.CKR_FUNCTION_NOT_SUPPORTED)
+		}
+		return nil
+	})
+	dir := filepath.Join(t.TempDir(), "refused")
+	err := start(t, tokenScript(t, "token-init-ceremony.yaml", "refused", label), dir, faulty, &scriptedUI{}, Options{Previous: root.dir})
+	var ae *AbortedError
+	if !errors.As(err, &ae) || ae.Sealed != nil || !strings.Contains(err.Error(), "vendor's tools") {
+		t.Fatalf("a refused C_InitToken: %v", err)
+	}
+	verified(t, dir)
+	if _, err := module.Find(hsm.Selector{Label: label}); err == nil {
+		t.Fatal("a token carries the label after a refused initialisation")
+	}
+	mustRunScript(t, tokenScript(t, "token-init-ceremony.yaml", "again", label), root.b, Options{Previous: root.dir})
+}
+
+// A wrong Security Officer PIN stops a decommission before anything is destroyed: the
+// ceremony closes aborted and sealed, and every object is still on the token.
+func TestDecommissionWrongSOPINDestroysNothing(t *testing.T) {
+	root := rootOn(t, "root-ceremony.yaml")
+	label := tokenLabel(t)
+	initDir := mustRunScript(t, tokenScript(t, "token-init-ceremony.yaml", "init", label), root.b, Options{Previous: root.dir})
+	user := storePIN(t, label, hsm.User)
+	tok, err := module.OpenToken(hsm.Selector{Label: label})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.Login(hsm.User, []byte(user))
+	if _, err := tok.GenerateKeyPair(hsm.KeySpec{Label: "kept-key", Algorithm: hsm.ECDSAP256}); err != nil {
+		t.Fatal(err)
+	}
+	tok.Close()
+	ui := &pinUI{answers: map[string][]string{
+		"current user PIN":             {user, user},
+		"current Security Officer PIN": {"not-the-so-pin"},
+	}}
+	dir := filepath.Join(t.TempDir(), "decommission")
+	err = start(t, tokenScript(t, "token-decommission-ceremony.yaml", "decommission", label), dir, heldBinding(root.b), ui, Options{Previous: initDir})
+	var ae *AbortedError
+	if !errors.As(err, &ae) || ae.Sealed != nil || !errors.Is(err, hsm.ErrPINIncorrect) || ae.Step != "destroy-token-objects" {
+		t.Fatalf("a wrong SO PIN: %v", err)
+	}
+	if ev := events(verified(t, dir)); strings.Contains(ev, transcript.EventTokenObjectDestroyed) {
+		t.Fatalf("objects destroyed despite a wrong SO PIN: %s", ev)
+	}
+	tok, err = module.OpenToken(hsm.Selector{Label: label})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tok.Close()
+	tok.Login(hsm.User, []byte(user))
+	if n, err := tok.Count(); err != nil || n != 2 {
+		t.Fatalf("%d objects on the token after the refusal (%v), want 2", n, err)
 	}
 }

@@ -175,8 +175,11 @@ func onlyCopyOn(k *keyevidence.KeyHistory, serial string) bool {
 	return here
 }
 
-// subjectToken opens the token to decommission and logs in as its user, once per step.
-func (r *Run) subjectToken() (*hsm.Token, error) {
+// subjectToken opens the token to decommission and logs in as its user, once per step. With
+// checkSO, the Security Officer's PIN is checked first by a login, and kept for the
+// re-initialisation: a wrong one stops the ceremony before anything is destroyed, never
+// between the destruction and the re-initialisation.
+func (r *Run) subjectToken(checkSO bool) (*hsm.Token, error) {
 	st := r.tokenState()
 	c := r.Script.Decommission
 	tok, err := r.openToken(st.info)
@@ -184,6 +187,18 @@ func (r *Run) subjectToken() (*hsm.Token, error) {
 		return nil, err
 	}
 	st.token = tok
+	if checkSO {
+		so, err := r.currentPIN(tok.Info.Label, hsm.SO, c.SOPINHolder)
+		if err != nil {
+			return nil, err
+		}
+		if err := loginRole(tok, hsm.SO, cloned(so)); err != nil {
+			zeroBytes(so)
+			return nil, err
+		}
+		zeroBytes(st.soPIN)
+		st.soPIN = so
+	}
 	pin, err := r.currentPIN(tok.Info.Label, hsm.User, c.UserPINHolder)
 	if err != nil {
 		return nil, err
@@ -196,7 +211,7 @@ func (r *Run) subjectToken() (*hsm.Token, error) {
 
 func (r *Run) listTokenObjects() error {
 	c := r.Script.Decommission
-	tok, err := r.subjectToken()
+	tok, err := r.subjectToken(false)
 	if err != nil {
 		return err
 	}
@@ -222,7 +237,7 @@ func (r *Run) listTokenObjects() error {
 
 func (r *Run) destroyTokenObjects() error {
 	c := r.Script.Decommission
-	tok, err := r.subjectToken()
+	tok, err := r.subjectToken(true)
 	if err != nil {
 		return err
 	}
@@ -260,9 +275,13 @@ func (r *Run) reinitialiseToken() error {
 	st := r.tokenState()
 	r.tok.close() // C_InitToken needs every session on the token closed
 	ti := st.info
-	so, err := r.currentPIN(ti.Label, hsm.SO, c.SOPINHolder)
-	if err != nil {
-		return err
+	so := st.soPIN // checked by a login before the destruction; asked again after a resume
+	st.soPIN = nil
+	if so == nil {
+		var err error
+		if so, err = r.currentPIN(ti.Label, hsm.SO, c.SOPINHolder); err != nil {
+			return err
+		}
 	}
 	defer zeroBytes(so)
 	user, err := r.newPIN(ti.Label, hsm.User, c.UserPINHolder, ti.Flags)

@@ -163,6 +163,9 @@ func (r *Run) initialiseToken() error {
 	defer zeroBytes(user)
 	ti, err := r.binding.Module.InitToken(st.info.Slot, c.Label, cloned(so), cloned(user))
 	if err != nil {
+		if _, ferr := r.binding.Module.Find(hsm.Selector{Label: c.Label}); ferr != nil && r.binding.Store != nil && !interrupted(err) {
+			r.binding.Store.ForgetPINs(c.Label) // refused, no token made: its PINs guard nothing
+		}
 		return err
 	}
 	return r.recordNewToken(ti, user)

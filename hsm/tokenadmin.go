@@ -75,6 +75,9 @@ func (m *Module) InitToken(slot uint, label string, so, user []byte) (TokenInfo,
 		return TokenInfo{}, err
 	}
 	if err := m.ctx.InitToken(slot, string(so), label); err != nil {
+		if Is(err, pkcs11.CKR_FUNCTION_NOT_SUPPORTED) {
+			return TokenInfo{}, fmt.Errorf("%w: this module does not initialise tokens through PKCS#11 (many network HSMs make partitions with their own tools); initialise it with the vendor's tools, then record it with a PIN change", wrap("initialise token", label, err))
+		}
 		return TokenInfo{}, wrap("initialise token", label, err)
 	}
 	ti, err := m.Find(Selector{Label: label})
