@@ -193,6 +193,10 @@ func (r *Run) signCRL() error {
 	if err != nil {
 		return err
 	}
+	pre, err := r.lintCRLShape(tmpl)
+	if err != nil {
+		return err
+	}
 	der, err := x509.CreateRevocationList(rand.Reader, tmpl, r.rootCert, rootKey)
 	if err != nil {
 		return fmt.Errorf("sign the CRL with root key %q: %w", c.RootKey, err)
@@ -204,16 +208,12 @@ func (r *Run) signCRL() error {
 	if err != nil {
 		return fmt.Errorf("the new CRL does not verify under the root: %w", err)
 	}
-	res, err := lintCRLBytes("root.crl", "issued by "+r.rootCert.Subject.String(), der, r.Script.issuerProfile().waivers())
+	post, err := lintIssuedCRL("root.crl", pre.Shape, der, r.Script.issuerProfile().waivers())
 	if err != nil {
 		return err
 	}
-	bad := refusedLints(res)
-	if _, err := r.record(transcript.EventCRLLinted, transcript.CRLLinted{Linter: "zlint v3", LintsRun: res.LintsRun, Errors: bad, Warnings: res.Findings["warn"]}); err != nil {
+	if err := r.compareLints(transcript.EventCRLRelinted, "root.crl", der, pre, post); err != nil {
 		return err
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("the CRL fails lints %v; nothing was written", bad)
 	}
 	if _, err := r.record(transcript.EventCRLIssued, crlIssued(c, tmpl, r.rootCert, der)); err != nil {
 		return err
@@ -223,6 +223,27 @@ func (r *Run) signCRL() error {
 	}
 	r.UI.Note(fmt.Sprintf("CRL number %d signed: %d revoked, next update %s.", c.Number, len(revoked), tmpl.NextUpdate.Format(time.DateOnly)))
 	return r.writeOutput("root.crl.pem", pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der}))
+}
+
+// lintCRLShape lints the CRL tmpl in its real shape, under a throwaway key of the root's key
+// type, records the lint and refuses errors, before the root key signs it.
+func (r *Run) lintCRLShape(tmpl *x509.RevocationList) (lintResult, error) {
+	alg, err := algorithmOf(r.rootCert.PublicKey)
+	if err != nil {
+		return lintResult{}, err
+	}
+	res, err := lintCRL("root.crl", tmpl, r.rootCert, alg, r.Script.issuerProfile().waivers())
+	if err != nil {
+		return lintResult{}, err
+	}
+	bad := refusedLints(res)
+	if _, err := r.record(transcript.EventCRLLinted, transcript.CRLLinted{Linter: "zlint v3", LintsRun: res.LintsRun, Errors: bad, Warnings: res.Findings["warn"]}); err != nil {
+		return lintResult{}, err
+	}
+	if len(bad) > 0 {
+		return lintResult{}, fmt.Errorf("the CRL fails lints %v; nothing was signed", bad)
+	}
+	return res, nil
 }
 
 // crlIssued is the record of CRL der, signed from tmpl by issuer.

@@ -278,10 +278,7 @@ func (r *Run) signCrossCertificate() error {
 	if err != nil {
 		return err
 	}
-	if err := r.lintProfile(crossPEM, tmpl, r.rootCert, o.pub, p.policy()); err != nil {
-		return err
-	}
-	cert, err := issue(tmpl, r.rootCert, o.pub, rootKey)
+	cert, err := r.issueLinted(crossPEM, tmpl, r.rootCert, o.pub, rootKey, p.policy())
 	if err != nil {
 		return fmt.Errorf("sign the cross-certificate with root key %q: %w", c.RootKey, err)
 	}

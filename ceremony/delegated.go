@@ -211,10 +211,7 @@ func (d *delegation) sign(r *Run) error {
 	if err != nil {
 		return err
 	}
-	if err := r.lintProfile(d.file+".pem", tmpl, r.rootCert, pub, d.lintPolicy(r.Script)); err != nil {
-		return err
-	}
-	cert, err := issue(tmpl, r.rootCert, pub, rootKey)
+	cert, err := r.issueLinted(d.file+".pem", tmpl, r.rootCert, pub, rootKey, d.lintPolicy(r.Script))
 	if err != nil {
 		return fmt.Errorf("sign the %s certificate with root key %q: %w", d.what, c.RootKey, err)
 	}

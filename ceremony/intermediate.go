@@ -164,10 +164,7 @@ func (r *Run) signIntermediate() error {
 	if err != nil {
 		return err
 	}
-	if err := r.lintProfile(intermediatePEM, tmpl, r.rootCert, csr.PublicKey, p.policy()); err != nil {
-		return err
-	}
-	c, err := issue(tmpl, r.rootCert, csr.PublicKey, rootKey)
+	c, err := r.issueLinted(intermediatePEM, tmpl, r.rootCert, csr.PublicKey, rootKey, p.policy())
 	if err != nil {
 		return fmt.Errorf("sign the intermediate with root key %q: %w", in.RootKey, err)
 	}

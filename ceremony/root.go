@@ -267,31 +267,32 @@ func (r *Run) rootTemplate() (*x509.Certificate, error) {
 }
 
 // lintProfile builds tmpl in its real shape — under issuer (nil: self-signed), signed with a
-// throwaway key of the issuer's key type, for the subject key pub — and runs zlint over it,
-// before the real key signs anything (as letsencrypt/boulder does). Errors and fatal
-// findings stop the ceremony; warnings and notices are recorded. The pre-flight has linted
-// the same shape already; this is the record of the certificate as it is about to be signed.
-func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypto.PublicKey, pol lintPolicy) error {
+// throwaway key of the issuer's key type, for the subject key pub — and runs zlint over it as
+// pol says, before the real key signs anything (as letsencrypt/boulder does). Errors and
+// fatal findings stop the ceremony; warnings and notices are recorded. The pre-flight has
+// linted the same shape already; this is the record of the certificate as it is about to be
+// signed, and what its lint after signing must equal (relint.go).
+func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypto.PublicKey, pol lintPolicy) (lintResult, error) {
 	issuerPub := pub
 	if issuer != nil {
 		issuerPub = issuer.PublicKey
 	}
 	issuerAlg, err := algorithmOf(issuerPub)
 	if err != nil {
-		return err
+		return lintResult{}, err
 	}
 	res, _, err := lintCertificate(name, tmpl, issuer, issuerAlg, pub, "", pol)
 	if err != nil {
-		return err
+		return lintResult{}, err
 	}
 	if _, err := r.record(transcript.EventCertificateLinted, transcript.CertificateLinted{Linter: "zlint v3", LintsRun: res.LintsRun, Findings: res.Findings}); err != nil {
-		return err
+		return lintResult{}, err
 	}
 	if bad := refusedLints(res); len(bad) > 0 {
-		return fmt.Errorf("%s (%s) fails lints %s; fix the script's certificate profile", name, res.Shape, strings.Join(bad, ", "))
+		return lintResult{}, fmt.Errorf("%s (%s) fails lints %s; fix the script's certificate profile", name, res.Shape, strings.Join(bad, ", "))
 	}
 	r.UI.Note(fmt.Sprintf("Certificate profile of %s passed %d lints (%d warnings, %d notices).", name, res.LintsRun, len(res.Findings["warn"]), len(res.Findings["notice"])))
-	return nil
+	return res, nil
 }
 
 func (r *Run) recordCertificate(name string, c *x509.Certificate) error {
@@ -359,10 +360,7 @@ func (r *Run) selfSignRoot(key *hsm.KeyPair, derName, pemName string) (*x509.Cer
 	if err != nil {
 		return nil, err
 	}
-	if err := r.lintProfile(pemName, tmpl, nil, key.Public(), r.Script.effective(rootSite(r.Script)).policy()); err != nil {
-		return nil, err
-	}
-	c, err := issue(tmpl, tmpl, key.Public(), key)
+	c, err := r.issueLinted(pemName, tmpl, nil, key.Public(), key, r.Script.effective(rootSite(r.Script)).policy())
 	if err != nil {
 		return nil, fmt.Errorf("self-sign the root certificate with key %q: %w", key.Label, err)
 	}
@@ -388,10 +386,7 @@ func (r *Run) certifySigner(k *hsm.KeyPair, site profileSite, root *x509.Certifi
 	if err != nil {
 		return nil, err
 	}
-	if err := r.lintProfile(name, tmpl, root, k.Public(), p.policy()); err != nil {
-		return nil, err
-	}
-	c, err := issue(tmpl, root, k.Public(), rootKey)
+	c, err := r.issueLinted(name, tmpl, root, k.Public(), rootKey, p.policy())
 	if err != nil {
 		return nil, fmt.Errorf("certify transcript signer %q under root %q: %w", k.Label, root.Subject.CommonName, err)
 	}

@@ -151,10 +151,7 @@ func (st *rotation) signNewRoot(r *Run) error {
 		if err != nil {
 			return err
 		}
-		if err := r.lintProfile(c.name, t, c.issuer, c.pub, p.policy()); err != nil {
-			return err
-		}
-		cc, err := issue(t, c.issuer, c.pub, c.signer)
+		cc, err := r.issueLinted(c.name, t, c.issuer, c.pub, c.signer, p.policy())
 		if err != nil {
 			return fmt.Errorf("cross-certificate %s: %w", c.name, err)
 		}

@@ -337,6 +337,11 @@ func sentence7(e *transcript.Record, data any) string {
 		return fmt.Sprintf("%s signed the OCSP response %s about serial %s (%s): %s, valid from %s to %s.", d.Responder, d.File, d.Serial, d.Subject, st, d.ThisUpdate, d.NextUpdate)
 	case *transcript.OCSPLinted:
 		return fmt.Sprintf("%s ran %d lints on the OCSP response %s once signed: %s.", d.Linter, d.LintsRun, d.Name, findings(d.Findings))
+	case *transcript.Relinted:
+		if !d.Same {
+			return fmt.Sprintf("%s, once signed, was linted again (%d lints) and differed from its lint before signing (%s): the ceremony stopped.", d.Name, d.LintsRun, strings.Join(d.Differences, ", "))
+		}
+		return fmt.Sprintf("%s, once signed, was linted again (%d lints, its real keys): the same result as before signing.", d.Name, d.LintsRun)
 	case *transcript.OutsideCAChecked:
 		return fmt.Sprintf("The outside CA %s was checked from its %s (%s): signature %s (%s); its key's SHA-256 is %s.", d.Subject, d.Kind, d.File, d.Signature, d.SignatureAlgorithm, hash16(d.SPKISHA256))
 	case *transcript.KeyLeft:

@@ -80,6 +80,10 @@ const (
 	EventCertificateLinted = "certificate.linted"
 	EventCRLIssued         = "crl.issued"
 	EventCRLLinted         = "crl.linted"
+	// EventCertificateRelinted and EventCRLRelinted: the issued bytes linted again (every
+	// lint, the real keys) and compared with the lint of the same shape before signing.
+	EventCertificateRelinted = "certificate.relinted"
+	EventCRLRelinted         = "crl.relinted"
 	EventCSRChecked        = "csr.checked"
 	EventOCSPSigned        = "ocsp.signed"
 	EventOCSPLinted        = "ocsp.linted"
@@ -197,6 +201,8 @@ var Events = sortedEvents(
 	spec[CertificateLinted](EventCertificateLinted, "a certificate linted before it is written"),
 	spec[CRLIssued](EventCRLIssued, "a CRL signed"),
 	spec[CRLLinted](EventCRLLinted, "a CRL linted before it is written"),
+	spec[Relinted](EventCertificateRelinted, "a signed certificate linted again, every lint on its real keys, and compared with its lint before signing; a difference aborts the ceremony"),
+	spec[Relinted](EventCRLRelinted, "a signed CRL linted again and compared with its lint before signing; a difference aborts the ceremony"),
 	spec[CSRChecked](EventCSRChecked, "a certificate signing request checked"),
 	spec[OCSPSigned](EventOCSPSigned, "an OCSP response signed ahead, about one certificate of the root"),
 	spec[OCSPLinted](EventOCSPLinted, "an OCSP response linted once signed, before it is written"),
@@ -805,6 +811,20 @@ type CRLEntry struct {
 	Reason    string `json:"reason,omitempty"` // RFC 5280 name; none: no reasonCode extension
 }
 
+// Relinted is the data of EventCertificateRelinted and EventCRLRelinted: what zlint said of
+// the issued bytes, and whether it is what it said before signing. Differences name each
+// finding seen on one side only: "+warn w_x" after signing, "-warn w_x" before.
+type Relinted struct {
+	Name        string              `json:"name"`
+	SHA256      string              `json:"sha256"`
+	Linter      string              `json:"linter"`
+	LintsRun    int                 `json:"lints_run"`
+	Findings    map[string][]string `json:"findings"`
+	Waived      []string            `json:"waived,omitempty"`
+	Same        bool                `json:"same"`
+	Differences []string            `json:"differences,omitempty"`
+}
+
 // CRLLinted is the data of EventCRLLinted.
 type CRLLinted struct {
 	Linter   string   `json:"linter"`
@@ -974,7 +994,7 @@ type LintResult struct {
 	Shape    string              `json:"shape"` // "self-signed", or "issued by <issuer>"
 	LintsRun int                 `json:"lints_run"`
 	Findings map[string][]string `json:"findings,omitempty"` // by status: info, notice, warn, error, fatal
-	Waived   []string            `json:"waived,omitempty"`   // errors the profiles cannot avoid yet
+	Waived   []string            `json:"waived,omitempty"`   // lints the private preset waives (docs/pki.md)
 }
 
 // HierarchyState is the data of EventHierarchyState: every key whose state the ceremonies
