@@ -84,10 +84,10 @@ const (
 	// lint, the real keys) and compared with the lint of the same shape before signing.
 	EventCertificateRelinted = "certificate.relinted"
 	EventCRLRelinted         = "crl.relinted"
-	EventCSRChecked        = "csr.checked"
-	EventOCSPSigned        = "ocsp.signed"
-	EventOCSPLinted        = "ocsp.linted"
-	EventOutsideCAChecked  = "outside-ca.checked"
+	EventCSRChecked          = "csr.checked"
+	EventOCSPSigned          = "ocsp.signed"
+	EventOCSPLinted          = "ocsp.linted"
+	EventOutsideCAChecked    = "outside-ca.checked"
 
 	// Ceremonies that continue or read another one, and key transfers.
 	EventPreviousVerified     = "previous.verified"
