@@ -851,7 +851,7 @@ func tokens(args []string, env Env) error {
 		if t.Initialized {
 			fmt.Fprintf(env.Stdout, "  %s\n", t)
 		} else {
-			fmt.Fprintf(env.Stdout, "  (empty slot, token not initialised)\n")
+			fmt.Fprintf(env.Stdout, "  slot %d: token not initialised (%s %s; a token-init ceremony initialises it: --init-slot %d)\n", t.Slot, t.Manufacturer, t.Model, t.Slot)
 		}
 	}
 	return nil

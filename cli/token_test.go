@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -20,9 +21,20 @@ func TestTokenCeremoniesFromTheCommandLine(t *testing.T) {
 	script := func(name string) string { return filepath.Join("..", "testdata", name+"-ceremony.yaml") }
 	abs := func(p string) string { a, _ := filepath.Abs(p); return a }
 	rehearsal := []string{"--rehearsal", "--rehearsal-dir", filepath.Join(work, "store"), "--yes"}
+	if log, err := runKeyrite(bin, work, append([]string{"run", abs(script("root")), "--out", "ev/1-root"}, rehearsal...)...); err != nil {
+		t.Fatalf("root: %v\n%s", err, tail(log))
+	}
+	// `keyrite tokens` names the free slot; a slot that is not free is refused by the pre-flight.
+	list, err := runKeyrite(bin, work, "tokens", "--rehearsal", "--rehearsal-dir", filepath.Join(work, "store"))
+	slot := regexp.MustCompile(`token not initialised .*--init-slot (\d+)\)`).FindStringSubmatch(list)
+	if err != nil || slot == nil {
+		t.Fatalf("keyrite tokens: %v\n%s", err, list)
+	}
+	if log, err := runKeyrite(bin, work, append([]string{"run", abs(script("token-init")), "--previous", "ev/1-root", "--out", "ev/x", "--init-slot", "4242"}, rehearsal...)...); err == nil || !strings.Contains(log, "slot 4242 holds no uninitialised token") {
+		t.Fatalf("--init-slot 4242: %v\n%s", err, tail(log))
+	}
 	steps := [][]string{
-		{"run", abs(script("root")), "--out", "ev/1-root"},
-		{"run", abs(script("token-init")), "--previous", "ev/1-root", "--out", "ev/2-token-init"},
+		{"run", abs(script("token-init")), "--previous", "ev/1-root", "--out", "ev/2-token-init", "--init-slot", slot[1]},
 		{"run", abs(script("token-pin-change")), "--previous", "ev/2-token-init", "--out", "ev/3-pin-change"},
 		{"run", abs(script("token-decommission")), "--previous", "ev/3-pin-change", "--out", "ev/4-decommission"},
 	}
