@@ -117,6 +117,7 @@ func (r *RunScreen) openOverlay(c *fyne.Container) {
 			time.Now().UTC().Format("15:04:05")))
 	}
 	r.overlay = c
+	r.ready = false // the prompt underneath takes no input until it is shown again
 	r.show(r.under)
 }
 

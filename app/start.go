@@ -57,7 +57,9 @@ type Start struct {
 	Threshold      *widget.Select
 	Total          *widget.Select
 	ScriptFile     *widget.Entry
-	Previous       *widget.Entry // the earlier ceremony this one continues
+	ResumeFolder   *widget.Entry  // an interrupted ceremony's folder (control_start.go)
+	ResumeButton   *widget.Button // resumes it
+	Previous       *widget.Entry  // the earlier ceremony this one continues
 	Provider       *widget.Select
 	Method         *widget.Entry
 	ImportJob      *widget.Entry
@@ -135,10 +137,10 @@ func newStart(a *App) *Start {
 	s.VerifyButton = widget.NewButtonWithIcon("Verify a ceremony or evidence bundle", theme.ConfirmIcon(), func() { a.ShowVerify("") })
 	s.Recent = widget.NewList(func() int { return len(s.recent) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(s.recent[i]) })
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(recentLabel(s.recent[i])) })
 	s.Recent.OnSelected = func(i widget.ListItemID) {
 		s.Recent.UnselectAll()
-		a.ShowVerify(s.recent[i])
+		s.openRecent(s.recent[i]) // control_start.go: verify it, or offer to resume it
 	}
 
 	heading := widget.NewLabel("Keyrite — HSM key ceremonies")
@@ -173,7 +175,7 @@ func newStart(a *App) *Start {
 	s.transferInputs = widget.NewAccordion(widget.NewAccordionItem("Inputs for transfers, intermediate CAs and CRLs", transferForm))
 	recent := container.NewBorder(widget.NewLabelWithStyle("Recent ceremonies (select to verify)", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), nil, nil, nil, s.Recent)
 	left := container.NewVBox(heading, widget.NewLabel("Choose the HSM and the ceremony. Everything is checked before the HSM is touched."), form,
-		s.transferInputs, container.NewHBox(s.Review, s.VerifyButton))
+		s.transferInputs, container.NewHBox(s.Review, s.VerifyButton), s.newResumeRow())
 	s.Content = container.NewHSplit(container.NewVScroll(container.NewPadded(left)), container.NewPadded(recent))
 	s.Content.(*container.Split).Offset = 0.72
 	s.HSMKind.SetSelected(hsmRehearsal)
@@ -337,26 +339,32 @@ type plan struct {
 }
 
 func (s *Start) plan() (*plan, error) {
-	p := &plan{out: strings.TrimSpace(s.Out.Text), previous: strings.TrimSpace(s.Previous.Text), real: s.HSMKind.Selected == hsmReal}
-	if p.out == "" {
+	out := strings.TrimSpace(s.Out.Text)
+	if out == "" {
 		return nil, errors.New("choose an evidence folder for the ceremony's outputs")
 	}
-	if err := ceremony.CheckNewDir(p.out); err != nil {
+	if err := ceremony.CheckNewDir(out); err != nil {
 		return nil, err
 	}
+	script, err := s.script()
+	if err != nil {
+		return nil, err
+	}
+	return s.planFor(script, out)
+}
+
+// planFor is the plan of script into out, with the HSM and the inputs on the screen: a new
+// ceremony's, or an interrupted one's that is resumed (control_start.go).
+func (s *Start) planFor(script *ceremony.Script, out string) (*plan, error) {
+	p := &plan{out: out, previous: strings.TrimSpace(s.Previous.Text), real: s.HSMKind.Selected == hsmReal}
+	var err error
 	if p.real {
-		var err error
 		if p.module, p.token, err = s.modulePath(); err != nil {
 			return nil, err
 		}
 		if p.token.Label == "" && p.token.Serial == "" {
 			return nil, errors.New("enter the token label (Find tokens lists them)")
 		}
-	}
-	var script *ceremony.Script
-	var err error
-	if script, err = s.script(); err != nil {
-		return nil, err
 	}
 	if script.Info().Needs(ceremony.InputPrevious) && p.previous == "" {
 		return nil, fmt.Errorf("a %s ceremony continues an earlier one on the same key hierarchy: enter its folder", script.Type)
