@@ -73,14 +73,7 @@ func DriveHolding(a *App, timeout time.Duration, moment func(string), held map[s
 				name = "done"
 			case !r.Settled(): // a fresh prompt takes no input yet
 			case r.QuestionCard.Visible():
-				switch {
-				case strings.HasPrefix(r.Question.Text, "Roll call"):
-					name = "3-roll-call"
-				case r.GateBanner.Visible():
-					name = "4-gate"
-				case strings.Contains(r.Question.Text, "happen as shown"):
-					name = "4-step"
-				}
+				name = questionMoment(r)
 				act = func() { confirmAs(r, r.Expected()) }
 			case r.RevealCard.Visible() && r.Reveal.Visible():
 				name = "5-share-reveal"
@@ -189,6 +182,20 @@ func RunCeremony(a *App, c Ceremony, timeout time.Duration, held map[string]stri
 		return err
 	}
 	return DriveHolding(a, timeout, nil, held)
+}
+
+// questionMoment names the question on screen for the screenshot tour, "" if it is none of
+// the moments it shows.
+func questionMoment(r *RunScreen) string {
+	switch {
+	case strings.HasPrefix(r.Question.Text, "Roll call"):
+		return "3-roll-call"
+	case r.GateBanner.Visible():
+		return "4-gate"
+	case strings.Contains(r.Question.Text, "happen as shown"):
+		return "4-step"
+	}
+	return ""
 }
 
 // confirmAs gives the confirmation the question on screen asks for: the initials typed,
