@@ -10,8 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/keyrite/keyrite/assets"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/procstat"
 )
 
 // AppID is the Fyne application ID, as in FyneApp.toml.
@@ -83,7 +82,7 @@ func Run(examples map[string][]byte) error {
 		fmt.Printf("first window shown %.0f ms after process start\n", float64(time.Since(processStart).Microseconds())/1000)
 		go func() {
 			time.Sleep(2 * time.Second) // idle on the start screen
-			fmt.Printf("idle RSS %.0f MB\n", residentMB())
+			fmt.Printf("idle RSS %.0f MB\n", procstat.ResidentMB())
 			do(fa.Quit)
 		}()
 	})
@@ -159,16 +158,4 @@ func (a *App) rememberCeremony(dir string) {
 func releaseStartupMemory() {
 	time.Sleep(time.Second)
 	debug.FreeOSMemory()
-}
-
-// residentMB is the process's resident set now (VmRSS), in MB, for the start-up probe.
-func residentMB() float64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb * 1024 / 1e6
-		}
-	}
-	return 0
 }

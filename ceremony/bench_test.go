@@ -5,11 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/procstat"
 )
 
 // BenchmarkMigrate moves KEYRITE_BENCH_KEYS (default 1,000) AES-256 keys between two SoftHSM
@@ -63,7 +63,7 @@ func BenchmarkMigrate(b *testing.B) {
 	b.ReportMetric(keys/bareTotal.Seconds(), "bare-keys/s")
 	b.ReportMetric(keys/keyriteTotal.Seconds(), "keyrite-keys/s")
 	b.ReportMetric(bareTotal.Seconds()/keyriteTotal.Seconds(), "keyrite/bare")
-	b.ReportMetric(peakRSSMiB(), "peak-RSS-MiB")
+	b.ReportMetric(procstat.KiB("VmHWM")/1024, "peak-RSS-MiB")
 }
 
 // bareMigrate moves every "dek-" key from src to a new label on dst with the bare PKCS#11
@@ -122,18 +122,6 @@ func bareMigrate(b *testing.B, srcB, dstB Binding, n int) time.Duration {
 		}
 	}
 	return time.Since(began)
-}
-
-// peakRSSMiB is the process's peak resident set (VmHWM), in MiB.
-func peakRSSMiB() float64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
 
 func rootForBench(b *testing.B) hierarchy {

@@ -7,14 +7,13 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/keyrite/keyrite/internal/procstat"
 )
 
 var processStart = time.Now()
@@ -28,21 +27,9 @@ func main() {
 		fmt.Printf("first window shown %.0f ms after process start\n", float64(time.Since(processStart).Microseconds())/1000)
 		go func() {
 			time.Sleep(2 * time.Second)
-			fmt.Printf("idle RSS %.0f MB\n", residentMB())
+			fmt.Printf("idle RSS %.0f MB\n", procstat.ResidentMB())
 			fyne.Do(a.Quit)
 		}()
 	})
 	w.ShowAndRun()
-}
-
-// residentMB is the process's resident set (VmRSS), in MB.
-func residentMB() float64 {
-	b, _ := os.ReadFile("/proc/self/status")
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb * 1024 / 1e6
-		}
-	}
-	return 0
 }
