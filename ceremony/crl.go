@@ -63,6 +63,9 @@ func (s *Script) validateCRL(v *validator) {
 	if c.DistributionPoint != "" && !httpURL(c.DistributionPoint) {
 		v.errorf("crl.distribution_point", "%q must be an http:// URL, as in the certificates' CRL distribution point (RFC 5280 4.2.1.13; the Baseline Requirements allow only HTTP)", c.DistributionPoint)
 	}
+	if p := s.Profile; p != nil && c.DistributionPoint != "" && len(p.CRLDistributionPoints) > 0 && !contains(p.CRLDistributionPoints, c.DistributionPoint) {
+		v.errorf("crl.distribution_point", "%q is not among the CRL distribution points of the root's profile (%s): the issuing distribution point names the CRL the certificates point to", c.DistributionPoint, strings.Join(p.CRLDistributionPoints, ", "))
+	}
 	if c.OnlyCACertificates && c.DistributionPoint == "" {
 		v.errorf("crl.only_ca_certificates", "needs crl.distribution_point: the issuing distribution point names the CRL's scope")
 	}

@@ -22,22 +22,23 @@ const TypeCRLSigner = "sign-crl-signer"
 // like the transcript signer; docs/pki.md says what an indirect CRL needs besides it.
 var crlSigner = &delegation{
 	typ: TypeCRLSigner, section: "crl_signer", what: "CRL signer", purpose: "crl-signer", file: "crl-signer",
-	defaultDays: 365, maxDays: 1096,
-	config:   func(s *Script) *DelegatedConfig { return s.CRLSigner },
-	template: crlSignerTemplate,
+	defaultDays: 365, maxDays: 1096, kind: kindCRLSigner,
+	config: func(s *Script) *DelegatedConfig { return s.CRLSigner },
 }
 
 func init() {
+	crlSigner.template = crlSignerTemplate
 	crlSigner.register("Delegated CRL signer certificate",
 		"The root certifies a CRL signer's key (generated in the HSM, or from its CSR): key usage cRLSign, not a CA; linted before the root signs.")
 }
 
 // crlSignerTemplate is the CRL signer certificate for subject under root.
-func crlSignerTemplate(subject pkix.Name, root *x509.Certificate, days int, serial *big.Int, now time.Time) (*x509.Certificate, error) {
-	notBefore, notAfter, err := delegatedValidity("CRL signer", root, days, now)
+func crlSignerTemplate(subject pkix.Name, root *x509.Certificate, days int, p Profile, serial *big.Int, now time.Time) (*x509.Certificate, error) {
+	notBefore, notAfter, err := crlSigner.validity(p, root, days, now)
 	if err != nil {
 		return nil, err
 	}
-	return &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: notBefore, NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageCRLSign, BasicConstraintsValid: true}, nil
+	t := &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageCRLSign, BasicConstraintsValid: true}
+	return t, p.apply(t)
 }

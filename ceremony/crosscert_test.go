@@ -48,6 +48,10 @@ func TestCrossCertifyFromCertificate(t *testing.T) {
 		t.Fatal(out)
 	}
 	res := verified(t, dir)
+	lintedClean(t, res, "cross-certificate.pem") // public-trust: CRL DP, AIA and a reserved policy
+	if len(x.CRLDistributionPoints) == 0 || len(x.IssuingCertificateURL) == 0 || len(x.PolicyIdentifiers) == 0 {
+		t.Fatalf("the public-trust profile is missing: %v %v %v", x.CRLDistributionPoints, x.IssuingCertificateURL, x.PolicyIdentifiers)
+	}
 	if !strings.Contains(events(res), "outside-ca.checked") {
 		t.Fatal("no outside-ca.checked record")
 	}

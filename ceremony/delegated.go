@@ -28,6 +28,9 @@ type DelegatedConfig struct {
 	// Subject names the certificate's holder; with a CSR, an empty subject takes the CSR's.
 	Subject      Subject `yaml:"subject,omitempty"`
 	ValidityDays int     `yaml:"validity_days,omitempty"` // 0: the kind's default
+	// Profile is the certificate's own profile fields (profile.go); the script's top-level
+	// profile gives the issuer's facts (AIA, and for a CRL signer CRL DP and policies).
+	Profile *Profile `yaml:"profile,omitempty"`
 }
 
 // DelegatedKey is a key the HSM generates for a delegated certificate.
@@ -45,7 +48,9 @@ type delegation struct {
 	defaultDays  int
 	maxDays      int
 	config       func(s *Script) *DelegatedConfig
-	template     func(subject pkix.Name, root *x509.Certificate, days int, serial *big.Int, now time.Time) (*x509.Certificate, error)
+	kind         certKind // its profile kind (profile.go)
+	// template builds the certificate for subject under root, with profile p's extensions.
+	template func(subject pkix.Name, root *x509.Certificate, days int, p Profile, serial *big.Int, now time.Time) (*x509.Certificate, error)
 	// webPKI: the certificate has a Baseline Requirements profile, so every zlint source
 	// judges it; otherwise only the RFC lint sources do (signerLintSources).
 	webPKI bool
@@ -86,7 +91,8 @@ func (d *delegation) register(title, description string) {
 		keyStates: func(k keyStateCheck) {
 			k.refuse(d.section+".root_key", d.config(k.p.r.Script).RootKey, k.rootSPKI, false, "sign certificates")
 		},
-		lints: d.lints,
+		lints:    d.lints,
+		profiles: func(s *Script) []profileSite { return []profileSite{d.site(s)} },
 		supports: func() []supportCase {
 			var out []supportCase
 			for _, a := range hsm.Algorithms {
@@ -207,11 +213,12 @@ func (d *delegation) sign(r *Run) error {
 	if err != nil {
 		return err
 	}
-	tmpl, err := d.template(subject, r.rootCert, d.days(r.Script), serial, r.Clock())
+	prof := r.Script.effective(d.site(r.Script))
+	tmpl, err := d.template(subject, r.rootCert, d.days(r.Script), prof, serial, r.Clock())
 	if err != nil {
 		return err
 	}
-	cert, err := r.issueLinted(d.file+".pem", tmpl, r.rootCert, pub, rootKey, d.lintPolicy(r.Script))
+	cert, err := r.issueLinted(d.file+".pem", tmpl, r.rootCert, pub, rootKey, d.lintPolicy(prof))
 	if err != nil {
 		return fmt.Errorf("sign the %s certificate with root key %q: %w", d.what, c.RootKey, err)
 	}
@@ -250,33 +257,43 @@ func (d *delegation) lints(l lintRun) {
 			subject = csr.Subject
 		}
 	}
-	tmpl, err := d.template(subject, l.root, d.days(s), l.serial(), l.now)
+	prof := s.effective(d.site(s))
+	tmpl, err := d.template(subject, l.root, d.days(s), prof, l.serial(), l.now)
 	if err != nil {
 		l.p.fieldf(d.section+".validity_days", "%v", err)
 		return
 	}
-	l.lint(d.section, d.file+".pem", tmpl, l.root, l.rootAlg, pub, subjectAlg, d.lintPolicy(s))
+	l.lint(d.section, d.file+".pem", tmpl, l.root, l.rootAlg, pub, subjectAlg, d.lintPolicy(prof))
 }
 
-// lintPolicy is how the delegated certificate is linted: every source if it has a Baseline
-// Requirements profile, else the RFC sources only; the script's preset's waivers either way.
-func (d *delegation) lintPolicy(s *Script) lintPolicy {
-	pol := s.issuerProfile().policy()
+// lintPolicy is how the delegated certificate of profile p is linted: every source if it has
+// a Baseline Requirements profile, else the RFC sources only; p's waivers either way.
+func (d *delegation) lintPolicy(p Profile) lintPolicy {
+	pol := p.policy()
 	if !d.webPKI {
 		pol.sources = signerLintSources
 	}
 	return pol
 }
 
-// delegatedValidity is the validity of a delegated certificate issued now for days: it may not
-// outlive the root.
-func delegatedValidity(what string, root *x509.Certificate, days int, now time.Time) (time.Time, time.Time, error) {
-	notBefore := now.UTC().Truncate(time.Second).Add(-clockSkew)
-	notAfter := notBefore.Add(time.Duration(days) * 24 * time.Hour)
-	if notAfter.After(root.NotAfter) {
-		return notBefore, notAfter, fmt.Errorf("the %s certificate would outlive the root (%s after %s): shorten validity_days", what, notAfter.Format(time.DateOnly), root.NotAfter.Format(time.DateOnly))
+// site is where the script writes the certificate's profile.
+func (d *delegation) site(s *Script) profileSite {
+	c := d.config(s)
+	site := profileSite{path: d.section + ".profile", kind: d.kind, daysField: d.section + ".validity_days"}
+	if c != nil {
+		site.profile, site.days = c.Profile, c.ValidityDays // 0: the kind's default, which a profile's validity may replace
 	}
-	return notBefore, notAfter, nil
+	return site
+}
+
+// validity is the window of a delegated certificate issued now for days, or as its profile p
+// sets it: within the root's, and no longer than the kind's maximum.
+func (d *delegation) validity(p Profile, root *x509.Certificate, days int, now time.Time) (time.Time, time.Time, error) {
+	nb, na, err := p.window(days, root, now, false, d.section+".validity_days")
+	if err == nil && na.Sub(nb) > time.Duration(d.maxDays)*24*time.Hour {
+		err = fmt.Errorf("%s.profile.validity: the %s certificate would be valid %s to %s, longer than %d days", d.section, d.what, nb.Format(time.DateOnly), na.Format(time.DateOnly), d.maxDays)
+	}
+	return nb, na, err
 }
 
 // name is the subject as a distinguished name.

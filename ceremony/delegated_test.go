@@ -206,3 +206,32 @@ func lintedCleanOCSP(t *testing.T, res *transcript.Result, n int) {
 		t.Errorf("%d responses linted before signing and %d after, want %d", before, after, n)
 	}
 }
+
+// The delegated certificates take the script's profile: the responder refuses a CRL
+// distribution point or policies of its own (the Baseline Requirements forbid both) and takes
+// the issuer's AIA; a validity window beyond the kind's maximum is refused.
+func TestDelegatedProfiles(t *testing.T) {
+	src, _ := os.ReadFile(filepath.Join("..", "testdata", "sign-ocsp-responder-ceremony.yaml"))
+	bad := strings.Replace(string(src), "  validity_days: 90\n", "  validity_days: 90\n  profile:\n    crl_distribution_points: [http://pki.example.de/x.crl]\n", 1)
+	if _, err := ParseScript("r.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "ocsp_responder.profile.crl_distribution_points") {
+		t.Fatalf("a responder with a CRL DP: %v", err)
+	}
+	root := rootOn(t, "root-ceremony.yaml")
+	s := edited(t, loadTestScript(t, "sign-ocsp-responder-ceremony.yaml"), func(s *Script) {
+		s.Profile = &Profile{CAIssuers: []string{"http://pki.example-sovereign.de/certs/example-root-ca-2026.der"}}
+	})
+	dir := mustRunScript(t, s, root.b, Options{Previous: root.dir})
+	c := readCert(t, filepath.Join(dir, "ocsp-responder.pem"))
+	if len(c.IssuingCertificateURL) != 1 || len(c.CRLDistributionPoints) != 0 || len(c.ExtKeyUsage) != 1 {
+		t.Fatalf("responder with the issuer's AIA: %v %v %v", c.IssuingCertificateURL, c.CRLDistributionPoints, c.ExtKeyUsage)
+	}
+	lintedClean(t, verified(t, dir), "ocsp-responder.pem")
+	long := edited(t, loadTestScript(t, "sign-ocsp-responder-ceremony.yaml"), func(s *Script) {
+		s.OCSPResponder.ValidityDays = 0
+		s.OCSPResponder.Profile = &Profile{Validity: &Validity{Days: 400}}
+		s.OCSPResponder.Key.Label = "example-root-2026-ocsp-2"
+		s.ID = "long"
+	})
+	d := filepath.Join(t.TempDir(), "long")
+	refusedBeforeHSM(t, root.b, d, func(ui UI) error { return start(t, long, d, root.b, ui, Options{Previous: root.dir}) }, "longer than 366 days")
+}

@@ -66,3 +66,17 @@ func TestCRLScopeMustMatchDistributionPoint(t *testing.T) {
 		t.Fatalf("matching scope refused: %v", p.errs)
 	}
 }
+
+// The issuing distribution point must be one of the CRL distribution points the root's
+// profile gives its certificates.
+func TestCRLScopeMustMatchProfile(t *testing.T) {
+	src := string(loadTestScript(t, "sign-crl-ceremony.yaml").Source)
+	withProfile := strings.Replace(src, "crl:\n", "profile:\n  crl_distribution_points: [http://pki.example-sovereign.de/crl/other.crl]\ncrl:\n", 1)
+	if _, err := ParseScript("p.yaml", []byte(withProfile)); err == nil || !strings.Contains(err.Error(), "crl.distribution_point") || !strings.Contains(err.Error(), "not among the CRL distribution points") {
+		t.Fatalf("a scope outside the profile: %v", err)
+	}
+	same := strings.Replace(withProfile, "other.crl", "example-root-ca-2026.crl", 1)
+	if _, err := ParseScript("p.yaml", []byte(same)); err != nil {
+		t.Fatalf("the profile's own distribution point: %v", err)
+	}
+}

@@ -19,12 +19,12 @@ const TypeOCSPSigner = "sign-ocsp-responder"
 // Its validity is 90 days unless the script says otherwise, at most 366.
 var ocspResponder = &delegation{
 	typ: TypeOCSPSigner, section: "ocsp_responder", what: "OCSP responder", purpose: "ocsp-responder", file: "ocsp-responder",
-	defaultDays: 90, maxDays: 366, webPKI: true,
-	config:   func(s *Script) *DelegatedConfig { return s.OCSPResponder },
-	template: ocspResponderTemplate,
+	defaultDays: 90, maxDays: 366, webPKI: true, kind: kindOCSPResponder,
+	config: func(s *Script) *DelegatedConfig { return s.OCSPResponder },
 }
 
 func init() {
+	ocspResponder.template = ocspResponderTemplate
 	ocspResponder.register("Delegated OCSP responder certificate",
 		"The root certifies an OCSP responder's key (generated in the HSM, or from its CSR): id-kp-OCSPSigning, id-pkix-ocsp-nocheck, a short validity; linted before the root signs.")
 }
@@ -33,12 +33,19 @@ func init() {
 var oidOCSPNoCheck = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 48, 1, 5}
 
 // ocspResponderTemplate is the OCSP responder certificate for subject under root.
-func ocspResponderTemplate(subject pkix.Name, root *x509.Certificate, days int, serial *big.Int, now time.Time) (*x509.Certificate, error) {
-	notBefore, notAfter, err := delegatedValidity("OCSP responder", root, days, now)
+// Its profile may add AIA (the top-level issuer facts); the profile checks refuse a CRL
+// distribution point, policies and other extended key usages on it.
+func ocspResponderTemplate(subject pkix.Name, root *x509.Certificate, days int, p Profile, serial *big.Int, now time.Time) (*x509.Certificate, error) {
+	notBefore, notAfter, err := ocspResponder.validity(p, root, days, now)
 	if err != nil {
 		return nil, err
 	}
-	return &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: notBefore, NotAfter: notAfter,
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}, BasicConstraintsValid: true,
-		ExtraExtensions: []pkix.Extension{{Id: oidOCSPNoCheck, Value: []byte{0x05, 0x00}}}}, nil
+	t := &x509.Certificate{SerialNumber: serial, Subject: subject, NotBefore: notBefore, NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, BasicConstraintsValid: true,
+		ExtraExtensions: []pkix.Extension{{Id: oidOCSPNoCheck, Value: []byte{0x05, 0x00}}}}
+	if err := p.apply(t); err != nil {
+		return nil, err
+	}
+	t.ExtKeyUsage, t.UnknownExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageOCSPSigning}, nil
+	return t, nil
 }
