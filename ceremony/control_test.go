@@ -193,3 +193,30 @@ func TestAftermath(t *testing.T) {
 		t.Fatalf("nothing written: %+v", a)
 	}
 }
+
+// abortingShareUI aborts when the first custodian is asked to type their share.
+type abortingShareUI struct{ scriptedUI }
+
+func (u *abortingShareUI) AskShare(context.Context, Participant, string, func(string) error) (string, error) {
+	return "", &AbortRequest{Reason: "a custodian's bag was found opened", Witness: "Ирина Смирнова"}
+}
+
+// The room's abort while a restore collects shares is not taken for one custodian giving up
+// (the next would be asked, and the abort lost): the ceremony closes as aborted at once.
+func TestAbortWhileSharesAreCollected(t *testing.T) {
+	backup, holders, _ := backedUp(t, nil)
+	dir := filepath.Join(t.TempDir(), "restore")
+	ui := &abortingShareUI{scriptedUI{shares: holders.shares}}
+	err := start(t, restoreBy(t, custodians[0], custodians[1], custodians[2]), dir, freshToken(t), ui, Options{Previous: backup})
+	var ae *AbortedError
+	if !errors.As(err, &ae) || ae.Step != "collect-shares" {
+		t.Fatalf("err = %v", err)
+	}
+	res := verified(t, dir)
+	if ev := events(res); strings.Contains(ev, "share.not-entered") {
+		t.Fatalf("the abort was recorded as a custodian giving up: %s", ev)
+	}
+	if reason, ok := res.Aborted(); !ok || !strings.Contains(reason, "bag was found opened") {
+		t.Fatalf("aborted %v %q", ok, reason)
+	}
+}

@@ -121,6 +121,9 @@ func (r *Run) proveShares() error {
 			if r.ctx.Err() != nil {
 				return r.ctx.Err()
 			}
+			if _, abort := abortRequested(err); abort {
+				return err // the room aborted the drill: not this custodian's doing
+			}
 			if _, err := r.record(transcript.EventShareNotProven, map[string]any{"custodian": c.Name, "refusals": refusals}); err != nil {
 				return err
 			}

@@ -159,6 +159,10 @@ func (r *Run) collectShares(holders []Participant) error {
 			share = s
 			return nil
 		})
+		if _, abort := abortRequested(err); abort || (err != nil && r.ctx.Err() != nil) {
+			quorum.Zero(accepted...)
+			return err // the room aborted or stopped the ceremony: not this custodian's doing
+		}
 		if err != nil || share == nil {
 			r.record(transcript.EventShareNotEntered, map[string]any{"custodian": h.Name, "refusals": refusals})
 			r.UI.Note(fmt.Sprintf("%s entered no share; continuing with the next custodian.", h.Name))
