@@ -333,3 +333,33 @@ func TestPauseStopAndResumeAfterRestart(t *testing.T) {
 		}
 	})
 }
+
+// An abort at the roll call, before the ceremony opened: nothing is written, the screen says
+// nothing on the HSM changed, and no resume is offered.
+func TestAbortBeforeTheOpening(t *testing.T) {
+	a := newTestApp(t)
+	out := beginRoot(t, a)
+	driveUntil(t, a, "Roll call: is Jean Dupont")
+	doAndWait(func() {
+		r := a.Run
+		test.Tap(r.Abort)
+		r.AbortReason.SetText("the auditor has to leave")
+		r.AbortWitness.SetText("ис")
+		test.Tap(r.AbortNow)
+	})
+	waitFor(t, func() bool { return a.Run.DoneCard.Visible() })
+	doAndWait(func() {
+		r := a.Run
+		for _, want := range []string{"Nothing on the HSM was changed", "No transcript was written", "the room aborted the ceremony before it opened"} {
+			if !strings.Contains(r.Outcome.Text, want) {
+				t.Errorf("the screen does not say %q:\n%s", want, r.Outcome.Text)
+			}
+		}
+		if r.Resume.Visible() {
+			t.Error("a resume is offered for a ceremony that never opened")
+		}
+	})
+	if _, err := os.Stat(filepath.Join(out, transcript.FileName)); !os.IsNotExist(err) {
+		t.Fatalf("an abort at the roll call wrote a transcript (%v)", err)
+	}
+}

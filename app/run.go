@@ -483,7 +483,9 @@ func (r *RunScreen) finish(err error) {
 		if errors.As(err, &pe) {
 			return // nothing was done: there is nothing to resume
 		}
-		r.Resume.Show()
+		if af, _ := ceremony.AftermathOf(r.p.out); af.Interrupted() {
+			r.Resume.Show() // else nothing was written (a roll call refused or aborted): nothing to resume
+		}
 		return
 	}
 	res, verr := transcript.Verify(r.p.out, transcript.Options{})
@@ -516,6 +518,10 @@ func whatToDo(err error) string {
 		return "another ceremony is using this token; only one may at a time. Wait for it to finish, or stop it." + resume
 	case errors.As(err, new(ceremony.PreflightError)):
 		return "nothing was done and the token was not changed. Correct what the pre-flight names (the script, the token, the inputs), then start again."
+	case errors.As(err, new(*ceremony.AbortRequest)) && !errors.As(err, new(*ceremony.AbortedError)):
+		return "the room aborted the ceremony before it opened: nothing was written and nothing on the HSM changed. Start it again, into a new folder, when the room is ready."
+	case errors.Is(err, context.Canceled):
+		return "the room stopped the ceremony. Press Resume to go on now, or resume it later from the start screen (Resume an interrupted ceremony), after a restart too." + resume
 	case errors.As(err, new(*ceremony.AbortedError)):
 		return "the ceremony was closed as aborted and its transcript sealed: verify it to see what was done, and which keys were destroyed or left on the token. Correct the cause, then run a new ceremony into a new folder."
 	case errors.As(err, new(*ceremony.AfterSealError)):

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -23,6 +24,12 @@ func TestWhatToDoNamesTheFix(t *testing.T) {
 		if !strings.Contains(got, want) || !strings.Contains(got, "press Resume") {
 			t.Errorf("%v: %q", sentinel, got)
 		}
+	}
+	if got := whatToDo(fmt.Errorf("roll call: %w", &ceremony.AbortRequest{Reason: "r", Witness: "w"})); !strings.Contains(got, "nothing was written") || strings.Contains(got, "Resume") {
+		t.Errorf("abort before the opening: %q", got)
+	}
+	if got := whatToDo(fmt.Errorf("step %q: %w", "generate", context.Canceled)); !strings.Contains(got, "the room stopped the ceremony") || !strings.Contains(got, "start screen") {
+		t.Errorf("stop: %q", got)
 	}
 	if got := whatToDo(fmt.Errorf("something else")); !strings.Contains(got, "Fix the cause") {
 		t.Errorf("other: %q", got)
