@@ -93,6 +93,7 @@ func (r *RunScreen) cards() []*fyne.Container {
 // show makes one prompt card visible, or none; while an overlay is open the card waits
 // under it.
 func (r *RunScreen) show(card *fyne.Container) {
+	r.a.Win.Canvas().Unfocus() // the focus leaves the card going away (no stale focus ring)
 	r.under = card
 	if r.overlay != nil {
 		card = r.overlay

@@ -71,6 +71,8 @@ func DriveHolding(a *App, timeout time.Duration, moment func(string), held map[s
 			switch {
 			case r.DoneCard.Visible():
 				name = "done"
+			case r.orient.Work.Visible():
+				name = "progress" // long HSM work: nobody acts
 			case !r.Settled(): // a fresh prompt takes no input yet
 			case r.QuestionCard.Visible():
 				name = questionMoment(r)

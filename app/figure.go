@@ -87,9 +87,19 @@ var (
 func noteObjects(text string) []fyne.CanvasObject {
 	lines := strings.Split(strings.TrimSpace(text), "\n")
 	var objs []fyne.CanvasObject
+	var plain []string // consecutive sentences, drawn as one label
+	flush := func() {
+		if len(plain) > 0 {
+			l := widget.NewLabel(strings.Join(plain, "\n"))
+			l.Wrapping = fyne.TextWrapWord
+			objs = append(objs, l)
+			plain = nil
+		}
+	}
 	for i := 0; i < len(lines); i++ {
 		line := lines[i]
 		if m := groupedLine.FindStringSubmatch(line); m != nil {
+			flush()
 			words := ""
 			if i+1 < len(lines) && strings.HasPrefix(lines[i+1], "Read aloud: ") {
 				words = strings.TrimPrefix(lines[i+1], "Read aloud: ")
@@ -98,13 +108,13 @@ func noteObjects(text string) []fyne.CanvasObject {
 			objs = append(objs, newFigure(m[1], m[2], words).Box)
 			continue
 		}
-		l := widget.NewLabel(line)
-		l.Wrapping = fyne.TextWrapWord
-		objs = append(objs, l)
+		plain = append(plain, line)
 		for _, m := range checkValue.FindAllStringSubmatch(line, -1) {
+			flush()
 			objs = append(objs, newFigure("Check value", m[1], kcvWords(m[1])).Box)
 		}
 	}
+	flush()
 	return objs
 }
 

@@ -142,6 +142,13 @@ func (o *orientation) complete(headline string) {
 	o.Acting.SetText("Now: read the seal and the fingerprint aloud; witnesses compare them with the report")
 }
 
+// stopped is the header once the ceremony stopped or was aborted.
+func (o *orientation) stopped() {
+	o.endWork()
+	o.Step.SetText("Stopped")
+	o.Acting.SetText("Now: read what happened and what to do, below")
+}
+
 // work shows long HSM work: what, a bar when its size is known, the elapsed time (which the
 // ticker keeps current) and the warning not to power off. A new what restarts the clock.
 func (o *orientation) work(what string, done, total int, busy *widget.ProgressBarInfinite, bar *widget.ProgressBar) {

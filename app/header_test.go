@@ -61,9 +61,12 @@ func TestHeaderOrientsTheRoomAndFiguresMatchTheReport(t *testing.T) {
 			if moment == "3-roll-call" && o.Step.Text != fmt.Sprintf("Step 1 of %d", total) {
 				bad("the roll call is %q, want step 1", o.Step.Text)
 			}
+			if moment == "progress" && (!strings.Contains(o.Acting.Text, "the HSM is working") || !o.PowerOff.Visible() || o.WorkWhat.Text == "") {
+				bad("long work shows %q, %q", o.Acting.Text, o.WorkWhat.Text)
+			}
 			// The question names its person first ("Roll call: is NAME present", "Witness NAME: ...").
 			for _, p := range script.Participants {
-				if strings.Contains(r.Question.Text, p.Name) && !strings.Contains(o.Acting.Text, p.Name+" ("+p.Role+")") {
+				if r.QuestionCard.Visible() && strings.Contains(r.Question.Text, p.Name) && !strings.Contains(o.Acting.Text, p.Name+" ("+p.Role+")") {
 					bad("the question asks %s, the header says %q", p.Name, o.Acting.Text)
 				}
 			}

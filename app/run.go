@@ -473,6 +473,7 @@ func (r *RunScreen) finish(err error) {
 	r.Resume.Hide()
 	r.OpenReport.Hide()
 	if err != nil {
+		r.orient.stopped()
 		r.Title.SetText("The ceremony stopped")
 		r.Outcome.SetText("What happened: " + err.Error() + "\n\n" + r.aftermath() + "\n\nWhat to do: " + whatToDo(err))
 		if ae := new(ceremony.AbortedError); errors.As(err, &ae) && ae.Sealed == nil {
@@ -497,8 +498,7 @@ func (r *RunScreen) finish(err error) {
 	r.Title.SetText("Sealed")
 	r.Explain.SetText("Read the seal's short hash and the root fingerprint aloud; witnesses compare them with the printed report.")
 	r.showSealFigures(res) // figure.go
-	r.Outcome.SetText(fmt.Sprintf("Seal:\n%s\nReport: %s\nEvidence bundle: %s",
-		res.Seal.Text, r.report, filepath.Join(r.p.out, reports.BundleName(res.Opening.CeremonyID))))
+	r.Outcome.SetText(fmt.Sprintf("Report: %s\nEvidence bundle: %s", r.report, filepath.Join(r.p.out, reports.BundleName(res.Opening.CeremonyID))))
 	if r.report != "" {
 		r.OpenReport.Show()
 	}
