@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/hex"
+	"fmt"
 	"regexp"
 	"strings"
 
@@ -135,4 +136,8 @@ func (r *RunScreen) showSealFigures(res *transcript.Result) {
 	r.RootFigure = newFigure("Root public key SHA-256", res.RootSPKI.Grouped(), res.RootSPKI.Words())
 	r.figures.Objects = []fyne.CanvasObject{r.SealFigure.Box, r.RootFigure.Box}
 	r.figures.Refresh()
+	// The engine's last note is the seal's text (base64, for the report and the verifier):
+	// the room compares its short hash, drawn above, so the newest note says that instead.
+	r.orient.note(fmt.Sprintf("Transcript sealed and verified: %d records. Its seal's short hash, %s, is printed on every page of the report; the full seal is in the report and the verify view.",
+		res.Records, res.Seal.ShortHashGrouped()))
 }
