@@ -475,9 +475,11 @@ func (r *RunScreen) finish(err error) {
 	if err != nil {
 		r.orient.stopped()
 		r.Title.SetText("The ceremony stopped")
+		r.Explain.SetText("") // what happened, below, names the step
 		r.Outcome.SetText("What happened: " + err.Error() + "\n\n" + r.aftermath() + "\n\nWhat to do: " + whatToDo(err))
 		if ae := new(ceremony.AbortedError); errors.As(err, &ae) && ae.Sealed == nil {
 			r.Title.SetText("The ceremony was aborted")
+			r.orient.Step.SetText("Aborted")
 			return // sealed: there is nothing to resume
 		}
 		var pe ceremony.PreflightError
