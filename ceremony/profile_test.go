@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/zmap/zlint/v3/lint"
+
 	"github.com/keyrite/keyrite/hsm"
 )
 
@@ -256,5 +258,22 @@ func TestPrivatePresetRecordsWaivedLints(t *testing.T) {
 	}
 	if len(res.Waived) > 0 || !slices.Contains(refusedLints(res), "e_sub_ca_crl_distribution_points_missing") {
 		t.Errorf("public-trust waived %v, refused %v", res.Waived, refusedLints(res))
+	}
+}
+
+// docs/pki.md lists every lint the private preset waives, with the reason the code records,
+// and every one is a lint zlint has.
+func TestDocsListPrivateWaivers(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "pki.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, why := range privateWaivers {
+		if !strings.Contains(string(doc), "| `"+n+"` | "+why+" |") {
+			t.Errorf("docs/pki.md does not list the waiver of %s with its reason", n)
+		}
+		if lint.GlobalRegistry().ByName(n) == nil {
+			t.Errorf("%s is not a zlint certificate lint", n)
+		}
 	}
 }

@@ -99,3 +99,33 @@ func TestLintDifferences(t *testing.T) {
 		t.Errorf("a lint differs from itself: %v", got)
 	}
 }
+
+// Under the private preset an intermediate without CRL DP, AIA or policies is issued; the
+// Baseline Requirements lints it fails are recorded as waived with their reasons, before and
+// after signing.
+func TestPrivatePresetIntermediate(t *testing.T) {
+	root := rootOn(t, "root-ceremony.yaml")
+	s := edited(t, loadTestScript(t, "sign-intermediate-ceremony.yaml"), func(s *Script) {
+		s.Profile = &Profile{Preset: PresetPrivate}
+	})
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	dir := mustRunScript(t, s, root.b, Options{Previous: root.dir, CSR: writeCSR(t, key, "Example Private CA")})
+	c := readCert(t, filepath.Join(dir, intermediatePEM))
+	if len(c.CRLDistributionPoints)+len(c.IssuingCertificateURL)+len(c.Policies) > 0 {
+		t.Fatalf("the private intermediate carries %v %v %v", c.CRLDistributionPoints, c.IssuingCertificateURL, c.Policies)
+	}
+	res := verified(t, dir)
+	var waived map[string]string
+	for i := range res.Entries {
+		if e := &res.Entries[i].Record; e.Event == transcript.EventCertificateLinted {
+			d, _ := transcript.Data[transcript.CertificateLinted](e)
+			waived = d.Waived
+		}
+	}
+	if waived["e_sub_ca_crl_distribution_points_missing"] != privateWaivers["e_sub_ca_crl_distribution_points_missing"] || waived["e_sub_ca_certificate_policies_missing"] == "" {
+		t.Fatalf("waived %v", waived)
+	}
+	if r := relinted(t, res)[intermediatePEM]; !r.Same || !slices.Contains(r.Waived, "e_sub_ca_crl_distribution_points_missing") {
+		t.Fatalf("after signing: %+v", r)
+	}
+}

@@ -285,7 +285,14 @@ func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypt
 	if err != nil {
 		return lintResult{}, err
 	}
-	if _, err := r.record(transcript.EventCertificateLinted, transcript.CertificateLinted{Linter: "zlint v3", LintsRun: res.LintsRun, Findings: res.Findings}); err != nil {
+	rec := transcript.CertificateLinted{Linter: "zlint v3", LintsRun: res.LintsRun, Findings: res.Findings}
+	for _, n := range res.Waived {
+		if rec.Waived == nil {
+			rec.Waived = map[string]string{}
+		}
+		rec.Waived[n] = pol.waived[n]
+	}
+	if _, err := r.record(transcript.EventCertificateLinted, rec); err != nil {
 		return lintResult{}, err
 	}
 	if bad := refusedLints(res); len(bad) > 0 {

@@ -256,7 +256,16 @@ func sentence5(e *transcript.Record, data any) string {
 	case *transcript.CertificateIssued:
 		return fmt.Sprintf("Certificate %s was signed: subject %s, issuer %s, serial %s, valid from %s to %s.", d.Name, d.Subject, d.Issuer, d.Serial, d.NotBefore, d.NotAfter)
 	case *transcript.CertificateLinted:
-		return fmt.Sprintf("%s ran %d lints on the certificate before it was signed: %s.", d.Linter, d.LintsRun, findings(d.Findings))
+		s := fmt.Sprintf("%s ran %d lints on the certificate before it was signed: %s.", d.Linter, d.LintsRun, findings(d.Findings))
+		if len(d.Waived) > 0 {
+			names := make([]string, 0, len(d.Waived))
+			for n := range d.Waived {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			s += fmt.Sprintf(" Waived by the private profile (reasons in the transcript): %s.", strings.Join(names, ", "))
+		}
+		return s
 	case *transcript.CRLIssued:
 		return crlSentence(d)
 	case *transcript.CRLLinted:

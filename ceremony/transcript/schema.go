@@ -788,6 +788,9 @@ type CertificateLinted struct {
 	Linter   string              `json:"linter"`
 	LintsRun int                 `json:"lints_run"`
 	Findings map[string][]string `json:"findings"`
+	// Waived are the lints that found something the profile's private preset waives, each
+	// with the reason (docs/pki.md).
+	Waived map[string]string `json:"waived,omitempty"`
 }
 
 // CRLIssued is the data of EventCRLIssued.
