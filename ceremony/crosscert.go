@@ -225,12 +225,49 @@ func (r *Run) checkOutsideCA() error {
 	}
 	fp, _ := fingerprint.OfPublicKey(o.pub)
 	sum := sha256.Sum256(o.raw)
+	nc := nameConstraintsSummary(r.Script.effective(crossCertSite(r.Script)).NameConstraints)
 	if _, err := r.record(transcript.EventOutsideCAChecked, transcript.OutsideCAChecked{Kind: o.kind, File: name, Subject: o.subject.String(), SHA256: hex.EncodeToString(sum[:]),
-		SPKISHA256: fp.Hex(), Words: fp.Words(), Signature: o.signature, SignatureAlgorithm: o.sigAlg.String()}); err != nil {
+		SPKISHA256: fp.Hex(), Words: fp.Words(), Signature: o.signature, SignatureAlgorithm: o.sigAlg.String(), NameConstraints: nc}); err != nil {
 		return err
 	}
-	r.UI.Note(fmt.Sprintf("Outside CA %q (%s) checked. Its key's SHA-256:\n%s\nRead aloud: %s\nCompare it with what the outside CA's officer reads.", o.subject.CommonName, o.kind, fp.Grouped(), fp.Words()))
+	r.UI.Note(fmt.Sprintf("Outside CA %q (%s) checked. Its key's SHA-256:\n%s\nRead aloud: %s\nCompare it with what the outside CA's officer reads.\nName constraints: %s.", o.subject.CommonName, o.kind, fp.Grouped(), fp.Words(), nc))
 	return nil
+}
+
+// noNameConstraints is what the record and the room are told of a cross-certificate without
+// name constraints.
+const noNameConstraints = "none: the outside CA may certify any name under this root; name constraints (cross_certify.profile.name_constraints) are recommended"
+
+// nameConstraintsSummary says in one line what a cross-certificate's name constraints allow.
+func nameConstraintsSummary(nc *NameConstraints) string {
+	if nc == nil {
+		return noNameConstraints
+	}
+	side := func(what string, n NameSet) string {
+		var parts []string
+		for _, l := range []struct {
+			kind  string
+			names []string
+		}{{"DNS", n.DNS}, {"IP", n.IP}, {"email", n.Email}} {
+			if len(l.names) > 0 {
+				parts = append(parts, l.kind+" "+strings.Join(l.names, ", "))
+			}
+		}
+		if len(n.Directory) > 0 {
+			parts = append(parts, fmt.Sprintf("%d directory %s", len(n.Directory), plural(len(n.Directory), "name", "names")))
+		}
+		if len(parts) == 0 {
+			return ""
+		}
+		return what + " " + strings.Join(parts, "; ")
+	}
+	var out []string
+	for _, s := range []string{side("permitted", nc.Permitted), side("excluded", nc.Excluded)} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // recordedOutside reads back the outside CA this ceremony checked and kept.

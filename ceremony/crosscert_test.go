@@ -34,7 +34,9 @@ func TestCrossCertifyFromCertificate(t *testing.T) {
 	partner := newSoftCA(t, "Partner Root CA", nil, func(c *x509.Certificate) { c.SubjectKeyId = []byte{1, 2, 3, 4, 5, 6, 7, 8} })
 	leafCA := newSoftCA(t, "Partner Issuing CA", &partner, func(c *x509.Certificate) { c.MaxPathLenZero = true })
 	in := writePEM(t, "partner.pem", "CERTIFICATE", partner.cert.Raw)
-	dir := mustRun(t, "cross-certify-ceremony.yaml", root.b, Options{Previous: root.dir, Outside: in})
+	// Without name constraints: allowed, and the record says they are recommended.
+	s := edited(t, loadTestScript(t, "cross-certify-ceremony.yaml"), func(s *Script) { s.Cross.Profile = nil })
+	dir := mustRunScript(t, s, root.b, Options{Previous: root.dir, Outside: in})
 	x := readCert(t, filepath.Join(dir, "cross-certificate.pem"))
 	if string(x.RawSubject) != string(partner.cert.RawSubject) || !x.PublicKey.(*ecdsa.PublicKey).Equal(partner.cert.PublicKey) ||
 		string(x.SubjectKeyId) != string(partner.cert.SubjectKeyId) || !x.IsCA || x.MaxPathLen != 1 {
@@ -55,6 +57,9 @@ func TestCrossCertifyFromCertificate(t *testing.T) {
 	if !strings.Contains(events(res), "outside-ca.checked") {
 		t.Fatal("no outside-ca.checked record")
 	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "transcript.jsonl")); !strings.Contains(string(data), "name constraints (cross_certify.profile.name_constraints) are recommended") {
+		t.Fatal("the record does not say name constraints are recommended")
+	}
 	if _, err := os.Stat(filepath.Join(dir, "outside-ca.pem")); err != nil {
 		t.Fatal(err)
 	}
@@ -65,11 +70,18 @@ func TestCrossCertifyFromCSR(t *testing.T) {
 	root := rootOn(t, "root-ceremony.yaml")
 	key, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	csr := writeCSR(t, key, "Partner Root CA R2")
-	dir := mustRun(t, "cross-certify-ceremony.yaml", root.b, Options{Previous: root.dir, Outside: csr})
+	dir := mustRun(t, "cross-certify-ceremony.yaml", root.b, Options{Previous: root.dir, Outside: csr}) // the example's name constraints
 	x := readCert(t, filepath.Join(dir, "cross-certificate.pem"))
 	if x.Subject.CommonName != "Partner Root CA R2" || !x.PublicKey.(*ecdsa.PublicKey).Equal(&key.PublicKey) || len(x.SubjectKeyId) == 0 {
 		t.Fatalf("cross-certificate: %+v", x.Subject)
 	}
+	if len(x.PermittedDNSDomains) != 1 || x.PermittedDNSDomains[0] != ".partner.example" || !x.PermittedDNSDomainsCritical {
+		t.Fatalf("name constraints: %v", x.PermittedDNSDomains)
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "transcript.jsonl")); !strings.Contains(string(data), `"name_constraints":"permitted DNS .partner.example"`) {
+		t.Fatal("the record does not name the constraints")
+	}
+	lintedClean(t, verified(t, dir), "cross-certificate.pem")
 	if out := opensslOK(t, "verify", "-CAfile", filepath.Join(dir, "root.pem"), filepath.Join(dir, "cross-certificate.pem")); !strings.Contains(out, ": OK") {
 		t.Fatal(out)
 	}

@@ -190,7 +190,7 @@ func lintedCleanOCSP(t *testing.T, res *transcript.Result, n int) {
 		case transcript.EventOCSPLinted:
 			d, _ := transcript.Data[transcript.OCSPLinted](e)
 			after++
-			if len(d.Findings["error"])+len(d.Findings["warn"])+len(d.Findings["fatal"]) > 0 || d.LintsRun == 0 {
+			if len(d.Findings["error"])+len(d.Findings["warn"])+len(d.Findings["fatal"]) > 0 || d.LintsRun == 0 || !d.Same {
 				t.Errorf("%s linted with findings %v (%d lints)", d.Name, d.Findings, d.LintsRun)
 			}
 		case transcript.EventPreflightPassed:

@@ -337,6 +337,10 @@ func (r *Run) signOCSPResponses() error {
 // signOCSPResponse signs one response, checks and lints it, records and writes it.
 func (r *Run) signOCSPResponse(plan *ocspPlan, t ocsp.Response, subject string, signer crypto.Signer) error {
 	name := ocspFile(t.SerialNumber)
+	pre, err := r.lintOCSPBeforeSigning(name, t, plan.responder)
+	if err != nil {
+		return err
+	}
 	der, err := ocsp.CreateResponse(r.rootCert, plan.responder, t, signer)
 	if err != nil {
 		return fmt.Errorf("sign the OCSP response about serial %x: %w", t.SerialNumber, err)
@@ -349,11 +353,16 @@ func (r *Run) signOCSPResponse(plan *ocspPlan, t ocsp.Response, subject string, 
 		return fmt.Errorf("the signed response %s does not say what was asked (serial %x, status %d)", name, resp.SerialNumber, resp.Status)
 	}
 	bad := refusedLints(res)
-	if _, err := r.record(transcript.EventOCSPLinted, transcript.OCSPLinted{Name: name, Linter: "zlint v3", LintsRun: res.LintsRun, Findings: res.Findings}); err != nil {
+	diff := lintDifferences(pre, res)
+	if _, err := r.record(transcript.EventOCSPLinted, transcript.OCSPLinted{Name: name, Linter: "zlint v3", LintsRun: res.LintsRun, Findings: res.Findings,
+		Same: len(diff) == 0, Differences: diff}); err != nil {
 		return err
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("the OCSP response %s fails lints %v; nothing was written", name, bad)
+	}
+	if len(diff) > 0 {
+		return fmt.Errorf("the OCSP response %s as signed lints differently from its shape before signing (%s); nothing was written", name, strings.Join(diff, ", "))
 	}
 	rec := transcript.OCSPSigned{File: name, Serial: fmt.Sprintf("%x", t.SerialNumber), Subject: subject, Status: ocspStatusName(t.Status),
 		ThisUpdate: t.ThisUpdate.Format(time.RFC3339), NextUpdate: t.NextUpdate.Format(time.RFC3339), Responder: plan.responder.Subject.String(),
@@ -375,6 +384,20 @@ func ocspStatusName(s int) string {
 		return "revoked"
 	}
 	return "good"
+}
+
+// lintOCSPBeforeSigning lints the response's shape, signed by a throwaway key of the
+// responder's key type, as the pre-flight did: the signed response must lint the same.
+func (r *Run) lintOCSPBeforeSigning(name string, t ocsp.Response, responder *x509.Certificate) (lintResult, error) {
+	alg, err := algorithmOf(responder.PublicKey)
+	if err != nil {
+		return lintResult{}, err
+	}
+	key, err := throwawayFor(alg)
+	if err != nil {
+		return lintResult{}, err
+	}
+	return lintOCSPShape(name, t, r.rootCert, responder, key)
 }
 
 // ocspKeyStates refuses, in the pre-flight, keys whose state forbids signing responses. Like a

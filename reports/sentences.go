@@ -352,7 +352,11 @@ func sentence7(e *transcript.Record, data any) string {
 		}
 		return fmt.Sprintf("%s, once signed, was linted again (%d lints, its real keys): the same result as before signing.", d.Name, d.LintsRun)
 	case *transcript.OutsideCAChecked:
-		return fmt.Sprintf("The outside CA %s was checked from its %s (%s): signature %s (%s); its key's SHA-256 is %s.", d.Subject, d.Kind, d.File, d.Signature, d.SignatureAlgorithm, hash16(d.SPKISHA256))
+		s := fmt.Sprintf("The outside CA %s was checked from its %s (%s): signature %s (%s); its key's SHA-256 is %s", d.Subject, d.Kind, d.File, d.Signature, d.SignatureAlgorithm, hash16(d.SPKISHA256))
+		if d.NameConstraints != "" {
+			s += "; name constraints: " + d.NameConstraints
+		}
+		return s + "."
 	case *transcript.KeyLeft:
 		s := fmt.Sprintf("%s (%d %s) was left on token %s: %s declined its destruction", d.Label, d.Objects, plural(d.Objects, "object", "objects"), d.TokenSerial, d.DeclinedBy)
 		if d.Reason != "" {

@@ -205,7 +205,7 @@ var Events = sortedEvents(
 	spec[Relinted](EventCRLRelinted, "a signed CRL linted again and compared with its lint before signing; a difference aborts the ceremony"),
 	spec[CSRChecked](EventCSRChecked, "a certificate signing request checked"),
 	spec[OCSPSigned](EventOCSPSigned, "an OCSP response signed ahead, about one certificate of the root"),
-	spec[OCSPLinted](EventOCSPLinted, "an OCSP response linted once signed, before it is written"),
+	spec[OCSPLinted](EventOCSPLinted, "an OCSP response linted once signed and compared with its lint before signing; a difference stops it being written"),
 	spec[OutsideCAChecked](EventOutsideCAChecked, "the outside CA a cross-certification certifies: its certificate or request, checked"),
 
 	spec[PreviousVerified](EventPreviousVerified, "the sealed ceremony this one continues, verified and quoted"),
@@ -857,6 +857,10 @@ type OCSPLinted struct {
 	Linter   string              `json:"linter"`
 	LintsRun int                 `json:"lints_run"`
 	Findings map[string][]string `json:"findings"`
+	// Same: the signed response lints as its shape did before signing; Differences names
+	// each finding seen on one side only ("+" after signing, "-" before).
+	Same        bool     `json:"same"`
+	Differences []string `json:"differences,omitempty"`
 }
 
 // OutsideCAChecked is the data of EventOutsideCAChecked.
@@ -869,6 +873,7 @@ type OutsideCAChecked struct {
 	Words              string `json:"spki_sha256_words"`
 	Signature          string `json:"signature"` // what the check of its own signature found
 	SignatureAlgorithm string `json:"signature_algorithm"`
+	NameConstraints    string `json:"name_constraints,omitempty"` // what the cross-certificate's allow
 }
 
 // CSRChecked is the data of EventCSRChecked.
