@@ -132,6 +132,9 @@ func (d *delegation) validate(s *Script, v *validator) {
 			v.errorf(d.section+".subject.common_name", "a key generated in the HSM needs the certificate's subject common name")
 		}
 	}
+	if !d.webPKI && s.effective(d.site(s)).Preset != PresetPrivate {
+		v.errorf(d.section, "a %s belongs to a private PKI: the Baseline Requirements have no such certificate and forbid a cRLIssuer in CRL distribution points (7.1.2.11.2), so no publicly-trusted relying party would use its CRLs; set profile.preset: private", d.what)
+	}
 	if c.ValidityDays < 0 || c.ValidityDays > d.maxDays {
 		v.errorf(d.section+".validity_days", "%d must be between 1 and %d (omit it for %d days)", c.ValidityDays, d.maxDays, d.defaultDays)
 	}

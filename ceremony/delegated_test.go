@@ -127,6 +127,7 @@ func TestDelegatedValidityLimits(t *testing.T) {
 		{"sign-ocsp-responder-ceremony.yaml", "validity_days: 90", "validity_days: 367", "ocsp_responder.validity_days: 367 must be between 1 and 366"},
 		{"sign-crl-signer-ceremony.yaml", "country: DE\ntranscript", "country: DE\n  validity_days: 2000\ntranscript", "crl_signer.validity_days: 2000 must be between 1 and 1096"},
 		{"sign-ocsp-responder-ceremony.yaml", "label: example-root-2026-ocsp-1", "label: example-root-2026", "is taken"},
+		{"sign-crl-signer-ceremony.yaml", "preset: private", "preset: public-trust", "a CRL signer belongs to a private PKI"},
 	} {
 		src, _ := os.ReadFile(filepath.Join("..", "testdata", c.file))
 		bad := strings.Replace(string(src), c.from, c.to, 1)

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/keyrite/keyrite/ceremony/transcript"
+	evid "github.com/keyrite/keyrite/evidence"
 )
 
 // pkiChain is a root ceremony and the sign-intermediate ceremony that continues it.
@@ -112,6 +115,18 @@ func TestOCSPResponsesSignedByDelegatedResponder(t *testing.T) {
 		t.Fatalf("openssl ocsp:\n%s", out)
 	}
 	lintedCleanOCSP(t, verified(t, dir), 1)
+	// The key inventory lists the response among the responder key's uses.
+	var folders []transcript.Folder
+	for _, d := range []string{responder, dir} {
+		f, err := transcript.VerifyTree(d, transcript.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		folders = append(folders, f...)
+	}
+	if inv := evid.Inventory(folders).String(); !strings.Contains(inv, fmt.Sprintf("signed the OCSP response about serial %x (good", ic.SerialNumber)) {
+		t.Fatalf("the inventory does not show the response:\n%s", inv)
+	}
 
 	// The responder's certificate (90 days) does not cover a year of responses: refused
 	// before the HSM is touched.

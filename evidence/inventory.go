@@ -351,8 +351,8 @@ func (b *builder) apply(f *transcript.Folder, e *transcript.Entry) {
 	}
 }
 
-// context follows what is not a key's own record: the HSMs in use, certificates and CRLs a key
-// signed, drills and retired backups. It reports whether e was one of those.
+// context follows what is not a key's own record: the HSMs in use, certificates, CRLs and OCSP
+// responses a key signed, drills and retired backups. It reports whether e was one of those.
 func (b *builder) context(e *transcript.Entry) bool {
 	r, t := &e.Record, e.Time
 	switch e.Event {
@@ -372,6 +372,13 @@ func (b *builder) context(e *transcript.Entry) bool {
 		if c, err := transcript.Data[transcript.CRLIssued](r); err == nil {
 			if k := b.issuer(c.Issuer); k != nil {
 				b.event(k, t, tokenName(b.source), fmt.Sprintf("signed CRL number %d (%d revoked, next update %s)", c.Number, c.Revoked, c.NextUpdate))
+			}
+		}
+		return true
+	case transcript.EventOCSPSigned:
+		if o, err := transcript.Data[transcript.OCSPSigned](r); err == nil {
+			if k := b.bySPKI[o.ResponderSPKI]; k != nil {
+				b.event(k, t, tokenName(b.source), fmt.Sprintf("signed the OCSP response about serial %s (%s, next update %s)", o.Serial, o.Status, o.NextUpdate))
 			}
 		}
 		return true
