@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -186,5 +187,40 @@ func TestOCSPResponsesRefusedBeforeHSM(t *testing.T) {
 		if _, err := st.template(); err == nil {
 			t.Errorf("%+v accepted", st)
 		}
+	}
+}
+
+// A witness who does not confirm what a signing step did stops the ceremony; a resume signs
+// again (the earlier files moved aside) and the ceremony seals and verifies: the OCSP
+// responses, the delegated responder's certificate and the cross-certificate alike.
+func TestPKIStepsResumeAfterWitnessDeclined(t *testing.T) {
+	root, inter := pkiChain(t)
+	partner := newSoftCA(t, "Partner Root CA", nil, nil)
+	for _, c := range []struct {
+		script, step string
+		opt          Options
+		file         string
+	}{
+		{"sign-ocsp-responses-ceremony.yaml", "Sign the OCSP responses", Options{Previous: inter}, ""},
+		{"sign-ocsp-responder-ceremony.yaml", "Sign the OCSP responder certificate", Options{Previous: inter}, "ocsp-responder.pem"},
+		{"cross-certify-ceremony.yaml", "Sign the cross-certificate", Options{Previous: inter, Outside: writePEM(t, "p.pem", "CERTIFICATE", partner.cert.Raw)}, "cross-certificate.pem"},
+	} {
+		t.Run(c.script, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "c")
+			err := start(t, loadTestScript(t, c.script), dir, root.b, &scriptedUI{decline: []string{`did "` + c.step + `" happen`}}, c.opt)
+			if !errors.Is(err, ErrDeclined) {
+				t.Fatalf("Start: %v", err)
+			}
+			if err := resume(t, dir, root.b, &scriptedUI{}, c.opt); err != nil {
+				t.Fatal(err)
+			}
+			res := verified(t, dir)
+			if !strings.Contains(events(res), "witness.declined") {
+				t.Fatal("the declined step is not recorded")
+			}
+			if c.file != "" {
+				readCert(t, filepath.Join(dir, c.file))
+			}
+		})
 	}
 }
