@@ -2,6 +2,14 @@
 // drives the same ceremony engine as the command line through the ceremony.UI port, and every
 // HSM call runs off the UI goroutine. The app never touches the network, never puts a secret
 // on the clipboard, and refuses to capture its own window while a share is visible.
+//
+// Every run screen keeps the room oriented (header.go, layout.go): REHEARSAL or PRODUCTION in
+// word and colour, the ceremony, step N of M and who must act now; long HSM work named, timed
+// and with "do not power off"; the newest note always in view, never over the question; the
+// values read aloud drawn large and grouped as the report prints them (figure.go). Every screen
+// fits 1024×768 and the text grows on larger windows (theme.go); the focus has a thick amber
+// ring. A script whose text the app cannot draw on this computer is refused before the review
+// (theme_text.go).
 package app
 
 import (

@@ -39,17 +39,23 @@ func (a *App) watch() {
 	}
 	focused, ok := a.Win.Canvas().Focused().(fyne.CanvasObject)
 	if !ok || focused == nil || !focused.Visible() {
-		a.ring.Hide()
+		if a.ring.Visible() {
+			a.ring.Hide()
+		}
 		return
 	}
 	d := a.Fyne.Driver()
 	f := a.theme.Factor()
 	out := 3 * f // the ring sits just outside the widget
-	pos := d.AbsolutePositionForObject(focused).Subtract(d.AbsolutePositionForObject(a.ringLayer))
+	pos := d.AbsolutePositionForObject(focused).Subtract(d.AbsolutePositionForObject(a.ringLayer)).SubtractXY(out, out)
+	size := focused.Size().AddWidthHeight(2*out, 2*out)
+	if a.ring.Visible() && a.ring.Position() == pos && a.ring.Size() == size && a.ring.StrokeWidth == ringWidth*f {
+		return // unchanged: an idle window is not redrawn ten times a second
+	}
 	a.ring.StrokeWidth = ringWidth * f
 	a.ring.CornerRadius = 4 * f
-	a.ring.Move(pos.SubtractXY(out, out))
-	a.ring.Resize(focused.Size().AddWidthHeight(2*out, 2*out))
+	a.ring.Move(pos)
+	a.ring.Resize(size)
 	a.ring.Show()
 	a.ring.Refresh()
 }
