@@ -63,7 +63,7 @@ var typeDrivers = map[string]typeDriver{
 		h.deks(root)
 		return h.made("destroy", Ceremony{Template: Template(ceremony.TypeDestroy), Previous: root})
 	}},
-	ceremony.TypeMigrate: {heavy: true, run: func(h *harness) string {
+	ceremony.TypeMigrate: {run: func(h *harness) string {
 		root := h.root("root")
 		h.deks(root)
 		return h.made("migrate", Ceremony{Template: Template(ceremony.TypeMigrate), Previous: root, Target: "appdrive-migration-target"})
