@@ -228,7 +228,14 @@ func TestEveryScreenFitsFrom1024x768To1920x1080(t *testing.T) {
 				a.Start.Out.SetText(filepath.Join(t.TempDir(), "ceremony"))
 				test.Tap(a.Start.Review)
 			}},
-			{"verify", func() { a.ShowVerify(t.TempDir()) }},
+			{"verify", func() { // a refused ceremony: the long verdict, every kind of row
+				dir := fixtureCopy(t)
+				changeRecord(t, dir, 5, `"participant.present"`, `"participant.absent"`)
+				os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644)
+				doAndWait(func() { a.Verify.Root.SetText(strings.Repeat("AB12 ", 16)) })
+				a.ShowVerify(dir) // checked in the background: wait for the verdict before measuring
+				waitFor(t, func() bool { return strings.HasPrefix(a.Verify.Verdict.Text, "✗") })
+			}},
 			{"run", func() {
 				a.Start.Template.SetSelected(TemplateQuorum)
 				busyRunScreen(runScreenFor(t, a, size))

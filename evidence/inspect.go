@@ -230,9 +230,6 @@ func (c *Ceremony) fromTranscript(ti *transcript.Inspection, expected string) {
 	if ti.Signer != nil {
 		c.Seal.SignerCert = ti.Signer.Subject.CommonName
 	}
-	if ti.Problem != "" {
-		c.Files = append(c.Files, Item{Path: transcript.FileName, State: transcript.Bad, Reason: ti.Problem, Record: -1})
-	}
 	ch := &c.Chain
 	ch.Records, ch.CeremonyID, ch.Type = len(ti.Records), ti.Opening.CeremonyID, ti.Opening.Type
 	for _, r := range ti.Records {
@@ -284,6 +281,8 @@ func folderFiles(dir string, ti *transcript.Inspection, res *transcript.Result, 
 	}
 	if _, ok := present[transcript.FileName]; ok {
 		add(transcriptItem(ti))
+	} else {
+		add(Item{Path: transcript.FileName, State: transcript.Missing, Reason: "the transcript is the evidence; without it nothing can be verified", Record: -1})
 	}
 	add(Item{Path: transcript.SealFileName, State: ti.Seal.State, Reason: ti.Seal.Reason, Record: -1})
 	for _, o := range ti.Outputs {
@@ -306,6 +305,10 @@ func folderFiles(dir string, ti *transcript.Inspection, res *transcript.Result, 
 // match the seal (the records say where).
 func transcriptItem(ti *transcript.Inspection) Item {
 	it := Item{Path: transcript.FileName, Record: -1}
+	if ti.Problem != "" {
+		it.State, it.Reason = transcript.Bad, ti.Problem
+		return it
+	}
 	for _, r := range ti.Records {
 		if r.State == transcript.Unchecked || r.State == transcript.Missing || r.State == transcript.Bad && !strings.HasPrefix(r.Reason, "the file it wrote") {
 			it.State, it.Reason = transcript.Bad, fmt.Sprintf("record %d is %v: %s", r.Seq, r.State, r.Reason)
@@ -584,6 +587,10 @@ func (b *indexed) memberItems(work string, hashes map[string]transcript.Hashed, 
 		}
 		if p == transcript.SealFileName && it.State == transcript.Good && ti.Seal.State != transcript.Good {
 			it.State, it.Reason = ti.Seal.State, ti.Seal.Reason
+		}
+		if p == transcript.FileName && it.State == transcript.Good {
+			t := transcriptItem(ti)
+			it.State, it.Reason = t.State, t.Reason
 		}
 		items = append(items, it)
 	}

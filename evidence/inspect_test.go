@@ -170,6 +170,11 @@ func TestInspectDeletedAndExtraFiles(t *testing.T) {
 	if f := fileState(t, c, "notes.txt"); f.State != transcript.Unexpected || strings.Trim(states(c), "G") != "" {
 		t.Fatalf("extra: %+v; records %s", f, states(c))
 	}
+	os.Remove(filepath.Join(dir, transcript.FileName))
+	c = inspect(t, dir, evidence.Options{}).Ceremonies[0]
+	if f := fileState(t, c, transcript.FileName); f.State != transcript.Missing || c.Seal.State != transcript.Unchecked || len(c.Records) != 0 {
+		t.Fatalf("transcript removed: %+v; seal %+v", f, c.Seal)
+	}
 }
 
 // The expected root, in any printed form: a match, and another root named as the mismatch

@@ -87,6 +87,7 @@ func Inspect(dir string, opt Options) *Inspection {
 	f, err := OpenRegular(filepath.Join(dir, FileName))
 	if err != nil {
 		ins.Problem = fmt.Sprintf("read transcript: %v", err)
+		ins.Seal.State, ins.Seal.Reason = Unchecked, "without the transcript, the seal cannot be checked"
 		return ins
 	}
 	defer f.Close()
