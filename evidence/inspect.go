@@ -551,6 +551,29 @@ func (b *indexed) memberItems(work string, hashes map[string]transcript.Hashed, 
 	for _, o := range ti.Outputs {
 		writer[o.File] = int64(o.Seq)
 	}
+	for _, p := range b.paths() {
+		it := Item{Path: p, Record: -1}
+		if w, ok := writer[p]; ok {
+			it.Record = w
+		}
+		h, present := hashes[p]
+		it.State, it.Reason = b.memberState(p, h, present)
+		switch {
+		case it.State != transcript.Good:
+		case p == transcript.SealFileName:
+			it.State, it.Reason = ti.Seal.State, ti.Seal.Reason
+		case p == transcript.FileName:
+			t := transcriptItem(ti)
+			it.State, it.Reason = t.State, t.Reason
+		}
+		items = append(items, it)
+	}
+	return items
+}
+
+// paths lists, sorted, every file the manifest lists, every member it does not, and every
+// second copy of MANIFEST or MANIFEST.sig.
+func (b *indexed) paths() []string {
 	var paths []string
 	for p := range b.manifest.Files {
 		paths = append(paths, p)
@@ -562,39 +585,30 @@ func (b *indexed) memberItems(work string, hashes map[string]transcript.Hashed, 
 	}
 	for p := range b.problems {
 		if _, ok := b.manifest.Files[p]; !ok && !slices.Contains(paths, p) {
-			paths = append(paths, p) // a second MANIFEST or MANIFEST.sig
+			paths = append(paths, p)
 		}
 	}
 	sort.Strings(paths)
-	for _, p := range paths {
-		it := Item{Path: p, Record: -1}
-		if w, ok := writer[p]; ok {
-			it.Record = w
-		}
-		e, listed := b.manifest.Files[p]
-		h, present := hashes[p]
-		switch {
-		case !listed:
-			it.State, it.Reason = transcript.Unexpected, b.problems[p].Error()
-		case b.problems[p] != nil:
-			it.State, it.Reason = transcript.Bad, b.problems[p].Error()
-		case e.Withheld:
-			it.State, it.Reason = transcript.Withheld, "listed by its hash; withheld from bundles"
-		case !present:
-			it.State, it.Reason = transcript.Missing, "the signed manifest lists it, and the bundle lacks it (it was removed)"
-		case h.Size != e.Size || hex.EncodeToString(h.SHA256[:]) != e.SHA256:
-			it.State, it.Reason = transcript.Bad, "its content differs from the signed manifest (it was changed)"
-		}
-		if p == transcript.SealFileName && it.State == transcript.Good && ti.Seal.State != transcript.Good {
-			it.State, it.Reason = ti.Seal.State, ti.Seal.Reason
-		}
-		if p == transcript.FileName && it.State == transcript.Good {
-			t := transcriptItem(ti)
-			it.State, it.Reason = t.State, t.Reason
-		}
-		items = append(items, it)
+	return paths
+}
+
+// memberState is one bundle file's state against the signed manifest, from its member's hash h
+// (present when the bundle holds it).
+func (b *indexed) memberState(p string, h transcript.Hashed, present bool) (transcript.State, string) {
+	e, listed := b.manifest.Files[p]
+	switch {
+	case !listed:
+		return transcript.Unexpected, b.problems[p].Error()
+	case b.problems[p] != nil:
+		return transcript.Bad, b.problems[p].Error()
+	case e.Withheld:
+		return transcript.Withheld, "listed by its hash; withheld from bundles"
+	case !present:
+		return transcript.Missing, "the signed manifest lists it, and the bundle lacks it (it was removed)"
+	case h.Size != e.Size || hex.EncodeToString(h.SHA256[:]) != e.SHA256:
+		return transcript.Bad, "its content differs from the signed manifest (it was changed)"
 	}
-	return items
+	return transcript.Good, ""
 }
 
 // checkAgainst makes the checks VerifyBundle makes with a verified transcript: the manifest
