@@ -302,22 +302,11 @@ func (r *Run) signCrossCertificate() error {
 	if err != nil {
 		return err
 	}
-	rootKey, err := r.rootKey(c.RootKey)
+	cert, err := r.signUnderRoot(c.RootKey, crossCertSite(r.Script), crossPEM, o.pub, func(p Profile, serial *big.Int) (*x509.Certificate, error) {
+		return crossCATemplate(c, p, o, r.rootCert, serial, r.Clock())
+	}, Profile.policy)
 	if err != nil {
 		return err
-	}
-	serial, err := r.serial()
-	if err != nil {
-		return err
-	}
-	p := r.Script.effective(crossCertSite(r.Script))
-	tmpl, err := crossCATemplate(c, p, o, r.rootCert, serial, r.Clock())
-	if err != nil {
-		return err
-	}
-	cert, err := r.issueLinted(crossPEM, tmpl, r.rootCert, o.pub, rootKey, p.policy())
-	if err != nil {
-		return fmt.Errorf("sign the cross-certificate with root key %q: %w", c.RootKey, err)
 	}
 	if err := r.recordCertificate(crossPEM, cert); err != nil {
 		return err

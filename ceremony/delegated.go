@@ -208,22 +208,11 @@ func (d *delegation) sign(r *Run) error {
 	if err != nil {
 		return err
 	}
-	rootKey, err := r.rootKey(c.RootKey)
+	cert, err := r.signUnderRoot(c.RootKey, d.site(r.Script), d.file+".pem", pub, func(p Profile, serial *big.Int) (*x509.Certificate, error) {
+		return d.template(subject, r.rootCert, d.days(r.Script), p, serial, r.Clock())
+	}, d.lintPolicy)
 	if err != nil {
 		return err
-	}
-	serial, err := r.serial()
-	if err != nil {
-		return err
-	}
-	prof := r.Script.effective(d.site(r.Script))
-	tmpl, err := d.template(subject, r.rootCert, d.days(r.Script), prof, serial, r.Clock())
-	if err != nil {
-		return err
-	}
-	cert, err := r.issueLinted(d.file+".pem", tmpl, r.rootCert, pub, rootKey, d.lintPolicy(prof))
-	if err != nil {
-		return fmt.Errorf("sign the %s certificate with root key %q: %w", d.what, c.RootKey, err)
 	}
 	if err := r.recordCertificate(d.file+".pem", cert); err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"time"
 
@@ -151,22 +152,11 @@ func (r *Run) signIntermediate() error {
 	if err != nil {
 		return err
 	}
-	rootKey, err := r.rootKey(in.RootKey)
+	c, err := r.signUnderRoot(in.RootKey, intermediateSite(r.Script), intermediatePEM, csr.PublicKey, func(p Profile, serial *big.Int) (*x509.Certificate, error) {
+		return intermediateTemplate(in, p, csr.Subject, r.rootCert, serial, r.Clock())
+	}, Profile.policy)
 	if err != nil {
 		return err
-	}
-	serial, err := r.serial()
-	if err != nil {
-		return err
-	}
-	p := r.Script.effective(intermediateSite(r.Script))
-	tmpl, err := intermediateTemplate(in, p, csr.Subject, r.rootCert, serial, r.Clock())
-	if err != nil {
-		return err
-	}
-	c, err := r.issueLinted(intermediatePEM, tmpl, r.rootCert, csr.PublicKey, rootKey, p.policy())
-	if err != nil {
-		return fmt.Errorf("sign the intermediate with root key %q: %w", in.RootKey, err)
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(r.rootCert)

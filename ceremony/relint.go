@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
 
@@ -61,6 +62,31 @@ func (r *Run) issueLinted(name string, tmpl, issuer *x509.Certificate, pub crypt
 	}
 	if err := r.compareLints(transcript.EventCertificateRelinted, name, c.Raw, pre, post); err != nil {
 		return nil, err
+	}
+	return c, nil
+}
+
+// signUnderRoot has the root key labelled rootLabel sign, for pub, the certificate build
+// makes from the site's effective profile and a fresh serial, linted before and after signing
+// (issueLinted) as policy says for that profile; name is its output.
+func (r *Run) signUnderRoot(rootLabel string, site profileSite, name string, pub crypto.PublicKey,
+	build func(p Profile, serial *big.Int) (*x509.Certificate, error), policy func(Profile) lintPolicy) (*x509.Certificate, error) {
+	rootKey, err := r.rootKey(rootLabel)
+	if err != nil {
+		return nil, err
+	}
+	serial, err := r.serial()
+	if err != nil {
+		return nil, err
+	}
+	p := r.Script.effective(site)
+	tmpl, err := build(p, serial)
+	if err != nil {
+		return nil, err
+	}
+	c, err := r.issueLinted(name, tmpl, r.rootCert, pub, rootKey, policy(p))
+	if err != nil {
+		return nil, fmt.Errorf("sign %s with root key %q: %w", name, rootLabel, err)
 	}
 	return c, nil
 }
