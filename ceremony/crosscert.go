@@ -72,7 +72,7 @@ func (s *Script) validateCross(v *validator) {
 	if !labelRE.MatchString(c.RootKey) {
 		v.errorf("cross_certify.root_key", "%q must be the root key's label on the token", c.RootKey)
 	}
-	if c.ValidityDays < 1 || c.ValidityDays > 10*366 {
+	if !c.Profile.windowed() && (c.ValidityDays < 1 || c.ValidityDays > 10*366) {
 		v.errorf("cross_certify.validity_days", "%d must be between 1 and %d", c.ValidityDays, 10*366)
 	}
 	if c.PathLen < 0 || c.PathLen > 4 {

@@ -207,7 +207,7 @@ func (s *Script) validateIntermediate(v *validator) {
 	if !labelRE.MatchString(in.RootKey) {
 		v.errorf("intermediate.root_key", "%q must be the root key's label on the token", in.RootKey)
 	}
-	if in.ValidityDays < 1 || in.ValidityDays > 15*366 {
+	if !in.Profile.windowed() && (in.ValidityDays < 1 || in.ValidityDays > 15*366) {
 		v.errorf("intermediate.validity_days", "%d must be between 1 and %d", in.ValidityDays, 15*366)
 	}
 	if in.PathLen < 0 || in.PathLen > 4 {

@@ -113,6 +113,10 @@ type Validity struct {
 	Days      int    `yaml:"days,omitempty"`
 }
 
+// windowed reports whether p gives the certificate's validity itself, so the section's own
+// validity_days is left out.
+func (p *Profile) windowed() bool { return p != nil && p.Validity != nil }
+
 // Waiver is one lint a private profile waives and why.
 type Waiver struct {
 	Lint   string `yaml:"lint"`

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 )
@@ -128,4 +129,42 @@ func TestPrivatePresetIntermediate(t *testing.T) {
 	if r := relinted(t, res)[intermediatePEM]; !r.Same || !slices.Contains(r.Waived, "e_sub_ca_crl_distribution_points_missing") {
 		t.Fatalf("after signing: %+v", r)
 	}
+}
+
+// A profile's explicit validity window replaces a section's validity_days: the root and the
+// intermediate carry exactly the window the script gives; one that does not lie within the
+// root's is refused in the pre-flight, before the HSM is touched, naming the field.
+func TestExplicitValidityWindows(t *testing.T) {
+	start0 := time.Now().UTC().Truncate(time.Second).Add(-time.Hour)
+	rootEnd := start0.AddDate(10, 0, 0)
+	rs := edited(t, loadTestScript(t, "root-ceremony.yaml"), func(s *Script) {
+		s.Certificate.ValidityDays = 0
+		s.Certificate.Profile = &Profile{Validity: &Validity{NotBefore: start0.Format(time.RFC3339), NotAfter: rootEnd.Format(time.RFC3339)}}
+	})
+	b := freshToken(t)
+	rootDir := mustRunScript(t, rs, b, Options{})
+	rc := readCert(t, filepath.Join(rootDir, rootPEM))
+	if !rc.NotBefore.Equal(start0) || !rc.NotAfter.Equal(rootEnd) {
+		t.Fatalf("root valid %s to %s, want %s to %s", rc.NotBefore, rc.NotAfter, start0, rootEnd)
+	}
+	window := func(id string, end time.Time) *Script {
+		return edited(t, loadTestScript(t, "sign-intermediate-ceremony.yaml"), func(s *Script) {
+			in := *s.Intermediate
+			in.ValidityDays = 0
+			in.Profile = &Profile{ExtKeyUsages: []string{"serverAuth"}, Validity: &Validity{NotBefore: start0.Add(time.Minute).Format(time.RFC3339), NotAfter: end.Format(time.RFC3339)}}
+			s.Intermediate, s.ID = &in, id
+		})
+	}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr := writeCSR(t, key, "Example Issuing CA 2026")
+	end := start0.AddDate(3, 0, 0)
+	dir := mustRunScript(t, window("windowed", end), b, Options{Previous: rootDir, CSR: csr})
+	if c := readCert(t, filepath.Join(dir, intermediatePEM)); !c.NotBefore.Equal(start0.Add(time.Minute)) || !c.NotAfter.Equal(end) {
+		t.Fatalf("intermediate valid %s to %s", c.NotBefore, c.NotAfter)
+	}
+	long := window("too-long", rootEnd.Add(24*time.Hour))
+	d := filepath.Join(t.TempDir(), "long")
+	refusedBeforeHSM(t, b, d, func(ui UI) error {
+		return start(t, long, d, b, ui, Options{Previous: rootDir, CSR: csr})
+	}, "intermediate.profile", "must lie within its issuer's")
 }

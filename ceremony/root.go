@@ -524,7 +524,7 @@ func (s *Script) validateRoot(v *validator) {
 	if c.Subject.Country != "" && (len(c.Subject.Country) != 2 || strings.ToUpper(c.Subject.Country) != c.Subject.Country) {
 		v.errorf("certificate.subject.country", "%q must be a two-letter upper-case ISO 3166 code", c.Subject.Country)
 	}
-	if c.ValidityDays < 1 || c.ValidityDays > 25*366 {
+	if !c.Profile.windowed() && (c.ValidityDays < 1 || c.ValidityDays > 25*366) {
 		v.errorf("certificate.validity_days", "%d must be between 1 and %d", c.ValidityDays, 25*366)
 	}
 	if c.PathLen != nil && (*c.PathLen < 0 || *c.PathLen > 8) {

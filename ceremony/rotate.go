@@ -49,13 +49,13 @@ func (s *Script) validateRotate(v *validator) {
 	if r.NewKey == r.OldKey || r.NewSigner == s.Signer.Label {
 		v.errorf("rotate", "the new root key and transcript signer need labels of their own")
 	}
-	if r.SignerDays < 1 || r.SignerDays > s.Certificate.ValidityDays {
+	if !s.Signer.Profile.windowed() && (r.SignerDays < 1 || (!s.Certificate.Profile.windowed() && r.SignerDays > s.Certificate.ValidityDays)) {
 		v.errorf("rotate.new_signer_validity_days", "%d must be between 1 and the new root's validity (%d)", r.SignerDays, s.Certificate.ValidityDays)
 	}
-	if r.CrossDays < 1 || r.CrossDays > 10*366 {
+	if !(r.CrossFromOld.windowed() && r.CrossFromNew.windowed()) && (r.CrossDays < 1 || r.CrossDays > 10*366) {
 		v.errorf("rotate.cross_certificate_validity_days", "%d must be between 1 and %d", r.CrossDays, 10*366)
 	}
-	if strings.TrimSpace(s.Certificate.Subject.CommonName) == "" || s.Certificate.ValidityDays < 1 {
+	if strings.TrimSpace(s.Certificate.Subject.CommonName) == "" || (s.Certificate.ValidityDays < 1 && !s.Certificate.Profile.windowed()) {
 		v.errorf("certificate", "the new root's profile needs a subject common name and validity_days")
 	}
 }

@@ -272,7 +272,10 @@ func (s *Script) validateParticipants(v *validator) {
 // validateSignerDays checks the validity of a transcript signer the ceremony creates: at
 // least a day and, if capped, at most the root's validity.
 func (s *Script) validateSignerDays(v *validator, capped bool) {
-	if s.Signer.ValidityDays < 1 || (capped && s.Signer.ValidityDays > s.Certificate.ValidityDays) {
+	if s.Signer.Profile.windowed() {
+		return // the profile's validity, within the root's (checked in the pre-flight)
+	}
+	if s.Signer.ValidityDays < 1 || (capped && !s.Certificate.Profile.windowed() && s.Signer.ValidityDays > s.Certificate.ValidityDays) {
 		v.errorf("transcript_signer.validity_days", "%d must be at least 1 and at most the root's validity (%d)", s.Signer.ValidityDays, s.Certificate.ValidityDays)
 	}
 }
