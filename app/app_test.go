@@ -35,7 +35,11 @@ func examples(t *testing.T) map[string][]byte {
 
 func newTestApp(t *testing.T) *App {
 	t.Helper()
+	// Built under the UI lock: a timer or goroutine an earlier test left (a prompt settling, a
+	// verification finishing) touches Fyne's shared caches only under it too.
+	uiMu.Lock()
 	a := New(test.NewApp(), examples(t), t.TempDir())
+	uiMu.Unlock()
 	t.Cleanup(func() { a.Win.Close() })
 	return a
 }

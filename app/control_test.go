@@ -301,7 +301,8 @@ func TestPauseStopAndResumeAfterRestart(t *testing.T) {
 	}
 
 	// A restart: a new app on the same rehearsal store and preferences.
-	b := New(a.Fyne, a.Examples, a.RehearsalDir)
+	var b *App
+	doAndWait(func() { b = New(a.Fyne, a.Examples, a.RehearsalDir) })
 	t.Cleanup(func() { b.Win.Close() })
 	doAndWait(func() {
 		b.ShowStart()

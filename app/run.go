@@ -203,7 +203,7 @@ func (r *RunScreen) wait(ctx context.Context, setup func()) (reply, error) {
 			err = ctx.Err()
 		}
 	}
-	do(func() { r.show(nil) })
+	do(func() { r.show(nil); r.gen, r.ready = 0, false }) // a settle timer still running finds no prompt
 	return rp, err
 }
 
@@ -268,7 +268,7 @@ func (r *RunScreen) RevealShare(ctx context.Context, c ceremony.Participant, num
 			if !r.settled() {
 				return
 			}
-			r.ready = false
+			r.gen, r.ready = 0, false
 			r.Code.SetText("")
 			r.revealed.Store(false)
 			r.Hide.Hide()
@@ -293,6 +293,7 @@ func (r *RunScreen) RevealShare(ctx context.Context, c ceremony.Participant, num
 		r.revealed.Store(false)
 		r.Reveal.OnTapped, r.Hide.OnTapped = nil, nil
 		r.show(nil)
+		r.gen, r.ready = 0, false
 	})
 	return err
 }
