@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"strconv"
 	"testing"
 	"time"
@@ -32,6 +33,7 @@ func BenchmarkMigrate(b *testing.B) {
 		n = v
 	}
 	var bareTotal, keyriteTotal time.Duration
+	var heapPeak float64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		srcRoot := rootForBench(b)
@@ -41,9 +43,12 @@ func BenchmarkMigrate(b *testing.B) {
 		keyriteRun := func() time.Duration {
 			began := time.Now()
 			dir := filepath.Join(b.TempDir(), "migration")
-			if err := start(b, loadTestScript(b, "migrate-ceremony.yaml"), dir, srcRoot.b, &scriptedUI{}, Options{Previous: srcRoot.dir, Target: &keyriteTarget}); err != nil {
-				b.Fatal(err)
-			}
+			peak := goHeapPeak(func() {
+				if err := start(b, loadTestScript(b, "migrate-ceremony.yaml"), dir, srcRoot.b, &scriptedUI{}, Options{Previous: srcRoot.dir, Target: &keyriteTarget}); err != nil {
+					b.Fatal(err)
+				}
+			})
+			heapPeak = max(heapPeak, peak)
 			return time.Since(began)
 		}
 		b.StartTimer()
@@ -56,14 +61,45 @@ func BenchmarkMigrate(b *testing.B) {
 		b.StopTimer()
 		bareTotal += bare
 		keyriteTotal += keyrite
-		fmt.Printf("migrate %d keys: bare loop %v (%.0f keys/s), Keyrite %v (%.0f keys/s), ratio %.2f\n",
-			n, bare.Round(time.Millisecond), float64(n)/bare.Seconds(), keyrite.Round(time.Millisecond), float64(n)/keyrite.Seconds(), bare.Seconds()/keyrite.Seconds())
+		fmt.Printf("migrate %d keys: bare loop %v (%.0f keys/s), Keyrite %v (%.0f keys/s), ratio %.2f; Keyrite's Go heap at most %.1f MiB\n",
+			n, bare.Round(time.Millisecond), float64(n)/bare.Seconds(), keyrite.Round(time.Millisecond), float64(n)/keyrite.Seconds(), bare.Seconds()/keyrite.Seconds(), heapPeak)
 	}
 	keys := float64(n * b.N)
 	b.ReportMetric(keys/bareTotal.Seconds(), "bare-keys/s")
 	b.ReportMetric(keys/keyriteTotal.Seconds(), "keyrite-keys/s")
 	b.ReportMetric(bareTotal.Seconds()/keyriteTotal.Seconds(), "keyrite/bare")
 	b.ReportMetric(procstat.KiB("VmHWM")/1024, "peak-RSS-MiB")
+	b.ReportMetric(heapPeak, "keyrite-go-heap-MiB")
+}
+
+// goHeapPeak runs f and returns the most Go heap its process held in live and unswept objects
+// (MiB), sampled every 10 ms without stopping the world: Keyrite's own memory, apart from the
+// PKCS#11 library's C memory (SoftHSM keeps every object of its tokens in memory, so the
+// process's peak RSS grows with the tokens on either side of the benchmark).
+func goHeapPeak(f func()) float64 {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() float64 {
+		metrics.Read(sample)
+		return float64(sample[0].Value.Uint64()) / (1 << 20)
+	}
+	stop, done := make(chan struct{}), make(chan float64)
+	go func() {
+		peak := read()
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				peak = max(peak, read())
+			case <-stop:
+				done <- max(peak, read())
+				return
+			}
+		}
+	}()
+	f()
+	close(stop)
+	return <-done
 }
 
 // bareMigrate moves every "dek-" key from src to a new label on dst with the bare PKCS#11
