@@ -66,3 +66,11 @@ func TestThrowawayShapesLeaveOutOnlyThrowawayLints(t *testing.T) {
 	}
 	check(res, c, []string{"e_cert_issued_by_compromised_emudhra_ca"})
 }
+
+// warmKeyLints builds zlint's small-key table by running the lint itself: on the base point
+// (private key 1) it must find the key small, or it did not run.
+func TestWarmingRunsTheSmallKeyLint(t *testing.T) {
+	if !runSmallKeyLint(elliptic.P384()) {
+		t.Fatal("e_ecdsa_small_private_key did not find private key 1 small: the warm-up ran no lint")
+	}
+}
