@@ -46,8 +46,9 @@ type tokenRun struct {
 	// onlyCopies: keys whose only recorded copy is on the token to decommission, by identity
 	// (SPKI SHA-256 or KCV) and by label.
 	onlyCopies map[string]bool
-	destroyed  int    // objects a decommission destroyed in this process
-	soPIN      []byte // the SO PIN a decommission checked before destroying, until it re-initialises
+	known      map[string]bool // SPKI SHA-256 of every key pair the evidence records (decommission)
+	destroyed  int             // objects a decommission destroyed in this process
+	soPIN      []byte          // the SO PIN a decommission checked before destroying, until it re-initialises
 }
 
 // end closes the token and zeroes the PINs the run still holds, when the ceremony stops.

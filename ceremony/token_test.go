@@ -188,6 +188,9 @@ func TestTokenCeremonies(t *testing.T) {
 	if len(listed) != 1 || len(listed[0]["objects"].([]any)) != 2 || !strings.Contains(fmt.Sprint(listed[0]["objects"]), "spki_sha256") {
 		t.Fatalf("token.objects-listed: %v", listed)
 	}
+	if nie := listed[0]["not_in_evidence"]; fmt.Sprint(nie) != "[stray-key]" {
+		t.Errorf("the key made outside any ceremony is not named as such: %v", nie)
+	}
 	if d := recordsOf(t, decDir, transcript.EventTokenObjectDestroyed); len(d) != 2 {
 		t.Fatalf("%d token.object-destroyed records, want 2", len(d))
 	}

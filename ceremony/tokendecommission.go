@@ -133,6 +133,14 @@ func (p *preflighter) onlyCopies(ti hsm.TokenInfo) {
 	}
 	accepted := map[string]bool{}
 	only := map[string]bool{}
+	known := map[string]bool{}
+	for _, k := range inv.Keys {
+		if k.Kind == "key pair" {
+			if spki, ok := strings.CutPrefix(k.Identity, "SPKI SHA-256 "); ok {
+				known[spki] = true
+			}
+		}
+	}
 	for _, k := range inv.Keys {
 		if !onlyCopyOn(k, ti.Serial) {
 			continue
@@ -152,7 +160,7 @@ func (p *preflighter) onlyCopies(ti hsm.TokenInfo) {
 			p.fieldf(fmt.Sprintf("decommission.accept_loss_of.%d", i), "%q names no key whose only recorded copy is on token %q in the evidence %s; remove it (a loss is accepted only for a key the evidence shows)", l, ti.Label, dir)
 		}
 	}
-	r.tokenState().onlyCopies = only
+	r.tokenState().onlyCopies, r.tokenState().known = only, known
 	p.passed(fmt.Sprintf("evidence in %s read: %d keys, %d ceremonies not verified", dir, len(inv.Keys), len(inv.Unverified)))
 }
 
@@ -224,12 +232,24 @@ func (r *Run) listTokenObjects() error {
 	if len(c.AcceptLossOf) > 0 {
 		rec.AcceptedLoss, rec.AcceptedLossReason = c.AcceptLossOf, c.AcceptLossReason
 	}
+	if known := r.tok.known; known != nil {
+		// Key pairs no ceremony in the evidence recorded: made outside Keyrite, or by a
+		// ceremony whose evidence is elsewhere. The room sees them before confirming.
+		for _, o := range rec.Objects {
+			if o.Class == "private key" && o.SPKISHA256 != "" && !known[o.SPKISHA256] {
+				rec.NotInEvidence = append(rec.NotInEvidence, o.Label)
+			}
+		}
+	}
 	if _, err := r.record(transcript.EventTokenObjectsListed, rec); err != nil {
 		return err
 	}
 	lines := []string{fmt.Sprintf("Token %s holds %d object(s):", tok.Info, len(objs))}
 	for _, o := range rec.Objects {
 		lines = append(lines, "  "+describeObject(o))
+	}
+	if len(rec.NotInEvidence) > 0 {
+		lines = append(lines, fmt.Sprintf("No ceremony in the evidence %s recorded the key pair(s) %s: they were made outside Keyrite, or their evidence is elsewhere. Check before the destruction is confirmed.", r.evidenceDir(), strings.Join(rec.NotInEvidence, ", ")))
 	}
 	r.UI.Note(strings.Join(lines, "\n"))
 	return nil

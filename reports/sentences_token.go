@@ -29,6 +29,9 @@ func tokenSentence(_ *transcript.Record, data any) string {
 		if len(d.AcceptedLoss) > 0 {
 			s += fmt.Sprintf("; the script accepts the loss of %s, whose only recorded copy is here: %s", list(d.AcceptedLoss), d.AcceptedLossReason)
 		}
+		if len(d.NotInEvidence) > 0 {
+			s += fmt.Sprintf("; no ceremony in the evidence read recorded the key pairs %s", list(d.NotInEvidence))
+		}
 		return s + "."
 	case *transcript.TokenObjectDestroyed:
 		s := fmt.Sprintf("%s was destroyed on token %s with the confirmation of %s", tokenObjectName(d.TokenObject), d.TokenSerial, d.ConfirmedBy)

@@ -75,6 +75,9 @@ type TokenObjects struct {
 	// it because the script accepts their loss, and why.
 	AcceptedLoss       []string `json:"accepted_loss,omitempty"`
 	AcceptedLossReason string   `json:"accepted_loss_reason,omitempty"`
+	// NotInEvidence names the key pairs on the token no ceremony in the evidence read
+	// recorded (made outside Keyrite, or with their evidence elsewhere).
+	NotInEvidence []string `json:"not_in_evidence,omitempty"`
 }
 
 // TokenObjectDestroyed is the data of EventTokenObjectDestroyed.
