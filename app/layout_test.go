@@ -242,9 +242,11 @@ func TestEveryScreenFitsFrom1024x768To1920x1080(t *testing.T) {
 			}},
 		}
 		for _, s := range screens {
-			s.show()
-			relayout(a, size)
-			checkFits(t, a, s.name, size)
+			s.show() // not under the UI lock: the run screen's UI methods take it themselves
+			doAndWait(func() {
+				relayout(a, size)
+				checkFits(t, a, s.name, size)
+			})
 		}
 	}
 }
