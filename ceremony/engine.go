@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
@@ -469,6 +470,9 @@ func (r *Run) stepFailed(s step, err error) error {
 	}
 	if r.w.Failed() == nil {
 		if _, rerr := r.record(transcript.EventStepFailed, map[string]string{"error": err.Error()}); rerr != nil && !errors.Is(rerr, transcript.ErrStopped) {
+			if sameErrno(err, rerr) {
+				return &unrecordedFailure{step: fmt.Errorf("step %q: %w", s.id, err), record: rerr}
+			}
 			return errors.Join(fmt.Errorf("step %q: %w", s.id, err), rerr)
 		}
 	}
@@ -479,6 +483,22 @@ func (r *Run) stepFailed(s step, err error) error {
 		return r.abort(s, err) // abort.go: a refusal closes the ceremony, sealed
 	}
 	return fmt.Errorf("step %q: %w", s.id, err)
+}
+
+// unrecordedFailure is a step's failure that could not be recorded for the same reason the
+// step failed (a full disk fails both writes): the cause is said once, not twice.
+type unrecordedFailure struct{ step, record error }
+
+func (e *unrecordedFailure) Error() string {
+	return e.step.Error() + "; the failure could not be recorded for the same reason (the ceremony must stop; resume after fixing the cause)"
+}
+
+func (e *unrecordedFailure) Unwrap() []error { return []error{e.step, e.record} }
+
+// sameErrno reports whether both errors come from the same operating-system error.
+func sameErrno(a, b error) bool {
+	var ea, eb syscall.Errno
+	return errors.As(a, &ea) && errors.As(b, &eb) && ea == eb
 }
 
 func (r *Run) witnessConfirms(s step) error {
