@@ -108,7 +108,8 @@ func TestQuorumRehearsalThroughTheGUI(t *testing.T) {
 
 func waitFor(t *testing.T, ok func() bool) {
 	t.Helper()
-	for i := 0; i < 500; i++ {
+	// A deadline, not a count of tries: under -race on a loaded machine one look can take long.
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); {
 		var done bool
 		doAndWait(func() { done = ok() })
 		if done {
@@ -187,7 +188,7 @@ func TestDeviationWithReasonThenResume(t *testing.T) {
 	test.Tap(a.Review.Begin)
 	const reason = "bag TEB-2026-0001 arrived with a broken seal"
 	declined := false
-	for i := 0; i < 2000 && !declined; i++ {
+	for deadline := time.Now().Add(3 * time.Minute); !declined && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 		doAndWait(func() {
 			r := a.Run
