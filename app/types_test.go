@@ -168,7 +168,13 @@ func (h *harness) made(name string, c Ceremony) string {
 // try drives c through the app into a new folder named after name and returns the folder
 // and how the ceremony ended.
 func (h *harness) try(name string, c Ceremony) (string, error) {
-	c.Out = filepath.Join(h.dir, strings.ReplaceAll(name, " ", "-"))
+	// Each ceremony in a folder of its own: the harness branches hierarchies (one root continued
+	// by several ceremonies), which ceremonies kept side by side refuse as a fork (ceremony/fork.go).
+	slug := strings.ReplaceAll(name, " ", "-")
+	c.Out = filepath.Join(h.dir, slug, slug)
+	if err := os.MkdirAll(filepath.Dir(c.Out), 0o755); err != nil {
+		return c.Out, err
+	}
 	held := h.held[c.Previous]
 	if held == nil {
 		held = map[string]string{}
@@ -379,6 +385,17 @@ func TestExportOfCompromisedKeyRefused(t *testing.T) {
 	})
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("the refused export left %s (%v): nothing may be recorded", out, err)
+	}
+	// The fork: an export continuing the backup, from before the compromise, beside it.
+	fork := filepath.Join(filepath.Dir(state), "export-fork")
+	err = RunCeremony(h.a, Ceremony{Template: Template(ceremony.TypeExport), Previous: h.quorum("backup"), ImportJob: job, Out: fork}, 3*time.Minute, map[string]string{})
+	for _, want := range []string{"not the newest ceremony of its hierarchy", "example-root-2026-compromised", "--previous " + state, "nothing was done"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("the app's refusal of the fork does not say %q:\n%v", want, err)
+		}
+	}
+	if _, err := os.Stat(fork); !os.IsNotExist(err) {
+		t.Errorf("the refused fork left %s (%v)", fork, err)
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -28,7 +28,8 @@ import (
 //     tried on session objects);
 //   - the keys the script signs with are in a state that allows it, as the sealed ceremonies
 //     it continues recorded them (a deactivated, compromised or destroyed root does not sign),
-//     and a CRL number exceeds the last one recorded;
+//     and a CRL number exceeds the last one recorded; and the ceremony continued is the newest
+//     of its hierarchy, so those states are the newest (fork.go);
 //   - every certificate and CRL the ceremony issues, built in its real shape (its real issuer
 //     name and the issuer's key type, under a throwaway key of that type), passes zlint;
 //   - every output location is writable and has room for the outputs with a margin.
@@ -61,6 +62,8 @@ func (r *Run) preflight() error {
 		t.tokenChecks(p)
 	}
 	p.keyStates()
+	p.forks()
+	p.noEvidenceRoot()
 	p.lints()
 	p.space()
 	if len(p.errs) > 0 {
