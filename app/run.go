@@ -357,10 +357,11 @@ func (r *RunScreen) launch(resume bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() {
-		defer r.running.Store(false)
-		defer cancel()
 		err := r.run(ctx, resume)
-		do(func() { r.finish(err) })
+		cancel()
+		// Not running before the outcome shows: a Resume pressed the moment the stop screen
+		// appears resumes (it was ignored while this goroutine had still to end).
+		do(func() { r.running.Store(false); r.finish(err) })
 	}()
 }
 
