@@ -68,13 +68,14 @@ func (p *preflighter) forks() {
 	if len(p.errs) > n {
 		return // the later ceremonies named are where the states are
 	}
-	known := g.chain(prev)
+	chain := g.chain(prev)
+	known := map[string]bool{} // the ceremonies whose key states the continued chain carries
 	for _, k := range hierarchyStateOf(prev).keys {
 		known[k.Ceremony] = true
 	}
 	family := g.origin(prev)
 	for _, s := range found {
-		if known[s.res.Opening.CeremonyID] || g.origin(s.res) != family || !setsKeyState(s.res) {
+		if chain[s.res.Seal.Text] || known[s.res.Opening.CeremonyID] || g.origin(s.res) != family || !setsKeyState(s.res) {
 			continue
 		}
 		p.errorf("ceremony %s (folder %s) recorded a key state of this hierarchy that --previous %s does not carry: the hierarchy was forked; continue the ceremony that holds every state, or reconcile the branches first",
@@ -185,13 +186,14 @@ func (g *lineage) after(seal string) (all, heads []sibling) {
 	return all, heads
 }
 
-// chain is the ceremony IDs of res and of every found ceremony it descends from.
+// chain is the seals of res and of every found ceremony it descends from (seals, not IDs: a
+// script run twice gives two ceremonies one ID).
 func (g *lineage) chain(res *transcript.Result) map[string]bool {
-	ids := map[string]bool{}
-	for c := res; c != nil && !ids[c.Opening.CeremonyID]; c = g.parent(c) {
-		ids[c.Opening.CeremonyID] = true
+	seals := map[string]bool{}
+	for c := res; c != nil && !seals[c.Seal.Text]; c = g.parent(c) {
+		seals[c.Seal.Text] = true
 	}
-	return ids
+	return seals
 }
 
 // origin is the seal of the oldest found ceremony res descends from (its own if none).
