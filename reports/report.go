@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	gobarcode "github.com/boombuler/barcode"
 	"github.com/boombuler/barcode/qr"
 	"github.com/go-pdf/fpdf/contrib/barcode"
 
@@ -57,6 +58,13 @@ type page struct {
 }
 
 func renderReport(c *Ceremony, script string) ([]byte, error) {
+	// The seal's QR code depends on the seal alone: it is encoded (choosing its mask is most
+	// of a report's QR cost) on another core while the sections before it are laid out.
+	sealQR := make(chan qrCode, 1)
+	go func() {
+		code, err := qr.Encode(c.Seal, qr.M, qr.Unicode)
+		sealQR <- qrCode{code, err}
+	}()
 	pdf := newDocument(fmt.Sprintf("%s — %s", reportTitle, c.ID), c.Closed)
 	pdf.SetKeywords(rendererVersion, false)
 	pdf.AliasNbPages("{nb}")
@@ -94,7 +102,7 @@ func renderReport(c *Ceremony, script string) ([]byte, error) {
 	p.keys(c)
 	p.certificates(c)
 	p.outputs(c)
-	p.seal(c)
+	p.seal(c, <-sealQR)
 	p.checking(c)
 	p.signatures(c)
 	p.records(c)
@@ -565,12 +573,25 @@ func (p *page) outputs(c *Ceremony) {
 	p.table([]float64{58, 22, p.width - 80}, []string{"File", "Size", "SHA-256"}, rows, 2)
 }
 
-func (p *page) seal(c *Ceremony) {
+// qrCode is a QR code encoded ahead of the page that shows it, or why it could not be.
+type qrCode struct {
+	code gobarcode.Barcode
+	err  error
+}
+
+// seal is section 11: the seal's text beside sealQR, its QR code (qr.Encode(c.Seal, qr.M,
+// qr.Unicode), registered as fpdf's barcode.RegisterQR would).
+func (p *page) seal(c *Ceremony, sealQR qrCode) {
 	p.section("11. Transcript seal")
 	p.para("The seal is a signed checkpoint over the transcript's last record. Its short hash, " + c.SealShort + ", is printed on every page; read it aloud and compare it with the screen at the close.")
 	p.keep(60)
 	y := p.GetY()
-	key := barcode.RegisterQR(p.Fpdf, c.Seal, qr.M, qr.Unicode)
+	key := ""
+	if sealQR.err != nil {
+		p.SetError(sealQR.err)
+	} else {
+		key = barcode.Register(sealQR.code)
+	}
 	barcode.Barcode(p.Fpdf, key, p.left+p.width-55, y, 55, 55, false)
 	p.drawBox(box{c.Seal, p.width - 60, fonts.Mono, 7.5, "L"}, p.left, y, 3.8)
 	p.SetXY(p.left, y+58)

@@ -52,6 +52,18 @@ type doc struct {
 	seg     shaping.Segmenter
 	shaper  shaping.HarfbuzzShaper
 	wrapper shaping.LineWrapper
+	// shaped keeps what shape made of each paragraph: a report measures a box's text before
+	// it draws it (and again when a page break moves it), and shaping is a pure function of
+	// the paragraph, the style, the size and the width, so it is done once for each.
+	shaped map[shapeKey][]line
+}
+
+// shapeKey is what shape's result depends on.
+type shapeKey struct {
+	text  string
+	style fonts.Style
+	size  float64
+	width float64
 }
 
 // fpdfFont is the family and style a face is registered under.
@@ -183,7 +195,24 @@ func (m *fontmap) ResolveFace(r rune) *font.Face {
 	return m.last.Shaper()
 }
 
+// shape lays out the paragraph s (no newline) in lines of at most w mm, in the current style
+// and size, with the shaper: for text the style's own font cannot draw as it is.
 func (d *doc) shape(s string, w float64) []line {
+	key := shapeKey{s, d.style, d.size, w}
+	if out, ok := d.shaped[key]; ok {
+		return out
+	}
+	out := d.shapeOnce(s, w)
+	if d.shaped == nil {
+		d.shaped = map[shapeKey][]line{}
+	}
+	d.shaped[key] = out
+	return out
+}
+
+// shapeOnce shapes the paragraph s and breaks it into lines of at most w mm. The lines it
+// returns are shared by every caller of shape with the same key: nobody changes them.
+func (d *doc) shapeOnce(s string, w float64) []line {
 	runes := []rune(s)
 	if len(runes) == 0 {
 		return []line{{}}
