@@ -157,7 +157,6 @@ const ScriptFileName = "script.yaml"
 // was recorded stays, and Resume continues it.
 func Start(ctx context.Context, script *Script, dir string, b Binding, ui UI, opt Options) (err error) {
 	hashExecutableEarly() // the opening record names it; hashed while the pre-flight runs
-	warmKeyLints()        // the lints after signing need zlint's small-key table
 	if err := checkNewDir(dir, script); err != nil {
 		return err
 	}

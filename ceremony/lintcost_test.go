@@ -5,15 +5,19 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"fmt"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
 	zlint "github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
+	"github.com/zmap/zlint/v3/lints/community"
 
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/smallkey"
 )
 
 // The lints left out of a throwaway shape are zlint's own names: a renamed lint would be
@@ -67,10 +71,77 @@ func TestThrowawayShapesLeaveOutOnlyThrowawayLints(t *testing.T) {
 	check(res, c, []string{"e_cert_issued_by_compromised_emudhra_ca"})
 }
 
-// warmKeyLints builds zlint's small-key table by running the lint itself: on the base point
-// (private key 1) it must find the key small, or it did not run.
-func TestWarmingRunsTheSmallKeyLint(t *testing.T) {
-	if !runSmallKeyLint(elliptic.P384()) {
-		t.Fatal("e_ecdsa_small_private_key did not find private key 1 small: the warm-up ran no lint")
+// smallKeyPair is the key pair on curve whose private key is d (1 < d < n).
+func smallKeyPair(t *testing.T, curve elliptic.Curve, d *big.Int) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := ecdsa.ParseRawPrivateKey(curve, d.FillBytes(make([]byte, (curve.Params().N.BitLen()+7)/8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// The small-key check Keyrite runs is internal/smallkey's, in every certificate lint: a root
+// whose key is 2, or n − 2^16, is refused by the lint after signing and by the lint of a shape
+// with a real subject key, as zlint's own lint refused it; a random key is not. A registry
+// without Keyrite's implementation fails the test.
+func TestKeyriteLintsCatchSmallKeys(t *testing.T) {
+	for _, pol := range []lintPolicy{{}, {waived: privateWaivers}} {
+		reg, err := certificateLints(pol, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := reg.CertificateLints().ByName(smallkey.Name)
+		if l == nil {
+			t.Fatalf("Keyrite's certificate lints have no %s", smallkey.Name)
+		}
+		if _, ok := l.Lint().(*smallkey.Lint); !ok {
+			t.Fatalf("Keyrite's certificate lints run %T for %s, not internal/smallkey's", l.Lint(), smallkey.Name)
+		}
+	}
+	p256n := elliptic.P256().Params().N
+	random, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key   *ecdsa.PrivateKey
+		small bool
+	}{
+		{smallKeyPair(t, elliptic.P384(), big.NewInt(2)), true},
+		{smallKeyPair(t, elliptic.P256(), new(big.Int).Sub(p256n, big.NewInt(1<<16))), true},
+		{smallKeyPair(t, elliptic.P256(), new(big.Int).Sub(p256n, big.NewInt(1<<16+1))), false},
+		{random, false},
+	} {
+		name := fmt.Sprintf("%s key %x", tc.key.Curve.Params().Name, tc.key.D)
+		tmpl, err := rootTemplate(CertProfile{Subject: Subject{CommonName: "Small Key Root"}, ValidityDays: 3650}, Profile{}, big.NewInt(1), time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, tc.key.Public(), tc.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, err := lintIssued("root.pem", "self-signed", der, Profile{}.policy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		root, _ := x509.ParseCertificate(der)
+		sub := *tmpl
+		sub.Subject.CommonName = "Small Key Subject"
+		before, _, err := lintCertificate("sub.pem", &sub, root, hsm.ECDSAP384, tc.key.Public(), "", Profile{}.policy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		zc, err := zx509.ParseCertificate(der)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zlintSays := community.NewEcdsaSmallPrivateKey().Execute(zc).Status == lint.Error
+		for what, res := range map[string]lintResult{"after signing": after, "before signing, a real subject key": before} {
+			if got := slices.Contains(res.Findings["error"], smallkey.Name); got != tc.small || zlintSays != tc.small {
+				t.Errorf("%s, %s: Keyrite found it small: %v, zlint: %v, want %v", name, what, got, zlintSays, tc.small)
+			}
+		}
 	}
 }

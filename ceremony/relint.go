@@ -10,9 +10,9 @@ import (
 
 	zx509 "github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3"
-	"github.com/zmap/zlint/v3/lint"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/internal/smallkey"
 )
 
 // Lint after signing. Before the HSM signs, a certificate or CRL is linted in its real shape
@@ -30,7 +30,7 @@ var lintIssued = func(name, shape string, der []byte, pol lintPolicy) (lintResul
 	if err != nil {
 		return lintResult{}, fmt.Errorf("%s: parse the signed certificate: %w", name, err)
 	}
-	registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: pol.sources})
+	registry, err := certificateLints(pol, nil)
 	if err != nil {
 		return lintResult{}, err
 	}
@@ -95,7 +95,11 @@ func (r *Run) signUnderRoot(rootLabel string, site profileSite, name string, pub
 // refuses a difference.
 func (r *Run) compareLints(event, name string, der []byte, pre, post lintResult) error {
 	diff := lintDifferences(pre, post)
-	if _, err := r.record(event, transcript.Relinted{Name: name, SHA256: sha256Hex(der), Linter: "zlint v3", LintsRun: post.LintsRun,
+	linter := "zlint v3"
+	if event == transcript.EventCertificateRelinted {
+		linter = smallkey.Linter
+	}
+	if _, err := r.record(event, transcript.Relinted{Name: name, SHA256: sha256Hex(der), Linter: linter, LintsRun: post.LintsRun,
 		Findings: post.Findings, Waived: post.Waived, Same: len(diff) == 0, Differences: diff}); err != nil {
 		return err
 	}

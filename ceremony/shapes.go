@@ -195,9 +195,8 @@ func standIn(issuer *x509.Certificate, key crypto.Signer) *x509.Certificate {
 
 // throwawayOnly are the lints that judge the subject key itself. Where that key is a throwaway
 // Keyrite just made (a self-signed shape, or a subject key not made yet) they would check
-// nothing, and e_ecdsa_small_private_key builds a 4,096-point table for it (~95 ms a
-// certificate), so they are left out there; on a real subject key (the transcript signer's,
-// an intermediate's from its CSR) they run.
+// nothing, so they are left out there; on a real subject key (the transcript signer's, an
+// intermediate's from its CSR) they run, and after signing they run on every real key.
 var throwawayOnly = []string{"e_ecdsa_small_private_key"}
 
 // throwawayIssuer are the lints that judge the key that signed the certificate. Every
@@ -263,11 +262,18 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 		return lintResult{}, nil, fmt.Errorf("%s: parse the test certificate: %w", name, err)
 	}
 	c, _ := x509.ParseCertificate(der)
-	registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: pol.sources, ExcludeNames: exclude})
+	registry, err := certificateLints(pol, exclude)
 	if err != nil {
 		return lintResult{}, nil, err
 	}
 	return judge(name, shape, zlint.LintCertificateEx(zc, registry), pol.waived), c, nil
+}
+
+// certificateLints is the registry every certificate lint runs with: zlint's lints of pol's
+// sources but those named in exclude, e_ecdsa_small_private_key being Keyrite's implementation
+// of it (internal/smallkey, which puts it in zlint's global registry in place of zlint's).
+func certificateLints(pol lintPolicy, exclude []string) (lint.Registry, error) {
+	return lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: pol.sources, ExcludeNames: exclude})
 }
 
 // lintCRL builds the CRL tmpl exactly as issuer (of key type issuerAlg) will sign it, with a
