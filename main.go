@@ -1,6 +1,8 @@
 // Command keyrite runs HSM key ceremonies: with no arguments it opens the desktop app, with a
-// subcommand it runs headless (see `keyrite help`). Built with -tags nogui it is the command
-// line alone (main_nogui.go).
+// subcommand it runs headless (see `keyrite help`). scripts/build builds it twice: ./keyrite
+// with -tags nogui, the command line, which links no GUI library and opens the app by replacing
+// itself with ./keyrite-app (main_nogui.go), and ./keyrite-app without tags, the app and the
+// command line in one binary (main_gui.go).
 package main
 
 import (

@@ -29,13 +29,15 @@ import (
 	"github.com/keyrite/keyrite/assets"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/internal/procstat"
+	"github.com/keyrite/keyrite/internal/startclock"
 )
 
 // AppID is the Fyne application ID, as in FyneApp.toml.
 const AppID = "dev.keyrite.app"
 
-// processStart is when the process started, for the cold-start probe.
-var processStart = time.Now()
+// processStart is when the process started, for the cold-start probe: when keyrite's command
+// line started the app, when that started (package startclock).
+var processStart = startclock.Start()
 
 // onUI wraps what do and doAndWait run on Fyne's goroutine. The real driver runs them one at
 // a time there; the tests (uimu_test.go) serialise them with a lock, because Fyne's test

@@ -14,7 +14,9 @@ import (
 	"github.com/keyrite/keyrite/internal/atomicfile"
 )
 
-// executableSHA256 is the SHA-256 of the running executable, which the opening record names.
+// executableSHA256 is the SHA-256 of the running executable, which the opening record names:
+// the file that runs the ceremony, ./keyrite for a command and ./keyrite-app for a ceremony run
+// in the desktop app (scripts/build makes both; keyrite replaces itself with the app by exec).
 // It is read once per build, not once per ceremony: the hash is kept in the user's cache
 // folder (exeHashCache) under the file's identity (device, inode, size, modification and
 // change times) and the file is read again whenever any of those differs, so a binary
@@ -55,6 +57,11 @@ type exeHashCache struct{ dir string }
 
 const exeHashCacheFile = "executable.sha256"
 
+// exeHashCacheEntries is how many executables the cache keeps, newest first: keyrite and
+// keyrite-app (scripts/build) each run ceremonies, and a second build beside the first should
+// not make either hash again.
+const exeHashCacheEntries = 8
+
 // hash returns the SHA-256 of the open file f, from the cache when f's identity matches the
 // entry there, else read from f (and kept); "" when f cannot be read.
 func (c exeHashCache) hash(f *os.File) string {
@@ -75,26 +82,39 @@ func (c exeHashCache) hash(f *os.File) string {
 	return sum
 }
 
-// lookup returns the hash kept for identity id, if the entry is for id and well-formed.
+// lookup returns the hash kept for identity id, if an entry is for id and well-formed.
 func (c exeHashCache) lookup(id string) (string, bool) {
 	b, err := os.ReadFile(filepath.Join(c.dir, exeHashCacheFile))
-	if err != nil || len(b) > 512 {
+	if err != nil || len(b) > exeHashCacheEntries*512 {
 		return "", false
 	}
-	entryID, sum, ok := strings.Cut(strings.TrimSuffix(string(b), "\n"), " sha256=")
-	if !ok || entryID != id || len(sum) != 2*sha256.Size {
-		return "", false
+	for _, line := range strings.Split(string(b), "\n") {
+		entryID, sum, ok := strings.Cut(line, " sha256=")
+		if !ok || entryID != id || len(sum) != 2*sha256.Size {
+			continue
+		}
+		if _, err := hex.DecodeString(sum); err != nil {
+			continue
+		}
+		return sum, true
 	}
-	if _, err := hex.DecodeString(sum); err != nil {
-		return "", false
-	}
-	return sum, true
+	return "", false
 }
 
-// store keeps sum as the hash of the file of identity id, replacing the entry; best effort.
+// store keeps sum as the hash of the file of identity id, first, before the newest other
+// entries; best effort.
 func (c exeHashCache) store(id, sum string) {
 	if err := os.MkdirAll(c.dir, 0o700); err != nil {
 		return
 	}
-	_ = atomicfile.WriteFile(filepath.Join(c.dir, exeHashCacheFile), fmt.Appendf(nil, "%s sha256=%s\n", id, sum), 0o600)
+	entries := []string{fmt.Sprintf("%s sha256=%s", id, sum)}
+	if b, err := os.ReadFile(filepath.Join(c.dir, exeHashCacheFile)); err == nil && len(b) <= exeHashCacheEntries*512 {
+		for _, line := range strings.Split(string(b), "\n") {
+			entryID, _, ok := strings.Cut(line, " sha256=")
+			if ok && entryID != id && len(line) <= 512 && len(entries) < exeHashCacheEntries {
+				entries = append(entries, line)
+			}
+		}
+	}
+	_ = atomicfile.WriteFile(filepath.Join(c.dir, exeHashCacheFile), []byte(strings.Join(entries, "\n")+"\n"), 0o600)
 }

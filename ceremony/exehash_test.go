@@ -3,6 +3,7 @@ package ceremony
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -92,5 +93,84 @@ func TestExecutableHashKeptPerBuild(t *testing.T) {
 	// A test binary keeps nothing in the home folder.
 	if d := exeHashCacheDir(); d != "" {
 		t.Errorf("tests would keep the executable's hash in %s", d)
+	}
+}
+
+// keyrite and keyrite-app (scripts/build) each run ceremonies: the cache keeps both, so running
+// one after the other reads neither file again, and a third executable does not push them out.
+func TestExecutableHashKeptForEachExecutable(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the hash is kept only where the file's identity is known (Linux)")
+	}
+	dir := t.TempDir()
+	cache := exeHashCache{dir: filepath.Join(dir, "cache")}
+	hashOf := func(name string) string {
+		t.Helper()
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		return cache.hash(f)
+	}
+	names := []string{"keyrite", "keyrite-app", "other"}
+	for _, name := range names {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("build of "+name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		s := sha256.Sum256([]byte("build of " + name))
+		if got := hashOf(name); got != hex.EncodeToString(s[:]) {
+			t.Fatalf("%s: hash %s, want its file's", name, got)
+		}
+	}
+	// Each kept hash replaced by a planted one: a file read again would give its real hash.
+	entry := filepath.Join(cache.dir, exeHashCacheFile)
+	b, err := os.ReadFile(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	if len(lines) != len(names) {
+		t.Fatalf("the cache keeps %d entries for %d executables:\n%s", len(lines), len(names), b)
+	}
+	planted := map[string]string{}
+	for i, line := range lines {
+		id, _, _ := strings.Cut(line, " sha256=")
+		sum := strings.Repeat(fmt.Sprintf("%02x", i+1), sha256.Size)
+		lines[i] = id + " sha256=" + sum
+		planted[id] = sum
+	}
+	if err := os.WriteFile(entry, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"keyrite", "keyrite-app", "keyrite", "other", "keyrite-app"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, _ := fileIdentity(f)
+		f.Close()
+		if got := hashOf(name); got != planted[id] {
+			t.Fatalf("%s: hash %s, want the kept entry %s (the file was read again)", name, got, planted[id])
+		}
+	}
+	// At most exeHashCacheEntries are kept, the newest first.
+	for i := range exeHashCacheEntries + 2 {
+		name := fmt.Sprintf("build-%d", i)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		hashOf(name)
+	}
+	b, _ = os.ReadFile(entry)
+	if n := strings.Count(string(b), "\n"); n != exeHashCacheEntries {
+		t.Fatalf("the cache keeps %d entries, want at most %d", n, exeHashCacheEntries)
+	}
+	last := filepath.Join(dir, fmt.Sprintf("build-%d", exeHashCacheEntries+1))
+	f, _ := os.Open(last)
+	id, _ := fileIdentity(f)
+	f.Close()
+	if !strings.HasPrefix(string(b), id+" sha256=") {
+		t.Fatalf("the newest entry is not first:\n%s", b)
 	}
 }

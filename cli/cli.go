@@ -34,7 +34,9 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// Examples are the example scripts, by name: "root", "root-quorum", "restore".
 	Examples map[string][]byte
-	GUI      func() error
+	// GUI opens the desktop app (keyrite without a command); nil or ErrNoApp: there is none,
+	// and the usage is printed instead.
+	GUI func() error
 	// Context cancels a running ceremony (the process's interrupt signal); nil: never.
 	Context context.Context
 }
@@ -159,7 +161,13 @@ func Main(args []string, env Env) int {
 			fmt.Fprint(env.Stderr, usage())
 			return 2
 		}
-		return report(env, env.GUI())
+		err := env.GUI()
+		if errors.Is(err, ErrNoApp) {
+			fmt.Fprint(env.Stderr, usage())
+			report(env, err)
+			return 2
+		}
+		return report(env, err)
 	}
 	var err error
 	switch args[0] {
@@ -196,6 +204,10 @@ func Main(args []string, env Env) int {
 	}
 	return report(env, err)
 }
+
+// ErrNoApp is Env.GUI's error when this build has no desktop app to open (the command-line
+// build without its keyrite-app beside it).
+var ErrNoApp = errors.New("no desktop app")
 
 // usageError is a mistake in the command line itself.
 type usageError struct{ msg string }

@@ -14,9 +14,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/keyrite/keyrite/internal/procstat"
+	"github.com/keyrite/keyrite/internal/startclock"
 )
 
-var processStart = time.Now()
+var processStart = startclock.Start() // as the app's: from among the first package inits
 
 func main() {
 	a := app.NewWithID("dev.keyrite.blankwindow")
