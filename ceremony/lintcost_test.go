@@ -145,3 +145,39 @@ func TestKeyriteLintsCatchSmallKeys(t *testing.T) {
 		}
 	}
 }
+
+// A process makes one throwaway key per algorithm and role, an issuer's apart from a subject's,
+// and filters each selection of lints once, to the lints a fresh filter gives.
+func TestThrowawayKeysAndRegistriesAreMadeOnce(t *testing.T) {
+	a, err := throwawayFor(hsm.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := throwawayFor(hsm.ECDSAP256)
+	sub, err := throwawaySubjectFor(hsm.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b {
+		t.Error("a second throwaway issuer key was made")
+	}
+	if a.Public().(*ecdsa.PublicKey).Equal(sub.Public()) {
+		t.Error("the throwaway subject key is the issuer's")
+	}
+	if _, err := throwawayFor("no-such-algorithm"); err == nil {
+		t.Error("a throwaway key of an unknown algorithm")
+	}
+	pol := lintPolicy{sources: signerLintSources}
+	r1, err := certificateLints(pol, throwawayIssuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r2, _ := certificateLints(pol, throwawayIssuer)
+	fresh, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: signerLintSources, ExcludeNames: throwawayIssuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r1 != r2 || !slices.Equal(r1.Names(), fresh.Names()) {
+		t.Errorf("the kept registry: same %v, %d lints, a fresh filter %d", r1 == r2, len(r1.Names()), len(fresh.Names()))
+	}
+}

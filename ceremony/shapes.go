@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/big"
 	"sort"
+	"sync"
 	"time"
 
 	zx509 "github.com/zmap/zcrypto/x509"
@@ -143,9 +144,40 @@ func crlTemplate(c *CRLConfig, revoked []x509.RevocationListEntry, now time.Time
 	return t, nil
 }
 
-// throwawayFor makes a software key of algorithm alg, for a lint; never used to sign anything
-// that is kept.
-func throwawayFor(alg hsm.Algorithm) (crypto.Signer, error) {
+// throwawayFor is the process's throwaway software key of algorithm alg for an issuer, for a
+// lint; never used to sign anything that is kept. It is made on first use and used for every
+// shape after (a shape's lints do not depend on which throwaway key signed it, and the lints
+// that judge the key itself are left out of throwaway shapes): an RSA 4096 key takes about a
+// second to make, a P-384 key a millisecond.
+func throwawayFor(alg hsm.Algorithm) (crypto.Signer, error) { return throwaway(alg, false) }
+
+// throwawaySubjectFor is the throwaway key of algorithm alg for a subject whose key is not
+// made yet: another key than the issuer's of the same algorithm, as the real ones are.
+func throwawaySubjectFor(alg hsm.Algorithm) (crypto.Signer, error) { return throwaway(alg, true) }
+
+// throwaways holds the process's throwaway keys by throwawayRole.
+var throwaways sync.Map
+
+type throwawayRole struct {
+	alg     hsm.Algorithm
+	subject bool
+}
+
+type throwawayKey struct {
+	once sync.Once
+	key  crypto.Signer
+	err  error
+}
+
+func throwaway(alg hsm.Algorithm, subject bool) (crypto.Signer, error) {
+	v, _ := throwaways.LoadOrStore(throwawayRole{alg, subject}, &throwawayKey{})
+	t := v.(*throwawayKey)
+	t.once.Do(func() { t.key, t.err = newThrowaway(alg) })
+	return t.key, t.err
+}
+
+// newThrowaway makes a software key of algorithm alg.
+func newThrowaway(alg hsm.Algorithm) (crypto.Signer, error) {
 	switch alg {
 	case hsm.ECDSAP256:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -242,7 +274,7 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 	} else {
 		parent, shape = standIn(issuer, key), "issued by "+issuer.Subject.String()
 		if pub == nil {
-			sub, err := throwawayFor(subjectAlg)
+			sub, err := throwawaySubjectFor(subjectAlg)
 			if err != nil {
 				return lintResult{}, nil, err
 			}
@@ -272,9 +304,23 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 // certificateLints is the registry every certificate lint runs with: zlint's lints of pol's
 // sources but those named in exclude, e_ecdsa_small_private_key being Keyrite's implementation
 // of it (internal/smallkey, which puts it in zlint's global registry in place of zlint's).
+// Each selection is filtered from zlint's ~400 lints once per process (a millisecond each
+// time) and kept: a registry is only read once made.
 func certificateLints(pol lintPolicy, exclude []string) (lint.Registry, error) {
-	return lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: pol.sources, ExcludeNames: exclude})
+	key := fmt.Sprint(pol.sources, exclude)
+	if r, ok := certificateRegistries.Load(key); ok {
+		return r.(lint.Registry), nil
+	}
+	r, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: pol.sources, ExcludeNames: exclude})
+	if err != nil {
+		return nil, err
+	}
+	certificateRegistries.Store(key, r)
+	return r, nil
 }
+
+// certificateRegistries are the registries certificateLints made, by selection.
+var certificateRegistries sync.Map
 
 // lintCRL builds the CRL tmpl exactly as issuer (of key type issuerAlg) will sign it, with a
 // throwaway key of that type, and runs zlint's CRL lints over it. A root's CRL covers CA
