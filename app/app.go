@@ -91,8 +91,8 @@ func Run(examples map[string][]byte) error {
 		}
 		fmt.Printf("first window shown %.0f ms after process start\n", float64(time.Since(processStart).Microseconds())/1000)
 		go func() {
-			time.Sleep(2 * time.Second) // idle on the start screen
-			fmt.Printf("idle RSS %.0f MB\n", procstat.ResidentMB())
+			time.Sleep(3 * time.Second) // idle on the start screen
+			fmt.Println(procstat.IdleLine())
 			do(fa.Quit)
 		}()
 	})
@@ -100,6 +100,7 @@ func Run(examples map[string][]byte) error {
 	for _, x := range extras {
 		x(a)
 	}
+	askNoDepthOrStencilBuffer()
 	a.Win.ShowAndRun()
 	return nil
 }

@@ -4,6 +4,7 @@
 package procstat
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -24,3 +25,21 @@ func KiB(name string) float64 {
 
 // ResidentMB is the resident set now, in MB (10⁶ bytes).
 func ResidentMB() float64 { return KiB("VmRSS") * 1024 / 1e6 }
+
+// ResidentParts splits the resident set now into what only this process holds (anonymous
+// memory: heaps, stacks, what the OpenGL driver allocates), the pages of files it maps (its
+// executable and shared libraries: clean, shared through the page cache with every other
+// process mapping the same file, and reclaimable without swap), and shared memory (an X
+// server's image buffers), in MB.
+func ResidentParts() (anon, file, shmem float64) {
+	mb := func(name string) float64 { return KiB(name) * 1024 / 1e6 }
+	return mb("RssAnon"), mb("RssFile"), mb("RssShmem")
+}
+
+// IdleLine is the start-up probes' report of the resident set (the app's under
+// KEYRITE_STARTUP_PROBE, app/internal/blankwindow's): "idle RSS N MB" first, the form
+// scripts/bench and scripts/startup-time read, then its parts.
+func IdleLine() string {
+	anon, file, shmem := ResidentParts()
+	return fmt.Sprintf("idle RSS %.0f MB (anonymous %.0f MB, file-backed %.0f MB, shared memory %.0f MB)", ResidentMB(), anon, file, shmem)
+}

@@ -2,7 +2,7 @@
 // memory against: Fyne's own cost, a window of the app's size holding one label, built with
 // the same Fyne and run under the same X server. Keyrite's share is what the app adds to it.
 // Like the app under KEYRITE_STARTUP_PROBE, it prints when its window was shown and its
-// resident set after two seconds idle, then quits.
+// resident set after three seconds idle, then quits.
 package main
 
 import (
@@ -27,8 +27,8 @@ func main() {
 	a.Lifecycle().SetOnStarted(func() {
 		fmt.Printf("first window shown %.0f ms after process start\n", float64(time.Since(processStart).Microseconds())/1000)
 		go func() {
-			time.Sleep(2 * time.Second)
-			fmt.Printf("idle RSS %.0f MB\n", procstat.ResidentMB())
+			time.Sleep(3 * time.Second)
+			fmt.Println(procstat.IdleLine())
 			fyne.Do(a.Quit)
 		}()
 	})
