@@ -397,6 +397,7 @@ func (env Env) ui(auto bool) *terminalUI {
 }
 
 func run(args []string, env Env) error {
+	lessGC()
 	reports.Warm() // the fonts are read while the script is checked and the HSM opened
 	fs := newFlagSet("run", env)
 	var h hsmFlags
@@ -456,6 +457,7 @@ func run(args []string, env Env) error {
 }
 
 func rehearse(args []string, env Env) error {
+	lessGC()
 	reports.Warm() // the fonts are read while the token store and the HSM module are prepared
 	fs := newFlagSet("rehearse", env)
 	dir := fs.String("rehearsal-dir", hsm.DefaultRehearsalDir(), "rehearsal token store")
@@ -489,20 +491,12 @@ func rehearse(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
-	m, err := hsm.Open(hsm.SoftHSMModule)
-	if err != nil {
-		return fmt.Errorf("%w (install the rehearsal HSM: apt-get install softhsm2)", err)
-	}
-	defer m.Close()
+	// The module loads (the library, OpenSSL and the token store: a core's work) while the
+	// script is read on the other; no token is made until both are done.
+	module := openRehearsalModule()
 	ui := env.ui(true)
-	if *quorumFlag != "" {
-		return rehearseQuorum(env, ui, m, store, *out, sheets, *quorumFlag)
-	}
-	if *transferFlag {
-		return rehearseTransfer(env, ui, m, store, *out, sheets)
-	}
-	if *drillFlag {
-		return rehearseDrill(env, ui, m, store, *out, sheets)
+	if *quorumFlag != "" || *transferFlag || *drillFlag {
+		return rehearseMore(env, ui, module, store, *out, sheets, *quorumFlag, *transferFlag)
 	}
 	var script *ceremony.Script
 	if *scriptPath != "" {
@@ -510,6 +504,11 @@ func rehearse(args []string, env Env) error {
 	} else {
 		script, err = ceremony.ParseScript("root-ceremony.yaml", env.Examples["root"])
 	}
+	m, merr := module()
+	if merr != nil {
+		return merr
+	}
+	defer m.Close()
 	if err != nil {
 		return err
 	}
@@ -526,6 +525,43 @@ func rehearse(args []string, env Env) error {
 		return err
 	}
 	return printVerified(env, *out)
+}
+
+// openRehearsalModule starts loading the rehearsal HSM (SoftHSM2) in the background; the
+// function it returns waits for it. The caller closes the module.
+func openRehearsalModule() func() (*hsm.Module, error) {
+	type opened struct {
+		m   *hsm.Module
+		err error
+	}
+	done := make(chan opened, 1)
+	go func() {
+		m, err := hsm.Open(hsm.SoftHSMModule)
+		if err != nil {
+			err = fmt.Errorf("%w (install the rehearsal HSM: apt-get install softhsm2)", err)
+		}
+		done <- opened{m, err}
+	}()
+	return func() (*hsm.Module, error) {
+		o := <-done
+		return o.m, o.err
+	}
+}
+
+// rehearseMore runs the rehearsal of --quorum (mofn not empty), --transfer or --drill.
+func rehearseMore(env Env, ui *terminalUI, module func() (*hsm.Module, error), store *hsm.Rehearsal, out, sheets, mofn string, transfer bool) error {
+	m, err := module()
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	switch {
+	case mofn != "":
+		return rehearseQuorum(env, ui, m, store, out, sheets, mofn)
+	case transfer:
+		return rehearseTransfer(env, ui, m, store, out, sheets)
+	}
+	return rehearseDrill(env, ui, m, store, out, sheets)
 }
 
 // rehearseQuorum runs root generation with an M-of-N backup on one rehearsal token and a
@@ -659,6 +695,7 @@ func rehearsalBinding(env Env, m *hsm.Module, store *hsm.Rehearsal, prefix strin
 }
 
 func resume(args []string, env Env) error {
+	lessGC()
 	fs := newFlagSet("resume", env)
 	var h hsmFlags
 	h.register(fs)
