@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	zx509 "github.com/zmap/zcrypto/x509"
-	"github.com/zmap/zlint/v3"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/internal/smallkey"
@@ -34,7 +33,7 @@ var lintIssued = func(name, shape string, der []byte, pol lintPolicy) (lintResul
 	if err != nil {
 		return lintResult{}, err
 	}
-	return judge(name, shape, zlint.LintCertificateEx(zc, registry), pol.waived), nil
+	return judge(name, shape, lintCertificateEx(zc, registry), pol.waived), nil
 }
 
 // lintIssuedCRL lints a signed CRL's DER; a variable for the same reason as lintIssued.
