@@ -5,9 +5,12 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"math/big"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +18,10 @@ import (
 	zlint "github.com/zmap/zlint/v3"
 	"github.com/zmap/zlint/v3/lint"
 	"github.com/zmap/zlint/v3/lints/community"
+	"golang.org/x/mod/modfile"
 
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/emudhra"
 	"github.com/keyrite/keyrite/internal/smallkey"
 )
 
@@ -97,6 +102,9 @@ func TestKeyriteLintsCatchSmallKeys(t *testing.T) {
 		}
 		if _, ok := l.Lint().(*smallkey.Lint); !ok {
 			t.Fatalf("Keyrite's certificate lints run %T for %s, not internal/smallkey's", l.Lint(), smallkey.Name)
+		}
+		if _, ok := reg.CertificateLints().ByName(emudhra.Name).Lint().(*emudhra.Lint); !ok {
+			t.Fatalf("Keyrite's certificate lints run zlint's %s, not internal/emudhra's", emudhra.Name)
 		}
 	}
 	p256n := elliptic.P256().Params().N
@@ -180,4 +188,46 @@ func TestThrowawayKeysAndRegistriesAreMadeOnce(t *testing.T) {
 	if r1 != r2 || !slices.Equal(r1.Names(), fresh.Names()) {
 		t.Errorf("the kept registry: same %v, %d lints, a fresh filter %d", r1 == r2, len(r1.Names()), len(fresh.Names()))
 	}
+}
+
+// A certificate signed with a compromised eMudhra key (zlint's minted test certificate) is
+// refused by Keyrite's lint after signing, as by zlint's lint; one signed by the eMudhra root
+// is not.
+func TestKeyriteLintsCatchCompromisedSigners(t *testing.T) {
+	for file, want := range map[string]bool{"emudhraOvG3CMinted.pem": true, "emudhraEvG3BIntermediate.pem": false} {
+		b, err := os.ReadFile("../internal/emudhra/testdata/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blk, _ := pem.Decode(b)
+		res, err := lintIssued(file, "issued", blk.Bytes, Profile{}.policy())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(res.Findings["error"], emudhra.Name); got != want {
+			t.Errorf("%s: %s found: %v, want %v", file, emudhra.Name, got, want)
+		}
+	}
+}
+
+// certLinter names the zlint version go.mod requires: the one Keyrite's two lints are compared
+// with.
+func TestCertLinterNamesTheRequiredZlint(t *testing.T) {
+	data, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := modfile.ParseLax("go.mod", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Require {
+		if r.Mod.Path == "github.com/zmap/zlint/v3" {
+			if want := "zlint " + r.Mod.Version + " "; !strings.HasPrefix(certLinter, want) {
+				t.Fatalf("certLinter is %q, but go.mod requires zlint %s", certLinter, r.Mod.Version)
+			}
+			return
+		}
+	}
+	t.Fatal("go.mod requires no github.com/zmap/zlint/v3")
 }

@@ -11,7 +11,6 @@ import (
 	zx509 "github.com/zmap/zcrypto/x509"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
-	"github.com/keyrite/keyrite/internal/smallkey"
 )
 
 // Lint after signing. Before the HSM signs, a certificate or CRL is linted in its real shape
@@ -96,7 +95,7 @@ func (r *Run) compareLints(event, name string, der []byte, pre, post lintResult)
 	diff := lintDifferences(pre, post)
 	linter := "zlint v3"
 	if event == transcript.EventCertificateRelinted {
-		linter = smallkey.Linter
+		linter = certLinter
 	}
 	if _, err := r.record(event, transcript.Relinted{Name: name, SHA256: sha256Hex(der), Linter: linter, LintsRun: post.LintsRun,
 		Findings: post.Findings, Waived: post.Waived, Same: len(diff) == 0, Differences: diff}); err != nil {

@@ -17,7 +17,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/fingerprint"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/keyrite/keyrite/internal/smallkey"
 )
 
 // TypeRoot generates a root key, its self-signed certificate and the transcript signer; with
@@ -286,7 +285,7 @@ func (r *Run) lintProfile(name string, tmpl, issuer *x509.Certificate, pub crypt
 	if err != nil {
 		return lintResult{}, err
 	}
-	rec := transcript.CertificateLinted{Linter: smallkey.Linter, LintsRun: res.LintsRun, Findings: res.Findings}
+	rec := transcript.CertificateLinted{Linter: certLinter, LintsRun: res.LintsRun, Findings: res.Findings}
 	for _, n := range res.Waived {
 		if rec.Waived == nil {
 			rec.Waived = map[string]string{}

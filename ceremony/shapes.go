@@ -23,6 +23,8 @@ import (
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/hsm"
+	"github.com/keyrite/keyrite/internal/emudhra"
+	"github.com/keyrite/keyrite/internal/smallkey"
 )
 
 // signerLintSources are the lint sources for the transcript signer: it signs transcripts, not
@@ -229,14 +231,21 @@ func standIn(issuer *x509.Certificate, key crypto.Signer) *x509.Certificate {
 // Keyrite just made (a self-signed shape, or a subject key not made yet) they would check
 // nothing, so they are left out there; on a real subject key (the transcript signer's, an
 // intermediate's from its CSR) they run, and after signing they run on every real key.
-var throwawayOnly = []string{"e_ecdsa_small_private_key"}
+var throwawayOnly = []string{smallkey.Name}
 
 // throwawayIssuer are the lints that judge the key that signed the certificate. Every
 // certificate linted here is signed by a throwaway key made for it (the real key signs only
 // after its lints pass), so they would check nothing: e_cert_issued_by_compromised_emudhra_ca
-// verifies the signature under each of eight compromised P-384 keys (~3 ms a certificate, a
-// quarter of a root ceremony's linting).
-var throwawayIssuer = []string{"e_cert_issued_by_compromised_emudhra_ca"}
+// asks whether one of eight compromised P-384 keys made the signature. Once the HSM has signed,
+// they run.
+var throwawayIssuer = []string{emudhra.Name}
+
+// certLinter names, in certificate.linted and certificate.relinted, what lints a certificate:
+// zlint, the version go.mod requires, with two of its lints run by Keyrite's implementations of
+// the same checks (internal/smallkey: the baby-step tables precomputed; internal/emudhra: the
+// signer's possible keys recovered from the signature instead of eight verifications), which
+// those packages put in zlint's registry under zlint's names when imported.
+const certLinter = "zlint v3.7.3 with Keyrite's " + smallkey.Name + " and " + emudhra.Name
 
 // lintResult is what zlint said of one certificate or CRL.
 type lintResult = transcript.LintResult

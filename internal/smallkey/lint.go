@@ -12,11 +12,6 @@ import (
 // Name is the lint this package implements, under zlint's own name.
 const Name = "e_ecdsa_small_private_key"
 
-// Linter names, for the transcript, what lints a certificate once this package is imported:
-// zlint (the version go.mod pins, checked by a test) with this package's implementation of
-// Name in place of zlint's.
-const Linter = "zlint v3.7.3 with Keyrite's e_ecdsa_small_private_key (precomputed tables)"
-
 // The replacement is made once, when the package is initialised: after zlint's lints have
 // registered themselves (this package imports them) and before anything can lint. zlint's
 // registries hold its lints by pointer and Filter copies the pointers, so setting the

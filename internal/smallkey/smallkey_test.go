@@ -10,13 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3/lint"
 	"github.com/zmap/zlint/v3/lints/community"
-	"golang.org/x/mod/modfile"
 )
 
 var curves = []elliptic.Curve{elliptic.P224(), elliptic.P256(), elliptic.P384(), elliptic.P521()}
@@ -229,25 +227,4 @@ func BenchmarkSearchP384(b *testing.B) {
 			b.Fatal("a random key found small")
 		}
 	}
-}
-
-// Linter names the zlint version go.mod requires: the one whose lint the tests compare with.
-func TestLinterNamesTheRequiredZlint(t *testing.T) {
-	data, err := os.ReadFile("../../go.mod")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := modfile.ParseLax("go.mod", data, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range f.Require {
-		if r.Mod.Path == "github.com/zmap/zlint/v3" {
-			if want := "zlint " + r.Mod.Version + " "; !strings.HasPrefix(Linter, want) {
-				t.Fatalf("Linter is %q, but go.mod requires zlint %s", Linter, r.Mod.Version)
-			}
-			return
-		}
-	}
-	t.Fatal("go.mod requires no github.com/zmap/zlint/v3")
 }
