@@ -118,11 +118,13 @@ var (
 	tokenN    int
 )
 
-// freshToken returns a binding to a new, empty rehearsal token on real SoftHSM2.
+// freshToken returns a binding to a new, empty rehearsal token on real SoftHSM2. The tokens'
+// store is a new folder in KEYRITE_TEST_TOKEN_DIR if set (scripts/bench puts the migration
+// benchmark's in memory), else in the temporary folder.
 func freshToken(t testing.TB) Binding {
 	t.Helper()
 	storeOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "keyrite-ceremony-test-")
+		dir, err := os.MkdirTemp(os.Getenv("KEYRITE_TEST_TOKEN_DIR"), "keyrite-ceremony-test-")
 		if err == nil {
 			store, err = hsm.PrepareRehearsal(dir)
 		}

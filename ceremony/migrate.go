@@ -131,6 +131,10 @@ func (r *Run) migrationKeys() ([]hsm.SecretKeyInfo, map[string]hsm.SecretKeyInfo
 	return srcKeys, dst, nil
 }
 
+// migrateKeys moves every key not yet recorded as moved. Each new key's label is claimed on the
+// target in bulk (hsm.LabelClaims): checked free before the unwrap and checked again, with the
+// keys made since, before any of them is recorded. A key is recorded (key.migrated) only once
+// its check values match and that second check passed it.
 func (r *Run) migrateKeys() error {
 	srcKeys, onTarget, err := r.migrationKeys()
 	if err != nil {
@@ -140,63 +144,133 @@ func (r *Run) migrateKeys() error {
 	if _, err := r.record(transcript.EventMigrationStarted, map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(onTarget)}); err != nil {
 		return err
 	}
-	src, dst := r.xfer.transport[0], r.xfer.transport[1]
+	claims, err := r.target.ClaimLabels()
+	if err != nil {
+		return err
+	}
+	m := &mover{r: r, claims: claims, onTarget: onTarget}
 	moving := fmt.Sprintf("Moving %d keys from token %q to token %q", len(srcKeys), r.token.Info.Label, r.target.Info.Label)
 	for i, k := range srcKeys {
 		r.UI.Progress(moving, i, len(srcKeys))
 		if _, done := moved[k.Label]; done {
 			continue
 		}
-		kcv, err := k.Key().CheckValueECB()
-		if err != nil {
-			return err
+		if err := m.move(k); err != nil {
+			return errors.Join(err, m.flush()) // what was moved before is recorded
 		}
-		note := ""
-		t, onTgt := onTarget[k.Label]
-		if onTgt {
-			// Moved before an interruption, not yet recorded: it must be the same key.
-			tk, err := t.Key().CheckValueECB()
-			if err != nil {
-				// Half-written by the interruption: the transcript cannot vouch for it.
-				if err := r.destroyUnverifiable(k.Label, err); err != nil {
-					return err
-				}
-				onTgt = false
-			} else if tk != kcv {
-				return fmt.Errorf("the target already holds a different key labelled %q (check value %s, source %s): stop and investigate", k.Label, tk, kcv)
-			} else {
-				note = "found on the target after an interruption; check values match"
-			}
-		}
-		if !onTgt {
-			blob, err := r.token.WrapSecretKey(src, k.Key())
-			if err != nil {
+		if claims.Due() {
+			if err := m.flush(); err != nil {
 				return err
 			}
-			nk, err := r.target.UnwrapDEK(dst, blob, hsm.DEKSpec{Label: k.Label, ID: k.ID})
-			if err != nil {
-				return err
-			}
-			tk, err := nk.CheckValueECB()
-			if err != nil {
-				return err
-			}
-			if tk != kcv {
-				return fmt.Errorf("key %q arrived with check value %s, the source has %s", k.Label, tk, kcv)
-			}
 		}
-		data := map[string]string{"label": k.Label, "id": hex.EncodeToString(k.ID), "kcv": kcv, "kcv_method": keycheck.MethodECB}
-		if note != "" {
-			data["note"] = note
-		}
-		if _, err := r.record(transcript.EventKeyMigrated, data); err != nil {
-			return err
-		}
-		moved[k.Label] = kcv
+	}
+	if err := m.flush(); err != nil {
+		return err
 	}
 	r.UI.Progress(moving, len(srcKeys), len(srcKeys))
 	r.UI.Note(fmt.Sprintf("%d keys moved.", len(srcKeys)))
 	return nil
+}
+
+// mover moves keys to the target and records them in batches, once their labels pass the
+// claims' second check.
+type mover struct {
+	r        *Run
+	claims   *hsm.LabelClaims
+	onTarget map[string]hsm.SecretKeyInfo
+	batch    []movedKey // moved, not yet recorded, in order
+}
+
+type movedKey struct {
+	data    map[string]string // the key.migrated record
+	created bool              // made now: recorded only once its label is checked again
+}
+
+// move moves k, or accepts the copy an interruption left on the target if its check value is
+// k's, and adds it to the batch.
+func (m *mover) move(k hsm.SecretKeyInfo) error {
+	r := m.r
+	kcv, err := k.Key().CheckValueECB()
+	if err != nil {
+		return err
+	}
+	note := ""
+	t, onTgt := m.onTarget[k.Label]
+	if onTgt {
+		// Moved before an interruption, not yet recorded: it must be the same key.
+		tk, err := t.Key().CheckValueECB()
+		if err != nil {
+			// Half-written by the interruption: the transcript cannot vouch for it. The keys
+			// moved before are recorded first, so the records keep the keys' order.
+			if err := m.flush(); err != nil {
+				return err
+			}
+			if err := r.destroyUnverifiable(k.Label, err, m.claims); err != nil {
+				return err
+			}
+			onTgt = false
+		} else if tk != kcv {
+			return fmt.Errorf("the target already holds a different key labelled %q (check value %s, source %s): stop and investigate", k.Label, tk, kcv)
+		} else {
+			note = "found on the target after an interruption; check values match"
+		}
+	}
+	if !onTgt {
+		if err := m.unwrap(k, kcv); err != nil {
+			return err
+		}
+	}
+	data := map[string]string{"label": k.Label, "id": hex.EncodeToString(k.ID), "kcv": kcv, "kcv_method": keycheck.MethodECB}
+	if note != "" {
+		data["note"] = note
+	}
+	m.batch = append(m.batch, movedKey{data: data, created: !onTgt})
+	return nil
+}
+
+// unwrap wraps k on the source, unwraps it on the target and compares the check values.
+func (m *mover) unwrap(k hsm.SecretKeyInfo, kcv string) error {
+	r := m.r
+	blob, err := r.token.WrapSecretKey(r.xfer.transport[0], k.Key())
+	if err != nil {
+		return err
+	}
+	nk, err := m.claims.UnwrapDEK(r.xfer.transport[1], blob, hsm.DEKSpec{Label: k.Label, ID: k.ID})
+	if err != nil {
+		return err
+	}
+	tk, err := nk.CheckValueECB()
+	if err != nil {
+		return err
+	}
+	if tk != kcv {
+		return fmt.Errorf("key %q arrived with check value %s, the source has %s", k.Label, tk, kcv)
+	}
+	return nil
+}
+
+// flush checks the labels of the keys made since the last flush again and records every key of
+// the batch that passed (a key another object's label collided with was destroyed: the error
+// says so, and it is not recorded).
+func (m *mover) flush() error {
+	passed, err := m.claims.Recheck()
+	ok := make(map[string]bool, len(passed))
+	for _, l := range passed {
+		ok[l] = true
+	}
+	batch := m.batch
+	m.batch = nil
+	for _, b := range batch {
+		label := b.data["label"]
+		if b.created && !ok[label] {
+			continue
+		}
+		if _, rerr := m.r.record(transcript.EventKeyMigrated, b.data); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		m.r.xfer.migrated[label] = b.data["kcv"]
+	}
+	return err
 }
 
 func (r *Run) reconcile() error {
@@ -244,13 +318,13 @@ func (r *Run) reconcile() error {
 
 // destroyUnverifiable removes, with the administrator's and a witness's consent, a target
 // object an interruption left half-written, so the key can be moved again.
-func (r *Run) destroyUnverifiable(label string, cause error) error {
+func (r *Run) destroyUnverifiable(label string, cause error, claims *hsm.LabelClaims) error {
 	q := fmt.Sprintf("The target holds an object labelled %q that the interruption left unreadable (%v). Destroy it and move the key again?", label, cause)
 	confirmedBy, err := r.confirmCleanup(q, map[string]any{"label": label})
 	if err != nil {
 		return fmt.Errorf("%w (the unreadable object %q on the target); the migration stops here and can be resumed", err, label)
 	}
-	n, err := r.target.DestroyLabel(label)
+	n, err := claims.DestroyLabel(label)
 	if err != nil {
 		return err
 	}

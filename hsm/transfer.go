@@ -310,13 +310,26 @@ func dekTemplate(s DEKSpec) []*pkcs11.Attribute {
 	}
 }
 
-// GenerateDEK generates a data-encryption key on the token.
+// GenerateDEK generates a data-encryption key on the token, under a label no other object
+// carries (checked before and after).
 func (t *Token) GenerateDEK(s DEKSpec) (*SecretKey, error) {
-	if s.Bits == 0 {
-		s.Bits = 256
-	}
 	if err := t.claimLabel("generate key", s.Label); err != nil {
 		return nil, err
+	}
+	k, err := t.generateDEK(s)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.recheckLabel(s.Label, k.h); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// generateDEK generates the key; the caller claims its label.
+func (t *Token) generateDEK(s DEKSpec) (*SecretKey, error) {
+	if s.Bits == 0 {
+		s.Bits = 256
 	}
 	tmpl := append(dekTemplate(s), pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, s.Bits/8))
 	t.mu.Lock()
@@ -324,9 +337,6 @@ func (t *Token) GenerateDEK(s DEKSpec) (*SecretKey, error) {
 	t.mu.Unlock()
 	if err != nil {
 		return nil, wrap("generate key", s.Label, err)
-	}
-	if err := t.recheckLabel(s.Label, h); err != nil {
-		return nil, err
 	}
 	return t.newSecretKey(s.Label, s.ID, h, true), nil
 }
@@ -348,12 +358,24 @@ func (t *Token) WrapSecretKey(kek, k *SecretKey) ([]byte, error) {
 }
 
 // UnwrapDEK imports a wrapped data-encryption key as s describes, sensitive and
-// non-extractable.
+// non-extractable, under a label no other object carries (checked before and after).
 func (t *Token) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey, error) {
-	s.Extractable = false
 	if err := t.claimLabel("unwrap key", s.Label); err != nil {
 		return nil, err
 	}
+	k, err := t.unwrapDEK(kek, wrapped, s)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.recheckLabel(s.Label, k.h); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// unwrapDEK unwraps the key; the caller claims its label.
+func (t *Token) unwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey, error) {
+	s.Extractable = false
 	tmpl := dekTemplate(s)
 	t.mu.Lock()
 	kh, err := kek.handle()
@@ -364,9 +386,6 @@ func (t *Token) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey
 	t.mu.Unlock()
 	if err != nil {
 		return nil, wrap(fmt.Sprintf("unwrap key under %q:", kek.Label), s.Label, err)
-	}
-	if err := t.recheckLabel(s.Label, h); err != nil {
-		return nil, err
 	}
 	return t.newSecretKey(s.Label, s.ID, h, true), nil
 }

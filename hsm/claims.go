@@ -1,0 +1,181 @@
+package hsm
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/miekg/pkcs11"
+)
+
+// Label claims in bulk. A key Keyrite creates is checked before (no object carries its label)
+// and after (no object but the new one carries it): claimLabel and recheckLabel. Each check is
+// a C_FindObjectsInit, and a token may read every object it holds to answer one: SoftHSM 2.6's
+// file store opens and reads each object's file (ObjectFile::isValid → refresh, SoftHSM.cpp
+// C_FindObjectsInit), so two searches per key make a bulk move of n keys cost O(n²).
+//
+// LabelClaims keeps the same two checks for many keys at the cost of listing the token's
+// labels now and then: it lists them once when made (the check before, for every label it will
+// be asked for), and Recheck lists them again (the check after, for every key made since).
+// A key is vouched for only once Recheck has passed it; a caller records nothing about a key
+// before. Between the listing and Recheck another writer may create an object with one of
+// the labels, exactly as between a per-key check and its recheck: Recheck finds it, destroys
+// the new key and reports a *DuplicateLabelError. If the token cannot read back an object's
+// label, so that a listing cannot say what it carries, LabelClaims asks the token per label
+// instead, as claimLabel and recheckLabel do.
+type LabelClaims struct {
+	t       *Token
+	taken   map[string]int  // objects carrying each label, as the last listing saw them
+	pending []*SecretKey    // keys made since the last Recheck, in order
+	made    map[string]bool // their labels
+	listed  int             // objects the last listing saw
+	exact   bool            // some object's label could not be read: check per label
+}
+
+// minClaimBatch is the fewest keys Due waits for before a Recheck.
+const minClaimBatch = 64
+
+// ClaimLabels lists the labels on the token, for claims in bulk.
+func (t *Token) ClaimLabels() (*LabelClaims, error) {
+	c := &LabelClaims{t: t, made: map[string]bool{}}
+	_, err := c.list(nil)
+	return c, err
+}
+
+// list reads the label of every object on the token, and returns the objects carrying each of
+// the labels in watch. An object whose label cannot be read switches the claims to per-label
+// checks.
+func (c *LabelClaims) list(watch map[string]bool) (map[string][]pkcs11.ObjectHandle, error) {
+	t := c.t
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	hs, err := t.find(nil)
+	if err != nil {
+		return nil, wrap("list labels on token", t.Info.Label, err)
+	}
+	c.taken, c.listed = make(map[string]int, len(hs)), len(hs)
+	holders := map[string][]pkcs11.ObjectHandle{}
+	for _, h := range hs {
+		a, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil)})
+		if err != nil {
+			c.exact = true // only the token can say whether this object carries a label
+			continue
+		}
+		label := string(a[0].Value)
+		c.taken[label]++
+		if watch[label] {
+			holders[label] = append(holders[label], h)
+		}
+	}
+	return holders, nil
+}
+
+// claim is the check before: no object carries label.
+func (c *LabelClaims) claim(what, label string) error {
+	if c.exact {
+		return c.t.claimLabel(what, label)
+	}
+	if c.taken[label] > 0 || c.made[label] {
+		return errorf(ErrLabelTaken, "%s %q: token %q already holds an object with this label; Keyrite never creates a second (choose another label)", what, label, c.t.Info.Label)
+	}
+	return nil
+}
+
+func (c *LabelClaims) add(k *SecretKey) {
+	c.pending = append(c.pending, k)
+	c.made[k.Label] = true
+}
+
+// GenerateDEK is Token.GenerateDEK with the label claimed in bulk: the key is not vouched for
+// until Recheck passes it.
+func (c *LabelClaims) GenerateDEK(s DEKSpec) (*SecretKey, error) {
+	if err := c.claim("generate key", s.Label); err != nil {
+		return nil, err
+	}
+	k, err := c.t.generateDEK(s)
+	if err == nil {
+		c.add(k)
+	}
+	return k, err
+}
+
+// UnwrapDEK is Token.UnwrapDEK with the label claimed in bulk: the key is not vouched for until
+// Recheck passes it.
+func (c *LabelClaims) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey, error) {
+	if err := c.claim("unwrap key", s.Label); err != nil {
+		return nil, err
+	}
+	k, err := c.t.unwrapDEK(kek, wrapped, s)
+	if err == nil {
+		c.add(k)
+	}
+	return k, err
+}
+
+// DestroyLabel is Token.DestroyLabel; the label is free to claim again afterwards.
+func (c *LabelClaims) DestroyLabel(label string) (int, error) {
+	n, err := c.t.DestroyLabel(label)
+	if err == nil {
+		delete(c.taken, label)
+	}
+	return n, err
+}
+
+// Pending is how many keys were made since the last Recheck.
+func (c *LabelClaims) Pending() int { return len(c.pending) }
+
+// Due says a Recheck is worth its listing: the keys made since the last one are at least half
+// as many as the objects that listing saw (and at least minClaimBatch), so that the listings
+// cost a bulk move a constant per key however full the token. Recheck may be called at any
+// time; a caller must call it before vouching for a key.
+func (c *LabelClaims) Due() bool {
+	return len(c.pending) >= max(minClaimBatch, c.listed/2)
+}
+
+// Recheck is the check after for every key made since the last Recheck: it returns the labels
+// of the keys that are the only objects carrying their label, in the order they were made; each
+// other key it destroys, joining a *DuplicateLabelError (matching ErrLabelTaken) into err.
+func (c *LabelClaims) Recheck() (passed []string, err error) {
+	pending, made := c.pending, c.made
+	c.pending, c.made = nil, map[string]bool{}
+	if len(pending) == 0 {
+		return nil, nil
+	}
+	holders, err := c.list(made)
+	if err != nil {
+		for _, k := range pending {
+			k.Destroy()
+		}
+		return nil, fmt.Errorf("%w (the %d new keys were destroyed: their labels could not be checked again)", err, len(pending))
+	}
+	for _, k := range pending {
+		if kerr := c.recheck(k, holders[k.Label]); kerr != nil {
+			err = errors.Join(err, kerr)
+			continue
+		}
+		passed = append(passed, k.Label)
+	}
+	return passed, err
+}
+
+// recheck is recheckLabel for k, made since the last listing; holders are the objects the
+// listing found carrying k's label. k must be one of them, and the only one.
+func (c *LabelClaims) recheck(k *SecretKey, holders []pkcs11.ObjectHandle) error {
+	t := c.t
+	t.mu.Lock()
+	h, err := k.handle() // found again if the login changed since k was made
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	if c.exact { // the token says who carries the label
+		return t.recheckLabel(k.Label, h)
+	}
+	if !slices.Contains(holders, h) {
+		return errorf(ErrNotFound, "token %q: the new key %q is no longer on the token (another program or machine removed it): find out who before going on", t.Info.Label, k.Label)
+	}
+	if others := len(holders) - 1; others > 0 {
+		return &DuplicateLabelError{Token: t.Info.Label, Label: k.Label, Others: others, DestroyErr: k.Destroy()}
+	}
+	return nil
+}

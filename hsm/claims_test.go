@@ -1,0 +1,221 @@
+package hsm
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/keyrite/keyrite/hsm/keywrap"
+	"github.com/miekg/pkcs11"
+)
+
+// searches counts the C_FindObjectsInit calls a token makes, and creates an object labelled
+// sneak (another writer) just before (or, with sneakAfter, just after) the token creates a key
+// with that label.
+type searches struct {
+	p11
+	n          int
+	sneak      string
+	sneakAfter bool
+}
+
+func (s *searches) FindObjectsInit(sh pkcs11.SessionHandle, t []*pkcs11.Attribute) error {
+	s.n++
+	return s.p11.FindObjectsInit(sh, t)
+}
+
+func (s *searches) GenerateKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, t []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	s.around(sh, t, false)
+	h, err := s.p11.GenerateKey(sh, m, t)
+	s.around(sh, t, true)
+	return h, err
+}
+
+func (s *searches) UnwrapKey(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, k pkcs11.ObjectHandle, w []byte, t []*pkcs11.Attribute) (pkcs11.ObjectHandle, error) {
+	s.around(sh, t, false)
+	h, err := s.p11.UnwrapKey(sh, m, k, w, t)
+	s.around(sh, t, true)
+	return h, err
+}
+
+func (s *searches) around(sh pkcs11.SessionHandle, tmpl []*pkcs11.Attribute, after bool) {
+	for _, a := range tmpl {
+		if a.Type == pkcs11.CKA_LABEL && string(a.Value) == s.sneak && after == s.sneakAfter {
+			(&intruder{p11: s.p11, label: s.sneak}).sneak(sh)
+		}
+	}
+}
+
+func claimsToken(t *testing.T, label string, s *searches) *Token {
+	t.Helper()
+	m, r := module(t)
+	if _, err := r.EnsureToken(m, label); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := WithSeam(m, func(c p11) p11 { s.p11 = c; return s }).OpenToken(Selector{Label: label})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pin, _ := r.PIN(label, User)
+	if err := tok.Login(User, pin); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tok.Close() })
+	return tok
+}
+
+func labelsOn(t *testing.T, tok *Token, label string) []string {
+	t.Helper()
+	objs, err := tok.Objects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, o := range objs {
+		if o.Label == label {
+			ids = append(ids, o.ID)
+		}
+	}
+	return ids
+}
+
+// Claims in bulk refuse, before anything is created, a label an object on the token carries and
+// a label already claimed in the same batch, as the per-key check does.
+func TestBulkClaimsRefuseATakenLabel(t *testing.T) {
+	tok := claimsToken(t, "bulk-taken", &searches{})
+	if _, err := tok.GenerateDEK(DEKSpec{Label: "there-before", ID: []byte{1}, Extractable: true}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := tok.ClaimLabels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GenerateDEK(DEKSpec{Label: "there-before", ID: []byte{2}}); !errors.Is(err, ErrLabelTaken) {
+		t.Fatalf("a label on the token: err = %v, want ErrLabelTaken", err)
+	}
+	if _, err := c.GenerateDEK(DEKSpec{Label: "new", ID: []byte{3}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GenerateDEK(DEKSpec{Label: "new", ID: []byte{4}}); !errors.Is(err, ErrLabelTaken) {
+		t.Fatalf("a label claimed in the batch: err = %v, want ErrLabelTaken", err)
+	}
+	passed, err := c.Recheck()
+	if err != nil || len(passed) != 1 || passed[0] != "new" {
+		t.Fatalf("Recheck = %v, %v; want [new]", passed, err)
+	}
+	if ids := labelsOn(t, tok, "there-before"); len(ids) != 1 {
+		t.Fatalf("objects labelled there-before: %v", ids)
+	}
+	if ids := labelsOn(t, tok, "new"); len(ids) != 1 {
+		t.Fatalf("objects labelled new: %v", ids)
+	}
+}
+
+// Another writer creating an object with a claimed label, before or after the key is created,
+// is found by Recheck: the new key is destroyed, the other left, the rest of the batch passes.
+// The same race the per-key check finds (TestLabelClaimDestroysADuplicate).
+func TestBulkClaimsDestroyADuplicate(t *testing.T) {
+	for _, after := range []bool{false, true} {
+		for _, unwrap := range []bool{false, true} {
+			name := fmt.Sprintf("after=%v,unwrap=%v", after, unwrap)
+			t.Run(name, func(t *testing.T) {
+				raced := "raced-2"
+				tok := claimsToken(t, fmt.Sprintf("bulk-race-%v-%v", after, unwrap), &searches{sneak: raced, sneakAfter: after})
+				c, err := tok.ClaimLabels()
+				if err != nil {
+					t.Fatal(err)
+				}
+				kek, err := tok.ImportKEK(make([]byte, 32), "kek", UnwrapOnly)
+				if err != nil {
+					t.Fatal(err)
+				}
+				blob, err := keywrap.WrapPad(make([]byte, 32), make([]byte, 32))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < 4; i++ {
+					s := DEKSpec{Label: fmt.Sprintf("raced-%d", i), ID: []byte{byte(i)}}
+					if unwrap {
+						_, err = c.UnwrapDEK(kek, blob, s)
+					} else {
+						_, err = c.GenerateDEK(s)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+				}
+				passed, err := c.Recheck()
+				var dup *DuplicateLabelError
+				if !errors.As(err, &dup) || !errors.Is(err, ErrLabelTaken) || dup.Label != raced || dup.Others != 1 || dup.DestroyErr != nil {
+					t.Fatalf("Recheck err = %v, want a DuplicateLabelError for %s", err, raced)
+				}
+				if strings.Join(passed, ",") != "raced-0,raced-1,raced-3" {
+					t.Fatalf("passed %v", passed)
+				}
+				if ids := labelsOn(t, tok, raced); len(ids) != 1 || ids[0] != fmt.Sprintf("%x", "intruder") {
+					t.Fatalf("objects labelled %s: IDs %v, want only the intruder's", raced, ids)
+				}
+			})
+		}
+	}
+}
+
+// A key removed by someone else before Recheck is not vouched for.
+func TestBulkClaimsNoticeAVanishedKey(t *testing.T) {
+	tok := claimsToken(t, "bulk-vanish", &searches{})
+	c, err := tok.ClaimLabels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := c.GenerateDEK(DEKSpec{Label: "gone", ID: []byte{1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Destroy(); err != nil {
+		t.Fatal(err)
+	}
+	if passed, err := c.Recheck(); !errors.Is(err, ErrNotFound) || len(passed) != 0 {
+		t.Fatalf("Recheck = %v, %v; want ErrNotFound", passed, err)
+	}
+}
+
+// The point of claims in bulk: moving n keys makes a number of searches that grows with
+// log n, not two per key (each search may read every object on the token: SoftHSM's file
+// store does).
+func TestBulkClaimsSearchRarely(t *testing.T) {
+	s := &searches{}
+	tok := claimsToken(t, "bulk-searches", s)
+	c, err := tok.ClaimLabels()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	for i := 0; i < n; i++ {
+		if _, err := c.GenerateDEK(DEKSpec{Label: fmt.Sprintf("k-%04d", i), ID: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		if c.Due() {
+			if passed, err := c.Recheck(); err != nil || len(passed) == 0 {
+				t.Fatalf("Recheck = %d passed, %v", len(passed), err)
+			}
+		}
+	}
+	if _, err := c.Recheck(); err != nil {
+		t.Fatal(err)
+	}
+	// 200 keys: one listing, rechecks after 64, 128 and 192 keys and at the end.
+	if s.n > 6 {
+		t.Fatalf("%d searches for %d keys, want at most 6", s.n, n)
+	}
+	perKey := &searches{}
+	tok2 := claimsToken(t, "bulk-searches-2", perKey)
+	for i := 0; i < 10; i++ {
+		if _, err := tok2.GenerateDEK(DEKSpec{Label: fmt.Sprintf("k-%04d", i), ID: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if perKey.n != 20 {
+		t.Fatalf("per-key claims made %d searches for 10 keys, want 20 (check before and after)", perKey.n)
+	}
+}
