@@ -26,9 +26,9 @@ func TestBuildIdentityIsRecorded(t *testing.T) {
 	want := strings.TrimSpace(string(rev))
 	tmp := t.TempDir()
 	bin := built(t, "keyrite", "./scripts/build")
-	// keyrite (the command line) and keyrite-app (the desktop app) each run ceremonies: each
-	// records its revision and its own SHA-256, the file that ran the ceremony.
-	for _, exe := range []string{bin, bin + "-app"} {
+	// keyrite hands a ceremony to keyrite-cli, and keyrite-app (the desktop app) runs one
+	// too: each records its revision and its own SHA-256, the file that ran the ceremony.
+	for exe, ran := range map[string]string{bin: bin + "-cli", bin + "-app": bin + "-app"} {
 		out, err := exec.Command("go", "version", "-m", exe).Output()
 		if err != nil {
 			t.Fatal(err)
@@ -50,8 +50,8 @@ func TestBuildIdentityIsRecorded(t *testing.T) {
 			b, _ := json.Marshal(res.Opening.Keyrite)
 			t.Fatalf("the transcript's opening records %s, want revision %s", b, want)
 		}
-		if got, sum := res.Opening.Keyrite.GoSHA256, fileSHA256(t, exe); got != sum {
-			t.Fatalf("%s's transcript records binary SHA-256 %s, want its own, %s", exe, got, sum)
+		if got, sum := res.Opening.Keyrite.GoSHA256, fileSHA256(t, ran); got != sum {
+			t.Fatalf("%s rehearse: the transcript records binary SHA-256 %s, want %s's, %s", exe, got, ran, sum)
 		}
 		text, err := exec.Command("pdftotext", filepath.Join(dir, "report.pdf"), "-").Output()
 		if err != nil {
@@ -63,9 +63,10 @@ func TestBuildIdentityIsRecorded(t *testing.T) {
 	}
 }
 
-// scripts/build makes keyrite, the command line, linking no GUI, and keyrite-app beside it,
-// the desktop app, which keyrite without a command opens.
-func TestBuildMakesCommandLineAndApp(t *testing.T) {
+// scripts/build makes keyrite, the front, linking neither the ceremony engine nor the GUI (nor
+// cgo), keyrite-cli beside it, the command line without the GUI, and keyrite-app, the desktop
+// app, which keyrite without a command opens.
+func TestBuildMakesFrontCommandLineAndApp(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds keyrite and opens the app under Xvfb; runs without -short (./scripts/test)")
 	}
@@ -77,8 +78,11 @@ func TestBuildMakesCommandLineAndApp(t *testing.T) {
 		}
 		return string(out)
 	}
-	if d := deps(bin); strings.Contains(d, "fyne.io/") || strings.Contains(d, "go-gl/") || !strings.Contains(d, "-tags=nogui") {
-		t.Fatalf("scripts/build's keyrite links the GUI:\n%s", d)
+	if d := deps(bin); strings.Contains(d, "fyne.io/") || strings.Contains(d, "zmap/") || strings.Contains(d, "miekg/pkcs11") || !strings.Contains(d, "CGO_ENABLED=0") {
+		t.Fatalf("scripts/build's keyrite links the engine, the GUI or cgo:\n%s", d)
+	}
+	if d := deps(bin + "-cli"); strings.Contains(d, "fyne.io/") || strings.Contains(d, "go-gl/") || !strings.Contains(d, "-tags=nogui") || !strings.Contains(d, "zmap/zlint") {
+		t.Fatalf("scripts/build's keyrite-cli is not the command line without the GUI:\n%s", d)
 	}
 	if d := deps(bin + "-app"); !strings.Contains(d, "fyne.io/fyne/v2") {
 		t.Fatalf("scripts/build's keyrite-app has no GUI:\n%s", d)
@@ -92,6 +96,64 @@ func TestBuildMakesCommandLineAndApp(t *testing.T) {
 	out, err := cmd.Output()
 	if err != nil || !strings.Contains(string(out), "first window shown") {
 		t.Fatalf("keyrite without a command did not open the app's window: %v\n%s", err, out)
+	}
+}
+
+// `keyrite verify` runs in the front, without the command line beside it, and says exactly
+// what keyrite-cli's verify says, byte for byte and exit code, on good, changed and missing
+// evidence, bundles and mistaken command lines; --render goes to keyrite-cli, which has the
+// renderer.
+func TestFrontVerifiesAsTheCommandLine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds keyrite and runs a rehearsal; runs without -short (./scripts/test)")
+	}
+	bin := built(t, "keyrite", "./scripts/build")
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "ceremony")
+	run := exec.Command(bin, "rehearse", "--out", dir)
+	run.Env = append(os.Environ(), "XDG_DATA_HOME="+filepath.Join(tmp, "data"), "XDG_CACHE_HOME="+filepath.Join(tmp, "cache"))
+	if out, err := run.CombinedOutput(); err != nil {
+		t.Fatalf("keyrite rehearse: %v\n%s", err, out)
+	}
+	bundles, _ := filepath.Glob(filepath.Join(dir, "evidence-*.tar"))
+	if len(bundles) != 1 {
+		t.Fatalf("the rehearsal wrote %d bundles", len(bundles))
+	}
+	changed := filepath.Join(tmp, "changed")
+	if err := os.CopyFS(changed, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	tr := filepath.Join(changed, "transcript.jsonl")
+	b, err := os.ReadFile(tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tr, []byte(strings.Replace(string(b), "Example Root CA 2026", "Example Root CA 2027", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	alone := filepath.Join(t.TempDir(), "keyrite") // the front with nothing beside it
+	copyFile(t, bin, alone)
+	say := func(exe string, args ...string) string {
+		t.Helper()
+		var stdout, stderr strings.Builder
+		cmd := exec.Command(exe, args...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.Run()
+		return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", cmd.ProcessState.ExitCode(), stdout.String(), stderr.String())
+	}
+	for _, args := range [][]string{
+		{dir}, {bundles[0]}, {changed}, {filepath.Join(tmp, "missing")},
+		{"--root", strings.Repeat("AB", 32), dir}, {dir, "--against", changed},
+		{}, {"--no-such-flag", dir}, {dir, dir},
+	} {
+		args = append([]string{"verify"}, args...)
+		want := say(bin+"-cli", args...)
+		if got := say(alone, args...); got != want {
+			t.Errorf("keyrite %s: the front says\n%s\nkeyrite-cli says\n%s", strings.Join(args, " "), got, want)
+		}
+	}
+	if got := say(bin, "verify", "--render", dir); !strings.Contains(got, "re-rendered by renderer") {
+		t.Errorf("keyrite verify --render did not render the report again:\n%s", got)
 	}
 }
 

@@ -1,8 +1,11 @@
+//go:build !front
+
 // Command keyrite runs HSM key ceremonies: with no arguments it opens the desktop app, with a
-// subcommand it runs headless (see `keyrite help`). scripts/build builds it twice: ./keyrite
-// with -tags nogui, the command line, which links no GUI library and opens the app by replacing
-// itself with ./keyrite-app (main_nogui.go), and ./keyrite-app without tags, the app and the
-// command line in one binary (main_gui.go).
+// subcommand it runs headless (see `keyrite help`). scripts/build builds it three times: the
+// front ./keyrite (-tags front, main_front.go), which verifies evidence itself and hands every
+// other command to ./keyrite-cli (-tags nogui: the command line without the GUI,
+// main_nogui.go) and the app to ./keyrite-app (no tags: the app and the command line in one
+// binary, main_gui.go), all three of one build.
 package main
 
 import (

@@ -85,14 +85,7 @@ func TestQuietUnderCLocale(t *testing.T) {
 // The command-line build (-tags nogui) links no GUI: no Fyne, no OpenGL or GLFW, and says so
 // when started without a command.
 func TestCommandLineBuildLinksNoGUI(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "-tags", "nogui", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list -deps -tags nogui: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "github.com/keyrite/keyrite/cli") {
-		t.Fatalf("go list -deps did not list keyrite's dependencies:\n%s", out)
-	}
-	for _, d := range strings.Fields(string(out)) {
+	for _, d := range deps(t, "nogui", "github.com/keyrite/keyrite/cli") {
 		for _, banned := range []string{"fyne.io/", "go-gl/", "keyrite/keyrite/app"} {
 			if strings.Contains(d, banned) {
 				t.Errorf("the -tags nogui build links %s", d)
@@ -105,58 +98,85 @@ func TestCommandLineBuildLinksNoGUI(t *testing.T) {
 	bin := built(t, "keyrite", "-tags", "nogui")
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DISPLAY=")
-	out, err = cmd.CombinedOutput()
+	out, err := cmd.CombinedOutput()
 	if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), "keyrite rehearse") {
 		t.Fatalf("the command-line build without a command: exit %d (%v), want its usage and 2:\n%s", code, err, out)
 	}
 }
 
-// The command-line build started without a command replaces itself with the desktop app beside
-// it, PATH-app (scripts/build's keyrite-app), and only with one of its own build: no other file
-// is run.
-func TestCommandLineStartsTheAppBesideIt(t *testing.T) {
+// deps lists the packages keyrite built with -tags tag links; one of them must be want (else
+// the list is not the binary's).
+func deps(t *testing.T, tag, want string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", "-tags", tag, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps -tags %s: %v\n%s", tag, err, out)
+	}
+	if !strings.Contains(string(out), want) {
+		t.Fatalf("go list -deps -tags %s did not list %s:\n%s", tag, want, out)
+	}
+	return strings.Fields(string(out))
+}
+
+// The front binary (scripts/build's ./keyrite) links none of what makes the full binaries slow
+// to start: no ceremony engine or linter, no PDF renderer, no PKCS#11, no GUI.
+func TestFrontLinksNoEngine(t *testing.T) {
+	for _, d := range deps(t, "front", "github.com/keyrite/keyrite/cli/base") {
+		for _, banned := range []string{"fyne.io/", "go-gl/", "zmap/", "publicsuffix", "miekg/pkcs11", "go-pdf/",
+			"keyrite/keyrite/app", "keyrite/keyrite/cli", "keyrite/keyrite/ceremony", "keyrite/keyrite/hsm", "keyrite/keyrite/reports"} {
+			if strings.Contains(d, banned) && d != "github.com/keyrite/keyrite/cli/base" && !strings.HasPrefix(d, "github.com/keyrite/keyrite/ceremony/") {
+				t.Errorf("the front links %s", d)
+			}
+		}
+	}
+}
+
+// The front hands `keyrite` alone to PATH-app and every command but verify to PATH-cli, the
+// binaries beside it, and only to one of its own build: no other file is run.
+func TestFrontHandsOverToItsBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds keyrite twice; runs without -short (./scripts/test)")
 	}
-	nogui := built(t, "keyrite", "-tags", "nogui")
+	front := built(t, "keyrite", "-tags", "front")
 	bin := filepath.Join(t.TempDir(), "keyrite")
-	app := bin + "-app"
-	copyFile(t, nogui, bin)
-	run := func() (string, int) {
+	copyFile(t, front, bin)
+	run := func(args ...string) (string, int) {
 		t.Helper()
 		var out strings.Builder
-		cmd := exec.Command(bin)
+		cmd := exec.Command(bin, args...)
 		cmd.Stdout, cmd.Stderr = &out, &out
 		cmd.Run()
 		return out.String(), cmd.ProcessState.ExitCode()
 	}
 
-	// None beside it: the usage, and where the app was looked for.
+	// Nothing beside it: where the app and the command line were looked for.
 	out, code := run()
-	if code != 2 || !strings.Contains(out, "keyrite rehearse") || !strings.Contains(out, app+" is not beside this command line") {
-		t.Fatalf("without %s: exit %d, want the usage, where the app was looked for, and 2:\n%s", app, code, out)
+	if code != 2 || !strings.Contains(out, bin+"-app is not beside") || !strings.Contains(out, bin+"-cli is not beside") {
+		t.Fatalf("alone, without a command: exit %d, want both missing binaries named and 2:\n%s", code, out)
 	}
-	// The app beside it, of the same build: keyrite becomes it. (The "app" here is the
-	// command-line build itself, so it looks for its own app in turn: the message shows that
-	// keyrite-app ran, as keyrite-app, in keyrite's place.)
-	copyFile(t, nogui, app)
-	out, code = run()
-	if code != 2 || !strings.Contains(out, app+"-app is not beside this command line") {
-		t.Fatalf("with %s beside it: exit %d, want the app run in its place:\n%s", app, code, out)
+	// Of the same build beside it, they run in its place. (They are the front itself here, so
+	// each looks for its own siblings in turn: the message shows which ran, as what.)
+	copyFile(t, front, bin+"-app")
+	copyFile(t, front, bin+"-cli")
+	if out, _ := run(); !strings.Contains(out, bin+"-app-app is not beside") {
+		t.Fatalf("keyrite alone did not become %s-app:\n%s", bin, out)
 	}
-	// An app of another build, or not a Go program at all: refused, not run.
-	copyFile(t, built(t, "keyrite", "-tags", "nogui", "-ldflags", "-X github.com/keyrite/keyrite/ceremony.revision=another"), app)
-	out, code = run()
-	if code != 1 || !strings.Contains(out, "from another build") || strings.Contains(out, app+"-app") {
-		t.Fatalf("with an app of another build: exit %d, want it refused and not run:\n%s", code, out)
+	if out, _ := run("help"); !strings.Contains(out, bin+"-cli-cli is not beside") || strings.Contains(out, bin+"-app") {
+		t.Fatalf("keyrite help did not become %s-cli:\n%s", bin, out)
+	}
+	// Of another build, or not a Go program at all: refused, not run.
+	copyFile(t, built(t, "keyrite", "-tags", "front", "-ldflags", "-X github.com/keyrite/keyrite/ceremony.revision=another"), bin+"-cli")
+	out, code = run("help")
+	if code != 2 || !strings.Contains(out, "from another build") || strings.Contains(out, "-cli-cli") {
+		t.Fatalf("with a keyrite-cli of another build: exit %d, want it refused and not run:\n%s", code, out)
 	}
 	ran := filepath.Join(t.TempDir(), "ran")
-	if err := os.WriteFile(app, []byte("#!/bin/sh\ntouch "+ran+"\n"), 0o755); err != nil {
+	if err := os.WriteFile(bin+"-cli", []byte("#!/bin/sh\ntouch "+ran+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	out, code = run()
-	if _, err := os.Stat(ran); code != 1 || err == nil || !strings.Contains(out, "not a Go executable") {
-		t.Fatalf("with a shell script as the app: exit %d, ran: %v, want it refused and not run:\n%s", code, err == nil, out)
+	out, code = run("help")
+	if _, err := os.Stat(ran); code != 2 || err == nil || !strings.Contains(out, "not a Go executable") {
+		t.Fatalf("with a shell script as keyrite-cli: exit %d, ran: %v, want it refused and not run:\n%s", code, err == nil, out)
 	}
 }
 

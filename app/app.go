@@ -35,8 +35,8 @@ import (
 // AppID is the Fyne application ID, as in FyneApp.toml.
 const AppID = "dev.keyrite.app"
 
-// processStart is when the process started, for the cold-start probe: when keyrite's command
-// line started the app, when that started (package startclock).
+// processStart is when the process started, for the cold-start probe: when ./keyrite started
+// the app, when that started (package startclock).
 var processStart = startclock.Start()
 
 // onUI wraps what do and doAndWait run on Fyne's goroutine. The real driver runs them one at

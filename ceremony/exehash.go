@@ -15,8 +15,8 @@ import (
 )
 
 // executableSHA256 is the SHA-256 of the running executable, which the opening record names:
-// the file that runs the ceremony, ./keyrite for a command and ./keyrite-app for a ceremony run
-// in the desktop app (scripts/build makes both; keyrite replaces itself with the app by exec).
+// the file that runs the ceremony, ./keyrite-cli for a command and ./keyrite-app for a ceremony
+// run in the desktop app (scripts/build makes both; ./keyrite replaces itself with them by exec).
 // It is read once per build, not once per ceremony: the hash is kept in the user's cache
 // folder (exeHashCache) under the file's identity (device, inode, size, modification and
 // change times) and the file is read again whenever any of those differs, so a binary
@@ -57,7 +57,7 @@ type exeHashCache struct{ dir string }
 
 const exeHashCacheFile = "executable.sha256"
 
-// exeHashCacheEntries is how many executables the cache keeps, newest first: keyrite and
+// exeHashCacheEntries is how many executables the cache keeps, newest first: keyrite-cli and
 // keyrite-app (scripts/build) each run ceremonies, and a second build beside the first should
 // not make either hash again.
 const exeHashCacheEntries = 8

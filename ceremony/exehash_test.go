@@ -96,7 +96,7 @@ func TestExecutableHashKeptPerBuild(t *testing.T) {
 	}
 }
 
-// keyrite and keyrite-app (scripts/build) each run ceremonies: the cache keeps both, so running
+// keyrite-cli and keyrite-app (scripts/build) each run ceremonies: the cache keeps both, so running
 // one after the other reads neither file again, and a third executable does not push them out.
 func TestExecutableHashKeptForEachExecutable(t *testing.T) {
 	if runtime.GOOS != "linux" {
@@ -113,7 +113,7 @@ func TestExecutableHashKeptForEachExecutable(t *testing.T) {
 		defer f.Close()
 		return cache.hash(f)
 	}
-	names := []string{"keyrite", "keyrite-app", "other"}
+	names := []string{"keyrite-cli", "keyrite-app", "other"}
 	for _, name := range names {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte("build of "+name), 0o755); err != nil {
 			t.Fatal(err)
@@ -143,7 +143,7 @@ func TestExecutableHashKeptForEachExecutable(t *testing.T) {
 	if err := os.WriteFile(entry, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"keyrite", "keyrite-app", "keyrite", "other", "keyrite-app"} {
+	for _, name := range []string{"keyrite-cli", "keyrite-app", "keyrite-cli", "other", "keyrite-app"} {
 		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)

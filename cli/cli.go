@@ -21,9 +21,9 @@ import (
 	"github.com/keyrite/keyrite/ceremony"
 	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/cli/base"
 	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/hsm"
-	"github.com/keyrite/keyrite/internal/atomicfile"
 	"github.com/keyrite/keyrite/reports"
 	"golang.org/x/term"
 )
@@ -34,8 +34,8 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	// Examples are the example scripts, by name: "root", "root-quorum", "restore".
 	Examples map[string][]byte
-	// GUI opens the desktop app (keyrite without a command); nil or ErrNoApp: there is none,
-	// and the usage is printed instead.
+	// GUI opens the desktop app (keyrite without a command); nil: there is none, and the
+	// usage is printed instead.
 	GUI func() error
 	// Context cancels a running ceremony (the process's interrupt signal); nil: never.
 	Context context.Context
@@ -152,22 +152,16 @@ func usage() string {
 // Main runs one command and returns the exit code.
 func Main(args []string, env Env) int {
 	// Everything printed escapes what is not visible text, whatever its source (escape.go).
-	stdout, stderr := newEscaper(env.Stdout), newEscaper(env.Stderr)
-	defer stdout.flush()
-	defer stderr.flush()
+	stdout, stderr := base.NewEscaper(env.Stdout), base.NewEscaper(env.Stderr)
+	defer stdout.Flush()
+	defer stderr.Flush()
 	env.Stdout, env.Stderr = stdout, stderr
 	if len(args) == 0 {
 		if env.GUI == nil {
 			fmt.Fprint(env.Stderr, usage())
 			return 2
 		}
-		err := env.GUI()
-		if errors.Is(err, ErrNoApp) {
-			fmt.Fprint(env.Stderr, usage())
-			report(env, err)
-			return 2
-		}
-		return report(env, err)
+		return report(env, env.GUI())
 	}
 	var err error
 	switch args[0] {
@@ -178,7 +172,7 @@ func Main(args []string, env Env) int {
 	case "resume":
 		err = resume(args[1:], env)
 	case "verify":
-		err = verify(args[1:], env)
+		err = base.Verify(args[1:], env.Stdout, env.Stderr, reports.ReportRenderer)
 	case "tokens":
 		err = tokens(args[1:], env)
 	case "report":
@@ -205,49 +199,31 @@ func Main(args []string, env Env) int {
 	return report(env, err)
 }
 
-// ErrNoApp is Env.GUI's error when this build has no desktop app to open (the command-line
-// build without its keyrite-app beside it).
-var ErrNoApp = errors.New("no desktop app")
-
-// usageError is a mistake in the command line itself.
+// usageError is a mistake in the command line itself (exit 2, as base.UsageError).
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
 func report(env Env, err error) int {
-	if err == nil {
-		return 0
-	}
-	if errors.Is(err, flag.ErrHelp) {
+	code := base.Report(env.Stderr, err, hint(err))
+	if errors.As(err, new(usageError)) {
 		return 2
 	}
-	fmt.Fprintf(env.Stderr, "keyrite: error: %s\n", strings.ReplaceAll(err.Error(), "\n", "\nkeyrite:   "))
-	if h := hint(err); h != "" {
-		fmt.Fprintf(env.Stderr, "keyrite: hint: %s\n", h)
-	}
-	var ue usageError
-	if errors.As(err, &ue) {
-		return 2
-	}
-	return 1
+	return code
 }
 
 func hint(err error) string {
-	var re *transcript.RecordError
+	if h := base.Hint(err); h != "" {
+		return h
+	}
 	var se ceremony.ScriptError
 	switch {
-	case errors.As(err, &re):
-		return "the transcript was changed after it was written, or the write was interrupted; compare with the sealed copy in the evidence bundle"
 	case errors.As(err, &se):
 		return "fix the lines named above; nothing was sent to the HSM"
 	case errors.As(err, new(ceremony.PreflightError)):
 		return "correct what the pre-flight names above, then run the same command again; nothing was written and the token was not changed"
 	case errors.As(err, new(*ceremony.AbortedError)):
 		return "the ceremony is closed as aborted and sealed: `keyrite verify DIR` shows what was done and which keys were destroyed or left on the token; correct the cause, then run a new ceremony into a new folder"
-	case atomicfile.IsNoSpace(err):
-		return "the disk is full. Everything recorded so far is kept whole; free space (or move the folder to a larger disk), then run `keyrite resume DIR` to continue"
-	case atomicfile.IsReadOnly(err):
-		return "the media is read-only. Everything recorded so far is kept whole; make it writable (or copy the folder to writable media), then run `keyrite resume DIR` to continue"
 	case errors.Is(err, hsm.ErrPINIncorrect):
 		return "the PIN was not accepted; run the same command again with the right PIN (the token locks the PIN after a few wrong ones)"
 	case errors.Is(err, hsm.ErrPINLocked):
@@ -365,27 +341,10 @@ func (h *hsmFlags) soPIN(sel hsm.Selector, store *hsm.Rehearsal, ask func(string
 
 const rehearsalToken = "keyrite-rehearsal"
 
-func newFlagSet(name string, env Env) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	return fs
-}
+func newFlagSet(name string, env Env) *flag.FlagSet { return base.NewFlagSet(name, env.Stderr) }
 
 // parse parses flags that may come before or after the positional arguments.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
+var parse = base.Parse
 
 // asker asks for a PIN at a masked prompt, for a binding.
 func (t *terminalUI) asker(ctx context.Context) func(string) ([]byte, error) {
@@ -780,8 +739,8 @@ func report_(args []string, env Env) error {
 		return nil
 	case "-":
 		w := env.Stdout
-		if e, ok := w.(*escaper); ok {
-			w = e.w // the PDF's bytes go out as they are, not escaped as text
+		if e, ok := w.(*base.Escaper); ok {
+			w = e.Unescaped() // the PDF's bytes go out as they are, not escaped as text
 		}
 		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 			return fmt.Errorf("standard output is a terminal: a PDF is not written to it; redirect it (> report.pdf) or give --out FILE")
@@ -822,34 +781,6 @@ func bundle(args []string, env Env) error {
 		fmt.Fprintf(env.Stdout, "Evidence bundle: %s\n", name)
 		return nil
 	})
-}
-
-func verify(args []string, env Env) error {
-	fs := newFlagSet("verify", env)
-	root := fs.String("root", "", "SHA-256 of the root's public key (SPKI) the transcript must chain to, from the paper report")
-	var witnesses listFlag
-	fs.Var(&witnesses, "witness", "an evidence root's newest checkpoint must be cosigned by this witness (its .pub file); repeatable")
-	against := fs.String("against", "", "another copy of the evidence root (the archive's) to check against this one")
-	tsaCA := fs.String("tsa-ca", "", "a bundle's timestamp (BUNDLE.tsr) must come from a TSA certified by this CA (PEM)")
-	render := fs.Bool("render", false, "also render each report again from its transcript and compare it byte for byte, where this Keyrite's renderer wrote it (slower; the signed manifest's hash is always checked)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usageError{"usage: keyrite verify DIR|BUNDLE|EVIDENCE-ROOT [--root SPKI-SHA256] [--witness FILE]... [--against COPY]"}
-	}
-	opt := evidence.Options{Root: *root, Witnesses: witnesses, Against: *against}
-	if *render {
-		opt.Renderer = reports.ReportRenderer
-	}
-	if err := evidence.VerifyPathExplained(env.Stdout, pos[0], opt); err != nil {
-		return err
-	}
-	if fi, err := os.Stat(pos[0]); err == nil && fi.Mode().IsRegular() {
-		return verifyTimestamp(env.Stdout, pos[0], *tsaCA)
-	}
-	return nil
 }
 
 // VerifyCommand is `keyrite verify`.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/keyrite/keyrite/ceremony/transcript"
+	"github.com/keyrite/keyrite/cli/base"
 )
 
 func TestEscape(t *testing.T) {
@@ -38,12 +39,12 @@ func TestEscape(t *testing.T) {
 // still escaped.
 func TestEscaperSplitWrites(t *testing.T) {
 	var out bytes.Buffer
-	e := newEscaper(&out)
+	e := base.NewEscaper(&out)
 	s := []byte("Ирина \x1b[31m")
 	for i := range s {
 		e.Write(s[i : i+1])
 	}
-	e.flush()
+	e.Flush()
 	if got := out.String(); got != `Ирина \x1b[31m` {
 		t.Fatalf("got %q", got)
 	}

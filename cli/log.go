@@ -3,6 +3,7 @@ package cli
 import (
 	"crypto"
 	"fmt"
+	"github.com/keyrite/keyrite/cli/base"
 	"io"
 	"os"
 	"path/filepath"
@@ -214,7 +215,4 @@ func withCeremonySigner(dir string, h hsmFlags, env Env, f func(*transcript.Resu
 }
 
 // listFlag is a repeatable string flag.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+type listFlag = base.List

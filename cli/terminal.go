@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/keyrite/keyrite/cli/base"
 	"io"
 	"os"
 	"strings"
@@ -147,8 +148,8 @@ func (t *terminalUI) Progress(what string, done, total int) {
 // carriageReturn moves to the start of the progress line: the one control character cli
 // writes on its own account, past the escaper.
 func (t *terminalUI) carriageReturn() {
-	if e, ok := t.out.(*escaper); ok {
-		e.raw("\r")
+	if e, ok := t.out.(*base.Escaper); ok {
+		e.Raw("\r")
 		return
 	}
 	fmt.Fprint(t.out, "\r")

@@ -1,13 +1,12 @@
 // Package startclock says when this process started, for the cold-start probe
-// (KEYRITE_STARTUP_PROBE), and hands that time on when keyrite's command line replaces itself
-// with the desktop app (main_nogui.go), so the app's first-window time counts the command line's
-// start-up too.
+// (KEYRITE_STARTUP_PROBE), and hands that time on when ./keyrite replaces itself with the
+// desktop app (main_front.go), so the app's first-window time counts keyrite's start-up too.
 //
 // Go runs every package's initialisation before main, in import-path order among the packages
 // whose imports are done (the Go spec, "Package initialization"). This package imports only the
 // standard library, so it is ready at once and its clock is read right after the standard
-// library's inits: about 2 ms after the Go runtime starts in keyrite's command line
-// (GODEBUG=inittrace=1), before zlint's. A package of the app's would read it only after Fyne's
+// library's inits: about 2 ms after the Go runtime starts in keyrite-cli (GODEBUG=inittrace=1),
+// before zlint's. A package of the app's would read it only after Fyne's
 // and zlint's inits, 15 ms or more later. What comes before (exec, the dynamic loader, the
 // runtime's start, about 0.5 ms here) is not counted.
 package startclock
