@@ -11,8 +11,9 @@ import (
 
 // slowLints are the certificate lints that cost the most on Keyrite's certificates, run on a
 // goroutine of their own beside the others (lintCertificateEx).
-// e_cert_issued_by_compromised_emudhra_ca verifies the signature under each of eight P-384
-// keys, about 1 ms each in Go: as much as all the other lints of a certificate together.
+// e_cert_issued_by_compromised_emudhra_ca verified the signature under each of eight P-384
+// keys in zlint's implementation (about 1 ms each in Go); Keyrite's (internal/emudhra)
+// recovers the signer's possible keys instead, about 0.7 ms a certificate.
 var slowLints = []string{"e_cert_issued_by_compromised_emudhra_ca"}
 
 // lintCertificateEx runs registry's certificate lints over c, as zlint.LintCertificateEx does,

@@ -311,25 +311,13 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 }
 
 // certificateLints is the registry every certificate lint runs with: zlint's lints of pol's
-// sources but those named in exclude, e_ecdsa_small_private_key being Keyrite's implementation
-// of it (internal/smallkey, which puts it in zlint's global registry in place of zlint's).
-// Each selection is filtered from zlint's ~400 lints once per process (a millisecond each
-// time) and kept: a registry is only read once made.
+// sources but those named in exclude, e_ecdsa_small_private_key and
+// e_cert_issued_by_compromised_emudhra_ca being Keyrite's implementations of them
+// (internal/smallkey, internal/emudhra, which put them in zlint's global registry in place of
+// zlint's). Each selection is filtered once (filter, lintsplit.go).
 func certificateLints(pol lintPolicy, exclude []string) (lint.Registry, error) {
-	key := fmt.Sprint(pol.sources, exclude)
-	if r, ok := certificateRegistries.Load(key); ok {
-		return r.(lint.Registry), nil
-	}
-	r, err := lint.GlobalRegistry().Filter(lint.FilterOptions{IncludeSources: pol.sources, ExcludeNames: exclude})
-	if err != nil {
-		return nil, err
-	}
-	certificateRegistries.Store(key, r)
-	return r, nil
+	return filter(lint.GlobalRegistry(), lint.FilterOptions{IncludeSources: pol.sources, ExcludeNames: exclude})
 }
-
-// certificateRegistries are the registries certificateLints made, by selection.
-var certificateRegistries sync.Map
 
 // lintCRL builds the CRL tmpl exactly as issuer (of key type issuerAlg) will sign it, with a
 // throwaway key of that type, and runs zlint's CRL lints over it. A root's CRL covers CA
