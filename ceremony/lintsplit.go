@@ -21,21 +21,8 @@ var slowLints = []string{"e_cert_issued_by_compromised_emudhra_ca"}
 // lint of registry runs once, with registry's configuration; each reads the certificate and
 // returns its own result, so the results are those of one run in one goroutine.
 func lintCertificateEx(c *zx509.Certificate, registry lint.Registry) *zlint.ResultSet {
-	var slow []string
-	for _, name := range slowLints {
-		if registry.CertificateLints().ByName(name) != nil {
-			slow = append(slow, name)
-		}
-	}
-	if len(slow) == 0 {
-		return zlint.LintCertificateEx(c, registry)
-	}
-	rest, err := filter(registry, lint.FilterOptions{ExcludeNames: slow})
-	if err != nil {
-		return zlint.LintCertificateEx(c, registry)
-	}
-	apart, err := filter(registry, lint.FilterOptions{IncludeNames: slow})
-	if err != nil {
+	rest, apart, ok := splitLints(registry)
+	if !ok {
 		return zlint.LintCertificateEx(c, registry)
 	}
 	var other *zlint.ResultSet
@@ -51,6 +38,26 @@ func lintCertificateEx(c *zx509.Certificate, registry lint.Registry) *zlint.Resu
 	res.ErrorsPresent = res.ErrorsPresent || other.ErrorsPresent
 	res.FatalsPresent = res.FatalsPresent || other.FatalsPresent
 	return res
+}
+
+// splitLints divides registry into the slowLints it holds (apart) and every other lint
+// (rest); ok is false when it holds none of them.
+func splitLints(registry lint.Registry) (rest, apart lint.Registry, ok bool) {
+	var slow []string
+	for _, name := range slowLints {
+		if registry.CertificateLints().ByName(name) != nil {
+			slow = append(slow, name)
+		}
+	}
+	if len(slow) == 0 {
+		return nil, nil, false
+	}
+	rest, err := filter(registry, lint.FilterOptions{ExcludeNames: slow})
+	if err != nil {
+		return nil, nil, false
+	}
+	apart, err = filter(registry, lint.FilterOptions{IncludeNames: slow})
+	return rest, apart, err == nil
 }
 
 // filtered keeps the registries filter made: filtering zlint's ~430 lints builds a new

@@ -382,6 +382,7 @@ func run(args []string, env Env) error {
 	if err != nil {
 		return err
 	}
+	ceremony.WarmLints(script) // while the HSM is opened
 	if err := ceremony.CheckNewDir(*out); err != nil {
 		return err // before a rehearsal token is made for it
 	}
@@ -462,6 +463,9 @@ func rehearse(args []string, env Env) error {
 		script, err = ceremony.LoadScript(*scriptPath)
 	} else {
 		script, err = ceremony.ParseScript("root-ceremony.yaml", env.Examples["root"])
+	}
+	if err == nil {
+		ceremony.WarmLints(script) // while the token is made
 	}
 	m, merr := module()
 	if merr != nil {
