@@ -99,10 +99,10 @@ func TestBuildMakesFrontCommandLineAndApp(t *testing.T) {
 	}
 }
 
-// `keyrite verify` runs in the front, without the command line beside it, and says exactly
-// what keyrite-cli's verify says, byte for byte and exit code, on good, changed and missing
-// evidence, bundles and mistaken command lines; --render goes to keyrite-cli, which has the
-// renderer.
+// `keyrite verify` and `keyrite inventory` run in the front, without the command line beside
+// it, and say exactly what keyrite-cli says, byte for byte and exit code, on good, changed and
+// missing evidence, bundles and mistaken command lines; verify --render goes to keyrite-cli,
+// which has the renderer.
 func TestFrontVerifiesAsTheCommandLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds keyrite and runs a rehearsal; runs without -short (./scripts/test)")
@@ -142,11 +142,12 @@ func TestFrontVerifiesAsTheCommandLine(t *testing.T) {
 		return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", cmd.ProcessState.ExitCode(), stdout.String(), stderr.String())
 	}
 	for _, args := range [][]string{
-		{dir}, {bundles[0]}, {changed}, {filepath.Join(tmp, "missing")},
-		{"--root", strings.Repeat("AB", 32), dir}, {dir, "--against", changed},
-		{}, {"--no-such-flag", dir}, {dir, dir},
+		{"verify", dir}, {"verify", bundles[0]}, {"verify", changed}, {"verify", filepath.Join(tmp, "missing")},
+		{"verify", "--root", strings.Repeat("AB", 32), dir}, {"verify", dir, "--against", changed},
+		{"verify"}, {"verify", "--no-such-flag", dir}, {"verify", dir, dir},
+		{"inventory", tmp}, {"inventory", "--json", dir}, {"inventory", "--csv", dir}, {"inventory", changed},
+		{"inventory"}, {"inventory", "--json", "--csv", dir}, {"inventory", filepath.Join(tmp, "missing")},
 	} {
-		args = append([]string{"verify"}, args...)
 		want := say(bin+"-cli", args...)
 		if got := say(alone, args...); got != want {
 			t.Errorf("keyrite %s: the front says\n%s\nkeyrite-cli says\n%s", strings.Join(args, " "), got, want)

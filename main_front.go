@@ -1,23 +1,25 @@
 //go:build front
 
 // Command keyrite, the front binary scripts/build makes as ./keyrite (go build -tags front,
-// CGO_ENABLED=0): `keyrite verify` runs here, and everything else in the binary beside it of
+// CGO_ENABLED=0): `keyrite verify` and `keyrite inventory` run here, and everything else in the
+// binary beside it of
 // the same build, which it becomes (exec: the same process, its arguments, standard streams and
 // signals): ./keyrite-cli for every other command, ./keyrite-app for the app (`keyrite` alone).
 //
 // Go initialises every package a binary links before main: the ceremony engine's linter
 // (zlint, its public-suffix list), the PDF renderer, the PKCS#11 module's cgo and the GUI
-// (Fyne, GLFW, OpenGL, X11) cost the full binaries 8 to 16 ms before main. The front links none
-// of them (package cli/base holds verify, which package cli runs too, so both print the same
-// bytes), and so starts as fast as the pure-Go keyrite-verify. Handing a command on costs one
-// exec of the front, about 1 ms. The ceremony's transcript records the SHA-256 of the binary
-// that ran it, keyrite-cli or keyrite-app.
+// (Fyne, GLFW, OpenGL, X11) cost the full binaries 8 to 16 ms before main. The front links
+// none of them (package cli/base holds verify and inventory, which package cli runs too, so
+// both print the same bytes), and so starts as fast as the pure-Go keyrite-verify. Handing a
+// command on costs the front's own start and one exec, 3 to 4 ms of CPU here. The ceremony's
+// transcript records the SHA-256 of the binary that ran it, keyrite-cli or keyrite-app.
 package main
 
 import (
 	"debug/buildinfo"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"runtime/debug"
@@ -27,16 +29,24 @@ import (
 	"github.com/keyrite/keyrite/internal/startclock"
 )
 
+// here are the commands the front runs itself: they read evidence and nothing else.
+var here = map[string]func(args []string, stdout, stderr io.Writer) error{
+	"verify": func(args []string, stdout, stderr io.Writer) error {
+		return base.Verify(args, stdout, stderr, nil)
+	},
+	"inventory": base.Inventory,
+}
+
 func main() {
 	args := os.Args[1:]
 	if len(args) == 0 {
 		// The app; without it beside this binary, the command line's usage (exit 2).
 		err := become("-app", nil)
 		fmt.Fprintf(os.Stderr, "keyrite: error: %s\n", base.Escape(err.Error()))
-	} else if args[0] == "verify" {
+	} else if cmd, ok := here[args[0]]; ok {
 		stdout, stderr := base.NewEscaper(os.Stdout), base.NewEscaper(os.Stderr)
-		err := base.Verify(args[1:], stdout, stderr, nil)
-		if !errors.Is(err, base.ErrNoRenderer) { // --render: keyrite-cli has the renderer
+		err := cmd(args[1:], stdout, stderr)
+		if !errors.Is(err, base.ErrNoRenderer) { // verify --render: keyrite-cli has the renderer
 			code := base.Report(stderr, err, base.Hint(err))
 			stdout.Flush()
 			stderr.Flush()

@@ -22,7 +22,6 @@ import (
 	"github.com/keyrite/keyrite/ceremony/ledger"
 	"github.com/keyrite/keyrite/ceremony/transcript"
 	"github.com/keyrite/keyrite/cli/base"
-	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/hsm"
 	"github.com/keyrite/keyrite/reports"
 	"golang.org/x/term"
@@ -180,7 +179,7 @@ func Main(args []string, env Env) int {
 	case "bundle":
 		err = bundle(args[1:], env)
 	case "inventory":
-		err = inventory(args[1:], env)
+		err = base.Inventory(args[1:], env.Stdout, env.Stderr)
 	case "log":
 		err = logCommand(args[1:], env)
 	case "cosign":
@@ -908,35 +907,4 @@ func (x *transferFlags) apply(opt *ceremony.Options, h *hsmFlags, ask func(strin
 	}
 	opt.Target = &tb
 	return done, nil
-}
-
-func inventory(args []string, env Env) error {
-	fs := newFlagSet("inventory", env)
-	asJSON := fs.Bool("json", false, "print the inventory as JSON (for GRC tools)")
-	asCSV := fs.Bool("csv", false, "print the inventory as CSV, one row per use of a key (for GRC tools)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 || (*asJSON && *asCSV) {
-		return usageError{"usage: keyrite inventory [--json | --csv] DIR (a ceremony folder, or any folder tree of ceremony folders)"}
-	}
-	if ledger.IsRoot(pos[0]) {
-		// An evidence root: its ceremony log proves no ceremony is missing from what is listed.
-		if _, err := evidence.VerifyRoot(pos[0], evidence.Options{}, nil); err != nil {
-			return fmt.Errorf("inventory %s: the evidence root must verify first: %w", pos[0], err)
-		}
-	}
-	inv, err := evidence.InventoryTree(pos[0], time.Now())
-	if err != nil {
-		return fmt.Errorf("inventory %s: %w", pos[0], err)
-	}
-	switch {
-	case *asJSON:
-		return inv.WriteJSON(env.Stdout)
-	case *asCSV:
-		return inv.WriteCSV(env.Stdout)
-	}
-	fmt.Fprint(env.Stdout, inv.String())
-	return nil
 }

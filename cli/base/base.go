@@ -1,8 +1,9 @@
 // Package base is what keyrite's command line needs without the ceremony engine: the terminal
-// escaper, flag parsing, the error report, and `keyrite verify` itself. It imports no ceremony
-// engine, linter, HSM module, report renderer or GUI, so the front binary scripts/build makes as
-// ./keyrite (main_front.go) runs `keyrite verify` without their start-up, and the full command
-// line (package cli) runs the same code, so the two print the same bytes.
+// escaper, flag parsing, the error report, and `keyrite verify` and `keyrite inventory`
+// themselves. It imports no ceremony engine, linter, HSM module, report renderer or GUI, so
+// the front binary scripts/build makes as ./keyrite (main_front.go) runs those two without
+// their start-up; the full command line (package cli) runs the same code, so both print the
+// same bytes.
 package base
 
 import (
