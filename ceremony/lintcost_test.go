@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -230,4 +231,35 @@ func TestCertLinterNamesTheRequiredZlint(t *testing.T) {
 		}
 	}
 	t.Fatal("go.mod requires no github.com/zmap/zlint/v3")
+}
+
+// Linting a CRL runs every CRL lint zlint has and leaves the configuration of zlint's global
+// registry, which every other lint reads, as it was.
+func TestCRLLintLeavesZlintsConfigurationAlone(t *testing.T) {
+	global := lint.GlobalRegistry()
+	before := global.GetConfiguration()
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "CRL Lint Root"}, SubjectKeyId: []byte{1, 2, 3, 4},
+		KeyUsage: x509.KeyUsageCRLSign | x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true}
+	now := time.Now().UTC().Truncate(time.Second)
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now, NextUpdate: now.AddDate(0, 11, 0)}, issuer, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := lintCRLBytes("root.crl", "issued by CRL Lint Root", der, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if global.GetConfiguration() != before {
+		t.Fatal("linting a CRL changed the configuration of zlint's global registry")
+	}
+	if want := len(global.RevocationListLints().Lints()); res.LintsRun != want {
+		t.Errorf("%d CRL lints ran, zlint has %d", res.LintsRun, want)
+	}
+	if slices.Contains(res.Findings["error"], "e_crl_next_update_invalid") {
+		t.Errorf("a CA's CRL valid 11 months was linted as a subscriber's: %v", res.Findings)
+	}
 }

@@ -340,17 +340,30 @@ func lintCRLBytes(name, shape string, der []byte, waived map[string]string) (lin
 	if err != nil {
 		return lintResult{}, fmt.Errorf("%s: parse the CRL: %w", name, err)
 	}
-	registry, err := lint.GlobalRegistry().Filter(lint.FilterOptions{})
+	registry, err := crlRegistry()
 	if err != nil {
 		return lintResult{}, err
 	}
-	cfg, err := lint.NewConfigFromString("[e_crl_next_update_invalid]\nSubscriberCRL = false\n")
-	if err != nil {
-		return lintResult{}, err
-	}
-	registry.SetConfiguration(cfg)
 	return judge(name, shape, zlint.LintRevocationListEx(zc, registry), waived), nil
 }
+
+// crlRegistry is the registry CRLs are linted with: every lint zlint has, configured for a CA's
+// CRL (e_crl_next_update_invalid's SubscriberCRL off), made once per process. It is a copy:
+// configuring zlint's global registry itself, as this once did, configured every lint of the
+// process after the first CRL.
+var crlRegistry = sync.OnceValues(func() (lint.Registry, error) {
+	cfg, err := lint.NewConfigFromString("[e_crl_next_update_invalid]\nSubscriberCRL = false\n")
+	if err != nil {
+		return nil, err
+	}
+	all := lint.GlobalRegistry()
+	r, err := all.Filter(lint.FilterOptions{IncludeSources: all.Sources()})
+	if err != nil {
+		return nil, err
+	}
+	r.SetConfiguration(cfg)
+	return r, nil
+})
 
 // judge sorts zlint's findings by status, moving the waived ones aside.
 func judge(name, shape string, res *zlint.ResultSet, waived map[string]string) lintResult {
