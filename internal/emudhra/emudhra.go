@@ -37,6 +37,8 @@ import (
 	"github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3/lint"
 	_ "github.com/zmap/zlint/v3/lints/community" // registers the lint replaced here
+
+	"github.com/keyrite/keyrite/internal/lintswap"
 )
 
 // Name is the lint this package implements, under zlint's own name.
@@ -67,19 +69,8 @@ func compromisedKey(i int) *ecdsa.PublicKey {
 	return &ecdsa.PublicKey{Curve: elliptic.P384(), X: x, Y: y}
 }
 
-func init() { install() }
-
-// install makes zlint's registered Name lint construct Lint; it reports whether zlint has it.
-// zlint's registries hold lints by pointer and Filter copies the pointers, so this changes
-// every registry made from the global one.
-func install() bool {
-	l := lint.GlobalRegistry().CertificateLints().ByName(Name)
-	if l == nil {
-		return false
-	}
-	l.Lint = New
-	return true
-}
+// The replacement is made when the package is initialised, before anything can lint.
+func init() { lintswap.Replace(Name, New) }
 
 // Lint is e_cert_issued_by_compromised_emudhra_ca.
 type Lint struct{}

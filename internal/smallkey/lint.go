@@ -7,26 +7,16 @@ import (
 	"github.com/zmap/zcrypto/x509"
 	"github.com/zmap/zlint/v3/lint"
 	"github.com/zmap/zlint/v3/lints/community"
+
+	"github.com/keyrite/keyrite/internal/lintswap"
 )
 
 // Name is the lint this package implements, under zlint's own name.
 const Name = "e_ecdsa_small_private_key"
 
 // The replacement is made once, when the package is initialised: after zlint's lints have
-// registered themselves (this package imports them) and before anything can lint. zlint's
-// registries hold its lints by pointer and Filter copies the pointers, so setting the
-// constructor of the one registered lint changes every registry made from the global one.
-func init() { install() }
-
-// install makes zlint's registered Name lint construct Lint; it reports whether zlint has it.
-func install() bool {
-	l := lint.GlobalRegistry().CertificateLints().ByName(Name)
-	if l == nil {
-		return false
-	}
-	l.Lint = New
-	return true
-}
+// registered themselves (this package imports them) and before anything can lint.
+func init() { lintswap.Replace(Name, New) }
 
 // Lint is e_ecdsa_small_private_key: Error when the certificate's ECDSA key has a private key
 // d with d or n − d in 1..2^Bits. Bits is configurable as zlint's is (the same field, in the
