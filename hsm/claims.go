@@ -124,12 +124,12 @@ func (c *LabelClaims) DestroyLabel(label string) (int, error) {
 // Pending is how many keys were made since the last Recheck.
 func (c *LabelClaims) Pending() int { return len(c.pending) }
 
-// Due says a Recheck is worth its listing: the keys made since the last one are at least half
-// as many as the objects that listing saw (and at least minClaimBatch), so that the listings
-// cost a bulk move a constant per key however full the token. Recheck may be called at any
-// time; a caller must call it before vouching for a key.
+// Due says a Recheck is worth its listing: the keys made since the last one are at least as
+// many as the objects that listing saw (and at least minClaimBatch), so that a bulk move's
+// listings read about two objects per key however full the token. Recheck may be called at
+// any time; a caller must call it before vouching for a key.
 func (c *LabelClaims) Due() bool {
-	return len(c.pending) >= max(minClaimBatch, c.listed/2)
+	return len(c.pending) >= max(minClaimBatch, c.listed)
 }
 
 // Recheck is the check after for every key made since the last Recheck: it returns the labels

@@ -148,6 +148,16 @@ func (t *Token) Objects() ([]Object, error) {
 // crash left half-written, for example): its class is "unreadable". It must be called with
 // t.mu held.
 func (t *Token) object(h pkcs11.ObjectHandle) (Object, uint) {
+	// A key's four attributes in one call: a token may read the object's store for each call
+	// (SoftHSM's file store opens the object's file), and an inventory reads every object.
+	if attrs, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, nil), pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
+		pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, nil),
+	}); err == nil && len(attrs[3].Value) > 0 {
+		class := ulong(attrs[0].Value)
+		return Object{Class: className(class), Label: string(attrs[1].Value), ID: hex.EncodeToString(attrs[2].Value), KeyType: keyTypeName(ulong(attrs[3].Value))}, class
+	}
+	// Not a key (no CKA_KEY_TYPE), or unreadable: one call for what every object has.
 	attrs, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{
 		pkcs11.NewAttribute(pkcs11.CKA_CLASS, nil), pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil), pkcs11.NewAttribute(pkcs11.CKA_ID, nil),
 	})
