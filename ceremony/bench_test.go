@@ -20,7 +20,8 @@ import (
 // each side, and one fsynced line per key — the least any record of a move costs), once as a
 // Keyrite migration ceremony (its transcript record per key, label claims on the target,
 // transport set-up, inventories and reconciliation). It reports keys/s and CPU time per key
-// for both, their ratio (goal ≥ 0.95) and Keyrite's Go heap, which must stay flat as the key
+// for both, their ratio (goal ≥ 0.95; keyrite/bare-cpu is the same ratio by CPU time, user +
+// system, which moves less with a shared machine's load) and Keyrite's Go heap, which must stay flat as the key
 // count grows (scripts/bench runs it at several counts). Iterations alternate which side goes
 // first; KEYRITE_BENCH_FIRST=keyrite starts with Keyrite (scripts/bench alternates it between
 // counts run once each).
