@@ -307,7 +307,7 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 	if err != nil {
 		return lintResult{}, nil, err
 	}
-	return judge(name, shape, zlint.LintCertificateEx(zc, registry), pol.waived), c, nil
+	return judge(name, shape, lintCertificateEx(zc, registry), pol.waived), c, nil
 }
 
 // certificateLints is the registry every certificate lint runs with: zlint's lints of pol's
