@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -72,6 +71,7 @@ type App struct {
 	// to trace the calls a ceremony makes.
 	OpenModule func(path string) (*hsm.Module, error)
 
+	screens   screens           // what was shown, for giving memory back (memory.go)
 	theme     *roomTheme        // sizes follow the window; the focus is amber (theme.go)
 	ring      *canvas.Rectangle // the focus ring above every screen (layout.go)
 	ringLayer *fyne.Container
@@ -85,7 +85,7 @@ func Run(examples map[string][]byte) error {
 	a := New(fa, examples, hsm.DefaultRehearsalDir())
 	probe := os.Getenv("KEYRITE_STARTUP_PROBE") != ""
 	fa.Lifecycle().SetOnStarted(func() {
-		go releaseStartupMemory()
+		go releaseMemory() // the heap of parsing fonts and measuring the first screen
 		if !probe {
 			return
 		}
@@ -122,6 +122,7 @@ func New(fa fyne.App, examples map[string][]byte, rehearsalDir string) *App {
 func (a *App) ShowStart() {
 	a.Start.refreshRecent()
 	a.show(a.Start.Content)
+	a.releaseWhenIdle()
 }
 
 // showError tells the user what happened and what to do.
@@ -160,13 +161,4 @@ func (a *App) rememberCeremony(dir string) {
 		}
 	}
 	a.Fyne.Preferences().SetStringList(recentKey, out)
-}
-
-// releaseStartupMemory gives the operating system back, once the first screen has been drawn,
-// the heap that start-up used and no longer needs (Fyne parsing its theme fonts, measuring the
-// first screen's text): about 10 MB of the idle app's resident set, which Go's background
-// scavenger would otherwise return only over minutes.
-func releaseStartupMemory() {
-	time.Sleep(time.Second)
-	debug.FreeOSMemory()
 }

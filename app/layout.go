@@ -21,6 +21,7 @@ func (a *App) show(content fyne.CanvasObject) {
 	}
 	a.ring.Hide()
 	a.Win.SetContent(container.NewStack(content, a.ringLayer))
+	a.shownNow(content)
 }
 
 // ringWidth is the focus ring's stroke, in Fyne units at factor 1.
