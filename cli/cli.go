@@ -417,7 +417,6 @@ func run(args []string, env Env) error {
 
 func rehearse(args []string, env Env) error {
 	lessGC()
-	reports.Warm() // the fonts are read while the token store and the HSM module are prepared
 	fs := newFlagSet("rehearse", env)
 	dir := fs.String("rehearsal-dir", hsm.DefaultRehearsalDir(), "rehearsal token store")
 	out := fs.String("out", "", "new folder for the ceremony's outputs")
@@ -464,7 +463,11 @@ func rehearse(args []string, env Env) error {
 		script, err = ceremony.ParseScript("root-ceremony.yaml", env.Examples["root"])
 	}
 	if err == nil {
-		ceremony.WarmLints(script) // while the token is made
+		// While the token is made (SoftHSM mostly waits on the disk): the lints' registries
+		// and throwaway keys, and the report's fonts. Not earlier: the module's loading and
+		// the script's reading take both cores until then.
+		ceremony.WarmLints(script)
+		reports.Warm()
 	}
 	m, merr := module()
 	if merr != nil {
