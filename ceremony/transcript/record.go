@@ -9,6 +9,10 @@
 //   - Any change to a record (a byte altered, a record deleted, duplicated, swapped or appended,
 //     the file cut short) breaks the chain or the seal, and Verify names the first bad record.
 //   - The package is pure Go (no cgo, no HSM): an auditor verifies anywhere.
+//   - Within one process a signature over the same bytes is checked once: Verify keeps each
+//     root, signer chain and seal it verified by the SHA-256 of all their bytes, so a ceremony
+//     verified again (the command's last check after its report and bundle) costs no P-384
+//     verifications, and a byte changed since is checked anew (verified.go).
 //
 // The format is specified in docs/transcript.md; this package is its reference implementation.
 package transcript

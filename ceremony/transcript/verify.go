@@ -103,7 +103,7 @@ func Verify(dir string, opt Options) (*Result, error) {
 	if err := res.checkSigner(opt); err != nil {
 		return nil, err
 	}
-	if err := seal.Verify(res.Signer.PublicKey); err != nil {
+	if err := sealVerifies(seal, res.Signer.PublicKey); err != nil {
 		return nil, fmt.Errorf("%s: %w", SealFileName, err)
 	}
 	return res, res.checkOutputs(dir, opt)
@@ -198,16 +198,11 @@ func (res *Result) checkSigner(opt Options) error {
 		return bad("signer certificate chain must hold the signer and its root: %v", err)
 	}
 	leaf, root := certs[0], certs[len(certs)-1]
-	if err := root.CheckSignatureFrom(root); err != nil {
+	if err := rootSelfSigned(root); err != nil {
 		return bad("root certificate %q is not self-signed: %v", root.Subject, err)
 	}
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	roots.AddCert(root)
-	for _, c := range certs[1 : len(certs)-1] {
-		inter.AddCert(c)
-	}
 	closed, _ := time.Parse(time.RFC3339Nano, res.last.Time)
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, CurrentTime: closed, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+	if err := chainsTo(leaf, root, certs[1:len(certs)-1], closed); err != nil {
 		return bad("signer certificate does not chain to the root at the time of closing: %v", err)
 	}
 	fp, err := fingerprint.OfPublicKey(root.PublicKey)
