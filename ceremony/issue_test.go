@@ -35,14 +35,7 @@ func TestIssueRefusesWhatCheckSignatureFromRefuses(t *testing.T) {
 	rootKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	subKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	root, err := rootTemplate(CertProfile{Subject: Subject{CommonName: "Issue Root"}, ValidityDays: 3650}, Profile{}, big.NewInt(1), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := issue(root, root, rootKey.Public(), rootKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, rc := testRoot(t, rootKey, "Issue Root")
 	if err := rc.CheckSignatureFrom(rc); err != nil {
 		t.Fatal(err)
 	}
@@ -80,4 +73,19 @@ func TestIssueRefusesWhatCheckSignatureFromRefuses(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testRoot makes the template of a root named cn, with the profile's defaults, and the
+// certificate key issues from it for itself.
+func testRoot(t *testing.T, key crypto.Signer, cn string) (tmpl, cert *x509.Certificate) {
+	t.Helper()
+	tmpl, err := rootTemplate(CertProfile{Subject: Subject{CommonName: cn}, ValidityDays: 3650}, Profile{}, big.NewInt(1), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err = issue(tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tmpl, cert
 }

@@ -32,16 +32,9 @@ func TestWarmLintsMakesWhatARootCeremonyUses(t *testing.T) {
 	rootKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	signerKey, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
 	now := time.Now()
-	root, err := rootTemplate(CertProfile{Subject: Subject{CommonName: "Warm Root"}, ValidityDays: 3650}, Profile{}, big.NewInt(1), now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	root, rc := testRoot(t, rootKey, "Warm Root")
 	pol := Profile{}.policy()
 	if _, _, err := lintCertificate("root.pem", root, nil, hsm.ECDSAP384, nil, hsm.ECDSAP384, pol); err != nil {
-		t.Fatal(err)
-	}
-	rc, err := issue(root, root, rootKey.Public(), rootKey)
-	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lintIssued("root.pem", "self-signed", rc.Raw, pol); err != nil {
