@@ -144,7 +144,13 @@ func (r *Run) migrateKeys() error {
 	if _, err := r.record(transcript.EventMigrationStarted, map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(onTarget)}); err != nil {
 		return err
 	}
-	claims, err := r.target.ClaimLabels()
+	toMove := 0
+	for _, k := range srcKeys {
+		if _, done := moved[k.Label]; !done {
+			toMove++
+		}
+	}
+	claims, err := r.target.ClaimLabels(toMove)
 	if err != nil {
 		return err
 	}

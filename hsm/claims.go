@@ -22,36 +22,52 @@ import (
 // the labels, exactly as between a per-key check and its recheck: Recheck finds it, destroys
 // the new key and reports a *DuplicateLabelError. If the token cannot read back an object's
 // label, so that a listing cannot say what it carries, LabelClaims asks the token per label
-// instead, as claimLabel and recheckLabel do.
+// instead, as claimLabel and recheckLabel do. So it does when the keys to be made are few
+// beside the objects on the token: a listing reads every object (one call each), and a token
+// that indexes its labels answers a few searches faster than that.
 type LabelClaims struct {
 	t       *Token
 	taken   map[string]int  // objects carrying each label, as the last listing saw them
 	pending []*SecretKey    // keys made since the last Recheck, in order
 	made    map[string]bool // their labels
 	listed  int             // objects the last listing saw
-	exact   bool            // some object's label could not be read: check per label
+	exact   bool            // check per label: few keys, or an object whose label could not be read
 }
 
 // minClaimBatch is the fewest keys Due waits for before a Recheck.
 const minClaimBatch = 64
 
-// ClaimLabels lists the labels on the token, for claims in bulk.
-func (t *Token) ClaimLabels() (*LabelClaims, error) {
+// ClaimLabels prepares claims for about planned new keys. It lists the labels on the token,
+// unless planned is under half the objects there: then each label is checked with a search.
+func (t *Token) ClaimLabels(planned int) (*LabelClaims, error) {
 	c := &LabelClaims{t: t, made: map[string]bool{}}
-	_, err := c.list(nil)
-	return c, err
+	t.mu.Lock()
+	hs, err := t.find(nil)
+	t.mu.Unlock()
+	if err != nil {
+		return nil, wrap("list labels on token", t.Info.Label, err)
+	}
+	if hs == nil {
+		hs = []pkcs11.ObjectHandle{} // an empty token, listed: list must not search again
+	}
+	if c.exact = 2*planned < len(hs); !c.exact {
+		c.list(nil, hs)
+	}
+	return c, nil
 }
 
-// list reads the label of every object on the token, and returns the objects carrying each of
-// the labels in watch. An object whose label cannot be read switches the claims to per-label
-// checks.
-func (c *LabelClaims) list(watch map[string]bool) (map[string][]pkcs11.ObjectHandle, error) {
+// list reads the label of every object on the token (hs, or those a search finds), and returns
+// the objects carrying each of the labels in watch. An object whose label cannot be read
+// switches the claims to per-label checks.
+func (c *LabelClaims) list(watch map[string]bool, hs []pkcs11.ObjectHandle) (map[string][]pkcs11.ObjectHandle, error) {
 	t := c.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	hs, err := t.find(nil)
-	if err != nil {
-		return nil, wrap("list labels on token", t.Info.Label, err)
+	if hs == nil {
+		var err error
+		if hs, err = t.find(nil); err != nil {
+			return nil, wrap("list labels on token", t.Info.Label, err)
+		}
 	}
 	c.taken, c.listed = make(map[string]int, len(hs)), len(hs)
 	holders := map[string][]pkcs11.ObjectHandle{}
@@ -129,6 +145,9 @@ func (c *LabelClaims) Pending() int { return len(c.pending) }
 // listings read about two objects per key however full the token. Recheck may be called at
 // any time; a caller must call it before vouching for a key.
 func (c *LabelClaims) Due() bool {
+	if c.exact { // a search per key: each key checked again at once, as Token.UnwrapDEK does
+		return len(c.pending) > 0
+	}
 	return len(c.pending) >= max(minClaimBatch, c.listed)
 }
 
@@ -141,7 +160,10 @@ func (c *LabelClaims) Recheck() (passed []string, err error) {
 	if len(pending) == 0 {
 		return nil, nil
 	}
-	holders, err := c.list(made)
+	var holders map[string][]pkcs11.ObjectHandle
+	if !c.exact {
+		holders, err = c.list(made, nil)
+	}
 	if err != nil {
 		for _, k := range pending {
 			k.Destroy()

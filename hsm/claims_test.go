@@ -87,7 +87,7 @@ func TestBulkClaimsRefuseATakenLabel(t *testing.T) {
 	if _, err := tok.GenerateDEK(DEKSpec{Label: "there-before", ID: []byte{1}, Extractable: true}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := tok.ClaimLabels()
+	c, err := tok.ClaimLabels(2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestBulkClaimsDestroyADuplicate(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				raced := "raced-2"
 				tok := claimsToken(t, fmt.Sprintf("bulk-race-%v-%v", after, unwrap), &searches{sneak: raced, sneakAfter: after})
-				c, err := tok.ClaimLabels()
+				c, err := tok.ClaimLabels(4)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -164,7 +164,7 @@ func TestBulkClaimsDestroyADuplicate(t *testing.T) {
 // A key removed by someone else before Recheck is not vouched for.
 func TestBulkClaimsNoticeAVanishedKey(t *testing.T) {
 	tok := claimsToken(t, "bulk-vanish", &searches{})
-	c, err := tok.ClaimLabels()
+	c, err := tok.ClaimLabels(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,11 +186,11 @@ func TestBulkClaimsNoticeAVanishedKey(t *testing.T) {
 func TestBulkClaimsSearchRarely(t *testing.T) {
 	s := &searches{}
 	tok := claimsToken(t, "bulk-searches", s)
-	c, err := tok.ClaimLabels()
+	const n = 200
+	c, err := tok.ClaimLabels(n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 200
 	for i := 0; i < n; i++ {
 		if _, err := c.GenerateDEK(DEKSpec{Label: fmt.Sprintf("k-%04d", i), ID: []byte{byte(i)}}); err != nil {
 			t.Fatal(err)
@@ -268,4 +268,47 @@ func objectInTwoCalls(t *Token, h pkcs11.ObjectHandle) (Object, uint) {
 		o.KeyType = keyTypeName(ulong(kt[0].Value))
 	}
 	return o, class
+}
+
+// A few keys beside many objects are claimed with a search each, before and right after each
+// key is made, as Token.GenerateDEK does: a listing would read every object. A race is found
+// the same way.
+func TestFewClaimsSearchPerLabel(t *testing.T) {
+	s := &searches{sneak: "few-1"}
+	tok := claimsToken(t, "few-claims", s)
+	for i := 0; i < 6; i++ {
+		if _, err := tok.GenerateDEK(DEKSpec{Label: fmt.Sprintf("other-%d", i), ID: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.n = 0
+	c, err := tok.ClaimLabels(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GenerateDEK(DEKSpec{Label: "other-3", ID: []byte{9}}); !errors.Is(err, ErrLabelTaken) {
+		t.Fatalf("a label on the token: err = %v, want ErrLabelTaken", err)
+	}
+	for i, want := range []int{4, 6} { // the count, the refused claim, then per key a search before and after
+		if _, err := c.GenerateDEK(DEKSpec{Label: fmt.Sprintf("few-%d", i), ID: []byte{byte(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		if !c.Due() {
+			t.Fatal("a key claimed with a search is not due for its second check at once")
+		}
+		passed, err := c.Recheck()
+		if i == 0 && (err != nil || len(passed) != 1) {
+			t.Fatalf("Recheck = %v, %v", passed, err)
+		}
+		var dup *DuplicateLabelError
+		if i == 1 && (!errors.As(err, &dup) || dup.Label != "few-1" || len(passed) != 0) {
+			t.Fatalf("Recheck of the raced key = %v, %v; want a DuplicateLabelError", passed, err)
+		}
+		if s.n != want {
+			t.Fatalf("%d searches after key %d, want %d", s.n, i, want)
+		}
+	}
+	if ids := labelsOn(t, tok, "few-1"); len(ids) != 1 || ids[0] != fmt.Sprintf("%x", "intruder") {
+		t.Fatalf("objects labelled few-1: IDs %v, want only the intruder's", ids)
+	}
 }
