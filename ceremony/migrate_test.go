@@ -83,3 +83,87 @@ func TestMigrationRefusesALabelTakenWhileMoving(t *testing.T) {
 		t.Fatalf("objects labelled %s on the target: IDs %v, want only the other writer's", raced, ids)
 	}
 }
+
+// swapUI replaces keys on the tokens once the move has recorded every key, before the
+// reconciliation: each listed key is destroyed and a different key made with its label and ID.
+type swapUI struct {
+	scriptedUI
+	t    *testing.T
+	swap map[*hsm.Token]string // token -> label of the key to replace
+	done bool
+}
+
+func (u *swapUI) Progress(what string, done, total int) {
+	if u.done || total == 0 || done != total || !strings.HasPrefix(what, "Moving") {
+		return
+	}
+	u.done = true
+	for tok, label := range u.swap {
+		k, err := tok.FindSecretKey(label)
+		if err == nil {
+			err = k.Destroy()
+		}
+		if err == nil {
+			_, err = tok.GenerateDEK(hsm.DEKSpec{Label: label, ID: k.ID})
+		}
+		if err != nil {
+			u.t.Errorf("replace %s: %v", label, err)
+		}
+	}
+}
+
+// The reconciliation reuses the check values the move computed only for the very objects it
+// computed them for: a key another writer replaced after the move, with the same label and
+// ID, on either token, is found different (its check value is computed).
+func TestReconciliationFindsAKeyReplacedAfterTheMove(t *testing.T) {
+	src := rootOn(t, "root-ceremony.yaml")
+	makeDEKs(t, src.b, 8)
+	target := freshToken(t)
+	onSrc, onTgt := openLoggedIn(t, src.b), openLoggedIn(t, target)
+	defer onSrc.Close()
+	defer onTgt.Close()
+	ui := &swapUI{t: t, swap: map[*hsm.Token]string{onSrc: "dek-00005", onTgt: "dek-00002"}}
+	dir := filepath.Join(t.TempDir(), "migration")
+	err := start(t, loadTestScript(t, "migrate-ceremony.yaml"), dir, src.b, ui, Options{Previous: src.dir, Target: &target})
+	if !ui.done {
+		t.Fatalf("no key was replaced (err %v)", err)
+	}
+	if err == nil || !strings.Contains(err.Error(), "0 missing, 2 different") {
+		t.Fatalf("err = %v, want the reconciliation to find the 2 replaced keys different", err)
+	}
+	csv, rerr := os.ReadFile(filepath.Join(dir, "reconciliation.csv"))
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(csv)), "\n")[1:] {
+		replaced := strings.HasPrefix(line, "dek-00002,") || strings.HasPrefix(line, "dek-00005,")
+		if strings.HasSuffix(line, ",true") == replaced {
+			t.Errorf("reconciliation row %q", line)
+		}
+	}
+}
+
+// The reconciliation computes no check value the move computed for the same object: on the
+// source, one encryption per key (the move's check value), where computing them again would
+// make two.
+func TestReconciliationReusesTheMovesCheckValues(t *testing.T) {
+	const n = 12
+	src := rootOn(t, "root-ceremony.yaml")
+	makeDEKs(t, src.b, n)
+	target := freshToken(t)
+	dir := filepath.Join(t.TempDir(), "migration")
+	counted := src.b
+	encryptions := 0
+	counted.Module = hsmtest.WithFaults(src.b.Module, func(call string) error {
+		if call == "EncryptInit" {
+			encryptions++
+		}
+		return nil
+	})
+	if err := start(t, loadTestScript(t, "migrate-ceremony.yaml"), dir, counted, &scriptedUI{}, Options{Previous: src.dir, Target: &target}); err != nil {
+		t.Fatal(err)
+	}
+	if encryptions != n {
+		t.Fatalf("%d encryptions on the source for %d keys moved and reconciled, want %d", encryptions, n, n)
+	}
+}

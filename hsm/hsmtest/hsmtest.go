@@ -119,3 +119,10 @@ func (f *faulty) FindObjectsInit(sh pkcs11.SessionHandle, t []*pkcs11.Attribute)
 	}
 	return f.Ctx.FindObjectsInit(sh, t)
 }
+
+func (f *faulty) EncryptInit(sh pkcs11.SessionHandle, m []*pkcs11.Mechanism, o pkcs11.ObjectHandle) error {
+	if err := f.fail("EncryptInit"); err != nil {
+		return err
+	}
+	return f.Ctx.EncryptInit(sh, m, o)
+}
