@@ -111,24 +111,53 @@ func (r *Run) establishTransport() error {
 // those already on the target by label. A label the target holds twice is refused: no check
 // value could say which of the two is the migrated key.
 func (r *Run) migrationKeys() ([]hsm.SecretKeyInfo, map[string]hsm.SecretKeyInfo, error) {
-	prefix := r.Script.Migrate.Keys
-	srcKeys, err := r.token.SecretKeys(prefix)
+	srcKeys, err := r.sourceKeys()
 	if err != nil {
 		return nil, nil, err
 	}
+	dstKeys, err := r.target.SecretKeys(r.Script.Migrate.Keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	dst, err := byLabel(dstKeys)
+	return srcKeys, dst, err
+}
+
+// sourceKeys lists the keys to move, sorted by label.
+func (r *Run) sourceKeys() ([]hsm.SecretKeyInfo, error) {
+	srcKeys, err := r.token.SecretKeys(r.Script.Migrate.Keys)
 	sort.Slice(srcKeys, func(i, j int) bool { return srcKeys[i].Label < srcKeys[j].Label })
-	dstKeys, err := r.target.SecretKeys(prefix)
-	if err != nil {
-		return nil, nil, err
-	}
+	return srcKeys, err
+}
+
+// byLabel maps the target's keys by label, refusing a label it holds twice.
+func byLabel(dstKeys []hsm.SecretKeyInfo) (map[string]hsm.SecretKeyInfo, error) {
 	dst := map[string]hsm.SecretKeyInfo{}
 	for _, k := range dstKeys {
 		if _, dup := dst[k.Label]; dup {
-			return nil, nil, fmt.Errorf("the target holds key %q twice", k.Label)
+			return nil, fmt.Errorf("the target holds key %q twice", k.Label)
 		}
 		dst[k.Label] = k
 	}
-	return srcKeys, dst, nil
+	return dst, nil
+}
+
+// claimTargetLabels prepares the claims of the labels of the toMove keys on the target and
+// lists the keys already there, from one listing of the target where the claims make one
+// (hsm.Token.ClaimLabelsAndList), or with a search.
+func (r *Run) claimTargetLabels(toMove int) (*hsm.LabelClaims, map[string]hsm.SecretKeyInfo, error) {
+	keys := &hsm.KeyList{Prefix: r.Script.Migrate.Keys}
+	claims, listed, err := r.target.ClaimLabelsAndList(toMove, keys)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !listed {
+		if keys.Keys, err = r.target.SecretKeys(keys.Prefix); err != nil {
+			return nil, nil, err
+		}
+	}
+	onTarget, err := byLabel(keys.Keys)
+	return claims, onTarget, err
 }
 
 // migrateKeys moves every key not yet recorded as moved. Each new key's label is claimed on the
@@ -136,22 +165,22 @@ func (r *Run) migrationKeys() ([]hsm.SecretKeyInfo, map[string]hsm.SecretKeyInfo
 // keys made since, before any of them is recorded. A key is recorded (key.migrated) only once
 // its check values match and that second check passed it.
 func (r *Run) migrateKeys() error {
-	srcKeys, onTarget, err := r.migrationKeys()
+	srcKeys, err := r.sourceKeys()
 	if err != nil {
 		return err
 	}
 	moved := r.xfer.migrated
-	if _, err := r.record(transcript.EventMigrationStarted, map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(onTarget)}); err != nil {
-		return err
-	}
 	toMove := 0
 	for _, k := range srcKeys {
 		if _, done := moved[k.Label]; !done {
 			toMove++
 		}
 	}
-	claims, err := r.target.ClaimLabels(toMove)
+	claims, onTarget, err := r.claimTargetLabels(toMove)
 	if err != nil {
+		return err
+	}
+	if _, err := r.record(transcript.EventMigrationStarted, map[string]any{"keys": len(srcKeys), "already_moved": len(moved), "already_on_target": len(onTarget)}); err != nil {
 		return err
 	}
 	m := &mover{r: r, claims: claims, onTarget: onTarget}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/miekg/pkcs11"
 )
@@ -40,26 +41,48 @@ const minClaimBatch = 64
 // ClaimLabels prepares claims for about planned new keys. It lists the labels on the token,
 // unless planned is under half the objects there: then each label is checked with a search.
 func (t *Token) ClaimLabels(planned int) (*LabelClaims, error) {
+	c, _, err := t.ClaimLabelsAndList(planned, nil)
+	return c, err
+}
+
+// KeyList collects, from a listing of a token's labels, the AES secret keys whose label starts
+// with Prefix (Keys, in the token's order), as Token.SecretKeys lists them.
+type KeyList struct {
+	Prefix     string
+	Keys       []SecretKeyInfo
+	incomplete bool // an object might be such a key, and the listing could not tell
+}
+
+// ClaimLabelsAndList is ClaimLabels that also fills keys (if not nil) from the same listing:
+// each object is read once, in one call, for its label and, if it is a key, its class, key
+// type and ID. It returns false when it did not list (the claims check each label with a
+// search): then keys is left empty and the caller lists them with SecretKeys.
+func (t *Token) ClaimLabelsAndList(planned int, keys *KeyList) (*LabelClaims, bool, error) {
 	c := &LabelClaims{t: t, made: map[string]bool{}}
 	t.mu.Lock()
 	hs, err := t.find(nil)
 	t.mu.Unlock()
 	if err != nil {
-		return nil, wrap("list labels on token", t.Info.Label, err)
+		return nil, false, wrap("list labels on token", t.Info.Label, err)
 	}
 	if hs == nil {
 		hs = []pkcs11.ObjectHandle{} // an empty token, listed: list must not search again
 	}
-	if c.exact = 2*planned < len(hs); !c.exact {
-		c.list(nil, hs)
+	if c.exact = 2*planned < len(hs); c.exact {
+		return c, false, nil
 	}
-	return c, nil
+	c.list(nil, hs, keys)
+	if keys != nil && (c.exact || keys.incomplete) { // only a search can say what an object is
+		keys.Keys = nil
+		return c, false, nil
+	}
+	return c, true, nil
 }
 
 // list reads the label of every object on the token (hs, or those a search finds), and returns
-// the objects carrying each of the labels in watch. An object whose label cannot be read
-// switches the claims to per-label checks.
-func (c *LabelClaims) list(watch map[string]bool, hs []pkcs11.ObjectHandle) (map[string][]pkcs11.ObjectHandle, error) {
+// the objects carrying each of the labels in watch; keys, if not nil, collects the keys it
+// names. An object whose label cannot be read switches the claims to per-label checks.
+func (c *LabelClaims) list(watch map[string]bool, hs []pkcs11.ObjectHandle, keys *KeyList) (map[string][]pkcs11.ObjectHandle, error) {
 	t := c.t
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -72,12 +95,11 @@ func (c *LabelClaims) list(watch map[string]bool, hs []pkcs11.ObjectHandle) (map
 	c.taken, c.listed = make(map[string]int, len(hs)), len(hs)
 	holders := map[string][]pkcs11.ObjectHandle{}
 	for _, h := range hs {
-		a, err := t.m.ctx.GetAttributeValue(t.session, h, []*pkcs11.Attribute{pkcs11.NewAttribute(pkcs11.CKA_LABEL, nil)})
+		label, err := t.listedLabel(h, keys)
 		if err != nil {
 			c.exact = true // only the token can say whether this object carries a label
 			continue
 		}
-		label := string(a[0].Value)
 		c.taken[label]++
 		if watch[label] {
 			holders[label] = append(holders[label], h)
@@ -162,7 +184,7 @@ func (c *LabelClaims) Recheck() (passed []string, err error) {
 	}
 	var holders map[string][]pkcs11.ObjectHandle
 	if !c.exact {
-		holders, err = c.list(made, nil)
+		holders, err = c.list(made, nil, nil)
 	}
 	if err != nil {
 		for _, k := range pending {
@@ -200,4 +222,41 @@ func (c *LabelClaims) recheck(k *SecretKey, holders []pkcs11.ObjectHandle) error
 		return &DuplicateLabelError{Token: t.Info.Label, Label: k.Label, Others: others, DestroyErr: k.Destroy()}
 	}
 	return nil
+}
+
+// listedLabel reads h's label. With keys, it reads in the same call the object's class, key
+// type and ID, and adds it to keys if it is an AES secret key with keys' prefix; an object
+// without a key type has its label and class read; a secret key whose key type cannot be read
+// leaves keys incomplete (the caller lists them with a search). Call with t.mu held.
+func (t *Token) listedLabel(h pkcs11.ObjectHandle, keys *KeyList) (string, error) {
+	read := func(types ...uint) ([]*pkcs11.Attribute, error) {
+		tmpl := make([]*pkcs11.Attribute, len(types))
+		for i, ty := range types {
+			tmpl[i] = pkcs11.NewAttribute(ty, nil)
+		}
+		return t.m.ctx.GetAttributeValue(t.session, h, tmpl)
+	}
+	if keys == nil {
+		a, err := read(pkcs11.CKA_LABEL)
+		if err != nil {
+			return "", err
+		}
+		return string(a[0].Value), nil
+	}
+	a, err := read(pkcs11.CKA_LABEL, pkcs11.CKA_CLASS, pkcs11.CKA_KEY_TYPE, pkcs11.CKA_ID)
+	if err == nil && len(a[1].Value) > 0 && len(a[2].Value) > 0 {
+		label := string(a[0].Value)
+		if ulong(a[1].Value) == pkcs11.CKO_SECRET_KEY && ulong(a[2].Value) == pkcs11.CKK_AES && strings.HasPrefix(label, keys.Prefix) {
+			keys.Keys = append(keys.Keys, SecretKeyInfo{Label: label, ID: a[3].Value, key: t.newSecretKey(label, a[3].Value, h, true)})
+		}
+		return label, nil
+	}
+	if a, err = read(pkcs11.CKA_LABEL, pkcs11.CKA_CLASS); err == nil && ulong(a[1].Value) != pkcs11.CKO_SECRET_KEY {
+		return string(a[0].Value), nil // not a secret key: not one of keys
+	}
+	keys.incomplete = true
+	if a, err = read(pkcs11.CKA_LABEL); err != nil {
+		return "", err
+	}
+	return string(a[0].Value), nil
 }

@@ -312,3 +312,56 @@ func TestFewClaimsSearchPerLabel(t *testing.T) {
 		t.Fatalf("objects labelled few-1: IDs %v, want only the intruder's", ids)
 	}
 }
+
+// The claims' listing gives the keys SecretKeys lists (AES secret keys with the prefix, with
+// their IDs), on a token that also holds a key pair, a generic secret key and AES keys without
+// the prefix; with few
+// keys planned it lists nothing and says so.
+func TestClaimsListTheKeysSecretKeysLists(t *testing.T) {
+	tok := claimsToken(t, "claims-list-keys", &searches{})
+	for i, label := range []string{"mv-2", "other", "mv-1", "mv-10", "mvx"} {
+		if _, err := tok.GenerateDEK(DEKSpec{Label: label, ID: []byte{byte(i), 'k'}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tok.GenerateKeyPair(KeySpec{Label: "mv-pair", Algorithm: ECDSAP256}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tok.m.ctx.GenerateKey(tok.session, []*pkcs11.Mechanism{pkcs11.NewMechanism(pkcs11.CKM_GENERIC_SECRET_KEY_GEN, nil)}, []*pkcs11.Attribute{
+		pkcs11.NewAttribute(pkcs11.CKA_CLASS, pkcs11.CKO_SECRET_KEY), pkcs11.NewAttribute(pkcs11.CKA_KEY_TYPE, pkcs11.CKK_GENERIC_SECRET),
+		pkcs11.NewAttribute(pkcs11.CKA_TOKEN, true), pkcs11.NewAttribute(pkcs11.CKA_PRIVATE, true), pkcs11.NewAttribute(pkcs11.CKA_LABEL, "mv-generic"), pkcs11.NewAttribute(pkcs11.CKA_VALUE_LEN, 32),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	describe := func(ks []SecretKeyInfo) string {
+		var out []string
+		for _, k := range ks {
+			out = append(out, fmt.Sprintf("%s/%x", k.Label, k.ID))
+		}
+		return strings.Join(out, ",")
+	}
+	want, err := tok.SecretKeys("mv-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := &KeyList{Prefix: "mv-"}
+	c, listed, err := tok.ClaimLabelsAndList(10, keys)
+	if err != nil || !listed {
+		t.Fatalf("ClaimLabelsAndList = listed %v, %v", listed, err)
+	}
+	if got := describe(keys.Keys); got != describe(want) || len(want) != 3 {
+		t.Fatalf("keys from the claims' listing %s, SecretKeys %s", got, describe(want))
+	}
+	for _, k := range keys.Keys {
+		if kcv, err := k.Key().CheckValueECB(); err != nil || len(kcv) != 6 {
+			t.Fatalf("the listed key %s is not usable: %q, %v", k.Label, kcv, err)
+		}
+	}
+	if err := c.claim("generate key", "mv-pair"); !errors.Is(err, ErrLabelTaken) {
+		t.Fatalf("the key pair's label: err = %v, want ErrLabelTaken", err)
+	}
+	few := &KeyList{Prefix: "mv-"}
+	if _, listed, err := tok.ClaimLabelsAndList(1, few); err != nil || listed || len(few.Keys) != 0 {
+		t.Fatalf("one key planned on a token of 8 objects: listed %v, keys %d, %v; want a search per label", listed, len(few.Keys), err)
+	}
+}
