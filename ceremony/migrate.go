@@ -219,32 +219,6 @@ type mover struct {
 type movedKey struct {
 	data    map[string]string // the key.migrated record
 	created bool              // made now: recorded only once its label is checked again
-	keys    checked           // the key on both tokens, its check values found equal
-}
-
-// checked is a key recorded as moved by this process: the objects on the source and the target
-// whose check values (kcv) this process computed and found equal. The reconciliation reuses
-// the value for an object it lists again under the same login (hsm.SecretKey.SameObject): a
-// key's value never changes, so computing it again inside the token would say nothing new.
-// Any other object it lists, including one another writer put in the place of a checked key,
-// has its check value computed.
-type checked struct {
-	src, dst *hsm.SecretKey
-	kcv      string
-}
-
-// checkValue is k's check value: the one computed for the same object (side 0 the source, 1
-// the target) when it was moved, or computed now.
-func (r *Run) checkValue(k hsm.SecretKeyInfo, side int) (string, error) {
-	c, ok := r.xfer.checked[k.Label]
-	o := c.src
-	if side == 1 {
-		o = c.dst
-	}
-	if ok && o.SameObject(k.Key()) && bytes.Equal(o.ID, k.ID) {
-		return c.kcv, nil
-	}
-	return k.Key().CheckValueECB()
 }
 
 // move moves k, or accepts the copy an interruption left on the target if its check value is
@@ -257,7 +231,6 @@ func (m *mover) move(k hsm.SecretKeyInfo) error {
 	}
 	note := ""
 	t, onTgt := m.onTarget[k.Label]
-	keys := checked{src: k.Key(), dst: t.Key(), kcv: kcv}
 	if onTgt {
 		// Moved before an interruption, not yet recorded: it must be the same key.
 		tk, err := t.Key().CheckValueECB()
@@ -278,7 +251,7 @@ func (m *mover) move(k hsm.SecretKeyInfo) error {
 		}
 	}
 	if !onTgt {
-		if keys.dst, err = m.unwrap(k, kcv); err != nil {
+		if err := m.unwrap(k, kcv); err != nil {
 			return err
 		}
 	}
@@ -286,30 +259,29 @@ func (m *mover) move(k hsm.SecretKeyInfo) error {
 	if note != "" {
 		data["note"] = note
 	}
-	m.batch = append(m.batch, movedKey{data: data, created: !onTgt, keys: keys})
+	m.batch = append(m.batch, movedKey{data: data, created: !onTgt})
 	return nil
 }
 
-// unwrap wraps k on the source, unwraps it on the target and compares the check values; it
-// returns the key on the target.
-func (m *mover) unwrap(k hsm.SecretKeyInfo, kcv string) (*hsm.SecretKey, error) {
+// unwrap wraps k on the source, unwraps it on the target and compares the check values.
+func (m *mover) unwrap(k hsm.SecretKeyInfo, kcv string) error {
 	r := m.r
 	blob, err := r.token.WrapSecretKey(r.xfer.transport[0], k.Key())
 	if err != nil {
-		return nil, err
+		return err
 	}
 	nk, err := m.claims.UnwrapDEK(r.xfer.transport[1], blob, hsm.DEKSpec{Label: k.Label, ID: k.ID})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tk, err := nk.CheckValueECB()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if tk != kcv {
-		return nil, fmt.Errorf("key %q arrived with check value %s, the source has %s", k.Label, tk, kcv)
+		return fmt.Errorf("key %q arrived with check value %s, the source has %s", k.Label, tk, kcv)
 	}
-	return nk, nil
+	return nil
 }
 
 // flush checks the labels of the keys made since the last flush again and records every key of
@@ -332,10 +304,6 @@ func (m *mover) flush() error {
 			return errors.Join(err, rerr)
 		}
 		m.r.xfer.migrated[label] = b.data["kcv"]
-		if m.r.xfer.checked == nil {
-			m.r.xfer.checked = map[string]checked{}
-		}
-		m.r.xfer.checked[label] = b.keys
 	}
 	return err
 }
@@ -349,13 +317,13 @@ func (r *Run) reconcile() error {
 	csv.WriteString("label,id,source_kcv,target_kcv,kcv_method,match\n")
 	matching, missing, differ := 0, []string{}, []string{}
 	for _, k := range srcKeys {
-		skcv, err := r.checkValue(k, 0)
+		skcv, err := k.Key().CheckValueECB()
 		if err != nil {
 			return err
 		}
 		tkcv := ""
 		if t, ok := dst[k.Label]; ok {
-			if tkcv, err = r.checkValue(t, 1); err != nil {
+			if tkcv, err = t.Key().CheckValueECB(); err != nil {
 				return err
 			}
 		}

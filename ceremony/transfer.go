@@ -27,7 +27,6 @@ type transferInputs struct {
 	files       map[string][]byte  // files to carry into this ceremony's folder
 	transport   [2]*hsm.SecretKey  // migrate: on the source and the target
 	migrated    map[string]string  // migrate: label -> KCV already recorded
-	checked     map[string]checked // migrate: keys recorded as moved by this process
 }
 
 func parseRSAPublicKey(b []byte) (*rsa.PublicKey, error) {

@@ -421,22 +421,6 @@ type SecretKeyInfo struct {
 // Key is the key itself.
 func (s SecretKeyInfo) Key() *SecretKey { return s.key }
 
-// SameObject reports whether k and o are one object found under the current login: the same
-// token session and handle, both found since the last login (a token may renumber private
-// objects when the login changes, so a handle found before says nothing after). Its caller
-// may reuse what it learnt from k's object, such as a check value (a key's value never
-// changes), for o. A handle another writer's object took after this process destroyed k's
-// would also match: SoftHSM never reuses a handle within a process; a caller that destroys
-// objects forgets what it learnt about them.
-func (k *SecretKey) SameObject(o *SecretKey) bool {
-	if k == nil || o == nil || k.t != o.t {
-		return false
-	}
-	k.t.mu.Lock()
-	defer k.t.mu.Unlock()
-	return k.h == o.h && k.login == k.t.logins && o.login == k.t.logins
-}
-
 // SecretKeys lists the AES secret keys whose label starts with prefix.
 func (t *Token) SecretKeys(prefix string) ([]SecretKeyInfo, error) {
 	t.mu.Lock()
