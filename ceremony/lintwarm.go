@@ -1,6 +1,7 @@
 package ceremony
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/keyrite/keyrite/hsm"
@@ -23,15 +24,13 @@ var warmLintsOnce sync.Once
 // warmLints makes the registries and the throwaway keys for an issuer of algorithm alg (none
 // for an algorithm Keyrite does not issue under).
 func warmLints(alg hsm.Algorithm) {
-	for _, exclude := range [][]string{throwawayIssuer, append(throwawayIssuer[:len(throwawayIssuer):len(throwawayIssuer)], throwawayOnly...), nil} {
+	for _, exclude := range [][]string{throwawayExcluded(false), throwawayExcluded(true), nil} {
 		if r, err := certificateLints(lintPolicy{}, exclude); err == nil {
 			splitLints(r) // the shapes' (before signing) and the issued certificates' (after)
 		}
 	}
-	for _, a := range hsm.Algorithms {
-		if a == alg {
-			throwawayFor(alg)
-		}
+	if slices.Contains(hsm.Algorithms, alg) {
+		throwawayFor(alg)
 	}
 	throwawaySubjectFor(signerAlg)
 }

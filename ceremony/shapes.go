@@ -240,6 +240,16 @@ var throwawayOnly = []string{smallkey.Name}
 // they run.
 var throwawayIssuer = []string{emudhra.Name}
 
+// throwawayExcluded is what a shape signed by a throwaway key leaves out: throwawayIssuer, and
+// throwawayOnly too where the subject key is a throwaway (subject). lintCertificate and the
+// warm-up (WarmLints) filter zlint's registry by these same lists.
+func throwawayExcluded(subject bool) []string {
+	if !subject {
+		return throwawayIssuer
+	}
+	return append(throwawayIssuer[:len(throwawayIssuer):len(throwawayIssuer)], throwawayOnly...)
+}
+
 // certLinter names, in certificate.linted and certificate.relinted, what lints a certificate:
 // zlint, the version go.mod requires, with two of its lints run by Keyrite's implementations of
 // the same checks (internal/smallkey: the baby-step tables precomputed; internal/emudhra: the
@@ -274,10 +284,7 @@ func lintCertificate(name string, tmpl, issuer *x509.Certificate, issuerAlg hsm.
 	}
 	t := *tmpl
 	parent, shape := &t, "self-signed"
-	exclude := throwawayIssuer
-	if issuer == nil || pub == nil {
-		exclude = append(exclude[:len(exclude):len(exclude)], throwawayOnly...) // the subject key is a throwaway too
-	}
+	exclude := throwawayExcluded(issuer == nil || pub == nil)
 	if issuer == nil {
 		pub = key.Public() // self-signed: one key on both sides, as the real key will be
 	} else {
