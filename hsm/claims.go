@@ -119,35 +119,30 @@ func (c *LabelClaims) claim(what, label string) error {
 	return nil
 }
 
-func (c *LabelClaims) add(k *SecretKey) {
-	c.pending = append(c.pending, k)
-	c.made[k.Label] = true
+// claimed makes a key with create under label, claimed in bulk: checked free now (claim), and
+// checked again with the other keys made since at the next Recheck, which vouches for it.
+func (c *LabelClaims) claimed(what, label string, create func() (*SecretKey, error)) (*SecretKey, error) {
+	if err := c.claim(what, label); err != nil {
+		return nil, err
+	}
+	k, err := create()
+	if err == nil {
+		c.pending = append(c.pending, k)
+		c.made[k.Label] = true
+	}
+	return k, err
 }
 
 // GenerateDEK is Token.GenerateDEK with the label claimed in bulk: the key is not vouched for
 // until Recheck passes it.
 func (c *LabelClaims) GenerateDEK(s DEKSpec) (*SecretKey, error) {
-	if err := c.claim("generate key", s.Label); err != nil {
-		return nil, err
-	}
-	k, err := c.t.generateDEK(s)
-	if err == nil {
-		c.add(k)
-	}
-	return k, err
+	return c.claimed("generate key", s.Label, func() (*SecretKey, error) { return c.t.generateDEK(s) })
 }
 
 // UnwrapDEK is Token.UnwrapDEK with the label claimed in bulk: the key is not vouched for until
 // Recheck passes it.
 func (c *LabelClaims) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey, error) {
-	if err := c.claim("unwrap key", s.Label); err != nil {
-		return nil, err
-	}
-	k, err := c.t.unwrapDEK(kek, wrapped, s)
-	if err == nil {
-		c.add(k)
-	}
-	return k, err
+	return c.claimed("unwrap key", s.Label, func() (*SecretKey, error) { return c.t.unwrapDEK(kek, wrapped, s) })
 }
 
 // DestroyLabel is Token.DestroyLabel; the label is free to claim again afterwards.

@@ -313,14 +313,20 @@ func dekTemplate(s DEKSpec) []*pkcs11.Attribute {
 // GenerateDEK generates a data-encryption key on the token, under a label no other object
 // carries (checked before and after).
 func (t *Token) GenerateDEK(s DEKSpec) (*SecretKey, error) {
-	if err := t.claimLabel("generate key", s.Label); err != nil {
+	return t.claimed("generate key", s.Label, func() (*SecretKey, error) { return t.generateDEK(s) })
+}
+
+// claimed makes a key with create under label, claimed as Keyrite claims every label it creates:
+// checked free before (claimLabel) and carried by the new key alone after (recheckLabel).
+func (t *Token) claimed(what, label string, create func() (*SecretKey, error)) (*SecretKey, error) {
+	if err := t.claimLabel(what, label); err != nil {
 		return nil, err
 	}
-	k, err := t.generateDEK(s)
+	k, err := create()
 	if err != nil {
 		return nil, err
 	}
-	if err := t.recheckLabel(s.Label, k.h); err != nil {
+	if err := t.recheckLabel(label, k.h); err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -360,17 +366,7 @@ func (t *Token) WrapSecretKey(kek, k *SecretKey) ([]byte, error) {
 // UnwrapDEK imports a wrapped data-encryption key as s describes, sensitive and
 // non-extractable, under a label no other object carries (checked before and after).
 func (t *Token) UnwrapDEK(kek *SecretKey, wrapped []byte, s DEKSpec) (*SecretKey, error) {
-	if err := t.claimLabel("unwrap key", s.Label); err != nil {
-		return nil, err
-	}
-	k, err := t.unwrapDEK(kek, wrapped, s)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.recheckLabel(s.Label, k.h); err != nil {
-		return nil, err
-	}
-	return k, nil
+	return t.claimed("unwrap key", s.Label, func() (*SecretKey, error) { return t.unwrapDEK(kek, wrapped, s) })
 }
 
 // unwrapDEK unwraps the key; the caller claims its label.
