@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"crypto"
 	"fmt"
-	"github.com/keyrite/keyrite/cli/base"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/digitorus/timestamp"
+
+	"github.com/keyrite/keyrite/cli/base"
 	"github.com/keyrite/keyrite/evidence"
 	"github.com/keyrite/keyrite/internal/atomicfile"
 )
